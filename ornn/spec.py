@@ -1,0 +1,224 @@
+r"""The n-t-ORNN update rule as data (seed 002, Definition 1; DESIGN §4).
+
+One step maps the state history (Y_l, Y_{l-1}, ...) and the input x_l to Y_{l+1}
+through n stages K_1..K_n::
+
+    z_q     = W_q[Y_{l-d_q}, x_l] + b_q + h * sum_{k<q} alpha_qk(K_k)
+    K_q     = gamma_q * K_{q-1} + kappa_q * sigma_q(z_q)                (K_0 = 0)
+    Y_{l+1} = gamma_o * Y_l + kappa_o * sigma_o(W_o[Y_{l-d_o}, x_l] + b_o + h * sum_k beta_k(K_k))
+
+A :class:`Stage` holds (W_q[.] + b_q, d_q, alpha_q., gamma_q, kappa_q, sigma_q),
+an :class:`Output` holds the last line, and an :class:`UpdateRule` holds the
+stages, the output(s), the step size h and an optional gate function computed
+once per step from (x_l, Y_l). The order n and memory span t are *computed*:
+n = number of stages, t = 1 + the largest delay.
+
+Coefficients (gamma, kappa, alpha, beta) are given as:
+
+* a number c — c times the identity (classical Runge–Kutta couplings);
+* a string — the name of a gate tensor g from the rule's gate function, applied
+  as the diagonal matrix D[g] (an elementwise product, as for LSTM's gates);
+* a callable — a linear map applied to the tensor (an ``nn.Linear`` without bias,
+  a bound method, ...).
+
+For a state made of several tensors (LSTM's (h, c)) the rule has one Output
+per component. Rules reference parameters through submodules and bound
+methods rather than closures, so ``copy.deepcopy`` and ``torch.save`` of the
+owning module keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Number
+from typing import Any, Callable, Mapping, Optional, Union
+
+import torch
+
+__all__ = ["Coefficient", "InputMap", "Stage", "Output", "UpdateRule", "identity", "state_input"]
+
+Coefficient = Union[float, complex, str, Callable[[torch.Tensor], torch.Tensor]]
+#: ``W[Y_{l-d}, x] + b`` as a callable (delayed state, input) -> tensor, or the name of a gate tensor.
+InputMap = Union[str, Callable[[Any, Optional[torch.Tensor]], torch.Tensor]]
+GateFunction = Callable[[Optional[torch.Tensor], Any, Optional[torch.Tensor]], Mapping[str, torch.Tensor]]
+
+
+def identity(z: torch.Tensor) -> torch.Tensor:
+    """The identity activation; the executor recognises it and skips the call."""
+    return z
+
+
+def state_input(state: Any, x: Optional[torch.Tensor]) -> torch.Tensor:
+    """Input map W = [I, 0], b = 0: the (delayed) state itself, as in classical Runge–Kutta."""
+    return state
+
+
+def _check_coefficient(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not (isinstance(value, (Number, str)) or callable(value)):
+        raise TypeError(
+            f"{name}: expected a number, a gate name (str) or a callable linear map, got {value!r}"
+        )
+
+
+def _check_delay(name: str, delay: Any) -> None:
+    if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+        raise ValueError(f"{name}: expected a non-negative integer delay, got {delay!r}")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Stage q: ``K_q = gamma * K_{q-1} + kappa * activation(input_map(Y_{l-delay}, x) + h * sum_k couplings[k](K_k))``.
+
+    Args:
+        activation: sigma_q, a map of the stage pre-activation (need not be pointwise).
+            With ``time_dependent=True`` it is called as ``activation(t, z)`` with
+            t = t_l + time * h, the stage time.
+        input_map: W_q[Y_{l-d_q}, x_l] + b_q, or None for zero.
+        delay: d_q, how many steps back the state is read from (0 = Y_l).
+        couplings: {k: alpha_qk} for earlier stages k < q (0-based stage indices).
+        gamma: coefficient of the previous stage's value K_{q-1} (0 for the first stage).
+        kappa: coefficient of the activation.
+        time: c_q, the stage time in units of h (used only when ``time_dependent``).
+        time_dependent: whether ``activation`` takes the stage time as first argument.
+    """
+
+    activation: Callable[..., torch.Tensor]
+    input_map: Optional[InputMap] = None
+    delay: int = 0
+    couplings: Mapping[int, Coefficient] = field(default_factory=dict)
+    gamma: Coefficient = 0.0
+    kappa: Coefficient = 1.0
+    time: float = 0.0
+    time_dependent: bool = False
+
+    def __post_init__(self) -> None:
+        if not callable(self.activation):
+            raise TypeError(f"activation: expected a callable, got {self.activation!r}")
+        if self.input_map is not None and not (isinstance(self.input_map, str) or callable(self.input_map)):
+            raise TypeError(f"input_map: expected a callable, a gate name or None, got {self.input_map!r}")
+        _check_delay("delay", self.delay)
+        if isinstance(self.input_map, str) and self.delay != 0:
+            raise ValueError(
+                f"delay: a gate-name input map reads Y_l only, so expected delay 0, got {self.delay}"
+            )
+        for k, coefficient in dict(self.couplings).items():
+            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"couplings: expected non-negative integer stage indices, got key {k!r}")
+            _check_coefficient(f"couplings[{k}]", coefficient)
+        _check_coefficient("gamma", self.gamma)
+        _check_coefficient("kappa", self.kappa)
+        object.__setattr__(self, "couplings", dict(self.couplings))
+
+
+@dataclass(frozen=True)
+class Output:
+    """``Y_{l+1} = gamma * Y_l + kappa * activation(input_map(Y_{l-delay}, x) + h * sum_k weights[k](K_k))``.
+
+    For a tuple state, ``Y_l`` here is the matching component of the state.
+    Defaults give the Runge–Kutta output Y_l + h * sum_k b_k K_k once ``weights`` holds the b_k.
+    """
+
+    weights: Mapping[int, Coefficient] = field(default_factory=dict)
+    activation: Callable[[torch.Tensor], torch.Tensor] = identity
+    input_map: Optional[InputMap] = None
+    delay: int = 0
+    gamma: Coefficient = 1.0
+    kappa: Coefficient = 1.0
+
+    def __post_init__(self) -> None:
+        if not callable(self.activation):
+            raise TypeError(f"activation: expected a callable, got {self.activation!r}")
+        if self.input_map is not None and not (isinstance(self.input_map, str) or callable(self.input_map)):
+            raise TypeError(f"input_map: expected a callable, a gate name or None, got {self.input_map!r}")
+        _check_delay("delay", self.delay)
+        if isinstance(self.input_map, str) and self.delay != 0:
+            raise ValueError(
+                f"delay: a gate-name input map reads Y_l only, so expected delay 0, got {self.delay}"
+            )
+        for k, coefficient in dict(self.weights).items():
+            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                raise ValueError(f"weights: expected non-negative integer stage indices, got key {k!r}")
+            _check_coefficient(f"weights[{k}]", coefficient)
+        _check_coefficient("gamma", self.gamma)
+        _check_coefficient("kappa", self.kappa)
+        object.__setattr__(self, "weights", dict(self.weights))
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """A complete n-t-ORNN step: stages, output(s), step size and gates.
+
+    Args:
+        stages: the n stages, in order.
+        output: one :class:`Output` for a single-tensor state, or a tuple with one
+            Output per component of a tuple state.
+        step_size: h > 0.
+        gates: optional ``gates(x_l, Y_l, clock) -> {name: tensor}`` evaluated once per
+            step; coefficients and input maps refer to its entries by name. ``clock`` is
+            the step counter (a 0-d integer tensor) for clocked rules, else None.
+        clocked: whether the step reads the step counter (time-dependent stages,
+            clockwork schedules). Cells running a clocked rule carry the counter in their state.
+        start_time: t_0, so that step l starts at t_l = t_0 + l * h.
+    """
+
+    stages: tuple[Stage, ...]
+    output: Union[Output, tuple[Output, ...]]
+    step_size: float = 1.0
+    gates: Optional[GateFunction] = None
+    clocked: bool = False
+    start_time: float = 0.0
+
+    def __post_init__(self) -> None:
+        stages = tuple(self.stages)
+        if not stages:
+            raise ValueError("stages: expected at least one Stage, got none")
+        for q, stage in enumerate(stages):
+            if not isinstance(stage, Stage):
+                raise TypeError(f"stages[{q}]: expected a Stage, got {stage!r}")
+            if stage.input_map is None and not stage.couplings:
+                raise ValueError(
+                    f"stages[{q}]: expected an input_map or couplings; the pre-activation would be empty"
+                )
+            for k in stage.couplings:
+                if k >= q:
+                    raise ValueError(
+                        f"stages[{q}].couplings: an explicit step couples to earlier stages only "
+                        f"(k < {q}), got k = {k}"
+                    )
+        outputs = self.output if isinstance(self.output, tuple) else (self.output,)
+        if not outputs:
+            raise ValueError("output: expected an Output or a non-empty tuple of Outputs, got ()")
+        for i, out in enumerate(outputs):
+            if not isinstance(out, Output):
+                raise TypeError(f"output[{i}]: expected an Output, got {out!r}")
+            for k in out.weights:
+                if k >= len(stages):
+                    raise ValueError(
+                        f"output[{i}].weights: stage index {k} out of range for {len(stages)} stages"
+                    )
+        from ._checks import positive_float
+
+        object.__setattr__(self, "step_size", positive_float("step_size", self.step_size))
+        if self.gates is not None and not callable(self.gates):
+            raise TypeError(f"gates: expected a callable or None, got {self.gates!r}")
+        needs_clock = any(stage.time_dependent for stage in stages)
+        if needs_clock and not self.clocked:
+            raise ValueError("clocked: time-dependent stages read the step counter, so expected clocked=True")
+        object.__setattr__(self, "stages", stages)
+
+    @property
+    def order(self) -> int:
+        """n: the number of stages (order of nonlinearity)."""
+        return len(self.stages)
+
+    @property
+    def memory_span(self) -> int:
+        """t: one more than the largest delay into the state history."""
+        outputs = self.output if isinstance(self.output, tuple) else (self.output,)
+        delays = [stage.delay for stage in self.stages] + [out.delay for out in outputs]
+        return 1 + max(delays)
+
+    @property
+    def tuple_state(self) -> bool:
+        """Whether the state Y is a tuple of tensors (one Output each)."""
+        return isinstance(self.output, tuple)
