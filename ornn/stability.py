@@ -140,11 +140,15 @@ def plot_stability_regions(
     xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     grid = xs[None, :] + 1j * ys[:, None]
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, tab in enumerate(tableaus):
-        tab = lookup_tableau(tab)
+    # Methods with the same stability function share one curve (midpoint/heun/ralston, rk4/rk4_38).
+    groups: dict[Any, list[Tableau]] = {}
+    for tab in map(lookup_tableau, tableaus):
+        key = tuple(np.round(stability_polynomial(tab), 12)) if tab.explicit else tab
+        groups.setdefault(key, []).append(tab)
+    for i, members in enumerate(groups.values()):
         colour = colours[i % len(colours)]
-        ax.contour(xs, ys, np.abs(stability_function(tab, grid)), levels=[1.0], colors=[colour])
-        ax.plot([], [], color=colour, label=tab.name)
+        ax.contour(xs, ys, np.abs(stability_function(members[0], grid)), levels=[1.0], colors=[colour])
+        ax.plot([], [], color=colour, label=", ".join(t.name for t in members))
     ax.axhline(0.0, color="0.6", lw=0.6)
     ax.axvline(0.0, color="0.6", lw=0.6)
     ax.set_xlabel("Re(h λ)")
