@@ -255,7 +255,7 @@ def _lyapunov(cell, xs, state, k, generator):
     finite = True
     final = state
     for jac, final in _trajectory_jacobians(cell, xs, state):
-        if not torch.isfinite(jac).all():
+        if not (torch.isfinite(jac).all() and torch.isfinite(flatten_dynamic(final)).all()):
             finite = False
             break
         radii.append(spectral_radius(jac))

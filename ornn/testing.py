@@ -17,6 +17,8 @@ Every strategy takes plain values or strategies for its sizes.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -81,15 +83,15 @@ def anti_hermitian_matrices(
 
 @st.composite
 def orthogonal_matrices(draw: Any, n: SizeLike = st.integers(1, 8), *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Q with Q^H Q = I: the Householder QR factor of a drawn matrix (unitary for complex dtypes)."""
+    """Q with Q^H Q = I: exp(A) for a drawn anti-Hermitian A, times a drawn diagonal of +-1 signs.
+
+    The exponential covers SO(n) (U(n) for complex dtypes); the signs add the reflections.
+    It never degenerates, unlike a QR factor of a drawn (possibly zero) matrix.
+    """
     size = draw(_size(n))
-    m = torch.from_numpy(_square(draw, size, 1.0))
-    if dtype.is_complex:
-        m = torch.complex(m, torch.from_numpy(_square(draw, size, 1.0)))
-    q, r = torch.linalg.qr(m)
-    diagonal = torch.diagonal(r)
-    phase = torch.where(diagonal.abs() > 0, diagonal / diagonal.abs().clamp_min(1e-300), torch.ones_like(diagonal))
-    return (q * phase.unsqueeze(0)).to(dtype)
+    generator = draw(anti_hermitian_matrices(st.just(size), dtype=torch.complex128 if dtype.is_complex else torch.float64, bound=math.pi))
+    signs = torch.tensor(draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=size, max_size=size)), dtype=torch.float64)
+    return (torch.linalg.matrix_exp(generator) * signs.to(generator.dtype)).to(dtype)
 
 
 @st.composite

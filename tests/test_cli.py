@@ -1,0 +1,57 @@
+"""The command line: version, help, the demo's report folder, exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import ornn
+from ornn import _io
+from ornn.cli import main
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ornn {ornn.__version__}"
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"])
+    assert exit_info.value.code == 2
+    assert main(["demo", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --seed: expected a non-negative integer, got -1" in err and "Traceback" not in err
+
+
+def test_quick_demo_writes_its_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["demo", "--quick", "--out", str(out), "--seed", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "ODECell vs torchdiffeq" in printed and "verdict: match" in printed and "largest Lyapunov exponent" in printed
+    for name in ("report.md", "metrics.json", "config.json", "stability_regions.png"):
+        assert (out / name).stat().st_size > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["odecell_matches"] is True
+    assert all(row["max_relative_gap"] <= 1e-12 for row in metrics["odecell_vs_torchdiffeq"])
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+    assert "![stability regions](stability_regions.png)" in (out / "report.md").read_text()
+
+
+def test_console_script_module_entry():
+    result = subprocess.run([sys.executable, "-m", "ornn", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"ornn {ornn.__version__}"
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "metrics.json"
+    _io.write_json(target, {"a": 1})
+    with pytest.raises(TypeError):
+        _io.write_json(target, {"a": object()})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp files left behind
