@@ -65,6 +65,25 @@ def _check_delay(name: str, delay: Any) -> None:
         raise ValueError(f"{name}: expected a non-negative integer delay, got {delay!r}")
 
 
+def _validate_term(term: Any, coupling_field: str) -> None:
+    """Checks shared by Stage and Output; ``coupling_field`` names their dict of stage couplings."""
+    if not callable(term.activation):
+        raise TypeError(f"activation: expected a callable, got {term.activation!r}")
+    if term.input_map is not None and not (isinstance(term.input_map, str) or callable(term.input_map)):
+        raise TypeError(f"input_map: expected a callable, a gate name or None, got {term.input_map!r}")
+    _check_delay("delay", term.delay)
+    if isinstance(term.input_map, str) and term.delay != 0:
+        raise ValueError(f"delay: a gate-name input map reads Y_l only, so expected delay 0, got {term.delay}")
+    couplings = dict(getattr(term, coupling_field))
+    for k, coefficient in couplings.items():
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"{coupling_field}: expected non-negative integer stage indices, got key {k!r}")
+        _check_coefficient(f"{coupling_field}[{k}]", coefficient)
+    _check_coefficient("gamma", term.gamma)
+    _check_coefficient("kappa", term.kappa)
+    object.__setattr__(term, coupling_field, couplings)
+
+
 @dataclass(frozen=True)
 class Stage:
     """Stage q: ``K_q = gamma * K_{q-1} + kappa * activation(input_map(Y_{l-delay}, x) + h * sum_k couplings[k](K_k))``.
@@ -92,22 +111,7 @@ class Stage:
     time_dependent: bool = False
 
     def __post_init__(self) -> None:
-        if not callable(self.activation):
-            raise TypeError(f"activation: expected a callable, got {self.activation!r}")
-        if self.input_map is not None and not (isinstance(self.input_map, str) or callable(self.input_map)):
-            raise TypeError(f"input_map: expected a callable, a gate name or None, got {self.input_map!r}")
-        _check_delay("delay", self.delay)
-        if isinstance(self.input_map, str) and self.delay != 0:
-            raise ValueError(
-                f"delay: a gate-name input map reads Y_l only, so expected delay 0, got {self.delay}"
-            )
-        for k, coefficient in dict(self.couplings).items():
-            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-                raise ValueError(f"couplings: expected non-negative integer stage indices, got key {k!r}")
-            _check_coefficient(f"couplings[{k}]", coefficient)
-        _check_coefficient("gamma", self.gamma)
-        _check_coefficient("kappa", self.kappa)
-        object.__setattr__(self, "couplings", dict(self.couplings))
+        _validate_term(self, "couplings")
 
 
 @dataclass(frozen=True)
@@ -126,22 +130,7 @@ class Output:
     kappa: Coefficient = 1.0
 
     def __post_init__(self) -> None:
-        if not callable(self.activation):
-            raise TypeError(f"activation: expected a callable, got {self.activation!r}")
-        if self.input_map is not None and not (isinstance(self.input_map, str) or callable(self.input_map)):
-            raise TypeError(f"input_map: expected a callable, a gate name or None, got {self.input_map!r}")
-        _check_delay("delay", self.delay)
-        if isinstance(self.input_map, str) and self.delay != 0:
-            raise ValueError(
-                f"delay: a gate-name input map reads Y_l only, so expected delay 0, got {self.delay}"
-            )
-        for k, coefficient in dict(self.weights).items():
-            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-                raise ValueError(f"weights: expected non-negative integer stage indices, got key {k!r}")
-            _check_coefficient(f"weights[{k}]", coefficient)
-        _check_coefficient("gamma", self.gamma)
-        _check_coefficient("kappa", self.kappa)
-        object.__setattr__(self, "weights", dict(self.weights))
+        _validate_term(self, "weights")
 
 
 @dataclass(frozen=True)
