@@ -56,6 +56,6 @@ def cell_factory(name: str) -> Callable[..., nn.Module]:
         raise ValueError(f"name: unknown cell {name!r}; valid names are {valid}") from None
 
 
-def create_cell(name: str, input_size: int, hidden_size: int, **kwargs: Any) -> nn.Module:
-    """Build the cell registered under ``name``."""
-    return cell_factory(name)(input_size, hidden_size, **kwargs)
+def create_cell(name: str, *args: Any, **kwargs: Any) -> nn.Module:
+    """Build the cell registered under ``name``: ``factory(input_size, hidden_size, **kwargs)``."""
+    return cell_factory(name)(*args, **kwargs)
