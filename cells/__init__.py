@@ -1,0 +1,57 @@
+"""The cell zoo: recurrent cells expressed as n-t-ORNN update rules.
+
+Every cell is one step (``output, state = cell(x_t, state)``), runs through
+``ornn``'s executor, exposes ``spec``, ``order`` (n) and ``memory_span`` (t), and is
+registered by name::
+
+    import cells
+    cells.available()                                   # ('gru', 'lstm', ...)
+    cell = cells.create("lstm", input_size=8, hidden_size=32)
+    rnn = cells.recurrent("gru", 8, 32, num_layers=2, batch_first=True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ornn
+
+from .arnn import ARNN
+from .gated import GRU, LSTM
+
+__all__ = ["LSTM", "GRU", "ARNN", "available", "create", "recurrent"]
+
+_ZOO = {"lstm": LSTM, "gru": GRU, "arnn": ARNN}
+for _name, _cls in _ZOO.items():
+    ornn.register_cell(_name, _cls)
+
+
+def available() -> tuple[str, ...]:
+    """Registered cell names (the zoo plus any cell registered with ``ornn.register_cell``)."""
+    return ornn.available_cells()
+
+
+def create(name: str, *args: Any, **kwargs: Any) -> ornn.RecurrentCell:
+    """Build a registered cell: ``create("lstm", input_size=8, hidden_size=32)``.
+
+    An unknown name raises ``ValueError`` listing the valid names.
+    """
+    return ornn.create_cell(name, *args, **kwargs)
+
+
+def recurrent(
+    name: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    batch_first: bool = False,
+    dropout: float = 0.0,
+    **kwargs: Any,
+) -> ornn.Recurrent:
+    """An ``ornn.Recurrent`` of ``num_layers`` cells ``name`` (layer i > 0 reads hidden_size features)."""
+    from ornn import _checks
+
+    _checks.positive_int("num_layers", num_layers)
+    factory = ornn.cell_factory(name)
+    layers = [factory(input_size if i == 0 else hidden_size, hidden_size, **kwargs) for i in range(num_layers)]
+    return ornn.Recurrent(layers, batch_first=batch_first, dropout=dropout)
