@@ -17,11 +17,14 @@ from typing import Any
 import ornn
 
 from .arnn import ARNN
+from .clockwork import CWRNN
 from .gated import GRU, LSTM
+from .sru import SRU
+from .urnn import URNN
 
-__all__ = ["LSTM", "GRU", "ARNN", "available", "create", "recurrent"]
+__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "available", "create", "recurrent"]
 
-_ZOO = {"lstm": LSTM, "gru": GRU, "arnn": ARNN}
+_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN}
 for _name, _cls in _ZOO.items():
     ornn.register_cell(_name, _cls)
 

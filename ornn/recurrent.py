@@ -11,6 +11,10 @@
   state is a tuple with one entry per layer. ``state0`` is accepted in the same
   form. Memory spans t > 1 and clocks are part of each cell's state, so a
   sequence can be continued by passing the returned state back in.
+
+A cell may offer ``forward_sequence(x, state) -> (outputs, state)``, a fast path over a
+whole (L, B, F) sequence (SRU precomputes its input projections in one product); the
+runner then uses it for that layer. The cell's one-step path stays the reference.
 """
 
 from __future__ import annotations
@@ -161,12 +165,16 @@ class Recurrent(nn.Module):
         for i, (cell, s) in enumerate(zip(self.cells, layer_states)):
             if hasattr(cell, "check_input"):
                 cell.check_input(layer_input[0])
-            step = cell.forward_unchecked if isinstance(cell, RecurrentCell) else cell
-            outputs = []
-            for x_t in layer_input.unbind(0):
-                out, s = step(x_t, s)
-                outputs.append(out)
-            layer_input = torch.stack(outputs)
+            fast_path = getattr(cell, "forward_sequence", None)
+            if fast_path is not None:  # a cell's own sequence kernel (e.g. SRU's one-GEMM precompute)
+                layer_input, s = fast_path(layer_input, s)
+            else:
+                step = cell.forward_unchecked if isinstance(cell, RecurrentCell) else cell
+                outputs = []
+                for x_t in layer_input.unbind(0):
+                    out, s = step(x_t, s)
+                    outputs.append(out)
+                layer_input = torch.stack(outputs)
             if self.dropout > 0.0 and self.training and i < self.num_layers - 1:
                 layer_input = nn.functional.dropout(layer_input, p=self.dropout, training=True)
             final_states.append(s)
