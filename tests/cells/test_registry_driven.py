@@ -1,0 +1,85 @@
+"""Checks every registered cell gets by registering: shapes, dtypes, gradients, stability, errors.
+
+A cell registered with ``ornn.register_cell`` (or added to the zoo) is picked up here
+without new test code.
+"""
+
+import pytest
+import torch
+from torch.func import functional_call
+
+import cells
+import ornn
+from ornn import stability
+
+NAMES = cells.available()
+
+
+def test_zoo_names_are_registered():
+    assert set(NAMES) >= {"lstm", "gru", "urnn", "cw_rnn", "sru", "arnn"}
+    with pytest.raises(ValueError, match=r"name: unknown cell 'lstmm'; valid names are .*lstm"):
+        cells.create("lstmm", input_size=2, hidden_size=3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keyword_construction_and_spec(name):
+    cell = cells.create(name, input_size=3, hidden_size=4)
+    assert (cell.input_size, cell.hidden_size) == (3, 4)
+    assert cell.order == cell.spec.order >= 1 and cell.memory_span == cell.spec.memory_span >= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_shapes_batched_and_unbatched(name, dtype):
+    torch.manual_seed(0)
+    cell = cells.create(name, 3, 4).to(dtype)
+    out, state = cell(torch.randn(2, 3, dtype=dtype))
+    assert out.shape == (2, 4) and out.dtype == dtype
+    out2, _ = cell(torch.randn(2, 3, dtype=dtype), state)
+    assert out2.shape == (2, 4)
+    single, _ = cell(torch.randn(3, dtype=dtype))
+    assert single.shape == (4,)
+    rnn = cells.recurrent(name, 3, 4, num_layers=2, batch_first=True).to(dtype)
+    seq, final = rnn(torch.randn(2, 5, 3, dtype=dtype))
+    assert seq.shape == (2, 5, 4) and torch.isfinite(seq).all()
+    unbatched, _ = rnn(torch.randn(5, 3, dtype=dtype))
+    assert unbatched.shape == (5, 4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradcheck_inputs_and_parameters(name):
+    torch.manual_seed(1)
+    rnn = cells.recurrent(name, 2, 3).double()
+    names = [n for n, _ in rnn.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for _, p in rnn.named_parameters())
+    x = torch.randn(3, 2, 2, dtype=torch.float64, requires_grad=True)
+
+    def run(x, *values):
+        return functional_call(rnn, dict(zip(names, values)), (x,))[0]
+
+    assert torch.autograd.gradcheck(run, (x, *params), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stability_report(name):
+    torch.manual_seed(2)
+    cell = cells.create(name, 3, 4).double()
+    report = stability.check(cell, torch.randn(15, 2, 3, dtype=torch.float64))
+    assert report.steps == 15 and report.finite
+    assert report.spectral_radius >= 0 and report.rule
+    if callable(getattr(cell, "inverse", None)):
+        assert report.round_trip_error is not None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_input_size_is_named(name):
+    cell = cells.create(name, 3, 4)
+    with pytest.raises(ValueError, match=r"x_t: expected last dimension 3 \(input_size\), got 5"):
+        cell(torch.randn(2, 5))
+    with pytest.raises(TypeError, match=r"x_t: expected dtype torch.float32"):
+        cell(torch.randn(2, 3, dtype=torch.float64))
+
+
+def test_recurrent_builder_errors():
+    with pytest.raises(ValueError, match="num_layers: expected an integer >= 1, got 0"):
+        cells.recurrent("lstm", 2, 3, num_layers=0)
