@@ -19,12 +19,13 @@ import ornn
 from .arnn import ARNN
 from .clockwork import CWRNN
 from .gated import GRU, LSTM
+from .qunn import QUNN
 from .sru import SRU
 from .urnn import URNN
 
-__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "available", "create", "recurrent"]
+__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "available", "create", "recurrent"]
 
-_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN}
+_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN, "qunn": QUNN}
 for _name, _cls in _ZOO.items():
     ornn.register_cell(_name, _cls)
 

@@ -1,0 +1,178 @@
+r"""QUNN, the quantum-inspired universal computing RNN (seed 002, Definition 3), as we read it.
+
+The extraction of Definition 3 (Eqs. 15–20) is garbled, and read literally its hidden
+generator D_l W_l is not anti-Hermitian, although the paper rests QUNN's stability on
+that property. This module implements the following reading, chosen so that the
+paper's stated invariants hold exactly; every departure from the letter of the
+equations is listed.
+
+**Registers.** The hidden state is a tape psi in R^d (x) R^L: a data register of
+dimension d = ``hidden_size`` times a clock register of L = ``memory`` slots (the
+memory range). We keep the tape in the clock's co-moving frame: the slot written at
+the current step is always slot 0, the next step's slot is slot 1, and the tape is
+rolled by one slot after every step. That is a relabelling of Definition 3's clock
+states |l mod L>, which lets the output read a fixed slot.
+
+**Step l** (p_1, p_2 are indexed by l mod L):
+
+1. *Embedding* (Eq. 15): u_l = sigma_1(E x_l) is written onto slot 0 of the tape
+   (|K_l> = sigma_1(E_l X_l) (x) |l>). E is a *fixed* map R^input_size -> R^d: the identity
+   when the sizes agree, otherwise a seeded matrix with orthonormal rows or columns
+   (a buffer, saved with the model, not trained; the paper's E_l carries a weight
+   W_hj, which would make the parameter count depend on d, contradicting its claim).
+2. *Data-built transitions* (Eq. 19): T_l = |u_l><u_{l-1}| (x) |0><L-1| - its transpose,
+   the Feynman-clock transition from the previous input (now in slot L-1) to the
+   current one. The generator memory mixes them over time,
+   W_l = (1 - p_2(l)) W_{l-1} + p_2(l) T_l.
+3. *Clock dispersion* (Eq. 18): S = I_d (x) (|1><0| - |0><1|) advances the clock.
+   The hidden generator is the mixture G_l = (1 - p_1(l)) W_l + p_1(l) S. Eq. (17)
+   writes a product D_l W_l, which is not antisymmetric in general; the mixture of
+   the two antisymmetric generators is, for every input.
+4. *Evolution* (Eq. 16) with the Cayley (implicit-midpoint) step, stable for any h:
+   psi' = psi + h sigma_2(R_l G_l psi),  R_l = (I - (h/2) G_l)^{-1}. With sigma_2 = identity
+   this is psi' = (I - hG/2)^{-1}(I + hG/2) psi, an orthogonal map: the norm is kept exactly.
+5. *Readout* (Eq. 20): the projection on the next clock slot, y = sigma_3(<1| psi'),
+   which after the roll is slot 0 of the new tape (overwritten by the next input:
+   QUNN predicts the content of the next slot).
+
+**Trainable parameters:** p_1(l) and p_2(l) for l = 0..L-1 (as sigmoids of logits),
+2L numbers: linear in L and independent of the data dimension d.
+
+**As an n-t-ORNN.** Gates (computed once per step from x_l, Y_l and the clock) hold
+the written tape, the new generator memory and the Cayley increment; one stage
+K_1 = sigma_2(increment); outputs tape' = tape + h K_1, W' = W_l, u' = u_l. The state
+is ((tape, W, u_prev), clock) and (n, t) = (1, 1): the memory range L lives in the
+tape, not in delays. Seed 002 Table 1 lists QUNN as L-L-ORNN (see the family table).
+
+**Cost.** The generator is a dense (dL x dL) matrix per sequence and the Cayley step
+solves a dL-dimensional system: O((dL)^3) per step. QUNN is meant for small registers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+from torch import nn
+
+import ornn
+from ornn import Output, Stage, UpdateRule, _checks
+
+__all__ = ["QUNN"]
+
+
+def _fixed_embedding(hidden_size: int, input_size: int, seed: int) -> torch.Tensor:
+    if hidden_size == input_size:
+        return torch.eye(hidden_size)
+    generator = torch.Generator().manual_seed(seed)
+    m = torch.randn(max(hidden_size, input_size), min(hidden_size, input_size), generator=generator, dtype=torch.float64)
+    q = torch.linalg.qr(m)[0]  # orthonormal columns
+    return (q if hidden_size > input_size else q.T).to(torch.get_default_dtype())
+
+
+class QUNN(ornn.ORNNCell):
+    """Quantum-inspired universal computing RNN cell (our reading of seed 002, Definition 3).
+
+    Args:
+        input_size: features of x_l.
+        hidden_size: d, the data-register dimension (and the output size).
+        memory: L, the number of clock slots (memory range).
+        step_size: h of the Cayley step.
+        input_activation: sigma_1 (default tanh).
+        hidden_activation: sigma_2 (default identity: an orthogonal, norm-keeping step).
+        output_activation: sigma_3 (default identity).
+        embedding_seed: seeds the fixed embedding when input_size != hidden_size.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        memory: int = 4,
+        step_size: float = 1.0,
+        input_activation: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
+        hidden_activation: Callable[[torch.Tensor], torch.Tensor] = ornn.identity,
+        output_activation: Callable[[torch.Tensor], torch.Tensor] = ornn.identity,
+        embedding_seed: int = 0,
+    ) -> None:
+        super().__init__(input_size, hidden_size)
+        self.memory = _checks.positive_int("memory", memory)
+        self.step_size = _checks.positive_float("step_size", step_size)
+        for name, fn in (("input_activation", input_activation), ("hidden_activation", hidden_activation),
+                         ("output_activation", output_activation)):
+            if not callable(fn):
+                raise TypeError(f"{name}: expected a callable, got {_checks.describe(fn)}")
+        self.input_activation = input_activation
+        self.output_activation = output_activation
+        self.p_logits = nn.Parameter(torch.zeros(2, self.memory))  # p_1(l), p_2(l) = sigmoid(logits)
+        self.register_buffer("embedding", _fixed_embedding(hidden_size, input_size, embedding_seed))
+        self.rule = UpdateRule(
+            stages=(Stage(hidden_activation, input_map="increment"),),
+            output=(
+                Output(weights={0: 1.0}, input_map="tape", gamma=0.0),
+                Output(input_map="memory", gamma=0.0),
+                Output(input_map="embedded", gamma=0.0),
+            ),
+            step_size=self.step_size,
+            gates=self._gates,
+            clocked=True,
+        )
+
+    # ----------------------------------------------------------------- generators
+    def mixing(self, clock: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """p_1(l), p_2(l) at step l = clock (indexed l mod L)."""
+        p = torch.sigmoid(self.p_logits[:, torch.remainder(clock, self.memory)])
+        return p[0], p[1]
+
+    def transition(self, u: torch.Tensor, u_prev: torch.Tensor) -> torch.Tensor:
+        """T = |u><u_prev| (x) |0><L-1| - transpose, as a batch of (dL, dL) matrices."""
+        batch, d, slots = u.shape[0], self.hidden_size, self.memory
+        t = u.new_zeros(batch, slots, d, slots, d)
+        t[:, 0, :, slots - 1, :] += u[:, :, None] * u_prev[:, None, :]
+        t = t.reshape(batch, slots * d, slots * d)
+        return t - t.transpose(1, 2)
+
+    def clock_generator(self, dtype: torch.dtype, device: Any) -> torch.Tensor:
+        """S = I_d (x) (|1><0| - |0><1|) on the dL-dimensional tape (zero when L = 1)."""
+        shift = torch.zeros(self.memory, self.memory, dtype=dtype, device=device)
+        if self.memory > 1:
+            shift[1, 0], shift[0, 1] = 1.0, -1.0
+        return torch.kron(shift, torch.eye(self.hidden_size, dtype=dtype, device=device))
+
+    def generator(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor) -> torch.Tensor:
+        """G_l for the given input and state: antisymmetric for every input (tested)."""
+        return self._gates(x, state, clock)["generator"]
+
+    def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor) -> dict[str, torch.Tensor]:
+        tape, memory, u_prev = state
+        batch = tape.shape[0]
+        u = self.input_activation(x @ self.embedding.T)
+        written = torch.cat([u.unsqueeze(1), tape[:, 1:]], dim=1).reshape(batch, -1)
+        p1, p2 = self.mixing(clock)
+        new_memory = (1.0 - p2) * memory + p2 * self.transition(u, u_prev)
+        g = (1.0 - p1) * new_memory + p1 * self.clock_generator(tape.dtype, tape.device)
+        eye = torch.eye(g.shape[-1], dtype=g.dtype, device=g.device)
+        increment = torch.linalg.solve(eye - 0.5 * self.step_size * g, (g @ written.unsqueeze(-1))).squeeze(-1)
+        return {"tape": written, "memory": new_memory, "embedded": u, "increment": increment, "generator": g}
+
+    # ------------------------------------------------------------------- state
+    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, ...]:
+        dtype = dtype or self.default_dtype()
+        lead = () if batch_size is None else (batch_size,)
+        n = self.memory * self.hidden_size
+        return (
+            torch.zeros(*lead, self.memory, self.hidden_size, dtype=dtype, device=device),
+            torch.zeros(*lead, n, n, dtype=dtype, device=device),
+            torch.zeros(*lead, self.hidden_size, dtype=dtype, device=device),
+        )
+
+    def forward_unchecked(self, x: Optional[torch.Tensor], state: Any) -> tuple[torch.Tensor, Any]:
+        (tape_flat, memory, u), clock = super().forward_unchecked(x, state)[1]
+        batch, slots, d = tape_flat.shape[0], self.memory, self.hidden_size
+        # roll into the next step's frame: slot 1 becomes slot 0 (tape and generator memory alike)
+        tape = torch.roll(tape_flat.reshape(batch, slots, d), shifts=-1, dims=1)
+        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(-1, -1), dims=(1, 3)).reshape(batch, slots * d, slots * d)
+        return self.output_activation(tape[:, 0]), ((tape, memory, u), clock)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, memory={self.memory}, step_size={self.step_size}"
