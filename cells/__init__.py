@@ -25,6 +25,8 @@ from .urnn import URNN
 
 __all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "available", "create", "recurrent"]
 
+from ornn.demo import register_section as _register_section
+
 _ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN, "qunn": QUNN}
 for _name, _cls in _ZOO.items():
     ornn.register_cell(_name, _cls)
@@ -59,3 +61,12 @@ def recurrent(
     factory = ornn.cell_factory(name)
     layers = [factory(input_size if i == 0 else hidden_size, hidden_size, **kwargs) for i in range(num_layers)]
     return ornn.Recurrent(layers, batch_first=batch_first, dropout=dropout)
+
+
+def _family_section(config: dict) -> tuple:
+    from .family import _demo_section
+
+    return _demo_section(config)
+
+
+_register_section("Cells: computed (n, t), seed 002's count, parameters, stability verdict", _family_section)

@@ -5,21 +5,49 @@
    ``torchdiffeq.odeint`` with the matching method, and the largest relative gap;
 3. one :class:`~ornn.stability.StabilityReport` of an RK4 recurrent cell.
 
-Later parts of the toolkit (cells, QAOA, dynamics) add their sections here.
+Later parts of the toolkit add their own sections with :func:`register_section`
+(the cell zoo adds its family table). The core does not import them: the demo loads
+the sibling packages named in ``EXTENSIONS`` when they are installed, and each
+registers its sections on import.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
 from . import _io, stability
 from .ode import ODECell, RKCell
 from .tableau import tableau, tableau_names
+
+#: sibling packages that register demo sections on import (loaded when installed)
+EXTENSIONS = ("cells", "applications", "proofs")
+
+#: (title, fn(config) -> (text, metrics)); filled by register_section
+_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], tuple[str, Any]]]] = []
+
+
+def register_section(title: str, fn: Callable[[dict[str, Any]], tuple[str, Any]]) -> None:
+    """Add a demo section: ``fn(config)`` returns the text to print and its metrics (JSON-able)."""
+    if not callable(fn):
+        raise TypeError(f"fn: expected a callable, got {fn!r}")
+    if all(existing != title for existing, _ in _SECTIONS):
+        _SECTIONS.append((title, fn))
+
+
+def _load_extensions() -> None:
+    for name in EXTENSIONS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:  # the package exists but something it needs is missing
+                raise
+
 
 #: ours -> torchdiffeq's fixed-grid method of the same tableau (its "rk4" is the 3/8 rule)
 TORCHDIFFEQ_METHODS = {"euler": "euler", "midpoint": "midpoint", "rk4_38": "rk4"}
@@ -80,7 +108,7 @@ def example_report(*, hidden: int = 16, steps: int = 60, seed: int = 0) -> stabi
     return stability.check(cell, inputs, generator=generator)
 
 
-def _format_table(rows: list[dict[str, Any]]) -> str:
+def format_table(rows: list[dict[str, Any]]) -> str:
     headers = list(rows[0])
     cells = [[_fmt(row[h]) for h in headers] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
@@ -104,17 +132,25 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
 
     table = tableau_table()
     echo("== Tableaus: stability intervals on the real and imaginary axes ==")
-    echo(_format_table(table))
+    echo(format_table(table))
 
     comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=seed)
     echo("\n== ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid ==")
-    echo(_format_table(comparisons))
+    echo(format_table(comparisons))
     matched = all(row["max_relative_gap"] <= MATCH_TOLERANCE for row in comparisons)
     echo(f"verdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)")
 
     report = example_report(steps=config["report_steps"], seed=seed)
     echo("\n== Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences ==")
     echo(str(report))
+
+    _load_extensions()
+    sections = []
+    for title, fn in _SECTIONS:
+        text, section_metrics = fn(config)
+        echo(f"\n== {title} ==")
+        echo(text)
+        sections.append((title, text, section_metrics))
 
     import matplotlib
 
@@ -127,7 +163,7 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     plt.close(figure)
 
     metrics = {"tableaus": table, "odecell_vs_torchdiffeq": comparisons, "odecell_matches": matched,
-               "stability_report": report.to_dict()}
+               "stability_report": report.to_dict(), "sections": {title: m for title, _, m in sections}}
     _io.write_json(out / "metrics.json", metrics)
     _io.write_json(out / "config.json", config)
     report_md = "\n".join(
@@ -138,13 +174,13 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
             "",
             "## Tableaus",
             "```",
-            _format_table(table),
+            format_table(table),
             "```",
             "![stability regions](stability_regions.png)",
             "",
             "## ODECell vs torchdiffeq",
             "```",
-            _format_table(comparisons),
+            format_table(comparisons),
             "```",
             f"Verdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g}).",
             "",
@@ -153,6 +189,7 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
             str(report),
             "```",
             "",
+            *[line for title, text, _ in sections for line in (f"## {title}", "```", text, "```", "")],
         ]
     )
     _io.write_text(out / "report.md", report_md)

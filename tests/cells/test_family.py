@@ -1,0 +1,25 @@
+"""The family table is generated from the cells, and the committed docs page is current."""
+
+from pathlib import Path
+
+import cells
+from cells.family import FAMILY, family_table, to_markdown
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "family_table.md"
+
+
+def test_every_zoo_name_has_a_row_with_computed_counts():
+    rows = family_table(hidden_size=8, steps=5)
+    assert {name for name, *_ in FAMILY} == {"lstm", "gru", "urnn", "cw_rnn", "sru", "arnn", "qunn"}
+    for (name, kwargs, *_), row in zip(FAMILY, rows):
+        cell = cells.create(name, 8, 8, **kwargs)
+        assert row["(n, t)"] == f"{cell.order}-{cell.memory_span}"
+        assert row["verdict"] in {"stable", "unstable"} and row["note"]
+
+
+def test_committed_docs_page_matches_the_code():
+    """Structure columns (not the float figures, which may move in the last digit across machines)."""
+    fresh = to_markdown(family_table())
+    def structural(text):
+        return [line.split(" | ")[:4] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert structural(DOC.read_text()) == structural(fresh), "regenerate with: python -m cells.family --write docs/family_table.md"
