@@ -154,3 +154,18 @@ class GRU(_TorchLayout):
         r = torch.sigmoid(r_in + r_h)
         z = torch.sigmoid(z_in + z_h)
         return {"z": z, "one_minus_z": 1.0 - z, "candidate": n_in + r * n_h}
+
+    def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast path over (L, B, input_size): input projections in one product, then per step
+        one hidden product and the gate arithmetic; h' = n + z (h - n), torch's form of the rule."""
+        projected = F.linear(x, self.weight_ih, self.bias_ih)
+        outputs = []
+        for p_t in projected.unbind(0):
+            r_in, z_in, n_in = p_t.chunk(3, dim=-1)
+            r_h, z_h, n_h = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
+            r = torch.sigmoid(r_in + r_h)
+            z = torch.sigmoid(z_in + z_h)
+            n = torch.tanh(torch.addcmul(n_in, r, n_h))
+            h = torch.lerp(n, h, z)
+            outputs.append(h)
+        return torch.stack(outputs), h

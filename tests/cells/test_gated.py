@@ -100,3 +100,17 @@ def test_from_torch_refuses_what_it_cannot_copy():
 def test_from_torch_keeps_dropout():
     rnn = cells.GRU.from_torch(nn.GRU(2, 3, num_layers=2, dropout=0.25))
     assert rnn.dropout == 0.25
+
+
+def test_gru_fast_path_equals_the_generic_rule():
+    torch.manual_seed(4)
+    cell = cells.GRU(3, 5).double()
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    h0 = torch.randn(2, 5, dtype=torch.float64)
+    h, generic = h0, []
+    for x_t in x:
+        out, h = cell(x_t, h)
+        generic.append(out)
+    fast, h_fast = cell.forward_sequence(x, h0)
+    assert_matches(fast, torch.stack(generic))
+    assert_matches(h_fast, h)

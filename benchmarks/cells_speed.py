@@ -1,0 +1,118 @@
+"""Forward + backward speed of every cell against torch's own RNNs, measured in the same run.
+
+    python benchmarks/cells_speed.py [--length 100] [--batch 64] [--input 64] [--hidden 256] [--repeats 5]
+
+Part 1: each registered cell as ``cells.recurrent(name, input, hidden)`` over (L, B, input)
+against ``torch.nn.LSTM`` of the same sizes (ours/LSTM), and our LSTM and GRU against
+``nn.LSTM`` / ``nn.GRU`` with the same weights (the goal: within 1.3x).
+Part 2: SRU with 4 layers, hidden 512, against ``nn.LSTM`` of the same shape (goal:
+ours at least 1.5x faster) and, when the ``bench`` extra is installed, the ``sru``
+package's ``SRU`` (goal: no slower).
+Timings: median of ``--repeats`` interleaved runs of forward + backward of sum(outputs).
+QUNN is timed at hidden 16 (its step solves a (hidden x memory)-dimensional system).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+
+import cells
+
+
+def _fwd_bwd(module: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        module.zero_grad(set_to_none=True)
+        out = module(x)[0]
+        out.sum().backward()
+
+    return run
+
+
+def _median_ms(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+    for run in runs.values():
+        run()  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():  # interleaved
+            start = time.perf_counter()
+            run()
+            samples[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(s) for name, s in samples.items()}
+
+
+def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(length, batch, input_size)
+    lstm_ref = nn.LSTM(input_size, hidden)
+    gru_ref = nn.GRU(input_size, hidden)
+    def lstm_without_onednn() -> None:
+        with torch.backends.mkldnn.flags(enabled=False):
+            _fwd_bwd(lstm_ref, x)()
+
+    runs = {"torch nn.LSTM": _fwd_bwd(lstm_ref, x), "torch nn.LSTM (oneDNN off)": lstm_without_onednn,
+            "torch nn.GRU": _fwd_bwd(gru_ref, x),
+            "ornn lstm (same weights)": _fwd_bwd(cells.LSTM.from_torch(lstm_ref), x),
+            "ornn gru (same weights)": _fwd_bwd(cells.GRU.from_torch(gru_ref), x)}
+    for name in cells.available():
+        if name in ("lstm", "gru"):
+            continue
+        size = 16 if name == "qunn" else hidden
+        runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(cells.recurrent(name, input_size, size), x)
+    times = _median_ms(runs, repeats)
+    base = times["torch nn.LSTM"]
+    print(f"\nPart 1: forward+backward, L={length}, B={batch}, input={input_size}, hidden={hidden}, median of {repeats}")
+    print(f"{'model':<34} {'ms':>9} {'/ nn.LSTM':>10}")
+    for name, ms in times.items():
+        print(f"{name:<34} {ms:>9.1f} {ms / base:>10.2f}")
+    lstm_ratio = times["ornn lstm (same weights)"] / times["torch nn.LSTM"]
+    gru_ratio = times["ornn gru (same weights)"] / times["torch nn.GRU"]
+    control = times["ornn lstm (same weights)"] / times["torch nn.LSTM (oneDNN off)"]
+    print(f"ornn lstm / nn.LSTM = {lstm_ratio:.2f}   ornn gru / nn.GRU = {gru_ratio:.2f}   (goal <= 1.3)")
+    print(f"ornn lstm / nn.LSTM with oneDNN off = {control:.2f}  (torch's CPU LSTM runs oneDNN's fused RNN kernel "
+          "when it can; its GRU and its LSTM with oneDNN off compose the same ATen ops we do)")
+
+
+def part_two(length: int, batch: int, repeats: int, hidden: int = 512, layers: int = 4) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(length, batch, hidden)
+    runs = {"torch nn.LSTM": _fwd_bwd(nn.LSTM(hidden, hidden, num_layers=layers), x),
+            "ornn sru": _fwd_bwd(cells.recurrent("sru", hidden, hidden, num_layers=layers), x)}
+    try:
+        from sru import SRU as PackageSRU  # the `bench` extra
+
+        runs["sru package"] = _fwd_bwd(PackageSRU(hidden, hidden, num_layers=layers), x)
+    except Exception as err:  # not installed, or its CPU build failed to load
+        print(f"(sru package not measured: {type(err).__name__}: {err})")
+    times = _median_ms(runs, repeats)
+    print(f"\nPart 2: forward+backward, {layers} layers, hidden {hidden}, L={length}, B={batch}, median of {repeats}")
+    for name, ms in times.items():
+        print(f"{name:<20} {ms:>9.1f} ms")
+    print(f"nn.LSTM / ornn sru = {times['torch nn.LSTM'] / times['ornn sru']:.2f}x (goal >= 1.5)")
+    if "sru package" in times:
+        print(f"ornn sru / sru package = {times['ornn sru'] / times['sru package']:.2f} (goal <= 1.0)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--length", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--input", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--part", choices=["1", "2", "both"], default="both")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    if args.part in ("1", "both"):
+        part_one(args.length, args.batch, args.input, args.hidden, args.repeats)
+    if args.part in ("2", "both"):
+        part_two(args.length, args.batch, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
