@@ -48,6 +48,7 @@ __all__ = [
     "spectral_norm",
     "lyapunov_exponents",
     "gradient_norm_ratio",
+    "log_gradient_norm_ratio",
     "skewness",
     "round_trip_error",
     "StabilityReport",
@@ -300,6 +301,40 @@ def _gradient_ratio(cell, xs, state, generator):
     if grad is None:
         return torch.zeros(final.shape[0], dtype=final.dtype)
     return grad.norm(dim=1).detach()
+
+
+def log_gradient_norm_ratio(
+    cell: Any,
+    inputs: Union[torch.Tensor, int],
+    state: Any = None,
+    *,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """log ||v^T dY_T/dY_0|| per sample, (B,), for long horizons where the ratio itself under- or overflows.
+
+    The cotangent is pulled back one step at a time (a vector-Jacobian product at each
+    stored state) and renormalised after every step, accumulating the log norms.
+    """
+    xs, state = _prepare(cell, inputs, state)
+    step = _stepper(cell)
+    states = [state]
+    with torch.no_grad():
+        for x in xs[:-1]:
+            states.append(step(x, states[-1])[1])
+    v = None
+    log_total = None
+    for x, s in zip(reversed(xs), reversed(states)):
+        flat = flatten_dynamic(s).detach()
+        _, pullback = torch.func.vjp(lambda f: flatten_dynamic(step(x, unflatten_dynamic(f, s))[1]), flat)
+        if v is None:
+            v = torch.randn(flat.shape, generator=generator, dtype=torch.float64).to(flat)
+            v = v / v.norm(dim=1, keepdim=True)
+            log_total = torch.zeros(flat.shape[0], dtype=flat.dtype, device=flat.device)
+        (v,) = pullback(v)
+        norm = v.norm(dim=1, keepdim=True)
+        log_total = log_total + torch.log(norm[:, 0])
+        v = v / torch.where(norm > 0, norm, torch.ones_like(norm))
+    return log_total.detach()
 
 
 def skewness(weight: torch.Tensor) -> float:

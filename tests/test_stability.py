@@ -274,3 +274,12 @@ def test_check_input_errors(inputs, error, message):
 def test_check_tolerance_errors():
     with pytest.raises(ValueError, match=r"lyapunov_tol: expected a positive finite number, got -1.0"):
         stability.check(ornn.RKCell(3, 2), torch.zeros(2, 1, 3), lyapunov_tol=-1)
+
+
+def test_log_gradient_norm_ratio_survives_long_horizons():
+    cell = Linear(0.5 * torch.eye(3, dtype=torch.float64))
+    short = stability.log_gradient_norm_ratio(cell, torch.zeros(10, 2, 1, dtype=torch.float64))
+    assert torch.allclose(short, torch.full((2,), 10 * math.log(0.5), dtype=torch.float64), rtol=1e-12)
+    assert torch.allclose(torch.exp(short), stability.gradient_norm_ratio(cell, torch.zeros(10, 2, 1, dtype=torch.float64)))
+    long = stability.log_gradient_norm_ratio(cell, torch.zeros(2000, 1, 1, dtype=torch.float64))
+    assert long.item() == pytest.approx(2000 * math.log(0.5), rel=1e-12)  # the ratio itself underflows float64
