@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ornn
-from ornn import Output, Stage, UpdateRule, _checks
+from ornn import Output, Stage, UpdateRule
 
 __all__ = ["URNN", "ModReLU"]
 

@@ -62,7 +62,6 @@ def test_readout_is_the_next_clock_slot_and_the_clock_advances():
 def test_sequence_dependence():
     """Different histories give different outputs: the tape and the transitions carry memory."""
     torch.manual_seed(3)
-    cell = cells.QUNN(2, 2, memory=3).double()
     tail = torch.randn(2, 1, 2, dtype=torch.float64)
     a = torch.cat([torch.randn(3, 1, 2, dtype=torch.float64), tail])
     b = torch.cat([torch.randn(3, 1, 2, dtype=torch.float64), tail])

@@ -9,7 +9,6 @@ import torch
 from torch.func import functional_call
 
 import cells
-import ornn
 from ornn import stability
 
 NAMES = cells.available()
