@@ -94,11 +94,27 @@ def to_markdown(rows: list[dict[str, Any]], *, input_size: int = 8, hidden_size:
     return "\n".join(lines) + "\n"
 
 
+def qunn_parameter_table(memories: tuple[int, ...] = (1, 2, 4, 8, 16), dims: tuple[int, ...] = (1, 16, 256)) -> str:
+    """Markdown table of QUNN's trainable-parameter count over memory range L and data dimension d."""
+    lines = [
+        "## QUNN: trainable parameters against memory range L and data dimension d",
+        "",
+        "Counted on freshly built cells (`QUNN(d, d, memory=L)`): 2L, whatever d.",
+        "",
+        "| L | " + " | ".join(f"d = {d}" for d in dims) + " |",
+        "|---|" + "---|" * len(dims),
+    ]
+    for memory in memories:
+        counts = [sum(p.numel() for p in create("qunn", d, d, memory=memory).parameters()) for d in dims]
+        lines.append(f"| {memory} | " + " | ".join(str(c) for c in counts) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Print or write the cell family table.")
     parser.add_argument("--write", type=Path, default=None, help="write the Markdown table to this file")
     args = parser.parse_args(argv)
-    text = to_markdown(family_table())
+    text = to_markdown(family_table()) + "\n" + qunn_parameter_table()
     if args.write is not None:
         _io.write_text(args.write, text)
         print(f"written {args.write}")

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import cells
-from cells.family import FAMILY, family_table, to_markdown
+from cells.family import FAMILY, family_table, qunn_parameter_table, to_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "family_table.md"
 
@@ -19,7 +19,12 @@ def test_every_zoo_name_has_a_row_with_computed_counts():
 
 def test_committed_docs_page_matches_the_code():
     """Structure columns (not the float figures, which may move in the last digit across machines)."""
-    fresh = to_markdown(family_table())
+    fresh = to_markdown(family_table()) + "\n" + qunn_parameter_table()
     def structural(text):
         return [line.split(" | ")[:4] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert structural(DOC.read_text()) == structural(fresh), "regenerate with: python -m cells.family --write docs/family_table.md"
+
+
+def test_qunn_parameter_table_is_2L():
+    table = qunn_parameter_table(memories=(1, 3), dims=(2, 5))
+    assert "| 1 | 2 | 2 |" in table and "| 3 | 6 | 6 |" in table
