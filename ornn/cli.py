@@ -16,6 +16,8 @@ from . import __version__
 
 EXAMPLES = """examples:
   ornn demo                 core tour, written to runs/<timestamp>-demo/
+  ornn prove                seed 002's claims and theorems as numerical checks
+  ornn prove theorem4 --quick
   ornn demo --quick         the same in a few seconds
   ornn demo --out my-run --seed 3
 """
@@ -47,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None, help="report folder (default runs/<timestamp>-demo)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+
+    prove = commands.add_parser(
+        "prove",
+        help="run seed 002's claims and theorems as numerical checks",
+        description="Print the proof table; exit 1 if a verdict fails.",
+        epilog="examples:\n  ornn prove\n  ornn prove claim1 theorem2 --quick --markdown",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prove.add_argument("names", nargs="*", metavar="NAME", help="proofs to run (default all)")
+    prove.add_argument("--quick", action="store_true", help="smaller instances")
+    prove.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    prove.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    prove.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
     return parser
 
 
@@ -64,6 +79,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise UsageError(f"--seed: expected a non-negative integer, got {args.seed}")
             metrics = run_demo(args.out, seed=args.seed, quick=args.quick)
             return 0 if metrics["odecell_matches"] else 1
+        if args.command == "prove":
+            import importlib
+
+            try:
+                proofs_main = importlib.import_module("proofs.__main__").main
+            except ModuleNotFoundError as err:
+                raise UsageError(f"the proofs package is not installed ({err})") from None
+            argv_out = list(args.names) + (["--quick"] if args.quick else []) + (["--markdown"] if args.markdown else [])
+            argv_out += ["--json", str(args.json)] if args.json is not None else []
+            return proofs_main(argv_out)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ValueError, TypeError, OSError) as err:
         if args.verbose:
