@@ -10,21 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from .claims import claim1, claim2, claim3
+from . import claim1, claim2, claim3, theorem1, theorem2, theorem3, theorem4
 from .result import ProofResult
-from .theorems_arnn import theorem1, theorem2
-from .theorems_quantum import theorem3, theorem4
 
 __all__ = ["ProofResult", "PROOFS", "run", "format_table", "claim1", "claim2", "claim3", "theorem1", "theorem2", "theorem3", "theorem4"]
 
+#: one module per statement, each exposing check(**options) -> ProofResult
 PROOFS: dict[str, Callable[..., ProofResult]] = {
-    "claim1": claim1,
-    "claim2": claim2,
-    "claim3": claim3,
-    "theorem1": theorem1,
-    "theorem2": theorem2,
-    "theorem3": theorem3,
-    "theorem4": theorem4,
+    module.__name__.rsplit(".", 1)[-1]: module.check
+    for module in (claim1, claim2, claim3, theorem1, theorem2, theorem3, theorem4)
 }
 
 #: smaller instances for `--quick` and the quick demo
