@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--quick", action="store_true", help="smaller instances")
     prove.add_argument("--markdown", action="store_true", help="print a Markdown table")
     prove.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    prove.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                       help="an instance option for the selected proofs, e.g. size=12 (repeatable)")
     prove.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
     return parser
 
@@ -88,6 +90,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise UsageError(f"the proofs package is not installed ({err})") from None
             argv_out = list(args.names) + (["--quick"] if args.quick else []) + (["--markdown"] if args.markdown else [])
             argv_out += ["--json", str(args.json)] if args.json is not None else []
+            argv_out += [item for option in args.options for item in ("--set", option)]
             return proofs_main(argv_out)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ValueError, TypeError, OSError) as err:

@@ -1,8 +1,14 @@
-"""``python -m proofs [NAME ...] [--quick] [--markdown] [--json FILE]``: print the proof table."""
+"""``python -m proofs [NAME ...] [--quick] [--set KEY=VALUE ...] [--markdown] [--json FILE]``: print the proof table.
+
+``--set`` passes instance options to the selected proofs' ``check`` (for example
+``python -m proofs theorem1 --set size=12 --set steps=20000``); values are Python literals.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 import sys
 from pathlib import Path
 
@@ -17,12 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller instances")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--json", type=Path, default=None, help="also write every result to this JSON file")
+    parser.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                        help="an instance option for the selected proofs, e.g. size=12 (repeatable)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in PROOFS]
     if unknown:
         print(f"python -m proofs: error: unknown proof {unknown[0]!r}; valid names are {', '.join(PROOFS)}", file=sys.stderr)
         return 2
-    results = run(args.names, quick=args.quick, progress=sys.stderr.isatty())
+    try:
+        options = _parse_options(args.options, args.names or list(PROOFS))
+    except ValueError as err:
+        print(f"python -m proofs: error: {err}", file=sys.stderr)
+        return 2
+    results = run(args.names, quick=args.quick, progress=sys.stderr.isatty(), **options)
     print(format_table(results, markdown=args.markdown))
     for r in results:
         if r.notes:
@@ -30,6 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         _io.write_json(args.json, [r.to_dict() for r in results])
     return 0 if all(r.verdict for r in results) else 1
+
+
+def _parse_options(pairs: list[str], names: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--set: expected KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text
+        for name in names:
+            if key not in inspect.signature(PROOFS[name]).parameters:
+                valid = ", ".join(inspect.signature(PROOFS[name]).parameters)
+                raise ValueError(f"--set: proof {name!r} has no option {key!r}; its options are {valid}")
+    return options
 
 
 if __name__ == "__main__":

@@ -92,3 +92,13 @@ def test_failed_verdict_exits_1(monkeypatch):
     monkeypatch.setitem(proofs.PROOFS, "claim1", lambda **_: failing)
     assert proofs_main(["claim1"]) == 1
     assert ornn_main(["prove", "claim1"]) == 1
+
+
+def test_instance_options_pass_through(tmp_path, capsys):
+    out = tmp_path / "t1.json"
+    assert proofs_main(["theorem1", "--set", "size=3", "--set", "steps=500", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["instance"]["size"] == 3
+    assert proofs_main(["claim1", "--set", "steps=5"]) == 2
+    assert "proof 'claim1' has no option 'steps'; its options are input_size" in capsys.readouterr().err
+    assert proofs_main(["claim1", "--set", "oops"]) == 2
+    assert ornn_main(["prove", "claim3", "--set", "length=5"]) == 0
