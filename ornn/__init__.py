@@ -7,7 +7,7 @@ run a rule, the sequence runner, and stability analysis. ``ornn.testing``
 
 from __future__ import annotations
 
-from . import stability
+from . import quantum, stability
 from .cell import ORNNCell, RecurrentCell
 from .executor import execute
 from .ode import ODECell, RKCell
@@ -36,6 +36,7 @@ __all__ = [
     "Recurrent",
     "stability",
     "StabilityReport",
+    "quantum",
     "register_cell",
     "unregister_cell",
     "create_cell",
