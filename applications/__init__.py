@@ -1,0 +1,1 @@
+"""Applications of the cells: QAOA/DC-QAOA initialisation (``applications.qaoa``)."""

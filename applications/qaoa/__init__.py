@@ -1,0 +1,32 @@
+"""QAOA and DC-QAOA: problems, ansatz and metrics (DESIGN §8)."""
+
+from .ansatz import CD_POOL, DCQAOA, QAOA
+from .metrics import approximation_ratio, iterations_to_convergence, optimal_probability, relative_error
+from .problems import (
+    MAX_BRUTE_FORCE_QUBITS,
+    SK,
+    MaxCut,
+    Problem,
+    complete_weighted_maxcut,
+    erdos_renyi_maxcut,
+    random_regular_maxcut,
+    random_sk,
+)
+
+__all__ = [
+    "Problem",
+    "MaxCut",
+    "SK",
+    "MAX_BRUTE_FORCE_QUBITS",
+    "random_regular_maxcut",
+    "complete_weighted_maxcut",
+    "erdos_renyi_maxcut",
+    "random_sk",
+    "QAOA",
+    "DCQAOA",
+    "CD_POOL",
+    "relative_error",
+    "approximation_ratio",
+    "optimal_probability",
+    "iterations_to_convergence",
+]

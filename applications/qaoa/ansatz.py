@@ -1,0 +1,134 @@
+r"""QAOA and DC-QAOA circuits on the statevector engine (DESIGN §8, seed 000 §II).
+
+    |psi(theta)> = prod_{k=1..p} U_m(beta_k) [U_D(alpha_k)] U_c(gamma_k) |+>^n
+
+with U_c(gamma) = exp(-i gamma H_c) (one diagonal phase), U_m(beta) = exp(-i beta sum_i X_i)
+(one rotation per wire), and the counterdiabatic layer
+
+    U_D(alpha) = prod_t exp(-i (alpha / 2) c_t P_t)
+
+applied term by term: for the two-body pool entries (``zy``, ``yz``, ``xy``, ``yx``) the
+terms are the problem's edges (i, j) in ``problem.terms`` order with c_t = w_ij and
+P_t = P_i Q_j (``zy``: Z_i Y_j, the default, seed 000 Appendix A); for ``y`` the terms
+are Y_i on every wire with c_t = 1. The two-body terms do not commute, so that order is
+part of the ansatz.
+
+Parameters are a flat layer-major vector: (gamma_1, beta_1, gamma_2, beta_2, ...) for QAOA
+and (gamma_1, beta_1, alpha_1, gamma_2, ...) for DC-QAOA; ``energy`` and ``state`` take
+one vector (num_params,) or a batch (B, num_params) and are differentiable.
+
+Sign convention against PennyLane's ``qml.qaoa.maxcut``: its cost Hamiltonian is
+H_P = sum_{(i,j)} (Z_i Z_j - 1) / 2 on *unweighted* edges, equal to our H_c for unit
+weights, and its layers are exp(-i gamma H_P) then exp(-i alpha sum X), so the energies
+agree with the same (gamma, beta). PennyLane ignores edge weights there; compare weighted
+graphs against a dense reference instead.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+
+from ornn import _checks, quantum
+
+from .problems import Problem
+
+__all__ = ["QAOA", "DCQAOA", "CD_POOL"]
+
+#: counterdiabatic pool of seed 000: name -> Pauli letters on (i, j) (or on i alone for "y")
+CD_POOL = {"y": "Y", "zy": "ZY", "yz": "YZ", "xy": "XY", "yx": "YX"}
+
+
+class QAOA:
+    """The p-layer QAOA ansatz for a :class:`Problem`; ``dtype`` is the state's complex dtype."""
+
+    layer_size = 2
+
+    def __init__(self, problem: Problem, p: int, *, dtype: torch.dtype = torch.complex128) -> None:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem: expected a MaxCut or SK problem, got {_checks.describe(problem)}")
+        self.problem = problem
+        self.p = _checks.positive_int("p", p)
+        if dtype not in (torch.complex64, torch.complex128):
+            raise TypeError(f"dtype: expected complex64 or complex128, got {dtype}")
+        self.dtype = dtype
+        self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+        self._cost = problem.cost.to(self.real_dtype)
+
+    @property
+    def n(self) -> int:
+        return self.problem.n
+
+    @property
+    def num_params(self) -> int:
+        return self.layer_size * self.p
+
+    def _batch(self, params: Union[torch.Tensor, list]) -> tuple[torch.Tensor, bool]:
+        if not isinstance(params, torch.Tensor):
+            raise TypeError(f"params: expected a tensor of shape ({self.num_params},) or (batch, {self.num_params}), got {_checks.describe(params)}")
+        if params.shape[-1] != self.num_params or params.dim() not in (1, 2):
+            raise ValueError(f"params: expected shape ({self.num_params},) or (batch, {self.num_params}), got {tuple(params.shape)}")
+        single = params.dim() == 1
+        return (params[None] if single else params).to(self.real_dtype), single
+
+    def _cost_layer(self, state: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        phase = -gamma[:, None] * self._cost[None, :]
+        return state * torch.polar(torch.ones_like(phase), phase).to(self.dtype)
+
+    def _mixer_layer(self, state: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+        # exp(-i beta X) = cos(beta) I - i sin(beta) X, one batched 2x2 gate per wire
+        gate = quantum.rotation("X", 2 * beta, dtype=self.dtype)
+        for wire in range(self.n):
+            state = quantum.apply_gate(state, gate, wire)
+        return state
+
+    def _extra_layer(self, state: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
+        return state
+
+    def state(self, params: torch.Tensor) -> torch.Tensor:
+        """|psi(theta)>: (2^n,) for one parameter vector, (B, 2^n) for a batch."""
+        batch, single = self._batch(params)
+        state = quantum.plus_state(self.n, batch=batch.shape[0], dtype=self.dtype, device=batch.device)
+        for k in range(self.p):
+            layer = batch[:, self.layer_size * k : self.layer_size * (k + 1)]
+            state = self._cost_layer(state, layer[:, 0])
+            state = self._extra_layer(state, layer)
+            state = self._mixer_layer(state, layer[:, 1])
+        return state[0] if single else state
+
+    def energy(self, params: torch.Tensor) -> torch.Tensor:
+        """<psi(theta)| H_c |psi(theta)>: a scalar, or (B,) for a batch."""
+        state = self.state(params)
+        if state.dim() == 1:
+            return quantum.expectation_diagonal(state[None], self._cost)[0]
+        return quantum.expectation_diagonal(state, self._cost)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.problem!r}, p={self.p})"
+
+
+class DCQAOA(QAOA):
+    """QAOA with a counterdiabatic layer U_D(alpha_k) after each cost layer; ``cd`` picks the pool term."""
+
+    layer_size = 3
+
+    def __init__(self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128) -> None:
+        super().__init__(problem, p, dtype=dtype)
+        if cd not in CD_POOL:
+            raise ValueError(f"cd: expected one of {', '.join(CD_POOL)}, got {cd!r}")
+        self.cd = cd
+
+    def _extra_layer(self, state: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
+        alpha = layer[:, 2]
+        letters = CD_POOL[self.cd]
+        if len(letters) == 1:
+            for wire in range(self.n):
+                state = quantum.apply_pauli_rotation(state, letters, (wire,), alpha / 2)
+            return state
+        for i, j, w in self.problem.terms:
+            state = quantum.apply_pauli_rotation(state, letters, (i, j), alpha * (w / 2))
+        return state
+
+    def __repr__(self) -> str:
+        return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"
