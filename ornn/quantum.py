@@ -15,8 +15,7 @@ a batch of B states (or of B parameter sets) costs one pass of B times the size.
 
 from __future__ import annotations
 
-import math
-from typing import Optional, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 
