@@ -1,7 +1,9 @@
 """QAOA and DC-QAOA: problems, ansatz and metrics (DESIGN §8)."""
 
 from .ansatz import CD_POOL, DCQAOA, QAOA
+from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, fixed_angles, linear_ramp, random_init
 from .metrics import approximation_ratio, iterations_to_convergence, optimal_probability, relative_error
+from .optimize import OPTIMIZERS, OptimizationResult, batch_energy, optimize
 from .problems import (
     MAX_BRUTE_FORCE_QUBITS,
     SK,
@@ -29,4 +31,13 @@ __all__ = [
     "approximation_ratio",
     "optimal_probability",
     "iterations_to_convergence",
+    "optimize",
+    "OptimizationResult",
+    "batch_energy",
+    "OPTIMIZERS",
+    "random_init",
+    "linear_ramp",
+    "fixed_angles",
+    "DegreeRule",
+    "FIXED_ANGLES_3_REGULAR",
 ]

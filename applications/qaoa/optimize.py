@@ -1,0 +1,149 @@
+"""The classical optimisation loop (the seeds' Phase II), over a batch of problems at once.
+
+Each row of the parameter matrix belongs to one instance (one ansatz, or one start of the
+same ansatz). The loss is the sum of the instances' energies, so each row receives exactly
+its own gradient and the per-coordinate optimisers (SGD, Adam, Adagrad, RMSprop) behave as
+independent runs. An instance stops when its energy changes by less than ``tol`` between
+steps; its row is then frozen (restored after every later step, so momentum cannot move it).
+L-BFGS, whose line search couples the rows, runs one instance at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import torch
+
+from ornn import _checks
+
+from .ansatz import QAOA
+
+__all__ = ["OptimizationResult", "optimize", "batch_energy", "OPTIMIZERS"]
+
+OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adagrad": torch.optim.Adagrad,
+    "rmsprop": torch.optim.RMSprop,
+    "lbfgs": torch.optim.LBFGS,
+}
+
+
+@dataclass(frozen=True)
+class OptimizationResult:
+    """Trajectories of a batched optimisation.
+
+    Attributes:
+        params: (steps + 1, B, P) parameters after each step (row 0 is the start).
+        energies: (steps + 1, B) energies of those parameters.
+        converged_at: (B,) the step at which each instance met the stopping rule, -1 if never.
+    """
+
+    params: torch.Tensor
+    energies: torch.Tensor
+    converged_at: torch.Tensor
+
+    @property
+    def final_params(self) -> torch.Tensor:
+        return self.params[-1]
+
+    @property
+    def final_energies(self) -> torch.Tensor:
+        return self.energies[-1]
+
+
+def batch_energy(ansatzes: Union[QAOA, Sequence[QAOA]], params: torch.Tensor) -> torch.Tensor:
+    """Energies (B,) of row b of ``params`` under ansatz b (or under one shared ansatz)."""
+    if isinstance(ansatzes, QAOA):
+        return ansatzes.energy(params)
+    if len(ansatzes) != params.shape[0]:
+        raise ValueError(f"params: expected one row per ansatz ({len(ansatzes)}), got {params.shape[0]}")
+    return torch.stack([a.energy(row) for a, row in zip(ansatzes, params)])
+
+
+def optimize(
+    ansatzes: Union[QAOA, Sequence[QAOA]],
+    init: torch.Tensor,
+    *,
+    optimizer: str = "adam",
+    lr: float = 0.05,
+    steps: int = 100,
+    tol: float = 1e-6,
+) -> OptimizationResult:
+    """Minimise each instance's energy from its row of ``init`` (B, P); returns full trajectories."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    _checks.positive_float("lr", lr)
+    steps = _checks.positive_int("steps", steps, minimum=0)
+    _checks.positive_float("tol", tol)
+    _checks.tensor("init", init)
+    if init.dim() != 2:
+        raise ValueError(f"init: expected a (batch, num_params) tensor, got shape {tuple(init.shape)}")
+    first = ansatzes if isinstance(ansatzes, QAOA) else ansatzes[0]
+    if init.shape[1] != first.num_params:
+        raise ValueError(f"init: expected {first.num_params} parameters per row, got {init.shape[1]}")
+    if optimizer == "lbfgs":
+        return _lbfgs(ansatzes, init, lr, steps, tol)
+
+    params = init.detach().clone().to(first.real_dtype).requires_grad_(True)
+    opt = OPTIMIZERS[optimizer]([params], lr=lr)
+    history_p, history_e = [params.detach().clone()], []
+    converged_at = torch.full((init.shape[0],), -1, dtype=torch.long)
+    frozen = torch.zeros(init.shape[0], dtype=torch.bool)
+    for step in range(steps):
+        opt.zero_grad()
+        energies = batch_energy(ansatzes, params)
+        if step == 0:
+            history_e.append(energies.detach().clone())
+        energies.sum().backward()
+        kept = params.detach().clone()
+        opt.step()
+        with torch.no_grad():
+            params[frozen] = kept[frozen]
+            new = batch_energy(ansatzes, params)
+        change = (new - history_e[-1]).abs()
+        newly = (~frozen) & (change < tol)
+        converged_at[newly] = step + 1
+        frozen |= newly
+        history_p.append(params.detach().clone())
+        history_e.append(new.detach().clone())
+        if bool(frozen.all()):
+            break
+    if not history_e:
+        with torch.no_grad():
+            history_e.append(batch_energy(ansatzes, params).detach())
+    return OptimizationResult(torch.stack(history_p), torch.stack(history_e), converged_at)
+
+
+def _lbfgs(ansatzes, init, lr, steps, tol) -> OptimizationResult:
+    rows = []
+    for b in range(init.shape[0]):
+        ansatz = ansatzes if isinstance(ansatzes, QAOA) else ansatzes[b]
+        params = init[b].detach().clone().to(ansatz.real_dtype).requires_grad_(True)
+        opt = torch.optim.LBFGS([params], lr=lr, max_iter=10, line_search_fn="strong_wolfe")  # one step = up to 10 inner iterations
+
+        def closure():
+            opt.zero_grad()
+            energy = ansatz.energy(params)
+            energy.backward()
+            return energy
+
+        with torch.no_grad():
+            trajectory_p, trajectory_e = [params.detach().clone()], [ansatz.energy(params).detach()]
+        converged = -1
+        for step in range(steps):
+            opt.step(closure)
+            with torch.no_grad():
+                energy = ansatz.energy(params).detach()
+            trajectory_p.append(params.detach().clone())
+            trajectory_e.append(energy)
+            if converged < 0 and abs(float(energy - trajectory_e[-2])) < tol:
+                converged = step + 1
+                break
+        rows.append((trajectory_p, trajectory_e, converged))
+    length = max(len(p) for p, _, _ in rows)
+    # pad finished instances with their last value so trajectories stack
+    params = torch.stack([torch.stack(p + [p[-1]] * (length - len(p))) for p, _, _ in rows], 1)
+    energies = torch.stack([torch.stack(e + [e[-1]] * (length - len(e))) for _, e, _ in rows], 1)
+    return OptimizationResult(params, energies, torch.tensor([c for _, _, c in rows]))

@@ -1,0 +1,88 @@
+"""The optimisation loop and the initialisation baselines."""
+
+import math
+
+import networkx as nx
+import pytest
+import torch
+
+from applications import qaoa
+from applications.qaoa import DCQAOA, QAOA, MaxCut
+
+
+def test_fixed_angles_reproduce_the_tree_limit_cut_fractions():
+    """Wurtz & Lykov: 0.6925 at p = 1 (girth > 3: the cube) and 0.7559 at p = 2 (girth > 5: Heawood)."""
+    cube, heawood = MaxCut(nx.cubical_graph()), MaxCut(nx.heawood_graph())
+    p1 = QAOA(cube, 1)
+    assert abs(-float(p1.energy(qaoa.fixed_angles(p1))) / 12 - 0.6925) < 2e-4
+    p2 = QAOA(heawood, 2)
+    assert abs(-float(p2.energy(qaoa.fixed_angles(p2))) / 21 - 0.7559) < 2e-4
+    dc = DCQAOA(heawood, 2)  # alpha = 0: the same circuit
+    assert torch.allclose(dc.energy(qaoa.fixed_angles(dc)), p2.energy(qaoa.fixed_angles(p2)), atol=1e-12)
+
+
+def test_linear_ramp_beats_random_on_average():
+    problem = qaoa.random_regular_maxcut(10, seed=0)
+    ansatz = QAOA(problem, 3)
+    ramp = float(qaoa.approximation_ratio(problem, ansatz.energy(qaoa.linear_ramp(ansatz))))
+    random = qaoa.approximation_ratio(problem, ansatz.energy(qaoa.random_init(ansatz, 64, seed=0))).mean()
+    assert ramp > 0.7 and ramp > float(random) + 0.1
+    assert torch.equal(qaoa.random_init(ansatz, 3, seed=5), qaoa.random_init(ansatz, 3, seed=5))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adagrad", "rmsprop", "lbfgs"])
+def test_every_optimizer_lowers_the_energy_of_every_instance(name):
+    problems = [qaoa.random_regular_maxcut(8, seed=s) for s in range(3)]
+    ansatzes = [QAOA(p, 2) for p in problems]
+    init = torch.cat([qaoa.random_init(a, 1, seed=i) for i, a in enumerate(ansatzes)])
+    lr = 1.0 if name == "lbfgs" else 0.05
+    result = qaoa.optimize(ansatzes, init, optimizer=name, lr=lr, steps=60)
+    assert result.energies.shape[1] == 3 and result.params.shape[1:] == (3, 4)
+    assert torch.allclose(result.energies[0], qaoa.batch_energy(ansatzes, init))
+    assert bool((result.final_energies < result.energies[0] - 1e-3).all())
+
+
+def test_batched_rows_behave_as_independent_runs_and_stop_independently():
+    ansatz = QAOA(qaoa.random_regular_maxcut(8, seed=1), 1)
+    init = qaoa.random_init(ansatz, 3, seed=2)
+    together = qaoa.optimize(ansatz, init, optimizer="adam", steps=40, tol=1e-12)
+    alone = qaoa.optimize(ansatz, init[1:2], optimizer="adam", steps=40, tol=1e-12)
+    assert torch.allclose(together.params[:, 1], alone.params[:, 0], atol=1e-12)
+    stopped = qaoa.optimize(ansatz, init, optimizer="adam", steps=300, tol=1e-5)
+    assert bool((stopped.converged_at > 0).all())
+    for b in range(3):  # a stopped instance stays where it stopped
+        k = int(stopped.converged_at[b])
+        assert torch.equal(stopped.params[k:, b], stopped.params[k, b].expand_as(stopped.params[k:, b]))
+
+
+def test_degree_rule_fits_saves_and_predicts(tmp_path):
+    train = [qaoa.erdos_renyi_maxcut(n, 3 / n, seed=n) for n in (6, 7, 8)]
+    rule = qaoa.DegreeRule.fit(train, p=1, steps=80)
+    assert rule.training_graphs == 3 and len(rule.c) == 1 and rule.fit_rms_gamma >= 0
+    rule.save(tmp_path / "rule.json")
+    assert qaoa.DegreeRule.load(tmp_path / "rule.json") == rule
+    test = qaoa.erdos_renyi_maxcut(10, 0.3, seed=11)
+    start = rule(QAOA(test, 1))
+    ratio = float(qaoa.approximation_ratio(test, QAOA(test, 1).energy(start)))
+    assert ratio > 0.6
+    with pytest.raises(ValueError, match="expected depth p = 1"):
+        rule(QAOA(test, 2))
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda a: qaoa.optimize(a, torch.zeros(2, 2), optimizer="newton"), ValueError, r"optimizer: expected one of sgd, adam, adagrad, rmsprop, lbfgs, got 'newton'"),
+        (lambda a: qaoa.optimize(a, torch.zeros(2, 3)), ValueError, r"init: expected 2 parameters per row, got 3"),
+        (lambda a: qaoa.optimize(a, torch.zeros(2)), ValueError, r"init: expected a \(batch, num_params\) tensor"),
+        (lambda a: qaoa.optimize(a, torch.zeros(2, 2), lr=0), ValueError, r"lr: expected a positive finite number"),
+        (lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.path_graph(4)), 1)), ValueError, r"fixed angles are for MaxCut on 3-regular graphs"),
+        (lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.cubical_graph()), 5)), ValueError, r"fixed angles are shipped for p in \[1, 2\], got p = 5"),
+        (lambda a: qaoa.linear_ramp(a, dt=-1), ValueError, r"dt: expected a positive finite number"),
+        (lambda a: qaoa.DegreeRule.fit([], 1), ValueError, r"problems: expected at least one training graph"),
+    ],
+)
+def test_bad_input(call, error, message):
+    ansatz = QAOA(MaxCut(nx.cycle_graph(4)), 1)
+    with pytest.raises(error, match=message):
+        call(ansatz)
