@@ -1,6 +1,6 @@
 """QAOA and DC-QAOA: problems, ansatz and metrics (DESIGN §8)."""
 
-from .ansatz import CD_POOL, DCQAOA, QAOA
+from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA
 from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, fixed_angles, linear_ramp, random_init
 from .metrics import approximation_ratio, iterations_to_convergence, optimal_probability, relative_error
 from .optimize import OPTIMIZERS, OptimizationResult, batch_energy, optimize
@@ -26,6 +26,7 @@ __all__ = [
     "random_sk",
     "QAOA",
     "DCQAOA",
+    "BatchedQAOA",
     "CD_POOL",
     "relative_error",
     "approximation_ratio",

@@ -34,7 +34,7 @@ from ornn import _checks, quantum
 
 from .problems import Problem
 
-__all__ = ["QAOA", "DCQAOA", "CD_POOL"]
+__all__ = ["QAOA", "DCQAOA", "BatchedQAOA", "CD_POOL"]
 
 #: counterdiabatic pool of seed 000: name -> Pauli letters on (i, j) (or on i alone for "y")
 CD_POOL = {"y": "Y", "zy": "ZY", "yz": "YZ", "xy": "XY", "yx": "YX"}
@@ -132,3 +132,38 @@ class DCQAOA(QAOA):
 
     def __repr__(self) -> str:
         return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"
+
+
+class BatchedQAOA(QAOA):
+    """QAOA on several problems of the same size at once: row b of the parameters runs problem b.
+
+    The mixer does not depend on the problem and the cost layer is a diagonal, so B problems
+    cost one pass over a (B, 2^n) state instead of B passes. A single parameter vector
+    (num_params,) is shared by every problem.
+    """
+
+    def __init__(self, problems: "list[Problem]", p: int, *, dtype: torch.dtype = torch.complex128) -> None:
+        problems = list(problems)
+        if not problems:
+            raise ValueError("problems: expected at least one problem, got none")
+        super().__init__(problems[0], p, dtype=dtype)
+        sizes = {problem.n for problem in problems}
+        if len(sizes) != 1:
+            raise ValueError(f"problems: expected problems of one size, got sizes {sorted(sizes)}")
+        self.problems = problems
+        self._cost = torch.stack([problem.cost for problem in problems]).to(self.real_dtype)
+
+    def _batch(self, params: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        batch, _ = super()._batch(params)
+        if batch.shape[0] == 1:
+            batch = batch.expand(len(self.problems), -1)
+        if batch.shape[0] != len(self.problems):
+            raise ValueError(f"params: expected one row per problem ({len(self.problems)}), got {batch.shape[0]}")
+        return batch, False
+
+    def _cost_layer(self, state: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        phase = -gamma[:, None] * self._cost
+        return state * torch.polar(torch.ones_like(phase), phase).to(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"BatchedQAOA({len(self.problems)} problems, n={self.n}, p={self.p})"

@@ -171,3 +171,17 @@ def test_generators_are_seeded():
 def test_bad_input_is_named(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_batched_qaoa_equals_one_ansatz_per_problem():
+    problems = [qaoa.random_regular_maxcut(8, seed=s) for s in range(4)]
+    params = torch.randn(4, 4, dtype=torch.float64)
+    batched = qaoa.BatchedQAOA(problems, 2).energy(params)
+    singles = torch.stack([QAOA(p, 2).energy(row) for p, row in zip(problems, params)])
+    assert torch.allclose(batched, singles, atol=1e-12)
+    shared = qaoa.BatchedQAOA(problems, 2).energy(params[0])
+    assert shared.shape == (4,)
+    with pytest.raises(ValueError, match="problems: expected problems of one size"):
+        qaoa.BatchedQAOA([problems[0], qaoa.random_regular_maxcut(10, seed=0)], 1)
+    with pytest.raises(ValueError, match=r"params: expected one row per problem \(4\), got 3"):
+        qaoa.BatchedQAOA(problems, 2).energy(params[:3])

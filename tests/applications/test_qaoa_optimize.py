@@ -1,6 +1,5 @@
 """The optimisation loop and the initialisation baselines."""
 
-import math
 
 import networkx as nx
 import pytest
