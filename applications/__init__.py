@@ -1,1 +1,12 @@
 """Applications of the cells: QAOA/DC-QAOA initialisation (``applications.qaoa``)."""
+
+from ornn.demo import register_section as _register_section
+
+
+def _qaoa_section(config: dict) -> tuple:
+    from .qaoa.demo import qaoa_section
+
+    return qaoa_section(config)
+
+
+_register_section("QAOA and DC-QAOA from random starts and from the baselines", _qaoa_section)

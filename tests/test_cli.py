@@ -34,6 +34,8 @@ def test_quick_demo_writes_its_report(tmp_path, capsys):
     assert main(["demo", "--quick", "--out", str(out), "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     assert "ODECell vs torchdiffeq" in printed and "verdict: match" in printed and "largest Lyapunov exponent" in printed
+    for section in ("Cells: computed (n, t)", "QAOA and DC-QAOA from random starts", "Proofs: seed 002's claims"):
+        assert section in printed
     for name in ("report.md", "metrics.json", "config.json", "stability_regions.png"):
         assert (out / name).stat().st_size > 0
     metrics = json.loads((out / "metrics.json").read_text())
