@@ -31,6 +31,7 @@ from typing import Union
 import torch
 
 from ornn import _checks, quantum
+from ornn.circuit import Rotation, circuit_expectation
 
 from .problems import Problem
 
@@ -97,12 +98,25 @@ class QAOA:
             state = self._mixer_layer(state, layer[:, 1])
         return state[0] if single else state
 
+    def rotations(self) -> list[Rotation]:
+        """The circuit as rotations exp(-i theta_p c G), in order (for the adjoint-gradient path)."""
+        out = []
+        for k in range(self.p):
+            base = self.layer_size * k
+            out.append(Rotation("diagonal", base, diagonal=self._cost))
+            out.extend(self._extra_rotations(base))
+            out.append(Rotation("x_all", base + 1))
+        return out
+
+    def _extra_rotations(self, base: int) -> list[Rotation]:
+        return []
+
     def energy(self, params: torch.Tensor) -> torch.Tensor:
-        """<psi(theta)| H_c |psi(theta)>: a scalar, or (B,) for a batch."""
-        state = self.state(params)
-        if state.dim() == 1:
-            return quantum.expectation_diagonal(state[None], self._cost)[0]
-        return quantum.expectation_diagonal(state, self._cost)
+        """<psi(theta)| H_c |psi(theta)>: a scalar, or (B,) for a batch; gradients by the adjoint method."""
+        batch, single = self._batch(params)
+        initial = quantum.plus_state(self.n, batch=1, dtype=self.dtype, device=batch.device)
+        energy = circuit_expectation(initial, self.rotations(), batch, self._cost)
+        return energy[0] if single else energy
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.problem!r}, p={self.p})"
@@ -129,6 +143,12 @@ class DCQAOA(QAOA):
         for i, j, w in self.problem.terms:
             state = quantum.apply_pauli_rotation(state, letters, (i, j), alpha * (w / 2))
         return state
+
+    def _extra_rotations(self, base: int) -> list[Rotation]:
+        letters = CD_POOL[self.cd]
+        if len(letters) == 1:
+            return [Rotation("pauli", base + 2, 0.5, pauli=letters, wires=(w,)) for w in range(self.n)]
+        return [Rotation("pauli", base + 2, w / 2, pauli=letters, wires=(i, j)) for i, j, w in self.problem.terms]
 
     def __repr__(self) -> str:
         return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"

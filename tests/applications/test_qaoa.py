@@ -185,3 +185,18 @@ def test_batched_qaoa_equals_one_ansatz_per_problem():
         qaoa.BatchedQAOA([problems[0], qaoa.random_regular_maxcut(10, seed=0)], 1)
     with pytest.raises(ValueError, match=r"params: expected one row per problem \(4\), got 3"):
         qaoa.BatchedQAOA(problems, 2).energy(params[:3])
+
+
+@pytest.mark.parametrize("cd", [None, *qaoa.CD_POOL])
+def test_adjoint_gradients_equal_autograd_through_the_state(cd):
+    problem = qaoa.complete_weighted_maxcut(5, seed=3)
+    ansatz = QAOA(problem, 2) if cd is None else DCQAOA(problem, 2, cd=cd)
+    params = torch.randn(3, ansatz.num_params, dtype=torch.float64)
+    a = params.clone().requires_grad_(True)
+    ansatz.energy(a).sum().backward()
+    b = params.clone().requires_grad_(True)
+    from ornn import quantum
+
+    quantum.expectation_diagonal(ansatz.state(b), problem.cost).sum().backward()
+    assert torch.allclose(ansatz.energy(params), quantum.expectation_diagonal(ansatz.state(params), problem.cost), atol=1e-12)
+    assert torch.allclose(a.grad, b.grad, atol=1e-10)
