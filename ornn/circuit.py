@@ -28,7 +28,16 @@ import torch
 from . import _checks
 from .quantum import apply_pauli, num_wires
 
-__all__ = ["Rotation", "circuit_expectation", "apply_rotation"]
+__all__ = ["Rotation", "circuit_expectation", "apply_rotation", "diagonal_rotation"]
+
+
+def diagonal_rotation(param: int, diagonal: torch.Tensor, coefficient: float = 1.0, *, max_levels: int = 4096) -> "Rotation":
+    """A 'diagonal' rotation, compressed to its distinct values when there are at most ``max_levels``
+    (an unweighted MaxCut cost has at most |E| + 1)."""
+    levels, index = torch.unique(diagonal, return_inverse=True)
+    if levels.numel() <= max_levels and diagonal.dim() == 1:
+        return Rotation("diagonal", param, coefficient, diagonal=diagonal, levels=levels, level_index=index)
+    return Rotation("diagonal", param, coefficient, diagonal=diagonal)
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,10 @@ class Rotation:
     diagonal: Optional[torch.Tensor] = None
     pauli: str = ""
     wires: tuple[int, ...] = ()
+    #: optional compression of a (2^n,) diagonal with few distinct values: diagonal == levels[level_index];
+    #: exp(-i a D) is then computed on the levels and gathered (one pass instead of a transcendental per entry)
+    levels: Optional[torch.Tensor] = None
+    level_index: Optional[torch.Tensor] = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("diagonal", "x_all", "pauli"):
@@ -51,23 +64,31 @@ class Rotation:
             raise ValueError(f"pauli: expected one letter per wire, got {self.pauli!r} on {self.wires}")
 
 
-def _generator(rot: Rotation, state: torch.Tensor, n: int) -> torch.Tensor:
-    """G psi (not in place)."""
+def _generator_overlap(rot: Rotation, lam: torch.Tensor, psi: torch.Tensor, n: int) -> torch.Tensor:
+    """Im <lambda| G |psi> per row."""
     if rot.kind == "diagonal":
-        return state * rot.diagonal
+        return (lam.conj() * psi * rot.diagonal).sum(-1).imag
     if rot.kind == "pauli":
-        return apply_pauli(state, rot.pauli, rot.wires)
-    out = torch.zeros_like(state)
-    batch = state.shape[0]
-    for w in range(n):
-        out += state.view(batch, 2**w, 2, -1).flip(2).reshape(batch, -1)
-    return out
+        return (lam.conj() * apply_pauli(psi, rot.pauli, rot.wires)).sum(-1).imag
+    batch = psi.shape[0]
+    total = torch.zeros(batch, dtype=psi.real.dtype, device=psi.device)
+    for w in range(n):  # <lambda| X_w |psi> = sum conj(lambda_0) psi_1 + conj(lambda_1) psi_0, no copies
+        lv, pv = lam.view(batch, 2**w, 2, -1), psi.view(batch, 2**w, 2, -1)
+        total += ((lv[:, :, 0].conj() * pv[:, :, 1]).sum((1, 2)) + (lv[:, :, 1].conj() * pv[:, :, 0]).sum((1, 2))).imag
+    return total
 
 
 def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: int) -> torch.Tensor:
     """exp(-i angle G) psi with angle (B,) (already multiplied by the coefficient)."""
     batch = state.shape[0]
     if rot.kind == "diagonal":
+        if rot.levels is not None:
+            phase = -angle[:, None] * rot.levels
+            table = torch.polar(torch.ones_like(phase), phase).to(state.dtype)  # (B, levels)
+            if batch == 1:
+                return state * torch.take(table, rot.level_index)
+            offsets = rot.levels.numel() * torch.arange(batch, device=state.device)[:, None]
+            return state * torch.take(table, rot.level_index[None, :] + offsets)
         phase = -angle[:, None] * rot.diagonal
         return state * torch.polar(torch.ones_like(phase), phase).to(state.dtype)
     cos = torch.cos(angle).to(state.dtype)
@@ -105,7 +126,7 @@ class _AdjointExpectation(torch.autograd.Function):
         lam = state * observable.to(state.dtype)
         psi = state
         for rot in reversed(ctx.rotations):
-            overlap = (lam.conj() * _generator(rot, psi, n)).sum(-1).imag  # Im <lambda|G|psi>
+            overlap = _generator_overlap(rot, lam, psi, n)
             grads[:, rot.param] += 2.0 * rot.coefficient * overlap.to(grads.dtype)
             undo = -params[:, rot.param] * rot.coefficient
             psi = apply_rotation(psi, rot, undo, n)

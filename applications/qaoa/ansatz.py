@@ -31,7 +31,7 @@ from typing import Union
 import torch
 
 from ornn import _checks, quantum
-from ornn.circuit import Rotation, circuit_expectation
+from ornn.circuit import Rotation, circuit_expectation, diagonal_rotation
 
 from .problems import Problem
 
@@ -56,6 +56,7 @@ class QAOA:
         self.dtype = dtype
         self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
         self._cost = problem.cost.to(self.real_dtype)
+        self._cost_rotation_cache: dict[int, Rotation] = {}
 
     @property
     def n(self) -> int:
@@ -103,13 +104,18 @@ class QAOA:
         out = []
         for k in range(self.p):
             base = self.layer_size * k
-            out.append(Rotation("diagonal", base, diagonal=self._cost))
+            out.append(self._cost_rotation(base))
             out.extend(self._extra_rotations(base))
             out.append(Rotation("x_all", base + 1))
         return out
 
     def _extra_rotations(self, base: int) -> list[Rotation]:
         return []
+
+    def _cost_rotation(self, param: int) -> Rotation:
+        if param not in self._cost_rotation_cache:  # the level compression is computed once per ansatz
+            self._cost_rotation_cache[param] = diagonal_rotation(param, self._cost)
+        return self._cost_rotation_cache[param]
 
     def energy(self, params: torch.Tensor) -> torch.Tensor:
         """<psi(theta)| H_c |psi(theta)>: a scalar, or (B,) for a batch; gradients by the adjoint method."""
