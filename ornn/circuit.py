@@ -14,8 +14,8 @@ and differentiates it with the adjoint method: with lambda = D psi_L carried bac
     dE/dtheta_p = sum_{j : p(j) = p} 2 c_j Im <lambda_j| G_j |psi_j>,
 
 undoing one rotation at a time on both psi and lambda. Memory stays at a few states
-whatever the depth (autograd would keep every intermediate state), and each rotation is
-applied in place.
+whatever the depth (autograd would keep every intermediate state). The mixer acts on
+groups of wires with one Kronecker-power matrix product per group.
 """
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ class Rotation:
 def _generator_overlap(rot: Rotation, lam: torch.Tensor, psi: torch.Tensor, n: int) -> torch.Tensor:
     """Im <lambda| G |psi> per row."""
     if rot.kind == "diagonal":
-        return (lam.conj() * psi * rot.diagonal).sum(-1).imag
+        return torch.linalg.vecdot(lam, psi * rot.diagonal).imag
     if rot.kind == "pauli":
-        return (lam.conj() * apply_pauli(psi, rot.pauli, rot.wires)).sum(-1).imag
+        return torch.linalg.vecdot(lam, apply_pauli(psi, rot.pauli, rot.wires)).imag
     batch = psi.shape[0]
     total = torch.zeros(batch, dtype=psi.real.dtype, device=psi.device)
-    for w in range(n):  # <lambda| X_w |psi> = sum conj(lambda_0) psi_1 + conj(lambda_1) psi_0, no copies
-        lv, pv = lam.view(batch, 2**w, 2, -1), psi.view(batch, 2**w, 2, -1)
-        total += ((lv[:, :, 0].conj() * pv[:, :, 1]).sum((1, 2)) + (lv[:, :, 1].conj() * pv[:, :, 0]).sum((1, 2))).imag
+    for start, width in _groups(n):  # sum_w X_w restricted to a group is a fixed 2^k x 2^k matrix
+        moved = _apply_group(_x_sum(width, psi.dtype, psi.device)[None], psi, start, width)
+        total += torch.linalg.vecdot(lam, moved).imag
     return total
 
 
@@ -95,15 +95,48 @@ def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: i
     minus_i_sin = (-1j * torch.sin(angle)).to(state.dtype)
     if rot.kind == "pauli":
         return cos[:, None] * state + minus_i_sin[:, None] * apply_pauli(state, rot.pauli, rot.wires)
-    state = state.clone()
-    c, s = cos[:, None, None], minus_i_sin[:, None, None]
-    for w in range(n):
-        view = state.view(batch, 2**w, 2, -1)
-        upper, lower = view[:, :, 0], view[:, :, 1]
-        kept = upper.clone()
-        upper.mul_(c).add_(lower * s)   # cos a |0> - i sin a (X psi)|0>
-        lower.mul_(c).add_(kept * s)
+    # exp(-i a X) on every wire, GROUP wires at a time: one (2^k x 2^k) Kronecker power per group,
+    # applied as a matrix product (fewer passes over the state than one per wire)
+    gate = torch.stack([torch.stack([cos, minus_i_sin], -1), torch.stack([minus_i_sin, cos], -1)], -2)  # (B, 2, 2)
+    for start, width in _groups(n):
+        state = _apply_group(_kron_power(gate, width), state, start, width)
     return state
+
+
+def _apply_group(matrix: torch.Tensor, state: torch.Tensor, start: int, width: int) -> torch.Tensor:
+    """Apply a (B or 1, 2^k, 2^k) matrix to wires start..start+k-1 of a (B, 2^n) state."""
+    batch = state.shape[0]
+    view = state.view(batch, 2**start, 2**width, -1)
+    matrix = matrix[:, None]  # broadcast over the leading wires
+    if view.shape[-1] >= 2**width:
+        out = torch.matmul(matrix, view)
+    else:  # few trailing amplitudes: one GEMM on the transposed view instead of many tiny products
+        out = torch.matmul(view.transpose(-1, -2), matrix.transpose(-1, -2)).transpose(-1, -2)
+    return out.reshape(batch, -1)
+
+
+GROUP = 4  # wires per matrix product in the mixer (measured fastest of 2..6 at n = 14 and 20)
+
+
+def _groups(n: int) -> list[tuple[int, int]]:
+    return [(start, min(GROUP, n - start)) for start in range(0, n, GROUP)]
+
+
+def _kron_power(gate: torch.Tensor, width: int) -> torch.Tensor:
+    """gate^(x) width for a batch of (2, 2) gates: (B, 2^width, 2^width)."""
+    out = gate
+    for _ in range(width - 1):
+        out = torch.einsum("bij,bkl->bikjl", out, gate).reshape(gate.shape[0], out.shape[1] * 2, out.shape[2] * 2)
+    return out
+
+
+def _x_sum(width: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """sum_{w < width} X_w as a (2^width, 2^width) matrix."""
+    index = torch.arange(2**width, device=device)
+    out = torch.zeros(2**width, 2**width, dtype=dtype, device=device)
+    for w in range(width):
+        out[index ^ (1 << (width - 1 - w)), index] = 1.0
+    return out
 
 
 class _AdjointExpectation(torch.autograd.Function):
