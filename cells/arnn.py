@@ -89,12 +89,15 @@ class ARNN(ornn.ORNNCell):
         self.complex_state = complex_state
         self.activation = _SplitActivation(activation)
         h, i = hidden_size, input_size
-        scale = 1.0 / math.sqrt(h)
+        # entries N(0, 1/h); a complex A splits that variance between its real and imaginary parts,
+        # so W = A - A^H has the same scale (and the leapfrog the same round-off growth) as in the real case
+        parts = 2.0 if complex_state else 1.0
+        scale = 1.0 / math.sqrt(parts * h)
         self.weight_a = nn.Parameter(torch.randn(h, h) * scale)
         if complex_state:
             self.weight_a_imag = nn.Parameter(torch.randn(h, h) * scale)
-            self.weight_v_imag = nn.Parameter(torch.randn(h, i) / math.sqrt(i))
-        self.weight_v = nn.Parameter(torch.randn(2 * h if order == 1 else h, i) / math.sqrt(i))
+            self.weight_v_imag = nn.Parameter(torch.randn(h, i) / math.sqrt(parts * i))
+        self.weight_v = nn.Parameter(torch.randn(2 * h if order == 1 else h, i) / math.sqrt(parts * i))
         self.bias_v = nn.Parameter(torch.zeros(2 * h if order == 1 else h)) if bias else None
 
         if order == 1:
