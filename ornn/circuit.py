@@ -95,9 +95,19 @@ def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: i
     minus_i_sin = (-1j * torch.sin(angle)).to(state.dtype)
     if rot.kind == "pauli":
         return cos[:, None] * state + minus_i_sin[:, None] * apply_pauli(state, rot.pauli, rot.wires)
-    # exp(-i a X) on every wire, GROUP wires at a time: one (2^k x 2^k) Kronecker power per group,
-    # applied as a matrix product (fewer passes over the state than one per wire)
-    gate = torch.stack([torch.stack([cos, minus_i_sin], -1), torch.stack([minus_i_sin, cos], -1)], -2)  # (B, 2, 2)
+    # exp(-i a X) on every wire. A single state: GROUP wires at a time, one (2^k x 2^k) Kronecker
+    # power per group applied as a matrix product (fewer passes than one per wire).
+    if batch > 1:  # one angle per row: elementwise, in place, one wire at a time (measured faster here)
+        state = state.clone()
+        c, s = cos[:, None, None], minus_i_sin[:, None, None]
+        for w in range(n):
+            view = state.view(batch, 2**w, 2, -1)
+            upper, lower = view[:, :, 0], view[:, :, 1]
+            kept = upper.clone()
+            upper.mul_(c).add_(lower * s)  # cos a |0> - i sin a (X psi)|0>
+            lower.mul_(c).add_(kept * s)
+        return state
+    gate = torch.stack([torch.stack([cos, minus_i_sin], -1), torch.stack([minus_i_sin, cos], -1)], -2)  # (1, 2, 2)
     for start, width in _groups(n):
         state = _apply_group(_kron_power(gate, width), state, start, width)
     return state
