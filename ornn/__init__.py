@@ -7,7 +7,7 @@ run a rule, the sequence runner, and stability analysis. ``ornn.testing``
 
 from __future__ import annotations
 
-from . import quantum, stability
+from . import circuit, quantum, stability
 from .cell import ORNNCell, RecurrentCell
 from .executor import execute
 from .ode import ODECell, RKCell
@@ -37,6 +37,7 @@ __all__ = [
     "stability",
     "StabilityReport",
     "quantum",
+    "circuit",
     "register_cell",
     "unregister_cell",
     "create_cell",
