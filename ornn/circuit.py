@@ -13,8 +13,9 @@ and differentiates it with the adjoint method: with lambda = D psi_L carried bac
 
     dE/dtheta_p = sum_{j : p(j) = p} 2 c_j Im <lambda_j| G_j |psi_j>,
 
-undoing one rotation at a time on both psi and lambda. Memory stays at a few states
-whatever the depth (autograd would keep every intermediate state). The mixer acts on
+undoing one rotation at a time on lambda. Circuits of up to ``STORED_STATES`` rotations keep
+psi_j from the forward pass; longer ones undo psi as well, so memory stays at a few states
+whatever the depth. The mixer acts on
 groups of wires with one Kronecker-power matrix product per group.
 """
 
@@ -149,16 +150,25 @@ def _x_sum(width: int, dtype: torch.dtype, device) -> torch.Tensor:
     return out
 
 
+#: circuits with at most this many rotations keep their intermediate states for the backward pass
+STORED_STATES = 16
+
+
 class _AdjointExpectation(torch.autograd.Function):
     @staticmethod
     def forward(ctx, params: torch.Tensor, initial: torch.Tensor, observable: torch.Tensor, rotations: tuple, n: int):
-        state = initial
+        # Short circuits keep every intermediate state (backward then undoes lambda only);
+        # long ones (many counterdiabatic edge terms) keep memory flat and undo psi as well.
+        keep = len(rotations) <= STORED_STATES
+        state, states = initial, []
         for rot in rotations:
             state = apply_rotation(state, rot, params[:, rot.param] * rot.coefficient, n)
+            if keep:
+                states.append(state)
         probs = state.real**2 + state.imag**2
         energy = (probs * observable).sum(-1)
         ctx.save_for_backward(params, state, observable)
-        ctx.rotations, ctx.n = rotations, n
+        ctx.rotations, ctx.n, ctx.states = rotations, n, states if keep else None
         return energy
 
     @staticmethod
@@ -168,12 +178,19 @@ class _AdjointExpectation(torch.autograd.Function):
         grads = torch.zeros_like(params)
         lam = state * observable.to(state.dtype)
         psi = state
-        for rot in reversed(ctx.rotations):
+        states = ctx.states
+        for j in range(len(ctx.rotations) - 1, -1, -1):
+            rot = ctx.rotations[j]
+            if states is not None:
+                psi = states[j]
             overlap = _generator_overlap(rot, lam, psi, n)
             grads[:, rot.param] += 2.0 * rot.coefficient * overlap.to(grads.dtype)
             undo = -params[:, rot.param] * rot.coefficient
-            psi = apply_rotation(psi, rot, undo, n)
-            lam = apply_rotation(lam, rot, undo, n)
+            if states is None:
+                psi = apply_rotation(psi, rot, undo, n)
+            if j > 0:
+                lam = apply_rotation(lam, rot, undo, n)
+        ctx.states = None
         return grads * grad_energy[:, None], None, None, None, None
 
 
