@@ -118,12 +118,9 @@ def _apply_group(matrix: torch.Tensor, state: torch.Tensor, start: int, width: i
     """Apply a (B or 1, 2^k, 2^k) matrix to wires start..start+k-1 of a (B, 2^n) state."""
     batch = state.shape[0]
     view = state.view(batch, 2**start, 2**width, -1)
-    matrix = matrix[:, None]  # broadcast over the leading wires
-    if view.shape[-1] >= 2**width:
-        out = torch.matmul(matrix, view)
-    else:  # few trailing amplitudes: one GEMM on the transposed view instead of many tiny products
-        out = torch.matmul(view.transpose(-1, -2), matrix.transpose(-1, -2)).transpose(-1, -2)
-    return out.reshape(batch, -1)
+    if view.shape[-1] == 1:  # the last wires: (B, 2^start, 2^k) @ M^T is one GEMM per row
+        return torch.matmul(view.squeeze(-1), matrix.transpose(-1, -2)).reshape(batch, -1)
+    return torch.matmul(matrix[:, None], view).reshape(batch, -1)  # M broadcast over the leading wires
 
 
 GROUP = 4  # wires per matrix product in the mixer (measured fastest of 2..6 at n = 14 and 20)
