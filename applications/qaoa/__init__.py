@@ -2,6 +2,16 @@
 
 from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA
 from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, fixed_angles, linear_ramp, random_init
+from .meta import (
+    MetaOptimizer,
+    MetaTrajectory,
+    ProblemDistribution,
+    TrainingHistory,
+    meta_train,
+    observed_improvement_loss,
+    two_phase,
+    weighted_cost_loss,
+)
 from .metrics import approximation_ratio, iterations_to_convergence, optimal_probability, relative_error
 from .optimize import OPTIMIZERS, OptimizationResult, batch_energy, optimize
 from .problems import (
@@ -41,4 +51,12 @@ __all__ = [
     "fixed_angles",
     "DegreeRule",
     "FIXED_ANGLES_3_REGULAR",
+    "MetaOptimizer",
+    "MetaTrajectory",
+    "ProblemDistribution",
+    "TrainingHistory",
+    "meta_train",
+    "two_phase",
+    "weighted_cost_loss",
+    "observed_improvement_loss",
 ]

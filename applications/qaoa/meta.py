@@ -1,0 +1,337 @@
+r"""Learned QAOA initialisation: any registered cell as a meta-optimiser (seeds 000 and 001).
+
+At step t the cell reads u_t = [theta_t, F~(theta_t), F~(theta_t) - F~(theta_{t-1})] and proposes
+
+    theta_{t+1} = pi * tanh(head(output_t))
+
+(seed 000: "g(h_t) = pi h_t = theta_{t+1}", with a linear head so any cell size works).
+F~ is the energy divided by the problem's total coupling weight sum |w_ij| (the number of
+edges for unweighted MaxCut), so a cut fraction in [-1, 0] is what the cell sees whatever
+the graph's size: one trained optimiser transfers across sizes.
+
+Losses over an unrolled horizon T (trajectory energies F~_1..F~_T after the start F~_0):
+
+* ``"weighted"`` (seed 000, Eq. 5): L = sum_t w_t F~(theta_t), weights default 1;
+* ``"improvement"`` (Verdon et al. 2019): L = sum_t min(F~_t - min_{j<t} F~_j, 0).
+
+:func:`meta_train` trains over a seeded problem distribution with checkpoints written
+atomically after every epoch; ``resume=True`` continues from the last one and, because
+each epoch's problems are drawn from (seed, epoch), reproduces an uninterrupted run.
+:func:`two_phase` is seed 001's protocol: Phase I runs the trained cell T steps from a
+fixed start, Phase II fine-tunes with a classical optimiser.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+import ornn
+from ornn import _checks
+
+from .ansatz import DCQAOA, QAOA
+from .optimize import OptimizationResult, batch_energy, optimize
+from .problems import Problem, complete_weighted_maxcut, erdos_renyi_maxcut, random_regular_maxcut, random_sk
+
+__all__ = [
+    "MetaOptimizer",
+    "MetaTrajectory",
+    "weighted_cost_loss",
+    "observed_improvement_loss",
+    "ProblemDistribution",
+    "meta_train",
+    "TrainingHistory",
+    "two_phase",
+]
+
+
+def coupling_scale(problem: Problem) -> float:
+    """sum |w_ij| over the problem's terms: the energy unit the meta-optimiser sees."""
+    return sum(abs(w) for _, _, w in problem.terms)
+
+
+@dataclass(frozen=True)
+class MetaTrajectory:
+    """params: (T + 1, B, P) from the start; energies: (T + 1, B) raw; scaled: energies / coupling scale."""
+
+    params: torch.Tensor
+    energies: torch.Tensor
+    scaled: torch.Tensor
+
+
+class MetaOptimizer(nn.Module):
+    """A registered cell (by name or instance) plus a linear head, proposing QAOA parameters.
+
+    Args:
+        cell: a registry name (``"lstm"``, ``"gru"``, ...) or a cell whose input size is
+            num_params + 2 (+ 2 with ``problem_features``).
+        num_params: P, the ansatz's parameter count.
+        hidden_size: the cell's hidden size when built by name.
+        problem_features: also feed (n / 20, mean degree / 10), cheap graph features.
+        cell_kwargs: extra arguments for the registry factory.
+    """
+
+    def __init__(
+        self,
+        cell: Union[str, nn.Module] = "lstm",
+        num_params: int = 2,
+        *,
+        hidden_size: int = 20,
+        problem_features: bool = False,
+        cell_kwargs: Optional[dict[str, Any]] = None,
+    ) -> None:
+        super().__init__()
+        self.num_params = _checks.positive_int("num_params", num_params)
+        self.problem_features = bool(problem_features)
+        self.input_size = num_params + 2 + (2 if problem_features else 0)
+        if isinstance(cell, str):
+            self.cell = ornn.create_cell(cell, self.input_size, _checks.positive_int("hidden_size", hidden_size), **(cell_kwargs or {}))
+            self.cell_name = cell
+        elif isinstance(cell, nn.Module) and hasattr(cell, "initial_state"):
+            if getattr(cell, "input_size", self.input_size) != self.input_size:
+                raise ValueError(f"cell: expected input_size {self.input_size} (num_params + 2{' + 2' if problem_features else ''}), got {cell.input_size}")
+            self.cell = cell
+            self.cell_name = type(cell).__name__
+        else:
+            raise TypeError(f"cell: expected a registered cell name or a cell module, got {_checks.describe(cell)}")
+        output_size = getattr(self.cell, "hidden_size", hidden_size)
+        self.head = nn.Linear(output_size, num_params)
+
+    def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
+        rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
+        return torch.tensor(rows, dtype=dtype)
+
+    def forward(self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: torch.Tensor) -> MetaTrajectory:
+        """Unroll ``steps`` proposals from ``start`` ((P,) shared or (B, P)) on a batch of ansatzes."""
+        ansatzes = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
+        steps = _checks.positive_int("steps", steps)
+        for a in ansatzes:
+            if a.num_params != self.num_params:
+                raise ValueError(f"ansatzes: expected {self.num_params} parameters per ansatz, got {a.num_params} ({a!r})")
+        dtype = self.head.weight.dtype
+        batch = len(ansatzes)
+        theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
+        if theta.shape != (batch, self.num_params):
+            raise ValueError(f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}")
+        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype)
+        features = self._features(ansatzes, dtype) if self.problem_features else None
+        energy = batch_energy(ansatzes, theta).to(dtype)
+        previous = energy / scales
+        params, energies = [theta], [energy]
+        state = self.cell.initial_state(batch, dtype=dtype)
+        for _ in range(steps):
+            scaled = energy / scales
+            parts = [theta, scaled[:, None], (scaled - previous)[:, None]]
+            if features is not None:
+                parts.append(features)
+            output, state = self.cell(torch.cat(parts, dim=1), state)
+            theta = math.pi * torch.tanh(self.head(output))
+            previous = scaled
+            energy = batch_energy(ansatzes, theta).to(dtype)
+            params.append(theta)
+            energies.append(energy)
+        energies_t = torch.stack(energies)
+        return MetaTrajectory(torch.stack(params), energies_t, energies_t / scales)
+
+
+def weighted_cost_loss(scaled: torch.Tensor, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """Seed 000 Eq. (5): sum_{t >= 1} w_t F~(theta_t), averaged over the batch; ``scaled`` is (T + 1, B)."""
+    steps = scaled.shape[0] - 1
+    w = torch.ones(steps, dtype=scaled.dtype) if weights is None else torch.as_tensor(weights, dtype=scaled.dtype)
+    if w.shape != (steps,):
+        raise ValueError(f"weights: expected {steps} weights (one per step), got shape {tuple(w.shape)}")
+    return (w[:, None] * scaled[1:]).sum(0).mean()
+
+
+def observed_improvement_loss(scaled: torch.Tensor) -> torch.Tensor:
+    """Verdon et al.: sum_{t >= 1} min(F~_t - min_{j<t} F~_j, 0), averaged over the batch."""
+    best = torch.cummin(scaled, dim=0).values
+    return torch.clamp(scaled[1:] - best[:-1], max=0.0).sum(0).mean()
+
+
+@dataclass(frozen=True)
+class ProblemDistribution:
+    """A seeded family of problems: ``kind`` in 3-regular, complete-weighted, sk, erdos-renyi; sizes to draw n from."""
+
+    kind: str
+    sizes: tuple[int, ...]
+    edge_factor: tuple[float, ...] = (2.0, 3.0, 4.0)  # erdos-renyi: p = j / n with j drawn from these
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("3-regular", "complete-weighted", "sk", "erdos-renyi"):
+            raise ValueError(f"kind: expected 3-regular, complete-weighted, sk or erdos-renyi, got {self.kind!r}")
+        if not self.sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 2 for n in self.sizes):
+            raise ValueError(f"sizes: expected integers >= 2, got {self.sizes!r}")
+        if self.kind == "3-regular" and any(n % 2 or n < 4 for n in self.sizes):
+            raise ValueError(f"sizes: 3-regular graphs need even n >= 4, got {self.sizes}")
+
+    def sample(self, count: int, seed: int) -> list[Problem]:
+        generator = torch.Generator().manual_seed(seed)
+        problems = []
+        for _ in range(count):
+            n = self.sizes[int(torch.randint(len(self.sizes), (1,), generator=generator))]
+            s = int(torch.randint(2**31 - 1, (1,), generator=generator))
+            if self.kind == "3-regular":
+                problems.append(random_regular_maxcut(n, seed=s))
+            elif self.kind == "complete-weighted":
+                problems.append(complete_weighted_maxcut(n, seed=s))
+            elif self.kind == "sk":
+                problems.append(random_sk(n, seed=s))
+            else:
+                j = self.edge_factor[int(torch.randint(len(self.edge_factor), (1,), generator=generator))]
+                problems.append(erdos_renyi_maxcut(n, min(1.0, j / n), seed=s))
+        return problems
+
+
+@dataclass
+class TrainingHistory:
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    stopped_early: bool = False
+
+
+LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "weighted": weighted_cost_loss,
+    "improvement": observed_improvement_loss,
+}
+
+
+def _ansatzes(problems: Sequence[Problem], p: int, dc: bool) -> list[QAOA]:
+    return [DCQAOA(problem, p) if dc else QAOA(problem, p) for problem in problems]
+
+
+def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def meta_train(
+    meta: MetaOptimizer,
+    distribution: ProblemDistribution,
+    *,
+    p: int = 1,
+    dc: bool = False,
+    steps: int = 6,
+    epochs: int = 20,
+    batches_per_epoch: int = 4,
+    batch_size: int = 8,
+    validation_size: int = 8,
+    loss: str = "weighted",
+    optimizer: str = "adam",
+    lr: float = 0.01,
+    patience: int = 5,
+    start: Optional[torch.Tensor] = None,
+    seed: int = 0,
+    checkpoint: Optional[Union[str, Path]] = None,
+    resume: bool = False,
+    progress: bool = False,
+) -> TrainingHistory:
+    """Meta-train ``meta`` on problems drawn from ``distribution``; returns the loss history.
+
+    Every epoch draws its batches from (seed, epoch) and a fixed validation set from
+    (seed, -1); the best validation state is kept in the checkpoint's ``best`` entry and
+    loaded into ``meta`` at the end. Training stops after ``patience`` epochs without a
+    better validation loss.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
+    optimizers = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
+    if optimizer not in optimizers:
+        raise ValueError(f"optimizer: expected one of {', '.join(optimizers)}, got {optimizer!r}")
+    epochs = _checks.positive_int("epochs", epochs)
+    _checks.positive_int("patience", patience)
+    start = torch.full((meta.num_params,), 0.1, dtype=torch.float64) if start is None else start
+    opt = optimizers[optimizer](meta.parameters(), lr=lr)
+    history = TrainingHistory()
+    best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
+    best_val = math.inf
+    first_epoch = 0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if resume:
+        if path is None or not path.exists():
+            raise ValueError(f"resume: expected an existing checkpoint file, got {checkpoint!r}")
+        saved = torch.load(path, weights_only=False)
+        meta.load_state_dict(saved["meta"])
+        opt.load_state_dict(saved["optimizer"])
+        history = saved["history"]
+        best_state, best_val, first_epoch = saved["best"], saved["best_val"], saved["epoch"] + 1
+    validation = _ansatzes(distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983), p, dc)
+    loss_fn = LOSSES[loss]
+    epoch_range = range(first_epoch, epochs)
+    if progress:
+        from tqdm import tqdm
+
+        epoch_range = tqdm(epoch_range, desc=f"meta-training {meta.cell_name}", unit="epoch")
+    for epoch in epoch_range:
+        if history.stopped_early:
+            break
+        meta.train()
+        losses = []
+        for b in range(batches_per_epoch):
+            problems = distribution.sample(batch_size, seed=seed * 1_000_003 + epoch * batches_per_epoch + b)
+            opt.zero_grad()
+            value = loss_fn(meta(_ansatzes(problems, p, dc), steps, start).scaled)
+            value.backward()
+            opt.step()
+            losses.append(float(value.detach()))
+        meta.eval()
+        with torch.no_grad():
+            val = float(loss_fn(meta(validation, steps, start).scaled))
+        history.train_loss.append(sum(losses) / len(losses))
+        history.val_loss.append(val)
+        if val < best_val:
+            best_val, history.best_epoch = val, epoch
+            best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
+        elif epoch - history.best_epoch >= patience:
+            history.stopped_early = True
+        if path is not None:
+            _save_checkpoint(path, {"meta": meta.state_dict(), "optimizer": opt.state_dict(), "history": history,
+                                    "best": best_state, "best_val": best_val, "epoch": epoch})
+    meta.load_state_dict(best_state)
+    return history
+
+
+def two_phase(
+    ansatzes: Union[QAOA, Sequence[QAOA]],
+    phase_one: Union[MetaOptimizer, torch.Tensor],
+    *,
+    steps: int = 10,
+    start: Optional[torch.Tensor] = None,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
+    phase_two_steps: int = 100,
+    tol: float = 1e-6,
+) -> tuple[torch.Tensor, OptimizationResult]:
+    """Seed 001's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (or, for a
+    baseline, ``phase_one`` is the (B, P) start itself and Phase I is empty). Phase II: ``optimize``.
+
+    Returns (Phase I energies (T + 1, B), Phase II result); the Phase II start is the last Phase I proposal.
+    """
+    ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
+    if isinstance(phase_one, MetaOptimizer):
+        start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64) if start is None else start
+        with torch.no_grad():
+            trajectory = phase_one(ansatz_list, steps, start)
+        init, phase_one_energies = trajectory.params[-1], trajectory.energies
+    else:
+        init = phase_one if phase_one.dim() == 2 else phase_one.expand(len(ansatz_list), -1)
+        with torch.no_grad():
+            phase_one_energies = batch_energy(ansatz_list, init)[None]
+    result = optimize(ansatz_list, init.detach().double(), optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
+    return phase_one_energies, result

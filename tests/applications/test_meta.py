@@ -1,0 +1,108 @@
+"""The meta-optimiser's mechanics on tiny problems: shapes, losses, checkpoints, resume, two phases."""
+
+import math
+
+import pytest
+import torch
+
+import cells  # noqa: F401  (registers the zoo)
+from applications import qaoa
+from applications.qaoa import MetaOptimizer, ProblemDistribution
+
+
+def tiny_batch(count=3, n=6, p=1):
+    return [qaoa.QAOA(problem, p) for problem in ProblemDistribution("3-regular", (n,)).sample(count, seed=1)]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "sru", "arnn", "qunn"])
+def test_any_registered_cell_unrolls_to_the_right_shapes(cell):
+    torch.manual_seed(0)
+    meta = MetaOptimizer(cell, num_params=2, hidden_size=6).double()
+    trajectory = meta(tiny_batch(), steps=4, start=torch.tensor([0.1, 0.1]))
+    assert trajectory.params.shape == (5, 3, 2) and trajectory.energies.shape == (5, 3)
+    assert bool((trajectory.params[1:].abs() <= math.pi).all())
+    scales = torch.tensor([sum(w for *_, w in a.problem.terms) for a in tiny_batch()], dtype=torch.float64)
+    assert torch.allclose(trajectory.scaled, trajectory.energies / scales)
+    assert torch.allclose(trajectory.energies[0], qaoa.batch_energy(tiny_batch(), torch.tensor([0.1, 0.1]).expand(3, 2)))
+
+
+def test_losses_on_hand_computed_trajectories():
+    scaled = torch.tensor([[-0.5], [-0.6], [-0.55], [-0.7]], dtype=torch.float64)
+    assert float(qaoa.weighted_cost_loss(scaled)) == pytest.approx(-0.6 - 0.55 - 0.7)
+    assert float(qaoa.weighted_cost_loss(scaled, [0.0, 0.0, 2.0])) == pytest.approx(-1.4)
+    # improvements over the best so far: -0.1, 0 (worse than -0.6), -0.1
+    assert float(qaoa.observed_improvement_loss(scaled)) == pytest.approx(-0.2)
+    with pytest.raises(ValueError, match=r"weights: expected 3 weights \(one per step\), got shape \(2,\)"):
+        qaoa.weighted_cost_loss(scaled, [1.0, 1.0])
+
+
+def test_training_lowers_the_validation_loss():
+    torch.manual_seed(1)
+    meta = MetaOptimizer("gru", num_params=2, hidden_size=8).double()
+    history = qaoa.meta_train(meta, ProblemDistribution("3-regular", (6,)), p=1, steps=4, epochs=6,
+                              batches_per_epoch=2, batch_size=4, validation_size=4, lr=0.03, patience=10)
+    assert len(history.val_loss) == 6
+    assert min(history.val_loss) < history.val_loss[0]
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+    options = dict(p=1, steps=3, epochs=4, batches_per_epoch=2, batch_size=3, validation_size=3, lr=0.02, patience=10, seed=7)
+    dist = ProblemDistribution("erdos-renyi", (5, 6))
+    torch.manual_seed(2)
+    straight = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
+    initial = {k: v.clone() for k, v in straight.state_dict().items()}
+    full = qaoa.meta_train(straight, dist, **options)
+
+    resumed = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
+    resumed.load_state_dict(initial)
+    checkpoint = tmp_path / "meta.pt"
+    qaoa.meta_train(resumed, dist, **{**options, "epochs": 2}, checkpoint=checkpoint)
+    assert checkpoint.exists() and not list(tmp_path.glob(".*.tmp"))
+    again = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
+    history = qaoa.meta_train(again, dist, **options, checkpoint=checkpoint, resume=True)
+    assert history.val_loss == pytest.approx(full.val_loss, rel=1e-12)
+    for (name, a), b in zip(again.state_dict().items(), straight.state_dict().values()):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14), name
+
+
+def test_checkpoint_round_trip_restores_the_best_state(tmp_path):
+    torch.manual_seed(3)
+    meta = MetaOptimizer("sru", num_params=2, hidden_size=4).double()
+    checkpoint = tmp_path / "ck.pt"
+    qaoa.meta_train(meta, ProblemDistribution("sk", (4, 5)), steps=2, epochs=2, batches_per_epoch=1, batch_size=2,
+                    validation_size=2, checkpoint=checkpoint)
+    saved = torch.load(checkpoint, weights_only=False)
+    assert set(saved) >= {"meta", "optimizer", "history", "best", "best_val", "epoch"}
+    for k, v in meta.state_dict().items():  # the returned model is the best validation state
+        assert torch.equal(v, saved["best"][k])
+
+
+def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
+    torch.manual_seed(4)
+    meta = MetaOptimizer("lstm", num_params=4, hidden_size=6).double()
+    test = [qaoa.QAOA(problem, 2) for problem in ProblemDistribution("3-regular", (8,)).sample(2, seed=9)]
+    phase_one, phase_two = qaoa.two_phase(test, meta, steps=5, phase_two_steps=20, lr=0.05)
+    assert phase_one.shape == (6, 2) and phase_two.energies.shape[1] == 2
+    assert torch.allclose(phase_two.energies[0], phase_one[-1])
+    ramp = torch.stack([qaoa.linear_ramp(a) for a in test])
+    base_one, base_two = qaoa.two_phase(test, ramp, phase_two_steps=20, lr=0.05)
+    assert base_one.shape == (1, 2)
+    assert bool((base_two.final_energies <= base_two.energies[0] + 1e-12).all())
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: MetaOptimizer("nope", 2), ValueError, r"name: unknown cell 'nope'"),
+        (lambda: MetaOptimizer(cells.LSTM(3, 4), 2), ValueError, r"cell: expected input_size 4 \(num_params \+ 2\), got 3"),
+        (lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2), TypeError, r"cell: expected a registered cell name or a cell module"),
+        (lambda: MetaOptimizer("gru", 2)(tiny_batch(p=2), 3, torch.zeros(2)), ValueError, r"ansatzes: expected 2 parameters per ansatz, got 4"),
+        (lambda: ProblemDistribution("ring", (4,)), ValueError, r"kind: expected 3-regular, complete-weighted, sk or erdos-renyi"),
+        (lambda: ProblemDistribution("3-regular", (5,)), ValueError, r"sizes: 3-regular graphs need even n >= 4"),
+        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"), ValueError, r"loss: expected one of weighted, improvement"),
+        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True), ValueError, r"resume: expected an existing checkpoint file"),
+    ],
+)
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
