@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 
 from .ansatz import DCQAOA, QAOA
 from .baselines import fixed_angles, linear_ramp, random_init

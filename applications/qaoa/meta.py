@@ -71,10 +71,11 @@ class MetaOptimizer(nn.Module):
 
     Args:
         cell: a registry name (``"lstm"``, ``"gru"``, ...) or a cell whose input size is
-            num_params + 2 (+ 2 with ``problem_features``).
+            num_params + 2 (+ 2 with ``problem_features``, - 1 without ``use_delta``).
         num_params: P, the ansatz's parameter count.
         hidden_size: the cell's hidden size when built by name.
         problem_features: also feed (n / 20, mean degree / 10), cheap graph features.
+        use_delta: also feed the change of the scaled cost since the previous step.
         cell_kwargs: extra arguments for the registry factory.
     """
 
@@ -85,18 +86,20 @@ class MetaOptimizer(nn.Module):
         *,
         hidden_size: int = 20,
         problem_features: bool = False,
+        use_delta: bool = True,
         cell_kwargs: Optional[dict[str, Any]] = None,
     ) -> None:
         super().__init__()
         self.num_params = _checks.positive_int("num_params", num_params)
         self.problem_features = bool(problem_features)
-        self.input_size = num_params + 2 + (2 if problem_features else 0)
+        self.use_delta = bool(use_delta)
+        self.input_size = num_params + 1 + (1 if use_delta else 0) + (2 if problem_features else 0)
         if isinstance(cell, str):
             self.cell = ornn.create_cell(cell, self.input_size, _checks.positive_int("hidden_size", hidden_size), **(cell_kwargs or {}))
             self.cell_name = cell
         elif isinstance(cell, nn.Module) and hasattr(cell, "initial_state"):
             if getattr(cell, "input_size", self.input_size) != self.input_size:
-                raise ValueError(f"cell: expected input_size {self.input_size} (num_params + 2{' + 2' if problem_features else ''}), got {cell.input_size}")
+                raise ValueError(f"cell: expected input_size {self.input_size} (parameters, cost{', change' if use_delta else ''}{', 2 features' if problem_features else ''}), got {cell.input_size}")
             self.cell = cell
             self.cell_name = type(cell).__name__
         else:
@@ -128,7 +131,7 @@ class MetaOptimizer(nn.Module):
         state = self.cell.initial_state(batch, dtype=dtype)
         for _ in range(steps):
             scaled = energy / scales
-            parts = [theta, scaled[:, None], (scaled - previous)[:, None]]
+            parts = [theta, scaled[:, None]] + ([(scaled - previous)[:, None]] if self.use_delta else [])
             if features is not None:
                 parts.append(features)
             output, state = self.cell(torch.cat(parts, dim=1), state)

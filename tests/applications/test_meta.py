@@ -94,7 +94,7 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
     "call, error, message",
     [
         (lambda: MetaOptimizer("nope", 2), ValueError, r"name: unknown cell 'nope'"),
-        (lambda: MetaOptimizer(cells.LSTM(3, 4), 2), ValueError, r"cell: expected input_size 4 \(num_params \+ 2\), got 3"),
+        (lambda: MetaOptimizer(cells.LSTM(3, 4), 2), ValueError, r"cell: expected input_size 4 \(parameters, cost, change\), got 3"),
         (lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2), TypeError, r"cell: expected a registered cell name or a cell module"),
         (lambda: MetaOptimizer("gru", 2)(tiny_batch(p=2), 3, torch.zeros(2)), ValueError, r"ansatzes: expected 2 parameters per ansatz, got 4"),
         (lambda: ProblemDistribution("ring", (4,)), ValueError, r"kind: expected 3-regular, complete-weighted, sk or erdos-renyi"),
@@ -106,3 +106,10 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_optional_inputs_change_the_input_size():
+    assert MetaOptimizer("gru", 2, use_delta=False).input_size == 3
+    assert MetaOptimizer("gru", 2, problem_features=True).input_size == 6
+    meta = MetaOptimizer("gru", 2, hidden_size=4, use_delta=False, problem_features=True).double()
+    assert meta(tiny_batch(), 2, torch.zeros(2)).params.shape == (3, 3, 2)
