@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   ornn demo                 core tour, written to runs/<timestamp>-demo/
   ornn prove                seed 002's claims and theorems as numerical checks
   ornn prove theorem4 --quick
+  ornn qaoa compare --quick     meta-learned QAOA starts against the baselines
   ornn demo --quick         the same in a few seconds
   ornn demo --out my-run --seed 3
 """
@@ -64,10 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     prove.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                        help="an instance option for the selected proofs, e.g. size=12 (repeatable)")
     prove.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    qaoa = commands.add_parser("qaoa", help="QAOA/DC-QAOA meta-learning: train, evaluate, compare", add_help=False,
+                               description="ornn qaoa {train,evaluate,compare} ...; see `ornn qaoa --help`")
+    qaoa.add_argument("qaoa_args", nargs=argparse.REMAINDER)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["qaoa"]:  # its own parser (help included) lives with the application
+        return _delegate("applications.qaoa.cli", argv[1:], "qaoa")
     parser = _parser()
     args = parser.parse_args(argv)  # argparse exits with 2 on usage errors
     if args.command is None:
@@ -97,6 +104,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"ornn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _delegate(module: str, argv: list[str], command: str) -> int:
+    """Run a sibling package's command-line ``main(argv)`` with this CLI's error conventions."""
+    import importlib
+
+    verbose = "--verbose" in argv
+    argv = [a for a in argv if a != "--verbose"]
+    try:
+        return importlib.import_module(module).main(argv)
+    except ModuleNotFoundError as err:
+        print(f"ornn {command}: error: {module} is not installed ({err})", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError) as err:
+        if verbose:
+            traceback.print_exc()
+        print(f"ornn {command}: error: {err}", file=sys.stderr)
         return 2
 
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import torch
 from torch import nn
 
+import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
 from ornn import _checks
 

@@ -113,3 +113,24 @@ def test_optional_inputs_change_the_input_size():
     assert MetaOptimizer("gru", 2, problem_features=True).input_size == 6
     meta = MetaOptimizer("gru", 2, hidden_size=4, use_delta=False, problem_features=True).double()
     assert meta(tiny_batch(), 2, torch.zeros(2)).params.shape == (3, 3, 2)
+
+
+def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
+    from ornn.cli import main
+
+    run = tmp_path / "gru"
+    common = ["--kind", "3-regular", "--train-sizes", "6", "--steps", "3"]
+    assert main(["qaoa", "train", "--cell", "gru", "--hidden", "4", "--epochs", "1", "--out", str(run), *common]) == 0
+    assert main(["qaoa", "train", "--cell", "gru", "--hidden", "4", "--epochs", "2", "--out", str(run), "--resume", *common]) == 0
+    metrics = __import__("json").loads((run / "metrics.json").read_text())
+    assert len(metrics["val_loss"]) == 2
+    assert main(["qaoa", "evaluate", "--run", str(run), "--test-sizes", "8", "--per-size", "2"]) == 0
+    assert "ratio after Phase I" in capsys.readouterr().out
+    out = tmp_path / "cmp"
+    assert main(["qaoa", "compare", "--quick", "--kind", "3-regular", "--cells", "gru", "--train-sizes", "6",
+                 "--test-sizes", "8", "--steps", "3", "--out", str(out)]) == 0
+    for name in ("report.md", "metrics.json", "config.json", "relative_error.png"):
+        assert (out / name).stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "learned (gru)" in report and "fixed angles" in report and "degree rule" in report
+    assert main(["qaoa", "train", "--cell", "nope", "--out", str(tmp_path / "x")]) == 2

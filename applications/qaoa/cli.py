@@ -1,0 +1,109 @@
+"""``ornn qaoa train | evaluate | compare``: meta-learning runs from the command line.
+
+Every action is a library call (``meta_train``, ``two_phase``, ``run_compare``); configs are
+saved with each run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+
+from ornn import _io
+
+from .experiment import CompareConfig, run_compare
+from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
+
+KINDS = ("erdos-renyi", "3-regular", "complete-weighted", "sk")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=KINDS, default="erdos-renyi", help="problem family (default erdos-renyi)")
+    parser.add_argument("--p", type=int, default=1, help="QAOA depth (default 1)")
+    parser.add_argument("--dc", action="store_true", help="DC-QAOA with the zy counterdiabatic term")
+    parser.add_argument("--steps", type=int, default=10, help="Phase I horizon T (default 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-qaoa-<action>)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning.")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = actions.add_parser("train", help="meta-train one cell", epilog="example:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(train)
+    train.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
+    train.add_argument("--hidden", type=int, default=20)
+    train.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--lr", type=float, default=0.01)
+    train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    evaluate = actions.add_parser("evaluate", help="two-phase evaluation of a trained cell on unseen graphs",
+                                  epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
+    evaluate.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
+    evaluate.add_argument("--per-size", type=int, default=5)
+    compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
+                                 epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(compare)
+    compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
+    compare.add_argument("--epochs", type=int, default=20)
+    compare.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
+    compare.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
+    compare.add_argument("--per-size", type=int, default=5)
+    compare.add_argument("--quick", action="store_true", help="3 epochs, 2 test sizes, 3 graphs each")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.action == "compare":
+        config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
+                               epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),
+                               test_per_size=args.per_size)
+        if args.quick:
+            config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
+        run_compare(config, args.out)
+        return 0
+    if args.action == "train":
+        out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        _io.write_json(out / "config.json", config)
+        meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double()
+        history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
+                             steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                             checkpoint=out / "checkpoint.pt", resume=args.resume, progress=True)
+        torch.save(meta.state_dict(), out / "best.pt")
+        _io.write_json(out / "metrics.json", {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                                              "best_epoch": history.best_epoch, "stopped_early": history.stopped_early})
+        print(f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
+        return 0
+    config = json.loads((args.run / "config.json").read_text())
+    meta = MetaOptimizer(config["cell"], (3 if config["dc"] else 2) * config["p"], hidden_size=config["hidden"]).double()
+    meta.load_state_dict(torch.load(args.run / "best.pt", weights_only=True))
+    from .ansatz import DCQAOA, QAOA
+
+    print(f"{'n':>3} {'ratio after Phase I':>20} {'ratio after Phase II':>21}")
+    rows = []
+    for n in args.test_sizes:
+        problems = ProblemDistribution(config["kind"], (n,)).sample(args.per_size, seed=10_007 + n)
+        tests = [DCQAOA(q, config["p"]) if config["dc"] else QAOA(q, config["p"]) for q in problems]
+        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+        one, two = two_phase(tests, meta, steps=config["steps"], phase_two_steps=100)
+        r1, r2 = float((one[-1] / optimum).mean()), float((two.final_energies / optimum).mean())
+        rows.append({"n": n, "ratio_phase_one": r1, "ratio_phase_two": r2})
+        print(f"{n:>3} {r1:>20.4f} {r2:>21.4f}")
+    _io.write_json(args.run / "evaluation.json", rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

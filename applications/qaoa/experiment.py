@@ -1,0 +1,179 @@
+"""Meta-learning experiments: train cells, run the two-phase protocol against the baselines, report.
+
+:func:`run_compare` is what ``ornn qaoa compare`` runs. It trains one meta-optimiser per
+cell on the training distribution, fits the degree rule on training graphs, and runs every
+method through seed 001's two-phase protocol on the same unseen test graphs. It then writes
+a run folder: config.json, metrics.json, report.md and PNG plots of the relative error
+against iterations with standard-error bands (seed 000 Figs. 4 and 6).
+
+The tables hold:
+- iterations to convergence (seed 001 Table II);
+- the approximation ratio after Phase I and after Phase II, as mean +- std per n (seed 001 Table III);
+- a comparison of the cells with their trainable-parameter counts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ornn import _io
+
+from .ansatz import DCQAOA, QAOA
+from .baselines import DegreeRule, fixed_angles, linear_ramp, random_init
+from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
+from .metrics import approximation_ratio, iterations_to_convergence, relative_error
+
+__all__ = ["CompareConfig", "run_compare"]
+
+
+@dataclass
+class CompareConfig:
+    """Everything a comparison run depends on (saved as config.json)."""
+
+    kind: str = "erdos-renyi"
+    train_sizes: tuple[int, ...] = (6, 7, 8, 9)
+    test_sizes: tuple[int, ...] = (10, 11, 12, 13, 14)
+    test_per_size: int = 5
+    p: int = 1
+    dc: bool = False
+    cells: tuple[str, ...] = ("lstm", "gru")
+    hidden_size: int = 20
+    steps: int = 10
+    epochs: int = 20
+    batches_per_epoch: int = 4
+    batch_size: int = 8
+    loss: str = "weighted"
+    meta_optimizer: str = "rmsprop"
+    meta_lr: float = 0.01
+    phase_two_optimizer: str = "sgd"
+    phase_two_lr: float = 0.01
+    phase_two_steps: int = 100
+    convergence_tol: float = 1e-4
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _ansatz(problem, config: CompareConfig) -> QAOA:
+    return DCQAOA(problem, config.p) if config.dc else QAOA(problem, config.p)
+
+
+def _starts(config: CompareConfig, tests: list[QAOA], train_problems, metas) -> dict[str, Any]:
+    """Phase-I methods: trained cells and baseline starts, all on the same test graphs."""
+    methods: dict[str, Any] = {f"learned ({name})": meta for name, meta in metas.items()}
+    methods["random"] = torch.cat([random_init(a, 1, seed=config.seed + i) for i, a in enumerate(tests)])
+    methods["linear ramp (TQA)"] = torch.stack([linear_ramp(a) for a in tests])
+    if config.kind == "3-regular" and config.p in (1, 2):
+        methods["fixed angles"] = torch.stack([fixed_angles(a) for a in tests])
+    if config.kind in ("erdos-renyi", "3-regular") and not config.dc:
+        rule = DegreeRule.fit(train_problems, config.p, steps=150)
+        methods["degree rule"] = torch.stack([rule(a) for a in tests])
+    return methods
+
+
+def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: bool = True, echo=print) -> dict[str, Any]:
+    """Train, evaluate and report; returns the metrics written to metrics.json."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out) if out is not None else Path("runs") / f"{stamp}-qaoa-compare"
+    _io.write_json(out / "config.json", asdict(config))
+    train_dist = ProblemDistribution(config.kind, tuple(config.train_sizes))
+    num_params = (3 if config.dc else 2) * config.p
+    metas, training = {}, {}
+    for name in config.cells:
+        torch.manual_seed(config.seed)
+        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size).double()
+        start = time.perf_counter()
+        history = meta_train(meta, train_dist, p=config.p, dc=config.dc, steps=config.steps, epochs=config.epochs,
+                             batches_per_epoch=config.batches_per_epoch, batch_size=config.batch_size, loss=config.loss,
+                             optimizer=config.meta_optimizer, lr=config.meta_lr, seed=config.seed,
+                             checkpoint=out / f"checkpoint-{name}.pt", progress=progress)
+        seconds = time.perf_counter() - start
+        metas[name] = meta
+        training[name] = {"parameters": sum(p.numel() for p in meta.parameters()), "seconds": seconds,
+                          "seconds_per_epoch": seconds / max(1, len(history.val_loss)),
+                          "best_val_loss": min(history.val_loss), "epochs_run": len(history.val_loss)}
+
+    train_problems = train_dist.sample(16, seed=config.seed + 12345)
+    results: dict[str, dict[str, Any]] = {}
+    curves: dict[str, list[torch.Tensor]] = {}
+    for n in config.test_sizes:
+        problems = ProblemDistribution(config.kind, (n,)).sample(config.test_per_size, seed=config.seed * 7919 + n)
+        tests = [_ansatz(problem, config) for problem in problems]
+        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
+        for method, phase_one in _starts(config, tests, train_problems, metas).items():
+            energies_one, phase_two = two_phase(tests, phase_one, steps=config.steps, optimizer=config.phase_two_optimizer,
+                                                lr=config.phase_two_lr, phase_two_steps=config.phase_two_steps, tol=1e-12)
+            path = torch.cat([energies_one, phase_two.energies[1:]])  # (iterations + 1, B)
+            errors = (path - optimum) / optimum.abs()
+            ratio_one = energies_one[-1] / optimum
+            ratio_two = phase_two.final_energies / optimum
+            entry = results.setdefault(method, {})
+            entry[n] = {
+                "ratio_phase_one_mean": float(ratio_one.mean()), "ratio_phase_one_std": float(ratio_one.std()),
+                "ratio_phase_two_mean": float(ratio_two.mean()), "ratio_phase_two_std": float(ratio_two.std()),
+                "iterations_to_convergence": iterations_to_convergence(errors.mean(1), tol=config.convergence_tol),
+                "phase_one_length": energies_one.shape[0] - 1,
+            }
+            curves.setdefault(method, []).append(errors)
+        if progress:
+            echo(f"n = {n}: evaluated {len(results)} methods on {len(tests)} graphs")
+
+    metrics = {"config": asdict(config), "training": training, "results": results}
+    _io.write_json(out / "metrics.json", metrics)
+    _plot_curves(curves, out / "relative_error.png", config)
+    report = _report(config, training, results)
+    _io.write_text(out / "report.md", report)
+    echo(report)
+    echo(f"\nrun folder: {out}")
+    metrics["out"] = str(out)
+    return metrics
+
+
+def _plot_curves(curves: dict[str, list[torch.Tensor]], path: Path, config: CompareConfig) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    for method, per_size in curves.items():
+        length = min(c.shape[0] for c in per_size)
+        errors = torch.cat([c[:length] for c in per_size], dim=1)  # (iterations, all test graphs)
+        mean = errors.mean(1)
+        se = errors.std(1) / errors.shape[1] ** 0.5
+        steps = torch.arange(length)
+        ax.plot(steps, mean, label=method)
+        ax.fill_between(steps, mean - se, mean + se, alpha=0.2)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration (Phase I proposals, then Phase II steps)")
+    ax.set_ylabel("relative error (F - E0) / |E0|")
+    ax.set_title(f"{config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''}: mean +- standard error")
+    ax.legend(fontsize="small")
+    _io.save_figure(path, figure, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _report(config: CompareConfig, training: dict, results: dict) -> str:
+    sizes = list(config.test_sizes)
+    lines = [f"# QAOA meta-learning comparison ({config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''})", "",
+             f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
+             f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
+             f"for {config.phase_two_steps} steps, seed {config.seed}.", "", "![relative error](relative_error.png)", "",
+             "## Cells", "", "| cell | trainable parameters | epochs | s / epoch | best validation loss |", "|---|---|---|---|---|"]
+    for name, t in training.items():
+        lines.append(f"| {name} | {t['parameters']} | {t['epochs_run']} | {t['seconds_per_epoch']:.2f} | {t['best_val_loss']:.4f} |")
+    for title, key in (("Approximation ratio after Phase I", "phase_one"), ("Approximation ratio after Phase II", "phase_two")):
+        lines += ["", f"## {title} (mean +- std)", "", "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+        for method, per_n in results.items():
+            cells = [f"{per_n[n][f'ratio_{key}_mean']:.4f} +- {per_n[n][f'ratio_{key}_std']:.4f}" for n in sizes]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; Phase I steps included)", "",
+              "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for method, per_n in results.items():
+        lines.append(f"| {method} | " + " | ".join(str(per_n[n]["iterations_to_convergence"]) for n in sizes) + " |")
+    return "\n".join(lines) + "\n"
