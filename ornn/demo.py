@@ -127,7 +127,7 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     """Run the tour, print it, write report.md / metrics.json / config.json / a PNG; return the metrics."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-demo"
-    config = {"seed": seed, "quick": quick, "ode_dim": 32 if quick else 64, "ode_steps": 50 if quick else 200,
+    config = {"seed": seed, "quick": quick, "out": str(out), "ode_dim": 32 if quick else 64, "ode_steps": 50 if quick else 200,
               "report_steps": 20 if quick else 60, "torch": torch.__version__}
 
     table = tableau_table()
