@@ -1,7 +1,7 @@
 """QAOA and DC-QAOA: problems, ansatz and metrics (DESIGN §8)."""
 
 from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA
-from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, fixed_angles, linear_ramp, random_init
+from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
 from .meta import (
     MetaOptimizer,
     MetaTrajectory,
@@ -51,6 +51,7 @@ __all__ = [
     "fixed_angles",
     "DegreeRule",
     "FIXED_ANGLES_3_REGULAR",
+    "ansatz_optimum",
     "MetaOptimizer",
     "MetaTrajectory",
     "ProblemDistribution",

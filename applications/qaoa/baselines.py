@@ -34,7 +34,7 @@ from .ansatz import QAOA
 from .optimize import optimize
 from .problems import MaxCut
 
-__all__ = ["random_init", "linear_ramp", "fixed_angles", "DegreeRule", "FIXED_ANGLES_3_REGULAR"]
+__all__ = ["random_init", "linear_ramp", "fixed_angles", "DegreeRule", "FIXED_ANGLES_3_REGULAR", "ansatz_optimum"]
 
 #: Wurtz & Lykov's 3-regular angles in their convention (gamma_WL, beta_WL), keyed by p
 FIXED_ANGLES_3_REGULAR = {
@@ -138,3 +138,20 @@ class DegreeRule:
         data = json.loads(Path(path).read_text())
         return cls(p=data["p"], c=tuple(data["c"]), b=tuple(data["b"]), training_graphs=data["training_graphs"],
                    fit_rms_gamma=data["fit_rms_gamma"])
+
+
+def ansatz_optimum(ansatz: QAOA, *, starts: int = 16, steps: int = 100, seed: int = 0) -> tuple[float, torch.Tensor]:
+    """The best energy (and its parameters) that multi-start L-BFGS finds for ``ansatz``.
+
+    Starts: ``starts`` random ones, the linear ramp, and the fixed angles where they apply. This is
+    the reference "ansatz optimum" the learned initialisers are measured against.
+    """
+    _checks.positive_int("starts", starts)
+    init = [random_init(ansatz, starts, seed=seed), linear_ramp(ansatz)[None]]
+    try:
+        init.append(fixed_angles(ansatz)[None])
+    except ValueError:
+        pass
+    result = optimize(ansatz, torch.cat(init), optimizer="lbfgs", lr=1.0, steps=steps, tol=1e-10)
+    best = int(torch.argmin(result.final_energies))
+    return float(result.final_energies[best]), result.final_params[best]

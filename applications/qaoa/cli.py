@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
     compare.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
     compare.add_argument("--per-size", type=int, default=5)
+    compare.add_argument("--reference", action="store_true", help="also find each test graph's ansatz optimum (multi-start L-BFGS)")
+    compare.add_argument("--transfer-sizes", type=int, nargs="*", default=[], help="3-regular only: Phase I ratios on these larger n")
     compare.add_argument("--quick", action="store_true", help="3 epochs, 2 test sizes, 3 graphs each")
     return parser
 
@@ -68,7 +70,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.action == "compare":
         config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
                                epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),
-                               test_per_size=args.per_size)
+                               test_per_size=args.per_size, reference_optimum=args.reference,
+                               transfer_sizes=tuple(args.transfer_sizes))
         if args.quick:
             config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
         run_compare(config, args.out)

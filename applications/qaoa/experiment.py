@@ -25,7 +25,7 @@ import torch
 from ornn import _io
 
 from .ansatz import DCQAOA, QAOA
-from .baselines import DegreeRule, fixed_angles, linear_ramp, random_init
+from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
 from .metrics import approximation_ratio, iterations_to_convergence, relative_error
 
@@ -55,6 +55,8 @@ class CompareConfig:
     phase_two_lr: float = 0.01
     phase_two_steps: int = 100
     convergence_tol: float = 1e-4
+    reference_optimum: bool = False  # also run multi-start L-BFGS for the ansatz optimum of every test graph
+    transfer_sizes: tuple[int, ...] = ()  # 3-regular only: Phase I ratios on larger graphs (seed 000 Fig. 5)
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -105,6 +107,14 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
         problems = ProblemDistribution(config.kind, (n,)).sample(config.test_per_size, seed=config.seed * 7919 + n)
         tests = [_ansatz(problem, config) for problem in problems]
         optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
+        if config.reference_optimum:
+            best = torch.tensor([ansatz_optimum(a, starts=8, seed=config.seed)[0] for a in tests], dtype=torch.float64)
+            results.setdefault("ansatz optimum (multi-start L-BFGS)", {})[n] = {
+                "ratio_phase_one_mean": float((best / optimum).mean()), "ratio_phase_one_std": float((best / optimum).std()),
+                "ratio_phase_two_mean": float((best / optimum).mean()), "ratio_phase_two_std": float((best / optimum).std()),
+                "iterations_to_convergence": 0, "phase_one_length": 0,
+                "relative_error_mean": float(((best - optimum) / optimum.abs()).mean()),
+            }
         for method, phase_one in _starts(config, tests, train_problems, metas).items():
             energies_one, phase_two = two_phase(tests, phase_one, steps=config.steps, optimizer=config.phase_two_optimizer,
                                                 lr=config.phase_two_lr, phase_two_steps=config.phase_two_steps, tol=1e-12)
@@ -114,6 +124,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
             ratio_two = phase_two.final_energies / optimum
             entry = results.setdefault(method, {})
             entry[n] = {
+                "relative_error_phase_one_mean": float(errors[energies_one.shape[0] - 1].mean()),
                 "ratio_phase_one_mean": float(ratio_one.mean()), "ratio_phase_one_std": float(ratio_one.std()),
                 "ratio_phase_two_mean": float(ratio_two.mean()), "ratio_phase_two_std": float(ratio_two.std()),
                 "iterations_to_convergence": iterations_to_convergence(errors.mean(1), tol=config.convergence_tol),
@@ -123,10 +134,11 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
         if progress:
             echo(f"n = {n}: evaluated {len(results)} methods on {len(tests)} graphs")
 
-    metrics = {"config": asdict(config), "training": training, "results": results}
+    transfer = _transfer(config, train_problems, metas) if config.transfer_sizes else {}
+    metrics = {"config": asdict(config), "training": training, "results": results, "transfer": transfer}
     _io.write_json(out / "metrics.json", metrics)
     _plot_curves(curves, out / "relative_error.png", config)
-    report = _report(config, training, results)
+    report = _report(config, training, results, transfer)
     _io.write_text(out / "report.md", report)
     echo(report)
     echo(f"\nrun folder: {out}")
@@ -158,7 +170,27 @@ def _plot_curves(curves: dict[str, list[torch.Tensor]], path: Path, config: Comp
     plt.close(figure)
 
 
-def _report(config: CompareConfig, training: dict, results: dict) -> str:
+def _transfer(config: CompareConfig, train_problems, metas) -> dict[str, dict[int, float]]:
+    """Phase I approximation ratio on larger 3-regular graphs for the learned and baseline starts."""
+    if config.kind != "3-regular":
+        raise ValueError(f"transfer_sizes: the transfer study uses 3-regular graphs, got kind {config.kind!r}")
+    table: dict[str, dict[int, float]] = {}
+    for n in config.transfer_sizes:
+        problems = ProblemDistribution("3-regular", (n,)).sample(config.test_per_size, seed=config.seed * 104729 + n)
+        tests = [_ansatz(problem, config) for problem in problems]
+        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
+        for method, phase_one in _starts(config, tests, train_problems, metas).items():
+            if isinstance(phase_one, MetaOptimizer):
+                with torch.no_grad():
+                    final = phase_one(tests, config.steps, torch.full((phase_one.num_params,), 0.1, dtype=torch.float64)).energies[-1]
+            else:
+                with torch.no_grad():
+                    final = torch.stack([a.energy(row) for a, row in zip(tests, phase_one)])
+            table.setdefault(method, {})[n] = float((final / optimum).mean())
+    return table
+
+
+def _report(config: CompareConfig, training: dict, results: dict, transfer: Optional[dict] = None) -> str:
     sizes = list(config.test_sizes)
     lines = [f"# QAOA meta-learning comparison ({config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''})", "",
              f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
@@ -176,4 +208,10 @@ def _report(config: CompareConfig, training: dict, results: dict) -> str:
               "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
     for method, per_n in results.items():
         lines.append(f"| {method} | " + " | ".join(str(per_n[n]["iterations_to_convergence"]) for n in sizes) + " |")
+    if transfer:
+        tsizes = list(config.transfer_sizes)
+        lines += ["", f"## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in {list(config.train_sizes)})", "",
+                  "| method | " + " | ".join(f"n = {n}" for n in tsizes) + " |", "|---|" + "---|" * len(tsizes)]
+        for method, per_n in transfer.items():
+            lines.append(f"| {method} | " + " | ".join(f"{per_n[n]:.4f}" for n in tsizes) + " |")
     return "\n".join(lines) + "\n"

@@ -134,3 +134,17 @@ def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "learned (gru)" in report and "fixed angles" in report and "degree rule" in report
     assert main(["qaoa", "train", "--cell", "nope", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_compare_with_reference_optimum_and_transfer(tmp_path):
+    from applications.qaoa.experiment import CompareConfig, run_compare
+
+    config = CompareConfig(kind="3-regular", train_sizes=(6,), test_sizes=(8,), test_per_size=2, p=1, steps=3, cells=("gru",),
+                           hidden_size=4, epochs=1, batches_per_epoch=1, batch_size=2, phase_two_steps=5,
+                           reference_optimum=True, transfer_sizes=(10,))
+    metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
+    reference = metrics["results"]["ansatz optimum (multi-start L-BFGS)"][8]["ratio_phase_one_mean"]
+    for method, per_n in metrics["results"].items():
+        assert per_n[8]["ratio_phase_two_mean"] <= reference + 1e-6, method
+    assert set(metrics["transfer"]) >= {"learned (gru)", "fixed angles"} and 10 in metrics["transfer"]["fixed angles"]
+    assert "## Transfer" in (tmp_path / "run" / "report.md").read_text()

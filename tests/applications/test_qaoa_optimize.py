@@ -85,3 +85,12 @@ def test_bad_input(call, error, message):
     ansatz = QAOA(MaxCut(nx.cycle_graph(4)), 1)
     with pytest.raises(error, match=message):
         call(ansatz)
+
+
+def test_ansatz_optimum_is_at_least_as_good_as_every_start():
+    problem = MaxCut(nx.heawood_graph())
+    ansatz = QAOA(problem, 2)
+    best, params = qaoa.ansatz_optimum(ansatz, starts=4, steps=30)
+    assert best <= float(ansatz.energy(qaoa.fixed_angles(ansatz))) + 1e-9
+    assert abs(float(ansatz.energy(params)) - best) < 1e-10
+    assert -best / 21 >= 0.7559 - 1e-4  # at least the tree-limit value that the fixed angles reach
