@@ -27,7 +27,7 @@ from ornn import _io
 from .ansatz import DCQAOA, QAOA
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
-from .metrics import approximation_ratio, iterations_to_convergence, relative_error
+from .metrics import iterations_to_convergence
 
 __all__ = ["CompareConfig", "run_compare"]
 
