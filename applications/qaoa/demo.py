@@ -49,6 +49,7 @@ def qaoa_section(config: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 
     config_meta = CompareConfig(kind="3-regular", train_sizes=(8,), test_sizes=(10,), test_per_size=5, p=2, steps=6,
                                 cells=("lstm", "gru"), hidden_size=12, epochs=3 if quick else 10, batches_per_epoch=4,
+                                meta_optimizer="rmsprop", meta_lr=0.01,  # fast for this short, small training
                                 batch_size=8, phase_two_optimizer="adam", phase_two_lr=0.05,
                                 phase_two_steps=20 if quick else 60, seed=seed)
     out = Path(config["out"]) / "qaoa-compare" if "out" in config else None
