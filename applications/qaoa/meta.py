@@ -333,9 +333,13 @@ def two_phase(
         with torch.no_grad():
             trajectory = phase_one(ansatz_list, steps, start)
         init, phase_one_energies = trajectory.params[-1], trajectory.energies
-    else:
+    elif isinstance(phase_one, torch.Tensor):  # a baseline start: Phase I is empty
         init = phase_one if phase_one.dim() == 2 else phase_one.expand(len(ansatz_list), -1)
+        if init.shape != (len(ansatz_list), ansatz_list[0].num_params):
+            raise ValueError(f"phase_one: expected shape ({len(ansatz_list)}, {ansatz_list[0].num_params}), got {tuple(phase_one.shape)}")
         with torch.no_grad():
             phase_one_energies = batch_energy(ansatz_list, init)[None]
+    else:
+        raise TypeError(f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}")
     result = optimize(ansatz_list, init.detach().double(), optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
     return phase_one_energies, result

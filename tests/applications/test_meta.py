@@ -101,6 +101,8 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
         (lambda: ProblemDistribution("3-regular", (5,)), ValueError, r"sizes: 3-regular graphs need even n >= 4"),
         (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"), ValueError, r"loss: expected one of weighted, improvement"),
         (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True), ValueError, r"resume: expected an existing checkpoint file"),
+        (lambda: qaoa.two_phase(tiny_batch(), "ramp"), TypeError, r"phase_one: expected a MetaOptimizer or a \(batch, num_params\) start tensor"),
+        (lambda: qaoa.two_phase(tiny_batch(), torch.zeros(2, 2)), ValueError, r"phase_one: expected shape \(3, 2\), got \(2, 2\)"),
     ],
 )
 def test_bad_input(call, error, message):
