@@ -29,7 +29,7 @@ import torch
 from . import _checks
 from .quantum import apply_pauli, num_wires
 
-__all__ = ["Rotation", "circuit_expectation", "apply_rotation", "diagonal_rotation"]
+__all__ = ["Rotation", "circuit_expectation", "circuit_state", "apply_rotation", "diagonal_rotation"]
 
 
 def diagonal_rotation(param: int, diagonal: torch.Tensor, coefficient: float = 1.0, *, max_levels: int = 4096) -> "Rotation":
@@ -189,6 +189,30 @@ class _AdjointExpectation(torch.autograd.Function):
                 lam = apply_rotation(lam, rot, undo, n)
         ctx.states = None
         return grads * grad_energy[:, None], None, None, None, None
+
+
+def circuit_state(initial: torch.Tensor, rotations: Sequence[Rotation], params: torch.Tensor) -> torch.Tensor:
+    """|psi(theta)> per row of ``params`` (B, P), built with out-of-place ``ornn.quantum`` operations.
+
+    The autograd reference for :func:`circuit_expectation` (whose kernels work in place):
+    the same rotations, one gate per wire for the mixer.
+    """
+    from .quantum import apply_gate, apply_pauli_rotation, rotation
+
+    n = num_wires(initial)
+    state = initial.expand(params.shape[0], -1) if initial.shape[0] != params.shape[0] else initial
+    for rot in rotations:
+        angle = params[:, rot.param] * rot.coefficient
+        if rot.kind == "diagonal":
+            phase = -angle[:, None] * rot.diagonal
+            state = state * torch.polar(torch.ones_like(phase), phase).to(state.dtype)
+        elif rot.kind == "pauli":
+            state = apply_pauli_rotation(state, rot.pauli, rot.wires, angle)
+        else:
+            gate = rotation("X", 2 * angle, dtype=state.dtype)  # exp(-i a X) = R_X(2a)
+            for wire in range(n):
+                state = apply_gate(state, gate, wire)
+    return state
 
 
 def circuit_expectation(

@@ -31,7 +31,7 @@ from typing import Union
 import torch
 
 from ornn import _checks, quantum
-from ornn.circuit import Rotation, circuit_expectation, diagonal_rotation
+from ornn.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
 
 from .problems import Problem
 
@@ -74,33 +74,15 @@ class QAOA:
         single = params.dim() == 1
         return (params[None] if single else params).to(self.real_dtype), single
 
-    def _cost_layer(self, state: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-        phase = -gamma[:, None] * self._cost[None, :]
-        return state * torch.polar(torch.ones_like(phase), phase).to(self.dtype)
-
-    def _mixer_layer(self, state: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        # exp(-i beta X) = cos(beta) I - i sin(beta) X, one batched 2x2 gate per wire
-        gate = quantum.rotation("X", 2 * beta, dtype=self.dtype)
-        for wire in range(self.n):
-            state = quantum.apply_gate(state, gate, wire)
-        return state
-
-    def _extra_layer(self, state: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
-        return state
-
     def state(self, params: torch.Tensor) -> torch.Tensor:
-        """|psi(theta)>: (2^n,) for one parameter vector, (B, 2^n) for a batch."""
+        """|psi(theta)>: (2^n,) for one parameter vector, (B, 2^n) for a batch (plain autograd path)."""
         batch, single = self._batch(params)
-        state = quantum.plus_state(self.n, batch=batch.shape[0], dtype=self.dtype, device=batch.device)
-        for k in range(self.p):
-            layer = batch[:, self.layer_size * k : self.layer_size * (k + 1)]
-            state = self._cost_layer(state, layer[:, 0])
-            state = self._extra_layer(state, layer)
-            state = self._mixer_layer(state, layer[:, 1])
+        initial = quantum.plus_state(self.n, batch=1, dtype=self.dtype, device=batch.device)
+        state = circuit_state(initial, self.rotations(), batch)
         return state[0] if single else state
 
     def rotations(self) -> list[Rotation]:
-        """The circuit as rotations exp(-i theta_p c G), in order (for the adjoint-gradient path)."""
+        """The circuit as rotations exp(-i theta_p c G), in order: the one definition `state` and `energy` run."""
         out = []
         for k in range(self.p):
             base = self.layer_size * k
@@ -139,17 +121,6 @@ class DCQAOA(QAOA):
             raise ValueError(f"cd: expected one of {', '.join(CD_POOL)}, got {cd!r}")
         self.cd = cd
 
-    def _extra_layer(self, state: torch.Tensor, layer: torch.Tensor) -> torch.Tensor:
-        alpha = layer[:, 2]
-        letters = CD_POOL[self.cd]
-        if len(letters) == 1:
-            for wire in range(self.n):
-                state = quantum.apply_pauli_rotation(state, letters, (wire,), alpha / 2)
-            return state
-        for i, j, w in self.problem.terms:
-            state = quantum.apply_pauli_rotation(state, letters, (i, j), alpha * (w / 2))
-        return state
-
     def _extra_rotations(self, base: int) -> list[Rotation]:
         letters = CD_POOL[self.cd]
         if len(letters) == 1:
@@ -186,10 +157,6 @@ class BatchedQAOA(QAOA):
         if batch.shape[0] != len(self.problems):
             raise ValueError(f"params: expected one row per problem ({len(self.problems)}), got {batch.shape[0]}")
         return batch, False
-
-    def _cost_layer(self, state: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-        phase = -gamma[:, None] * self._cost
-        return state * torch.polar(torch.ones_like(phase), phase).to(self.dtype)
 
     def __repr__(self) -> str:
         return f"BatchedQAOA({len(self.problems)} problems, n={self.n}, p={self.p})"
