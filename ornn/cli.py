@@ -15,13 +15,16 @@ from typing import Optional, Sequence
 from . import __version__
 
 EXAMPLES = """examples:
-  ornn demo                 core tour, written to runs/<timestamp>-demo/
-  ornn prove                seed 002's claims and theorems as numerical checks
-  ornn prove theorem4 --quick
-  ornn qaoa compare --quick     meta-learned QAOA starts against the baselines
-  ornn demo --quick         the same in a few seconds
+  ornn demo                   the tour, written to runs/<timestamp>-demo/
+  ornn demo --quick           the same in a few seconds
   ornn demo --out my-run --seed 3
+  ornn prove                  seed 002's claims and theorems as numerical checks
+  ornn prove theorem4 --quick
+  ornn qaoa compare --quick   meta-learned QAOA starts against the baselines
 """
+
+#: subcommands whose parser (help included) lives with a sibling package: name -> module with main(argv)
+DELEGATED = {"prove": "proofs.__main__", "qaoa": "applications.qaoa.cli"}
 
 
 class UsageError(Exception):
@@ -51,30 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
 
-    prove = commands.add_parser(
-        "prove",
-        help="run seed 002's claims and theorems as numerical checks",
-        description="Print the proof table; exit 1 if a verdict fails.",
-        epilog="examples:\n  ornn prove\n  ornn prove claim1 theorem2 --quick --markdown",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    prove.add_argument("names", nargs="*", metavar="NAME", help="proofs to run (default all)")
-    prove.add_argument("--quick", action="store_true", help="smaller instances")
-    prove.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    prove.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-    prove.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                       help="an instance option for the selected proofs, e.g. size=12 (repeatable)")
-    prove.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
-    qaoa = commands.add_parser("qaoa", help="QAOA/DC-QAOA meta-learning: train, evaluate, compare", add_help=False,
-                               description="ornn qaoa {train,evaluate,compare} ...; see `ornn qaoa --help`")
-    qaoa.add_argument("qaoa_args", nargs=argparse.REMAINDER)
+    commands.add_parser("prove", help="run seed 002's claims and theorems as numerical checks (ornn prove --help)", add_help=False)
+    commands.add_parser("qaoa", help="QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)", add_help=False)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["qaoa"]:  # its own parser (help included) lives with the application
-        return _delegate("applications.qaoa.cli", argv[1:], "qaoa")
+    if argv[:1] and argv[0] in DELEGATED:
+        return _delegate(DELEGATED[argv[0]], argv[1:], argv[0])
     parser = _parser()
     args = parser.parse_args(argv)  # argparse exits with 2 on usage errors
     if args.command is None:
@@ -88,17 +76,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise UsageError(f"--seed: expected a non-negative integer, got {args.seed}")
             metrics = run_demo(args.out, seed=args.seed, quick=args.quick)
             return 0 if metrics["odecell_matches"] else 1
-        if args.command == "prove":
-            import importlib
-
-            try:
-                proofs_main = importlib.import_module("proofs.__main__").main
-            except ModuleNotFoundError as err:
-                raise UsageError(f"the proofs package is not installed ({err})") from None
-            argv_out = list(args.names) + (["--quick"] if args.quick else []) + (["--markdown"] if args.markdown else [])
-            argv_out += ["--json", str(args.json)] if args.json is not None else []
-            argv_out += [item for option in args.options for item in ("--set", option)]
-            return proofs_main(argv_out)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ValueError, TypeError, OSError) as err:
         if args.verbose:
@@ -116,6 +93,8 @@ def _delegate(module: str, argv: list[str], command: str) -> int:
     try:
         return importlib.import_module(module).main(argv)
     except ModuleNotFoundError as err:
+        if err.name is None or not module.startswith(err.name):
+            raise  # the package is there but something it imports is missing: show the real error
         print(f"ornn {command}: error: {module} is not installed ({err})", file=sys.stderr)
         return 2
     except (ValueError, TypeError, OSError) as err:
