@@ -21,6 +21,7 @@ groups of wires with one Kronecker-power matrix product per group.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -96,8 +97,7 @@ def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: i
     minus_i_sin = (-1j * torch.sin(angle)).to(state.dtype)
     if rot.kind == "pauli":
         return cos[:, None] * state + minus_i_sin[:, None] * apply_pauli(state, rot.pauli, rot.wires)
-    # exp(-i a X) on every wire. A single state: GROUP wires at a time, one (2^k x 2^k) Kronecker
-    # power per group applied as a matrix product (fewer passes than one per wire).
+    # exp(-i a X) on every wire
     if batch > 1:  # one angle per row: elementwise, in place, one wire at a time (measured faster here)
         state = state.clone()
         c, s = cos[:, None, None], minus_i_sin[:, None, None]
@@ -108,6 +108,7 @@ def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: i
             upper.mul_(c).add_(lower * s)  # cos a |0> - i sin a (X psi)|0>
             lower.mul_(c).add_(kept * s)
         return state
+    # a single state: GROUP wires at a time, one (2^k x 2^k) Kronecker power per group as a matrix product
     gate = torch.stack([torch.stack([cos, minus_i_sin], -1), torch.stack([minus_i_sin, cos], -1)], -2)  # (1, 2, 2)
     for start, width in _groups(n):
         state = _apply_group(_kron_power(gate, width), state, start, width)
@@ -138,8 +139,9 @@ def _kron_power(gate: torch.Tensor, width: int) -> torch.Tensor:
     return out
 
 
+@functools.lru_cache(maxsize=32)
 def _x_sum(width: int, dtype: torch.dtype, device) -> torch.Tensor:
-    """sum_{w < width} X_w as a (2^width, 2^width) matrix."""
+    """sum_{w < width} X_w as a (2^width, 2^width) matrix (built once per width, dtype and device)."""
     index = torch.arange(2**width, device=device)
     out = torch.zeros(2**width, 2**width, dtype=dtype, device=device)
     for w in range(width):
