@@ -91,28 +91,22 @@ def optimize(
     history_p, history_e = [params.detach().clone()], []
     converged_at = torch.full((init.shape[0],), -1, dtype=torch.long)
     frozen = torch.zeros(init.shape[0], dtype=torch.bool)
-    for step in range(steps):
+    for step in range(steps + 1):
         opt.zero_grad()
-        energies = batch_energy(ansatzes, params)
-        if step == 0:
-            history_e.append(energies.detach().clone())
+        energies = batch_energy(ansatzes, params)  # of history_p[-1]: one evaluation per step
+        history_e.append(energies.detach().clone())
+        if step > 0:
+            newly = (~frozen) & ((history_e[-1] - history_e[-2]).abs() < tol)
+            converged_at[newly] = step
+            frozen |= newly
+        if step == steps or bool(frozen.all()):
+            break
         energies.sum().backward()
         kept = params.detach().clone()
         opt.step()
         with torch.no_grad():
             params[frozen] = kept[frozen]
-            new = batch_energy(ansatzes, params)
-        change = (new - history_e[-1]).abs()
-        newly = (~frozen) & (change < tol)
-        converged_at[newly] = step + 1
-        frozen |= newly
         history_p.append(params.detach().clone())
-        history_e.append(new.detach().clone())
-        if bool(frozen.all()):
-            break
-    if not history_e:
-        with torch.no_grad():
-            history_e.append(batch_energy(ansatzes, params).detach())
     return OptimizationResult(torch.stack(history_p), torch.stack(history_e), converged_at)
 
 
