@@ -66,15 +66,14 @@ def _ansatz(problem, config: CompareConfig) -> QAOA:
     return DCQAOA(problem, config.p) if config.dc else QAOA(problem, config.p)
 
 
-def _starts(config: CompareConfig, tests: list[QAOA], train_problems, metas) -> dict[str, Any]:
+def _starts(config: CompareConfig, tests: list[QAOA], rule: Optional[DegreeRule], metas) -> dict[str, Any]:
     """Phase-I methods: trained cells and baseline starts, all on the same test graphs."""
     methods: dict[str, Any] = {f"learned ({name})": meta for name, meta in metas.items()}
     methods["random"] = torch.cat([random_init(a, 1, seed=config.seed + i) for i, a in enumerate(tests)])
     methods["linear ramp (TQA)"] = torch.stack([linear_ramp(a) for a in tests])
     if config.kind == "3-regular" and config.p in (1, 2):
         methods["fixed angles"] = torch.stack([fixed_angles(a) for a in tests])
-    if config.kind in ("erdos-renyi", "3-regular") and not config.dc:
-        rule = DegreeRule.fit(train_problems, config.p, steps=150)
+    if rule is not None:
         methods["degree rule"] = torch.stack([rule(a) for a in tests])
     return methods
 
@@ -101,7 +100,9 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
                           "seconds_per_epoch": seconds / max(1, len(history.val_loss)),
                           "best_val_loss": min(history.val_loss), "epochs_run": len(history.val_loss)}
 
-    train_problems = train_dist.sample(16, seed=config.seed + 12345)
+    rule = None  # fitted once on training graphs, then applied to every test and transfer size
+    if config.kind in ("erdos-renyi", "3-regular") and not config.dc:
+        rule = DegreeRule.fit(train_dist.sample(16, seed=config.seed + 12345), config.p, steps=150)
     results: dict[str, dict[str, Any]] = {}
     curves: dict[str, list[torch.Tensor]] = {}
     for n in config.test_sizes:
@@ -116,7 +117,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
                 "iterations_to_convergence": 0, "phase_one_length": 0,
                 "relative_error_mean": float(((best - optimum) / optimum.abs()).mean()),
             }
-        for method, phase_one in _starts(config, tests, train_problems, metas).items():
+        for method, phase_one in _starts(config, tests, rule, metas).items():
             energies_one, phase_two = two_phase(tests, phase_one, steps=config.steps, optimizer=config.phase_two_optimizer,
                                                 lr=config.phase_two_lr, phase_two_steps=config.phase_two_steps, tol=1e-12)
             path = torch.cat([energies_one, phase_two.energies[1:]])  # (iterations + 1, B)
@@ -135,7 +136,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
         if progress:
             echo(f"n = {n}: evaluated {len(results)} methods on {len(tests)} graphs")
 
-    transfer = _transfer(config, train_problems, metas) if config.transfer_sizes else {}
+    transfer = _transfer(config, rule, metas) if config.transfer_sizes else {}
     metrics = {"config": asdict(config), "training": training, "results": results, "transfer": transfer}
     _io.write_json(out / "metrics.json", metrics)
     _plot_curves(curves, out / "relative_error.png", config)
@@ -171,7 +172,7 @@ def _plot_curves(curves: dict[str, list[torch.Tensor]], path: Path, config: Comp
     plt.close(figure)
 
 
-def _transfer(config: CompareConfig, train_problems, metas) -> dict[str, dict[int, float]]:
+def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[str, dict[int, float]]:
     """Phase I approximation ratio on larger 3-regular graphs for the learned and baseline starts."""
     if config.kind != "3-regular":
         raise ValueError(f"transfer_sizes: the transfer study uses 3-regular graphs, got kind {config.kind!r}")
@@ -180,7 +181,7 @@ def _transfer(config: CompareConfig, train_problems, metas) -> dict[str, dict[in
         problems = ProblemDistribution("3-regular", (n,)).sample(config.test_per_size, seed=config.seed * 104729 + n)
         tests = [_ansatz(problem, config) for problem in problems]
         optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
-        for method, phase_one in _starts(config, tests, train_problems, metas).items():
+        for method, phase_one in _starts(config, tests, rule, metas).items():
             if isinstance(phase_one, MetaOptimizer):
                 with torch.no_grad():
                     final = phase_one(tests, config.steps, torch.full((phase_one.num_params,), 0.1, dtype=torch.float64)).energies[-1]
