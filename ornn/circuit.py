@@ -201,8 +201,7 @@ def circuit_state(initial: torch.Tensor, rotations: Sequence[Rotation], params: 
     """
     from .quantum import apply_gate, apply_pauli_rotation, rotation
 
-    n = num_wires(initial)
-    state = initial.expand(params.shape[0], -1) if initial.shape[0] != params.shape[0] else initial
+    n, state = _check_circuit(initial, rotations, params)
     for rot in rotations:
         angle = params[:, rot.param] * rot.coefficient
         if rot.kind == "diagonal":
@@ -225,15 +224,23 @@ def circuit_expectation(
     ``initial`` is (B, 2^n) or (1, 2^n) (broadcast); ``observable`` and diagonal generators are
     real (2^n,) or (B, 2^n).
     """
+    n, initial = _check_circuit(initial, rotations, params)
+    if observable.shape[-1] != initial.shape[1] or observable.is_complex():
+        raise ValueError(f"observable: expected a real diagonal of {initial.shape[1]} entries, got {tuple(observable.shape)} {observable.dtype}")
+    return _AdjointExpectation.apply(params, initial, observable, tuple(rotations), n)
+
+
+def _check_circuit(initial: torch.Tensor, rotations: Sequence[Rotation], params: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """Checks shared by the two runners; returns n and the initial state broadcast to the batch."""
     n = num_wires(initial)
     _checks.tensor("params", params)
     if params.dim() != 2:
         raise ValueError(f"params: expected (batch, num_params), got shape {tuple(params.shape)}")
-    if observable.shape[-1] != initial.shape[1] or observable.is_complex():
-        raise ValueError(f"observable: expected a real diagonal of {initial.shape[1]} entries, got {tuple(observable.shape)} {observable.dtype}")
+    if initial.shape[0] not in (1, params.shape[0]):
+        raise ValueError(f"initial: expected 1 or {params.shape[0]} rows (one per parameter row), got {initial.shape[0]}")
     for rot in rotations:
+        if not isinstance(rot, Rotation):
+            raise TypeError(f"rotations: expected Rotation objects, got {_checks.describe(rot)}")
         if not 0 <= rot.param < params.shape[1]:
             raise ValueError(f"rotations: parameter index {rot.param} out of range for {params.shape[1]} parameters")
-    if initial.shape[0] != params.shape[0]:
-        initial = initial.expand(params.shape[0], -1)
-    return _AdjointExpectation.apply(params, initial, observable, tuple(rotations), n)
+    return n, initial.expand(params.shape[0], -1)

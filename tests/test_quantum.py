@@ -128,3 +128,24 @@ def test_gradients_flow_through_the_engine():
 def test_errors_name_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_circuit_runners_agree_and_check_their_input():
+    from ornn.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
+
+    cost = torch.tensor([0.0, -1.0, -1.0, 0.0], dtype=torch.float64)
+    rotations = [diagonal_rotation(0, cost), Rotation("pauli", 1, 0.5, pauli="ZY", wires=(0, 1)), Rotation("x_all", 1)]
+    params = torch.tensor([[0.3, 0.7], [1.1, -0.4]], dtype=torch.float64)
+    initial = q.plus_state(2, dtype=torch.complex128)
+    state = circuit_state(initial, rotations, params)
+    assert torch.allclose(circuit_expectation(initial, rotations, params, cost), q.expectation_diagonal(state, cost), atol=1e-12)
+    with pytest.raises(ValueError, match=r"rotations: parameter index 1 out of range for 1 parameters"):
+        circuit_state(initial, rotations, params[:, :1])
+    with pytest.raises(ValueError, match=r"params: expected \(batch, num_params\)"):
+        circuit_expectation(initial, rotations, params[0], cost)
+    with pytest.raises(TypeError, match="rotations: expected Rotation objects"):
+        circuit_state(initial, ["x_all"], params)
+    with pytest.raises(ValueError, match=r"initial: expected 1 or 2 rows"):
+        circuit_state(q.plus_state(2, batch=3, dtype=torch.complex128), rotations, params)
+    with pytest.raises(ValueError, match="kind: expected 'diagonal', 'x_all' or 'pauli'"):
+        Rotation("y_all", 0)
