@@ -10,6 +10,10 @@ ours at least 1.5x faster) and, when the ``bench`` extra is installed, the ``sru
 package's ``SRU`` (goal: no slower).
 Timings: median of ``--repeats`` interleaved runs of forward + backward of sum(outputs).
 QUNN is timed at hidden 16 (its step solves a (hidden x memory)-dimensional system).
+Part 3: the quantum sequence cells (QLSTM, QK-LSTM, QFWP; seed 001) at meta-optimiser
+sizes (input 8, hidden 16, L 20) for batch 1, 64 and 256 against ``nn.LSTM`` and our
+LSTM: their circuits are evaluated once per gate and step for the whole batch, so the
+time per sample falls with the batch (the B=256 / B=1 ratio is far below 256).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
             "ornn lstm (same weights)": _fwd_bwd(cells.LSTM.from_torch(lstm_ref), x),
             "ornn gru (same weights)": _fwd_bwd(cells.GRU.from_torch(gru_ref), x)}
     for name in cells.available():
-        if name in ("lstm", "gru"):
+        if name in ("lstm", "gru") or name in QUANTUM:
             continue
         size = 16 if name == "qunn" else hidden
         runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(cells.recurrent(name, input_size, size), x)
@@ -76,6 +80,28 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
     print(f"ornn lstm / nn.LSTM = {lstm_ratio:.2f}   ornn gru / nn.GRU = {gru_ratio:.2f}   (goal <= 1.3)")
     print(f"ornn lstm / nn.LSTM with oneDNN off = {control:.2f}  (torch's CPU LSTM runs oneDNN's fused RNN kernel "
           "when it can; its GRU and its LSTM with oneDNN off compose the same ATen ops we do)")
+
+
+QUANTUM = ("qlstm", "qk_lstm", "qfwp")
+
+
+def part_three(repeats: int, length: int = 20, input_size: int = 8, hidden: int = 16, batches: tuple[int, ...] = (1, 64, 256)) -> None:
+    torch.manual_seed(0)
+    models = {"torch nn.LSTM": nn.LSTM(input_size, hidden), "ornn lstm": cells.recurrent("lstm", input_size, hidden)}
+    models.update({f"ornn {name}": cells.recurrent(name, input_size, hidden) for name in QUANTUM})
+    print(f"\nPart 3: quantum cells, forward+backward, L={length}, input={input_size}, hidden={hidden}, median of {repeats}")
+    times: dict[int, dict[str, float]] = {}
+    for batch in batches:
+        x = torch.randn(length, batch, input_size)
+        times[batch] = _median_ms({name: _fwd_bwd(m, x) for name, m in models.items()}, repeats)
+    header = "".join(f"{f'B={b} ms':>12}" for b in batches)
+    print(f"{'model':<16} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}")
+    for name, module in models.items():
+        count = sum(p.numel() for p in module.parameters())
+        row = "".join(f"{times[b][name]:>12.1f}" for b in batches)
+        scale = times[batches[-1]][name] / times[batches[0]][name]
+        versus = times[batches[-1]][name] / times[batches[-1]]["torch nn.LSTM"]
+        print(f"{name:<16} {count:>10}{row} {scale:>14.1f} {versus:>18.1f}")
 
 
 def part_two(length: int, batch: int, repeats: int, hidden: int = 512, layers: int = 4) -> None:
@@ -105,13 +131,15 @@ def main() -> None:
     parser.add_argument("--input", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--part", choices=["1", "2", "both"], default="both")
+    parser.add_argument("--part", choices=["1", "2", "3", "all"], default="all")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    if args.part in ("1", "both"):
+    if args.part in ("1", "all"):
         part_one(args.length, args.batch, args.input, args.hidden, args.repeats)
-    if args.part in ("2", "both"):
+    if args.part in ("2", "all"):
         part_two(args.length, args.batch, args.repeats)
+    if args.part in ("3", "all"):
+        part_three(args.repeats)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,18 @@ import ornn
 from .arnn import ARNN
 from .clockwork import CWRNN
 from .gated import GRU, LSTM
+from .qfwp import QFWP
+from .quantum_lstm import QKLSTM, QLSTM
 from .qunn import QUNN
 from .sru import SRU
 from .urnn import URNN
 
-__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "available", "create", "recurrent"]
+__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "QLSTM", "QKLSTM", "QFWP", "available", "create", "recurrent"]
 
 from ornn.demo import register_section as _register_section
 
-_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN, "qunn": QUNN}
+_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN, "qunn": QUNN,
+        "qlstm": QLSTM, "qk_lstm": QKLSTM, "qfwp": QFWP}
 for _name, _cls in _ZOO.items():
     ornn.register_cell(_name, _cls)
 

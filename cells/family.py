@@ -40,6 +40,26 @@ FAMILY: tuple[tuple[str, dict[str, Any], str, str, str], ...] = (
     ("qunn", {"memory": 4}, "4-4 (Table 1: L-L, L = 4 slots)", "Yes",
      "the memory range L lives in the clock tape inside the state, not in delays; see cells/qunn.py for our reading "
      "of Definition 3. Checked at hidden 4: its state holds a (4L)^2 generator memory."),
+    ("qlstm", {}, "not in seed 002", "-", "the LSTM rule (2-1) with gates from variational circuits on 4 qubits (seed 001 §II-B)."),
+    ("qk_lstm", {}, "not in seed 002", "-", "the LSTM rule (2-1) with gates from fidelity-kernel expansions (seed 001 §II-C)."),
+    ("qfwp", {}, "not in seed 002", "-",
+     "stage 1 programs the fast weights (outer product), stage 2 runs the circuit on them; the memory is the fast weights in the state."),
+)
+
+
+#: Seed 001 Table I: the meta-optimisers at input 3 (p = 1: gamma, beta, cost) and output 2. Rows:
+#: (label, registry name, cell kwargs, hidden size, whether a 4 -> 2 FC head follows, seed count, note)
+SEED001_SETTINGS: tuple[tuple[str, str, dict[str, Any], int, bool, int, str], ...] = (
+    ("LSTM", "lstm", {}, 2, False, 56, "agrees: torch's LSTM layout, hidden 2 = the output."),
+    ("QLSTM", "qlstm", {"num_qubits": 4, "depth": 1}, 4, True, 43,
+     "encoder 7 -> 4 (32) + 4 circuits x 4 wires x 3 angles (48) + FC 4 -> 2 (10): Chen et al.'s layout; "
+     "seed 001 does not give its circuit, and a one-angle-per-wire circuit without encoder bias would be near 43."),
+    ("QK-LSTM", "qk_lstm", {"num_qubits": 4, "num_references": 1}, 4, True, 43,
+     "one trainable reference per gate: 4 x 7 references (28) + coefficients 16 + biases 16 + FC 10."),
+    ("QK-LSTM (fixed references)", "qk_lstm", {"num_qubits": 4, "num_references": 1, "trainable_references": False}, 4, True, 43,
+     "references chosen from data, not trained: coefficients 16 + biases 16 + FC 10, one short of the seed."),
+    ("QFWP", "qfwp", {"num_qubits": 2, "depth": 2}, 2, False, 31,
+     "slow net 3 -> 2 + 2 (16) + encoder 3 -> 2 (8) + post-processing 2 -> 2 (6), hidden 2 = the output."),
 )
 
 
@@ -110,11 +130,35 @@ def qunn_parameter_table(memories: tuple[int, ...] = (1, 2, 4, 8, 16), dims: tup
     return "\n".join(lines) + "\n"
 
 
+def seed001_parameter_table() -> str:
+    """Markdown table: trainable parameters of the sequence models at seed 001's settings, next to Table I."""
+    lines = [
+        "## Quantum sequence models: trainable parameters at seed 001's settings",
+        "",
+        "Input 3 (QAOA p = 1: gamma, beta and the cost), output 2; QLSTM and QK-LSTM at hidden 4 = qubits with "
+        "an FC head 4 -> 2 (seed 001 §III-B), LSTM and QFWP emitting the 2 parameters directly. "
+        "(`applications.qaoa.MetaOptimizer` adds its own linear head to every cell; its comparison tables count it.)",
+        "",
+        "| model | cell | FC head | total | seed 001 Table I | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, name, kwargs, hidden, head, paper, note in SEED001_SETTINGS:
+        cell = sum(p.numel() for p in create(name, 3, hidden, **kwargs).parameters())
+        fc = hidden * 2 + 2 if head else 0
+        lines.append(f"| {label} | {cell} | {fc} | {cell + fc} | {paper} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def document() -> str:
+    """The whole docs/family_table.md page."""
+    return to_markdown(family_table()) + "\n" + qunn_parameter_table() + "\n" + seed001_parameter_table()
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="Print or write the cell family table.")
     parser.add_argument("--write", type=Path, default=None, help="write the Markdown table to this file")
     args = parser.parse_args(argv)
-    text = to_markdown(family_table()) + "\n" + qunn_parameter_table()
+    text = document()
     if args.write is not None:
         _io.write_text(args.write, text)
         print(f"written {args.write}")

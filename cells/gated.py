@@ -24,7 +24,7 @@ proof of Claim 1 counts it (Table 1 lists 2-L; see the family table).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -105,17 +105,7 @@ class LSTM(_TorchLayout):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(input_size, hidden_size, bias)
-        self.rule = UpdateRule(
-            stages=(
-                Stage(torch.tanh, input_map="g", kappa="i"),
-                Stage(identity, input_map=_cell_component, gamma=1.0, kappa="f"),
-            ),
-            output=(
-                Output(weights={1: 1.0}, activation=torch.tanh, gamma=0.0, kappa="o"),
-                Output(weights={1: 1.0}, gamma=0.0),
-            ),
-            gates=self._gates,
-        )
+        self.rule = lstm_rule(self._gates)
 
     def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
         from_input, from_hidden = self._projections(x, state[0])
@@ -123,8 +113,32 @@ class LSTM(_TorchLayout):
         return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        h = super().zero_state(batch_size, dtype, device)
-        return h, torch.zeros_like(h)
+        return lstm_zero_state(self, batch_size, dtype, device)
+
+
+def lstm_rule(gates: Callable[..., dict[str, torch.Tensor]]) -> UpdateRule:
+    """The LSTM's two-stage rule around a gate function returning i, f, o (after the sigmoid) and g (before tanh).
+
+    Shared by every LSTM variant whose gates differ only in how they are computed
+    (classical affine maps here, variational circuits or quantum kernels in ``cells.quantum_lstm``).
+    """
+    return UpdateRule(
+        stages=(
+            Stage(torch.tanh, input_map="g", kappa="i"),
+            Stage(identity, input_map=_cell_component, gamma=1.0, kappa="f"),
+        ),
+        output=(
+            Output(weights={1: 1.0}, activation=torch.tanh, gamma=0.0, kappa="o"),
+            Output(weights={1: 1.0}, gamma=0.0),
+        ),
+        gates=gates,
+    )
+
+
+def lstm_zero_state(cell: ornn.ORNNCell, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(h, c) = (0, 0), each shaped like the cell's hidden state."""
+    h = ornn.ORNNCell.zero_state(cell, batch_size, dtype, device)
+    return h, torch.zeros_like(h)
 
 
 def _cell_component(state: tuple[torch.Tensor, torch.Tensor], x: Any) -> torch.Tensor:

@@ -31,6 +31,9 @@ __all__ = [
     "apply_diagonal",
     "apply_pauli",
     "apply_pauli_rotation",
+    "apply_cnot",
+    "apply_wise",
+    "product_state",
     "rotation",
     "expectation_diagonal",
     "expectation_z",
@@ -178,6 +181,44 @@ def rotation(pauli: str, theta: torch.Tensor, *, dtype: torch.dtype = torch.comp
     half = (torch.as_tensor(theta).to(real) / 2).to(dtype)[..., None, None]
     eye, p = PAULI["I"].to(dtype), PAULI[pauli].to(dtype)
     return torch.cos(half) * eye - 1j * torch.sin(half) * p
+
+
+def apply_cnot(state: torch.Tensor, control: int, target: int) -> torch.Tensor:
+    """CNOT with ``control`` and ``target`` wires: flips the target bit where the control bit is 1 (a permutation)."""
+    n = num_wires(state)
+    control, target = _check_wires((control, target), n)
+    view = state.reshape(state.shape[0], *([2] * n))
+    flipped = view.flip(target + 1)
+    on = torch.zeros(2, dtype=torch.bool, device=state.device)
+    on[1] = True
+    mask = on.reshape([2 if d == control + 1 else 1 for d in range(n + 1)])
+    return torch.where(mask, flipped, view).reshape(state.shape)
+
+
+def apply_wise(state: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
+    """A layer of single-qubit gates, one per wire: ``gates`` is (n, 2, 2) shared or (B, n, 2, 2) one set per state."""
+    n = num_wires(state)
+    _checks.tensor("gates", gates)
+    if gates.dim() not in (3, 4) or gates.shape[-3:] != (n, 2, 2):
+        raise ValueError(f"gates: expected shape ({n}, 2, 2) or (batch, {n}, 2, 2), got {tuple(gates.shape)}")
+    if gates.dim() == 4 and gates.shape[0] != state.shape[0]:
+        raise ValueError(f"gates: expected a batch of {state.shape[0]} gate sets, got {gates.shape[0]}")
+    for wire in range(n):
+        state = apply_gate(state, gates[..., wire, :, :], wire)
+    return state
+
+
+def product_state(qubits: torch.Tensor) -> torch.Tensor:
+    """The product state |q_0> (x) |q_1> (x) ... from single-qubit states ``qubits`` (B, n, 2) -> (B, 2^n)."""
+    _checks.tensor("qubits", qubits)
+    if qubits.dim() != 3 or qubits.shape[-1] != 2 or qubits.shape[1] < 1:
+        raise ValueError(f"qubits: expected shape (batch, n, 2), got {tuple(qubits.shape)}")
+    if qubits.dtype not in _COMPLEX:
+        raise TypeError(f"qubits: expected dtype complex64 or complex128, got {qubits.dtype}")
+    state = qubits[:, 0]
+    for wire in range(1, qubits.shape[1]):  # wire 0 stays the most significant bit
+        state = (state[:, :, None] * qubits[:, wire, None, :]).reshape(qubits.shape[0], -1)
+    return state
 
 
 def probabilities(state: torch.Tensor) -> torch.Tensor:

@@ -149,3 +149,58 @@ def test_circuit_runners_agree_and_check_their_input():
         circuit_state(q.plus_state(2, batch=3, dtype=torch.complex128), rotations, params)
     with pytest.raises(ValueError, match="kind: expected 'diagonal', 'x_all' or 'pauli'"):
         Rotation("y_all", 0)
+
+
+# --------------------------------------------------------------- CNOT, gate layers, product states
+def _dense(gates_by_wire, n):
+    """Kronecker product of one 2x2 matrix per wire (wire 0 leftmost), the reference for layers."""
+    out = torch.ones(1, 1, dtype=torch.complex128)
+    for w in range(n):
+        out = torch.kron(out, gates_by_wire[w])
+    return out
+
+
+@pytest.mark.parametrize("n,control,target", [(2, 0, 1), (2, 1, 0), (3, 0, 2), (3, 2, 1), (4, 1, 3)])
+def test_cnot_equals_its_dense_matrix(n, control, target):
+    torch.manual_seed(0)
+    psi = torch.randn(3, 2**n, dtype=torch.complex128)
+    p0 = torch.tensor([[1, 0], [0, 0]], dtype=torch.complex128)
+    p1 = torch.tensor([[0, 0], [0, 1]], dtype=torch.complex128)
+    eye, x = torch.eye(2, dtype=torch.complex128), q.PAULI["X"]
+    first = _dense([p0 if w == control else eye for w in range(n)], n)
+    second = _dense([p1 if w == control else x if w == target else eye for w in range(n)], n)
+    expected = psi @ (first + second).T
+    assert torch.equal(q.apply_cnot(psi, control, target), expected)
+
+
+def test_cnot_rejects_equal_or_out_of_range_wires():
+    psi = q.zero_state(3, dtype=torch.complex128)
+    with pytest.raises(ValueError, match="wires"):
+        q.apply_cnot(psi, 1, 1)
+    with pytest.raises(ValueError, match="wires"):
+        q.apply_cnot(psi, 0, 3)
+
+
+def test_apply_wise_equals_the_kronecker_product_shared_and_batched():
+    torch.manual_seed(1)
+    n = 3
+    psi = torch.randn(2, 2**n, dtype=torch.complex128)
+    gates = torch.randn(2, n, 2, 2, dtype=torch.complex128)
+    out = q.apply_wise(psi, gates)
+    for b in range(2):
+        assert torch.allclose(out[b], _dense(list(gates[b]), n) @ psi[b], atol=1e-12)
+    shared = q.apply_wise(psi, gates[0])
+    assert torch.allclose(shared, psi @ _dense(list(gates[0]), n).T, atol=1e-12)
+    with pytest.raises(ValueError, match=r"gates: expected shape \(3, 2, 2\) or \(batch, 3, 2, 2\), got \(2, 2, 2\)"):
+        q.apply_wise(psi, gates[0, :2])
+
+
+def test_product_state_is_the_kronecker_product():
+    torch.manual_seed(2)
+    qubits = torch.randn(4, 3, 2, dtype=torch.complex128)
+    state = q.product_state(qubits)
+    for b in range(4):
+        expected = torch.kron(torch.kron(qubits[b, 0], qubits[b, 1]), qubits[b, 2])
+        assert torch.allclose(state[b], expected, atol=1e-14)
+    with pytest.raises(TypeError, match="qubits: expected dtype complex64 or complex128"):
+        q.product_state(torch.ones(1, 2, 2))

@@ -3,14 +3,14 @@
 from pathlib import Path
 
 import cells
-from cells.family import FAMILY, family_table, qunn_parameter_table, to_markdown
+from cells.family import FAMILY, document, family_table, qunn_parameter_table, seed001_parameter_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "family_table.md"
 
 
 def test_every_zoo_name_has_a_row_with_computed_counts():
     rows = family_table(hidden_size=8, steps=5)
-    assert {name for name, *_ in FAMILY} == {"lstm", "gru", "urnn", "cw_rnn", "sru", "arnn", "qunn"}
+    assert {name for name, *_ in FAMILY} == set(cells.available())
     for (name, kwargs, *_), row in zip(FAMILY, rows):
         cell = cells.create(name, 8, 8, **kwargs)
         assert row["(n, t)"] == f"{cell.order}-{cell.memory_span}"
@@ -19,7 +19,7 @@ def test_every_zoo_name_has_a_row_with_computed_counts():
 
 def test_committed_docs_page_matches_the_code():
     """Structure columns (not the float figures, which may move in the last digit across machines)."""
-    fresh = to_markdown(family_table()) + "\n" + qunn_parameter_table()
+    fresh = document()
     def structural(text):
         return [line.split(" | ")[:4] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert structural(DOC.read_text()) == structural(fresh), "regenerate with: python -m cells.family --write docs/family_table.md"
@@ -28,3 +28,10 @@ def test_committed_docs_page_matches_the_code():
 def test_qunn_parameter_table_is_2L():
     table = qunn_parameter_table(memories=(1, 3), dims=(2, 5))
     assert "| 1 | 2 | 2 |" in table and "| 3 | 6 | 6 |" in table
+
+
+def test_seed001_parameter_table_counts():
+    table = seed001_parameter_table()
+    assert "| LSTM | 56 | 0 | 56 | 56 |" in table
+    assert "| QFWP | 30 | 0 | 30 | 31 |" in table
+    assert "| QK-LSTM (fixed references) | 32 | 10 | 42 | 43 |" in table

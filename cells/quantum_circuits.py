@@ -1,0 +1,167 @@
+r"""Variational-circuit building blocks of the quantum sequence cells (seed 001), on ``ornn.quantum``.
+
+All circuits act on q qubits, |0>^q at the start, wire 0 the most significant bit
+(DESIGN §3). Features are bounded with arctan before they become angles, as in Chen et
+al.'s QLSTM: a feature a becomes the qubit
+
+    RZ(arctan a^2) RY(arctan a) H |0>,
+
+so the encoding is injective on the real line (each angle lies in (-pi/2, pi/2)).
+
+* :func:`angle_encoding` - the product state of q such qubits, built directly as a
+  Kronecker product (no gate passes needed).
+* :func:`entangle` - the fixed entangler: a CNOT chain 0->1->...->q-1, closed into a
+  ring (q-1 -> 0) for q >= 3.
+* :func:`variational_unitary` - C circuits of ``depth`` layers [entangler, then
+  RX RY RZ on every wire], returned as C (2^q x 2^q) unitaries. They are built by
+  running the layers on the 2^q basis states at once, so a gate's circuit costs one
+  pass however large the batch: the batch then needs one (B, 2^q) x (2^q, 2^q) product.
+* :func:`apply_variational` - the same layers with a different weight set per state
+  (QFWP's fast weights differ per sequence).
+* :func:`feature_map` - the kernel feature map phi(v) of any dimension: H on every
+  wire, then ``reps`` rounds that upload the features q at a time (RY(arctan a),
+  RZ(arctan a^2) per wire), each chunk followed by the entangler (data re-uploading,
+  so the state is entangled and the fidelity kernel is not a product of
+  one-qubit kernels).
+* :func:`fidelity_kernel` - k(v, w) = |<phi(w)|phi(v)>|^2 between two sets of states.
+  It compares two *different* feature vectors; the circuit U(v) U(v)^dagger with the
+  same argument on both halves is the identity, a defect we avoid by construction.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from ornn import quantum
+
+__all__ = [
+    "complex_dtype",
+    "angle_encoding",
+    "entangle",
+    "rotation_layer",
+    "variational_unitary",
+    "apply_variational",
+    "feature_map",
+    "fidelity_kernel",
+    "z_expectations",
+]
+
+
+def complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    """complex128 for float64 parameters, complex64 otherwise."""
+    return torch.complex128 if dtype == torch.float64 else torch.complex64
+
+
+def _encoded_qubits(features: torch.Tensor) -> torch.Tensor:
+    """(B, q) features -> (B, q, 2) single-qubit states RZ(arctan a^2) RY(arctan a) H|0>."""
+    ry = torch.atan(features)
+    rz = torch.atan(features * features)
+    # RY(t) H|0> = cos(t/2 + pi/4)|0> + sin(t/2 + pi/4)|1>; RZ(s) multiplies by exp(-+ i s/2)
+    half = ry / 2 + math.pi / 4
+    cdt = complex_dtype(features.dtype)
+    phase = torch.polar(torch.ones_like(rz), -rz / 2)
+    amp0 = torch.cos(half).to(cdt) * phase
+    amp1 = torch.sin(half).to(cdt) * phase.conj()
+    return torch.stack([amp0, amp1], dim=-1)
+
+
+def angle_encoding(features: torch.Tensor) -> torch.Tensor:
+    """(B, q) real features -> (B, 2^q) product state, one feature per wire."""
+    return quantum.product_state(_encoded_qubits(features))
+
+
+@functools.lru_cache(maxsize=None)
+def _entangler_permutation(q: int, device: torch.device) -> torch.Tensor:
+    """Basis-index gather that applies the whole CNOT ring at once (computed with the engine's CNOTs)."""
+    index = torch.arange(2**q, dtype=torch.float64).to(torch.complex128)[None, :]
+    for wire in range(q - 1):
+        index = quantum.apply_cnot(index, wire, wire + 1)
+    if q >= 3:
+        index = quantum.apply_cnot(index, q - 1, 0)
+    return index.real.long()[0].to(device)
+
+
+def entangle(state: torch.Tensor) -> torch.Tensor:
+    """CNOT(0, 1), CNOT(1, 2), ..., and CNOT(q-1, 0) for q >= 3 (nothing on one qubit), as one permutation."""
+    q = quantum.num_wires(state)
+    return state[:, _entangler_permutation(q, state.device)]
+
+
+def rotation_layer(state: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """RZ(c) RY(b) RX(a) on every wire; ``angles`` is (q, 3) shared or (B, q, 3) per state."""
+    dtype = state.dtype
+    rx = quantum.rotation("X", angles[..., 0], dtype=dtype)
+    ry = quantum.rotation("Y", angles[..., 1], dtype=dtype)
+    rz = quantum.rotation("Z", angles[..., 2], dtype=dtype)
+    return quantum.apply_wise(state, rz @ ry @ rx)
+
+
+def variational_unitary(weights: torch.Tensor) -> torch.Tensor:
+    """(C, depth, q, 3) rotation angles -> (C, 2^q, 2^q): C circuits of ``depth`` [entangler, rotations] layers.
+
+    Column j of circuit c is the circuit applied to basis state |j>.
+    """
+    circuits, depth, q, _ = weights.shape
+    dim = 2**q
+    cdt = complex_dtype(weights.dtype)
+    basis = torch.eye(dim, dtype=cdt, device=weights.device).repeat(circuits, 1)  # (C * dim, dim), rows = |j>
+    per_state = weights.repeat_interleave(dim, dim=0)  # (C * dim, depth, q, 3)
+    state = basis
+    for layer in range(depth):
+        state = rotation_layer(entangle(state), per_state[:, layer])
+    return state.reshape(circuits, dim, dim).transpose(1, 2)
+
+
+def _gate_layer(state: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
+    """One gate per wire, one set per state: ``gates`` (B, q, 2, 2) on ``state`` (B, 2^q).
+
+    The hot loop of the cells: q small einsums over a (B, 2^w, 2, 2^(q-w-1)) view, with
+    the argument checks of ``ornn.quantum.apply_wise`` done once by the caller's shapes.
+    """
+    batch, q = gates.shape[:2]
+    for wire in range(q):
+        view = state.reshape(batch, 2**wire, 2, 2 ** (q - wire - 1))
+        state = torch.einsum("bij,bajc->baic", gates[:, wire], view).reshape(batch, -1)
+    return state
+
+
+def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y") -> torch.Tensor:
+    """``depth`` layers [rotations about ``axes`` on every wire, then the entangler], one weight set per state.
+
+    ``weights`` is (B, depth, q): one angle per wire and layer, applied as R_axis(w) for each axis letter.
+    """
+    gate = None
+    for axis in axes:
+        r = quantum.rotation(axis, weights, dtype=state.dtype)  # (B, depth, q, 2, 2)
+        gate = r if gate is None else r @ gate
+    for layer in range(weights.shape[1]):
+        state = entangle(_gate_layer(state, gate[:, layer]))
+    return state
+
+
+def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch.Tensor:
+    """phi(v) for (B, d) features on ``num_qubits`` wires: H, then ``reps`` rounds of chunked uploads + entangler."""
+    batch, d = features.shape
+    chunks = math.ceil(d / num_qubits)
+    padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
+    cdt = complex_dtype(features.dtype)
+    state = quantum.plus_state(num_qubits, batch=batch, dtype=cdt, device=features.device)
+    gates = quantum.rotation("Z", torch.atan(padded * padded), dtype=cdt) @ quantum.rotation("Y", torch.atan(padded), dtype=cdt)
+    for _ in range(reps):
+        for chunk in range(chunks):
+            state = entangle(_gate_layer(state, gates[:, chunk]))
+    return state
+
+
+def fidelity_kernel(states: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """k[b, j] = |<references_j | states_b>|^2 for (B, 2^q) and (M, 2^q) normalised states -> (B, M) real."""
+    overlap = states @ references.conj().T
+    return overlap.real**2 + overlap.imag**2
+
+
+def z_expectations(state: torch.Tensor) -> torch.Tensor:
+    """<Z_w> per wire, (B, q), real."""
+    return quantum.expectation_z(state)

@@ -1,0 +1,190 @@
+r"""QLSTM and QK-LSTM (seed 001 §II-B, §II-C): LSTMs whose gates come from quantum circuits.
+
+Both keep the LSTM's two-stage n-t-ORNN rule (``cells.gated.lstm_rule``; (n, t) = (2, 1))
+and its state (h, c); only the gate function differs. With v_t = [x_t, h_{t-1}]:
+
+**QLSTM** (Chen et al. 2020, seed 001 Eq. 2). A shared linear map takes v_t to the q
+qubits (a_t = E v_t + e), a_t is angle-encoded (``quantum_circuits.angle_encoding``), and
+each gate G in (i, f, g, o) has its own variational circuit U_G of ``depth`` layers
+[CNOT ring, RX RY RZ per wire]. Its Z expectations, mapped back to the hidden size by
+a shared linear map D where hidden_size != q, give the gate::
+
+    i = sigma(D <Z>_{U_i phi(a_t)}),  f = sigma(D <Z>_{U_f phi(a_t)}),
+    g = D <Z>_{U_g phi(a_t)} (tanh applied by the rule),  o = sigma(D <Z>_{U_o phi(a_t)}).
+
+The four unitaries are built once per step from the weights (2^q basis states through
+the layers), so the whole batch costs one (B, 2^q) x (2^q, 2^q) product per gate.
+
+**QK-LSTM** (Hsu et al. 2025, seed 001 Eq. 3). Each gate is a quantum-kernel expansion
+over M reference vectors x_{G,j} (trainable by default, or fixed buffers)::
+
+    G = sigma( sum_j alpha_{G,:,j} k(v_t, x_{G,j}) + b_G ),   k(v, w) = |<phi(w)|phi(v)>|^2,
+
+with phi the re-uploading feature map of ``quantum_circuits.feature_map``. The kernel
+compares the *current* v_t with each reference: k(v, v) = 1 and k(v, w) < 1 otherwise.
+(The released code of seed 001 evaluates U(v) U(v)^dagger, the identity, so every gate
+is a constant and its "learned" initialiser emits one fixed schedule for every graph;
+the tests here check that gates move with the input.) v_t and all 4M references go
+through the feature map in one batched pass.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+import ornn
+from ornn import _checks
+
+from . import quantum_circuits as qc
+from .gated import lstm_rule, lstm_zero_state
+
+__all__ = ["QLSTM", "QKLSTM"]
+
+_GATES = ("i", "f", "g", "o")
+
+
+class _QuantumGatedLSTM(ornn.ORNNCell):
+    """Shared shell: the LSTM rule and (h, c) state around a subclass's ``_gate_preactivations``."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_qubits: int) -> None:
+        super().__init__(input_size, hidden_size)
+        self.num_qubits = _checks.positive_int("num_qubits", num_qubits)
+        if num_qubits > 12:
+            raise ValueError(f"num_qubits: expected at most 12 (a dense 2^q statevector per gate), got {num_qubits}")
+        self.rule = lstm_rule(self._gates)
+
+    def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
+        """(B, input + hidden) -> (4, B, hidden) pre-activations in gate order i, f, g, o."""
+        raise NotImplementedError
+
+    def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
+        i, f, g, o = self._gate_preactivations(torch.cat([x, state[0]], dim=-1)).unbind(0)
+        return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
+
+    def gate_values(self, x: torch.Tensor, h: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        """The gates i, f, g (pre-tanh), o for input x (B, input_size) and hidden h (zeros by default)."""
+        if h is None:
+            h = torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+        return self._gates(x, (h, torch.zeros_like(h)), None)
+
+    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return lstm_zero_state(self, batch_size, dtype, device)
+
+
+class QLSTM(_QuantumGatedLSTM):
+    """LSTM whose four gate transforms are variational quantum circuits (seed 001 §II-B).
+
+    Args:
+        input_size, hidden_size: as for ``cells.LSTM``.
+        num_qubits: q, wires per gate circuit (default 4, seed 001's setting).
+        depth: variational layers per circuit (default 1).
+
+    Parameters: encoder (q x (input + hidden) + q), circuit weights 4 x depth x q x 3, and
+    a decoder (hidden x q + hidden) only where hidden_size != q.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_qubits: int = 4, depth: int = 1) -> None:
+        super().__init__(input_size, hidden_size, num_qubits)
+        self.depth = _checks.positive_int("depth", depth)
+        self.encoder = nn.Linear(input_size + hidden_size, num_qubits)
+        self.circuit_weights = nn.Parameter(torch.empty(4, depth, num_qubits, 3))
+        self.decoder = nn.Linear(num_qubits, hidden_size) if hidden_size != num_qubits else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Linear maps as torch initialises them; circuit angles uniform in [-pi, pi)."""
+        self.encoder.reset_parameters()
+        if self.decoder is not None:
+            self.decoder.reset_parameters()
+        nn.init.uniform_(self.circuit_weights, -math.pi, math.pi)
+
+    def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
+        encoded = qc.angle_encoding(self.encoder(v))  # (B, 2^q)
+        unitaries = qc.variational_unitary(self.circuit_weights)  # (4, 2^q, 2^q)
+        out = torch.einsum("gij,bj->gbi", unitaries, encoded)
+        z = qc.z_expectations(out.reshape(-1, out.shape[-1])).reshape(4, v.shape[0], self.num_qubits)
+        return z if self.decoder is None else self.decoder(z)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}"
+
+
+class QKLSTM(_QuantumGatedLSTM):
+    """LSTM whose gates are quantum-kernel expansions over reference vectors (seed 001 §II-C).
+
+    Args:
+        input_size, hidden_size: as for ``cells.LSTM``.
+        num_qubits: q, wires of the feature map (default 4, seed 001's setting).
+        num_references: M, reference vectors per gate (default 4).
+        reps: uploads of the features in the feature map (default 2).
+        trainable_references: train the references (default) or keep them as fixed,
+            seeded buffers (``set_references`` fills them from data).
+
+    Parameters: references 4 x M x (input + hidden) when trainable, coefficients
+    4 x hidden x M and biases 4 x hidden; the feature map has none.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_qubits: int = 4,
+        num_references: int = 4,
+        reps: int = 2,
+        trainable_references: bool = True,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_qubits)
+        self.num_references = _checks.positive_int("num_references", num_references)
+        self.reps = _checks.positive_int("reps", reps)
+        if not isinstance(trainable_references, bool):
+            raise TypeError(f"trainable_references: expected a bool, got {trainable_references!r}")
+        references = torch.empty(4, num_references, input_size + hidden_size)
+        if trainable_references:
+            self.references = nn.Parameter(references)
+        else:
+            self.register_buffer("references", references)
+        self.trainable_references = trainable_references
+        self.coefficients = nn.Parameter(torch.empty(4, hidden_size, num_references))
+        self.bias = nn.Parameter(torch.empty(4, hidden_size))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """References N(0, 1); coefficients and biases U(-1/sqrt(M), 1/sqrt(M))."""
+        with torch.no_grad():
+            self.references.normal_()
+        bound = 1.0 / math.sqrt(self.num_references)
+        nn.init.uniform_(self.coefficients, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def set_references(self, vectors: torch.Tensor) -> None:
+        """Use data points as references: ``vectors`` (4, M, input + hidden) or (M, input + hidden) shared by the gates."""
+        _checks.tensor("vectors", vectors)
+        expected = self.references.shape
+        if vectors.shape == expected[1:]:
+            vectors = vectors.expand(expected)
+        if vectors.shape != expected:
+            raise ValueError(f"vectors: expected shape {tuple(expected)} or {tuple(expected[1:])}, got {tuple(vectors.shape)}")
+        with torch.no_grad():
+            self.references.copy_(vectors)
+
+    def feature_states(self, v: torch.Tensor) -> torch.Tensor:
+        """phi(v) for (B, input + hidden) -> (B, 2^q)."""
+        return qc.feature_map(v, self.num_qubits, self.reps)
+
+    def kernel(self, v: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """k(v_b, w_j) = |<phi(w_j)|phi(v_b)>|^2 for (B, d) and (M, d) -> (B, M)."""
+        return qc.fidelity_kernel(self.feature_states(v), self.feature_states(w))
+
+    def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
+        batch, m = v.shape[0], self.num_references
+        states = self.feature_states(torch.cat([v, self.references.reshape(4 * m, -1)], dim=0))
+        k = qc.fidelity_kernel(states[:batch], states[batch:]).reshape(batch, 4, m)
+        return torch.einsum("bgm,ghm->gbh", k, self.coefficients) + self.bias[:, None, :]
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, "
+                f"num_references={self.num_references}, reps={self.reps}, trainable_references={self.trainable_references}")

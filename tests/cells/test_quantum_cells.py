@@ -1,0 +1,273 @@
+"""QLSTM, QK-LSTM and QFWP: circuits against dense matrices, kernel properties, input dependence, fast weights.
+
+References are dense 2^q x 2^q matrices assembled here from Kronecker products of the
+textbook one-qubit gates, applied one sample at a time: nothing shared with the
+batched engine but the Pauli matrices. Tolerances: complex128 throughout, 1e-12.
+"""
+
+import math
+
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import cells
+from cells import quantum_circuits as qc
+from ornn import quantum
+
+C128 = torch.complex128
+I2 = torch.eye(2, dtype=C128)
+H = torch.tensor([[1, 1], [1, -1]], dtype=C128) / math.sqrt(2)
+
+
+def rot(axis, angle):
+    p = quantum.PAULI[axis]
+    a = torch.as_tensor(angle, dtype=torch.float64)
+    return torch.cos(a / 2) * I2 - 1j * torch.sin(a / 2) * p
+
+
+def kron_all(ms):
+    out = torch.ones(1, 1, dtype=C128)
+    for m in ms:
+        out = torch.kron(out, m)
+    return out
+
+
+def on_wire(m, wire, n):
+    return kron_all([m if w == wire else I2 for w in range(n)])
+
+
+def cnot(control, target, n):
+    p0 = torch.tensor([[1, 0], [0, 0]], dtype=C128)
+    p1 = torch.tensor([[0, 0], [0, 1]], dtype=C128)
+    return kron_all([p0 if w == control else I2 for w in range(n)]) + kron_all(
+        [p1 if w == control else quantum.PAULI["X"] if w == target else I2 for w in range(n)])
+
+
+def entangler(n):
+    m = torch.eye(2**n, dtype=C128)
+    for w in range(n - 1):
+        m = cnot(w, w + 1, n) @ m
+    if n >= 3:
+        m = cnot(n - 1, 0, n) @ m
+    return m
+
+
+def encoded(a):
+    """RZ(atan a^2) RY(atan a) H |0> per wire, by dense gates."""
+    n = len(a)
+    psi = torch.zeros(2**n, dtype=C128)
+    psi[0] = 1
+    for w, value in enumerate(a):
+        psi = on_wire(rot("Z", math.atan(value**2)) @ rot("Y", math.atan(value)) @ H, w, n) @ psi
+    return psi
+
+
+def variational(weights):
+    """(depth, q, 3) -> dense unitary of [entangler, RZ RY RX per wire] layers."""
+    depth, n, _ = weights.shape
+    u = torch.eye(2**n, dtype=C128)
+    for layer in range(depth):
+        u = entangler(n) @ u
+        for w in range(n):
+            a = weights[layer, w]
+            u = on_wire(rot("Z", a[2]) @ rot("Y", a[1]) @ rot("X", a[0]), w, n) @ u
+    return u
+
+
+def z_expect(psi):
+    n = psi.shape[0].bit_length() - 1
+    return torch.stack([(psi.conj() @ on_wire(quantum.PAULI["Z"], w, n) @ psi).real for w in range(n)])
+
+
+# --------------------------------------------------------------------------- building blocks
+def test_angle_encoding_matches_dense_gates():
+    torch.manual_seed(0)
+    a = torch.randn(5, 3, dtype=torch.float64) * 2
+    got = qc.angle_encoding(a)
+    for b in range(5):
+        assert torch.allclose(got[b], encoded(a[b].tolist()), atol=1e-12)
+
+
+@pytest.mark.parametrize("q,depth", [(1, 1), (2, 2), (3, 1), (4, 2)])
+def test_variational_unitary_matches_dense_layers_and_is_unitary(q, depth):
+    torch.manual_seed(q)
+    weights = torch.randn(2, depth, q, 3, dtype=torch.float64)
+    u = qc.variational_unitary(weights)
+    for c in range(2):
+        assert torch.allclose(u[c], variational(weights[c]), atol=1e-12)
+        assert torch.allclose(u[c].conj().T @ u[c], torch.eye(2**q, dtype=C128), atol=1e-12)
+
+
+def test_apply_variational_matches_dense_per_sample():
+    torch.manual_seed(3)
+    q, depth = 3, 2
+    w = torch.randn(4, depth, q, dtype=torch.float64)
+    psi = qc.angle_encoding(torch.randn(4, q, dtype=torch.float64))
+    got = qc.apply_variational(psi, w)
+    for b in range(4):
+        ref = psi[b]
+        for layer in range(depth):
+            ref = entangler(q) @ kron_all([rot("Y", w[b, layer, k]) for k in range(q)]) @ ref
+        assert torch.allclose(got[b], ref, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- QLSTM
+def test_qlstm_gates_equal_a_per_sample_dense_evaluation():
+    torch.manual_seed(4)
+    cell = cells.QLSTM(3, 5, num_qubits=4, depth=2).double()
+    x, h = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64)
+    gates = cell.gate_values(x, h)
+    for b in range(6):
+        a = cell.encoder(torch.cat([x[b], h[b]]))
+        psi = encoded(a.tolist())
+        for g, name in enumerate("ifgo"):
+            pre = cell.decoder(z_expect(variational(cell.circuit_weights[g]) @ psi))
+            expected = pre if name == "g" else torch.sigmoid(pre)
+            assert torch.allclose(gates[name][b], expected, atol=1e-12), name
+
+
+def test_qlstm_parameter_layout_and_no_decoder_when_hidden_equals_qubits():
+    cell = cells.QLSTM(3, 4, num_qubits=4, depth=1)
+    assert cell.decoder is None
+    assert sum(p.numel() for p in cell.parameters()) == (7 * 4 + 4) + 4 * 1 * 4 * 3
+    wide = cells.QLSTM(3, 6, num_qubits=4, depth=2)
+    assert sum(p.numel() for p in wide.parameters()) == (9 * 4 + 4) + 4 * 2 * 4 * 3 + (4 * 6 + 6)
+
+
+def test_qlstm_trains_its_circuit_weights():
+    torch.manual_seed(5)
+    cell = cells.QLSTM(2, 3).double()
+    out, _ = cell(torch.randn(4, 2, dtype=torch.float64))
+    out.square().sum().backward()
+    assert cell.circuit_weights.grad is not None and cell.circuit_weights.grad.abs().max() > 1e-6
+    assert "circuit_weights" in cell.state_dict()
+
+
+# --------------------------------------------------------------------------- QK-LSTM
+box = st.lists(st.floats(-3, 3), min_size=5, max_size=5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(v=box)
+def test_kernel_of_a_point_with_itself_is_one(v):
+    cell = cells.QKLSTM(2, 3).double()
+    v = torch.tensor([v], dtype=torch.float64)
+    assert abs(cell.kernel(v, v).item() - 1.0) < 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(v=box, w=box)
+def test_kernel_of_distinct_points_is_below_one(v, w):
+    v, w = torch.tensor([v], dtype=torch.float64), torch.tensor([w], dtype=torch.float64)
+    assume((v - w).abs().max() >= 0.05)
+    cell = cells.QKLSTM(2, 3).double()
+    k = cell.kernel(v, w).item()
+    assert 0.0 <= k < 1.0 - 1e-10
+    assert abs(k - cell.kernel(w, v).item()) < 1e-12  # symmetric
+
+
+def test_kernel_equals_dense_overlap_of_the_feature_map():
+    """phi by dense gates: H, then reps x chunks of [RZ RY per wire, entangler]; features zero-padded."""
+    torch.manual_seed(6)
+    cell = cells.QKLSTM(3, 3, num_qubits=4, reps=2).double()
+    v, w = torch.randn(2, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64)
+
+    def phi(f):
+        f = torch.cat([f, torch.zeros(2)])  # 6 features -> 2 chunks of 4
+        psi = kron_all([H] * 4)[:, 0]
+        for _ in range(2):
+            for chunk in f.reshape(2, 4):
+                psi = entangler(4) @ kron_all([rot("Z", math.atan(a**2)) @ rot("Y", math.atan(a)) for a in chunk.tolist()]) @ psi
+        return psi
+
+    k = cell.kernel(v, w)
+    for b in range(2):
+        for j in range(3):
+            assert abs(k[b, j] - (phi(w[j]).conj() @ phi(v[b])).abs() ** 2) < 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(x1=st.lists(st.floats(-2, 2), min_size=3, max_size=3), x2=st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_qk_lstm_gates_depend_on_the_input(x1, x2):
+    """The defect of seed 001's released code (U(v) U(v)^dagger = I) makes every gate constant."""
+    x = torch.tensor([x1, x2], dtype=torch.float64)
+    assume((x[0] - x[1]).abs().max() >= 0.05)
+    torch.manual_seed(7)
+    cell = cells.QKLSTM(3, 4).double()
+    gates = cell.gate_values(x)
+    for name in "ifgo":
+        assert (gates[name][0] - gates[name][1]).abs().max() > 1e-9, name
+
+
+def test_qk_lstm_gate_at_a_reference_point_sees_kernel_one():
+    cell = cells.QKLSTM(2, 3, num_references=1, trainable_references=False).double()
+    point = torch.tensor([[0.3, -0.7, 0.0, 0.0, 0.0]], dtype=torch.float64)  # [x, h = 0]
+    cell.set_references(point)
+    assert "references" not in dict(cell.named_parameters()) and "references" in cell.state_dict()
+    gates = cell.gate_values(point[:, :2])
+    expected_g = cell.coefficients[2, :, 0] + cell.bias[2]  # k = 1 with the only reference
+    assert torch.allclose(gates["g"][0], expected_g, atol=1e-12)
+    with pytest.raises(ValueError, match=r"vectors: expected shape \(4, 1, 5\) or \(1, 5\), got \(2, 5\)"):
+        cell.set_references(torch.zeros(2, 5, dtype=torch.float64))
+
+
+def test_qk_lstm_parameter_count():
+    cell = cells.QKLSTM(3, 2, num_qubits=4, num_references=3)
+    assert sum(p.numel() for p in cell.parameters()) == 4 * 3 * 5 + 4 * 2 * 3 + 4 * 2
+    fixed = cells.QKLSTM(3, 2, num_references=3, trainable_references=False)
+    assert sum(p.numel() for p in fixed.parameters()) == 4 * 2 * 3 + 4 * 2
+
+
+# --------------------------------------------------------------------------- QFWP
+def test_qfwp_fast_weights_accumulate_within_a_sequence_and_reset_between():
+    torch.manual_seed(8)
+    for decay in (1.0, 0.5):
+        cell = cells.QFWP(3, 2, num_qubits=2, depth=2, decay=decay).double()
+        xs = torch.randn(4, 5, 3, dtype=torch.float64)
+        state = None
+        expected = torch.zeros(5, 4, dtype=torch.float64)
+        for x in xs:
+            _, state = cell(x, state)
+            layer, qubit = cell.slow(x).split([2, 2], dim=-1)
+            expected = decay * expected + (layer[:, :, None] * qubit[:, None, :]).reshape(5, 4)
+            assert torch.allclose(state[1], expected, atol=1e-12)
+        # a new sequence (state=None) starts again from W = 0
+        _, fresh = cell(xs[0])
+        layer, qubit = cell.slow(xs[0]).split([2, 2], dim=-1)
+        assert torch.allclose(fresh[1], (layer[:, :, None] * qubit[:, None, :]).reshape(5, 4), atol=1e-12)
+        rnn = cells.recurrent("qfwp", 3, 2, decay=decay).double()
+        rnn.load_state_dict({f"cells.0.{k}": v for k, v in cell.state_dict().items()})
+        first, _ = rnn(xs)
+        second, _ = rnn(xs)
+        assert torch.equal(first, second)
+
+
+def test_qfwp_output_equals_dense_circuit_on_the_programmed_weights():
+    torch.manual_seed(9)
+    cell = cells.QFWP(3, 4, num_qubits=3, depth=2).double()
+    xs = torch.randn(2, 2, 3, dtype=torch.float64)
+    state = None
+    w = torch.zeros(2, 2, 3, dtype=torch.float64)
+    for x in xs:
+        y, state = cell(x, state)
+        layer, qubit = cell.slow(x).split([2, 3], dim=-1)
+        w = w + layer[:, :, None] * qubit[:, None, :]
+        for b in range(2):
+            psi = encoded(cell.encoder(x[b]).tolist())
+            for l in range(2):
+                psi = entangler(3) @ kron_all([rot("Y", w[b, l, k]) for k in range(3)]) @ psi
+            assert torch.allclose(y[b], cell.post(z_expect(psi)), atol=1e-12)
+
+
+def test_qfwp_is_a_two_stage_rule_and_checks_its_arguments():
+    cell = cells.QFWP(3, 2)
+    assert (cell.order, cell.memory_span) == (2, 1)
+    assert sum(p.numel() for p in cell.parameters()) == (3 + 1) * 4 + (3 + 1) * 2 + (2 + 1) * 2
+    with pytest.raises(ValueError, match=r"decay: expected a number in \[0, 1\], got 1.5"):
+        cells.QFWP(3, 2, decay=1.5)
+    with pytest.raises(ValueError, match="num_qubits: expected at most 12"):
+        cells.QFWP(3, 2, num_qubits=13)
+    with pytest.raises(ValueError, match="num_qubits: expected at most 12"):
+        cells.QLSTM(3, 2, num_qubits=13)
