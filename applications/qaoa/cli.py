@@ -50,10 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
     evaluate.add_argument("--per-size", type=int, default=5)
     compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
-                                 epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30",
+                                 epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
+                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
+    compare.add_argument("--hidden", type=int, default=20, help="hidden size of every cell (default 20)")
+    compare.add_argument("--no-delta", action="store_true", help="feed parameters and cost only (seed 001's input of size 3 at p = 1)")
     compare.add_argument("--epochs", type=int, default=20)
     compare.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
     compare.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
@@ -70,7 +73,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
                                epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),
                                test_per_size=args.per_size, reference_optimum=args.reference,
-                               transfer_sizes=tuple(args.transfer_sizes))
+                               transfer_sizes=tuple(args.transfer_sizes), hidden_size=args.hidden, use_delta=not args.no_delta)
         if args.quick:
             config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
         run_compare(config, args.out)

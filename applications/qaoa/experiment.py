@@ -44,6 +44,7 @@ class CompareConfig:
     dc: bool = False
     cells: tuple[str, ...] = ("lstm", "gru")
     hidden_size: int = 20
+    use_delta: bool = True  # feed the change of the cost too (seed 001's input is parameters and cost only)
     steps: int = 10
     epochs: int = 20
     batches_per_epoch: int = 4
@@ -88,7 +89,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
     metas, training = {}, {}
     for name in config.cells:
         torch.manual_seed(config.seed)
-        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size).double()
+        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta).double()
         start = time.perf_counter()
         history = meta_train(meta, train_dist, p=config.p, dc=config.dc, steps=config.steps, epochs=config.epochs,
                              batches_per_epoch=config.batches_per_epoch, batch_size=config.batch_size, loss=config.loss,
@@ -198,7 +199,8 @@ def _report(config: CompareConfig, training: dict, results: dict, transfer: Opti
              f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
              f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
              f"for {config.phase_two_steps} steps, seed {config.seed}.", "", "![relative error](relative_error.png)", "",
-             "## Cells", "", "| cell | trainable parameters | epochs | s / epoch | best validation loss |", "|---|---|---|---|---|"]
+             "## Cells", "", f"Hidden size {config.hidden_size}; every cell is followed by the meta-optimiser's linear head (counted).", "",
+             "| cell | trainable parameters | epochs | s / epoch | best validation loss |", "|---|---|---|---|---|"]
     for name, t in training.items():
         lines.append(f"| {name} | {t['parameters']} | {t['epochs_run']} | {t['seconds_per_epoch']:.2f} | {t['best_val_loss']:.4f} |")
     for title, key in (("Approximation ratio after Phase I", "phase_one"), ("Approximation ratio after Phase II", "phase_two")):

@@ -14,7 +14,7 @@ def tiny_batch(count=3, n=6, p=1):
     return [qaoa.QAOA(problem, p) for problem in ProblemDistribution("3-regular", (n,)).sample(count, seed=1)]
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "sru", "arnn", "qunn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "sru", "arnn", "qunn", "qlstm", "qk_lstm", "qfwp"])
 def test_any_registered_cell_unrolls_to_the_right_shapes(cell):
     torch.manual_seed(0)
     meta = MetaOptimizer(cell, num_params=2, hidden_size=6).double()
@@ -130,11 +130,13 @@ def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
     assert "ratio after Phase I" in capsys.readouterr().out
     out = tmp_path / "cmp"
     assert main(["qaoa", "compare", "--quick", "--kind", "3-regular", "--cells", "gru", "--train-sizes", "6",
-                 "--test-sizes", "8", "--steps", "3", "--out", str(out)]) == 0
+                 "--test-sizes", "8", "--steps", "3", "--hidden", "5", "--no-delta", "--out", str(out)]) == 0
     for name in ("report.md", "metrics.json", "config.json", "relative_error.png"):
         assert (out / name).stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "learned (gru)" in report and "fixed angles" in report and "degree rule" in report
+    config = __import__("json").loads((out / "config.json").read_text())
+    assert config["hidden_size"] == 5 and config["use_delta"] is False
     assert main(["qaoa", "train", "--cell", "nope", "--out", str(tmp_path / "x")]) == 2
 
 
@@ -150,3 +152,16 @@ def test_compare_with_reference_optimum_and_transfer(tmp_path):
         assert per_n[8]["ratio_phase_two_mean"] <= reference + 1e-6, method
     assert set(metrics["transfer"]) >= {"learned (gru)", "fixed angles"} and 10 in metrics["transfer"]["fixed angles"]
     assert "## Transfer" in (tmp_path / "run" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("cell", ["qlstm", "qk_lstm", "qfwp"])
+def test_quantum_cells_at_seed001_input_size_train_their_circuit_parameters(cell):
+    """Seed 001's optimiser input (gamma, beta, cost): gradients of the meta-loss reach the circuit parameters."""
+    torch.manual_seed(0)
+    meta = MetaOptimizer(cell, num_params=2, hidden_size=4, use_delta=False).double()
+    assert meta.cell.input_size == 3
+    trajectory = meta(tiny_batch(), steps=3, start=torch.tensor([0.1, 0.1]))
+    qaoa.weighted_cost_loss(trajectory.scaled).backward()
+    quantum = {"qlstm": "circuit_weights", "qk_lstm": "references", "qfwp": "slow.weight"}[cell]
+    grad = dict(meta.cell.named_parameters())[quantum].grad
+    assert grad is not None and grad.abs().max() > 1e-8
