@@ -37,6 +37,17 @@ def write_json(path: Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    return _atomic(path, lambda h: h.write(data), "wb")
+
+
+def save_torch(path: Path, obj: Any) -> Path:
+    """``torch.save`` through a temporary file, so a crash never leaves a truncated checkpoint."""
+    import torch
+
+    return _atomic(path, lambda h: torch.save(obj, h), "wb")
+
+
 def save_figure(path: Path, figure: Any, **options: Any) -> Path:
     fmt = Path(path).suffix.lstrip(".") or "png"
     return _atomic(path, lambda h: figure.savefig(h, format=fmt, **options), "wb")

@@ -1,0 +1,148 @@
+r"""Training data: Haar-random initial states evolved exactly, streamed or cached (seed 003 Appendix B).
+
+A :class:`SequenceSpec` fixes everything a data set depends on (spin counts, sequences per
+N, steps, dt, fields, seed). Sequences are generated per (N, chunk) from a generator
+seeded by (seed, N, chunk), so any slice can be regenerated on the fly, identical
+whether it is streamed or read from the cache; splits are 80/10/10 by sequence index,
+as in the seed.
+
+:func:`haar_states` draws Haar-random states (normalised complex Gaussians).
+:func:`cache` writes one ``.pt`` file per N plus ``metadata.json`` with the spec and a
+SHA-256 checksum per file, atomically; :func:`load_cached` verifies both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import torch
+
+from ornn import _checks, _io
+
+from .exact import MAX_SPINS, evolve_exact
+
+__all__ = ["haar_states", "SequenceSpec", "sequences", "batches", "cache", "load_cached", "SPLITS"]
+
+#: fractions of each N's sequences in the train, validation and test splits
+SPLITS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
+
+
+def haar_states(n_spins: int, count: int, *, generator: Optional[torch.Generator] = None,
+                dtype: torch.dtype = torch.complex128) -> torch.Tensor:
+    """(count, 2^N) Haar-random pure states: complex Gaussian vectors, normalised."""
+    _checks.positive_int("count", count)
+    dim = 2 ** _checks.positive_int("n_spins", n_spins)
+    real = torch.randn(count, 2, dim, generator=generator, dtype=torch.float64)
+    psi = torch.complex(real[:, 0], real[:, 1])
+    return (psi / torch.linalg.vector_norm(psi, dim=1, keepdim=True)).to(dtype)
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """What a data set is: N in ``spins``, ``per_spin`` sequences each of ``steps`` steps of ``dt``."""
+
+    spins: tuple[int, ...] = (2, 3, 4)
+    per_spin: int = 200
+    steps: int = 100
+    dt: float = 0.002
+    g: float = -1.05
+    h: float = 0.5
+    seed: int = 0
+    chunk: int = 64
+
+    def __post_init__(self) -> None:
+        if not self.spins or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SPINS for n in self.spins):
+            raise ValueError(f"spins: expected integers in [1, {MAX_SPINS}], got {self.spins!r}")
+        _checks.positive_int("per_spin", self.per_spin, minimum=10)
+        _checks.positive_int("steps", self.steps)
+        _checks.positive_float("dt", self.dt)
+        _checks.positive_int("chunk", self.chunk)
+
+    def split_range(self, split: str) -> range:
+        if split not in SPLITS:
+            raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
+        lo, hi = SPLITS[split]
+        return range(round(lo * self.per_spin), round(hi * self.per_spin))
+
+
+def _chunk(spec: SequenceSpec, n: int, index: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed((spec.seed * 1_000_003 + n * 10_007 + index) % (2**63))
+    count = min(spec.chunk, spec.per_spin - index * spec.chunk)
+    psi0 = haar_states(n, count, generator=generator)
+    return evolve_exact(psi0, n, spec.steps, spec.dt, spec.g, spec.h)
+
+
+def sequences(spec: SequenceSpec, n: int, indices: range, *, cached: Optional[dict[int, torch.Tensor]] = None) -> torch.Tensor:
+    """The sequences ``indices`` of N spins: (len, steps + 1, 2^N) complex128, from the cache or regenerated."""
+    if n not in spec.spins:
+        raise ValueError(f"n: expected one of the spec's spins {spec.spins}, got {n!r}")
+    if cached is not None and n in cached:
+        return cached[n][indices.start:indices.stop]
+    chunks = range(indices.start // spec.chunk, (max(indices.stop, 1) - 1) // spec.chunk + 1)
+    block = torch.cat([_chunk(spec, n, c) for c in chunks])
+    offset = chunks.start * spec.chunk
+    return block[indices.start - offset:indices.stop - offset]
+
+
+def batches(spec: SequenceSpec, split: str, batch_size: int, *, shuffle: bool = True, seed: int = 0,
+            cached: Optional[dict[int, torch.Tensor]] = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """(N, (B, steps + 1, 2^N)) mini-batches of one N each, N and sequences shuffled with ``seed``."""
+    _checks.positive_int("batch_size", batch_size)
+    rng = torch.Generator().manual_seed(seed)
+    pools = {n: sequences(spec, n, spec.split_range(split), cached=cached) for n in spec.spins}
+    plan = []
+    for n, pool in pools.items():
+        order = torch.randperm(pool.shape[0], generator=rng) if shuffle else torch.arange(pool.shape[0])
+        plan += [(n, order[i:i + batch_size]) for i in range(0, pool.shape[0], batch_size)]
+    if shuffle:
+        plan = [plan[i] for i in torch.randperm(len(plan), generator=rng).tolist()]
+    for n, rows in plan:
+        yield n, pools[n][rows]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cache(spec: SequenceSpec, folder: Path, *, progress: bool = False) -> Path:
+    """Generate every sequence and write ``folder/spins-N.pt`` plus ``metadata.json`` (spec, checksums)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    checksums = {}
+    spins = spec.spins
+    if progress:
+        from tqdm import tqdm
+
+        spins = tqdm(spins, desc="generating", unit="N")
+    for n in spins:
+        data = sequences(spec, n, range(spec.per_spin))
+        buffer = io.BytesIO()
+        torch.save(data, buffer)
+        path = folder / f"spins-{n}.pt"
+        _io.write_bytes(path, buffer.getvalue())
+        checksums[str(n)] = _sha256(path)
+    _io.write_json(folder / "metadata.json", {"spec": asdict(spec), "sha256": checksums})
+    return folder
+
+
+def load_cached(folder: Path) -> tuple[SequenceSpec, dict[int, torch.Tensor]]:
+    """Read a cache written by :func:`cache`, verifying every checksum."""
+    folder = Path(folder)
+    meta_path = folder / "metadata.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"folder: expected a data cache with metadata.json, got {folder}")
+    meta = json.loads(meta_path.read_text())
+    raw = meta["spec"]
+    spec = SequenceSpec(**{**raw, "spins": tuple(raw["spins"])})
+    data = {}
+    for n in spec.spins:
+        path = folder / f"spins-{n}.pt"
+        if _sha256(path) != meta["sha256"][str(n)]:
+            raise ValueError(f"folder: checksum mismatch for {path} (the cache was modified or truncated)")
+        data[n] = torch.load(path, weights_only=True)
+    return spec, data

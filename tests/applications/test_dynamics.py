@@ -1,0 +1,171 @@
+"""Ising dynamics: exact evolution against QuTiP, metric definitions, data, predictor, checkpoints.
+
+Exactness: complex128; QuTiP's sesolve runs at atol 1e-12 / rtol 1e-10, which leaves
+~5e-10 of integration error over 40 steps, so 1e-8 is the bound (the issue's).
+"""
+
+import math
+
+import pytest
+import torch
+
+from applications import dynamics
+from applications.dynamics import data, metrics
+from applications.dynamics.model import DynamicsPredictor
+from applications.dynamics.train import evaluate_predictor, load_checkpoint, train_predictor
+
+
+def random_states(n, count, seed=0):
+    return data.haar_states(n, count, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("n", range(2, 9))
+def test_evolve_exact_equals_qutip_sesolve(n):
+    psi0 = random_states(n, 2, seed=n)
+    reference = dynamics.evolve_qutip(psi0, n, 40)
+    for method in ("eig", "krylov"):
+        got = dynamics.evolve_exact(psi0, n, 40, method=method)
+        assert got.shape == (2, 41, 2**n) and got.dtype == torch.complex128
+        assert (got - reference).abs().max() < 1e-8, method
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_torch_hamiltonian_equals_qutip_operator_dense_and_sparse(n):
+    expected = torch.from_numpy(dynamics.ising_qobj(n, g=0.3, h=-0.7).full())
+    # the same terms summed in another order: equal to round-off
+    assert (dynamics.ising_matrix(n, g=0.3, h=-0.7).to(torch.complex128) - expected).abs().max() < 1e-14
+    assert (dynamics.ising_matrix(n, g=0.3, h=-0.7, sparse=True).to_dense().to(torch.complex128) - expected).abs().max() < 1e-14
+
+
+def test_evolution_keeps_the_norm_and_uses_the_fields():
+    psi0 = random_states(3, 2)
+    out = dynamics.evolve_exact(psi0, 3, 500, dt=0.01)
+    assert torch.allclose(torch.linalg.vector_norm(out, dim=-1), torch.ones(2, 501, dtype=torch.float64), atol=1e-12)
+    other = dynamics.evolve_exact(psi0, 3, 500, dt=0.01, g=0.4)
+    assert (out[:, -1] - other[:, -1]).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: dynamics.evolve_exact(torch.ones(4, dtype=torch.complex128), 2, 3), ValueError, r"psi0: expected unit-norm states"),
+    (lambda: dynamics.evolve_exact(random_states(2, 1), 3, 3), ValueError, r"psi0: expected shape \(batch, 8\) or \(8,\) for 3 spins, got \(1, 4\)"),
+    (lambda: dynamics.evolve_exact(random_states(2, 1), 17, 3), ValueError, r"n_spins: expected an integer in \[1, 16\], got 17"),
+    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, -1), ValueError, r"steps"),
+    (lambda: dynamics.evolve_exact(torch.full((4,), float("nan"), dtype=torch.complex128), 2, 3), ValueError, r"psi0: expected finite amplitudes"),
+    (lambda: dynamics.evolve_exact(torch.ones(4) / 2, 2, 3), TypeError, r"psi0: expected a complex64 or complex128 tensor, got torch.float32"),
+    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, method="rk4"), ValueError, r"method: expected 'auto', 'eig' or 'krylov'"),
+    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, g=float("inf")), ValueError, r"g: expected a finite number"),
+])
+def test_bad_input_is_refused_with_a_named_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# --------------------------------------------------------------------------- metrics on hand-computed cases
+def as_sequence(*states):
+    return torch.tensor([list(states)], dtype=torch.complex128)  # (1, T, 2^N)
+
+
+def test_mean_relative_entropy_uses_normalised_absolute_coefficients():
+    exact = as_sequence([1.0, 1.0])  # P = (1/2, 1/2), whatever the norm
+    predicted = as_sequence([1.0, 3.0j])  # Q = (1/4, 3/4): phases do not matter, |.| does
+    expected = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
+    assert abs(metrics.mean_relative_entropy(predicted, exact).item() - expected) < 1e-15
+    born = 0.5 * math.log(0.5 / 0.1) + 0.5 * math.log(0.5 / 0.9)  # |.|^2: (1/10, 9/10)
+    assert abs(metrics.born_kl(predicted, exact).item() - born) < 1e-15
+    assert metrics.mean_relative_entropy(exact, exact).item() == 0.0
+    assert metrics.mean_relative_entropy(as_sequence([0.0, 1.0]), as_sequence([1.0, 0.0])).item() == math.inf
+
+
+def test_magnetisation_fidelity_and_norm_drift():
+    up_up, down_down, up_down = [1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0]
+    m = metrics.magnetisation(as_sequence(up_up, down_down, up_down, [2, 0, 0, 0]))
+    assert m.tolist() == [[1.0, -1.0, 0.0, 1.0]]
+    plus = [0.5, 0.5, 0.5, 0.5]
+    assert metrics.fidelity(as_sequence(up_up), as_sequence(down_down)).item() == 0.0
+    assert abs(metrics.fidelity(as_sequence([2 * x for x in plus]), as_sequence(plus)).item() - 1.0) < 1e-15
+    assert abs(metrics.fidelity(as_sequence(up_up), as_sequence(plus)).item() - 0.25) < 1e-15
+    assert abs(metrics.norm_drift(as_sequence([2, 0, 0, 0])).item() - 3.0) < 1e-15
+    with pytest.raises(ValueError, match=r"predicted: expected the shape of exact \(1, 1, 4\), got \(1, 2, 4\)"):
+        metrics.fidelity(as_sequence(plus, plus), as_sequence(plus))
+
+
+# --------------------------------------------------------------------------- data
+def test_haar_states_are_normalised_and_seeded():
+    a = random_states(3, 5, seed=1)
+    assert torch.allclose(torch.linalg.vector_norm(a, dim=1), torch.ones(5, dtype=torch.float64), atol=1e-14)
+    assert torch.equal(a, random_states(3, 5, seed=1)) and not torch.equal(a, random_states(3, 5, seed=2))
+
+
+def test_splits_are_80_10_10_and_streamed_data_equals_the_cache(tmp_path):
+    spec = data.SequenceSpec(spins=(2, 3), per_spin=20, steps=5, chunk=7)
+    assert [len(spec.split_range(s)) for s in ("train", "validation", "test")] == [16, 2, 2]
+    streamed = data.sequences(spec, 3, range(5, 12))
+    whole = data.sequences(spec, 3, range(20))
+    assert torch.equal(streamed, whole[5:12])
+    assert torch.allclose(whole[:, 3], dynamics.evolve_exact(whole[:, 0], 3, 5)[:, 3], atol=1e-12)
+    data.cache(spec, tmp_path / "cache")
+    loaded_spec, cached = data.load_cached(tmp_path / "cache")
+    assert loaded_spec == spec and torch.equal(cached[3], whole)
+    sizes = sorted(b.shape[0] for n, b in data.batches(spec, "train", 5, cached=cached) if n == 2)
+    assert sizes == [1, 5, 5, 5]
+    (tmp_path / "cache" / "spins-2.pt").write_bytes(b"tampered")
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        data.load_cached(tmp_path / "cache")
+
+
+# --------------------------------------------------------------------------- predictor
+@pytest.mark.parametrize("cell", ["sru", "lstm", "arnn"])
+def test_predictor_shapes_and_rollout_with_any_cell(cell):
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=8, cell=cell, num_layers=2).double()
+    states = random_states(3, 4)[:, None, :].expand(4, 6, 8).contiguous()
+    out, _ = model(states)
+    assert out.shape == (4, 6, 8) and out.dtype == torch.complex128
+    small, _ = model(random_states(2, 4)[:, None, :])
+    assert small.shape == (4, 1, 4)  # the first 2^N rows of the same tables
+    path = model.rollout(states[:, 0], 5)
+    assert path.shape == (4, 6, 8) and torch.equal(path[:, 0], states[:, 0])
+    with pytest.raises(ValueError, match=r"states: expected complex amplitudes over 2\^N entries with 1 <= N <= 3"):
+        model(torch.zeros(1, 2, 16, dtype=torch.complex128))
+
+
+def test_rollout_step_by_step_equals_teacher_forcing_on_its_own_predictions():
+    torch.manual_seed(1)
+    model = DynamicsPredictor(max_spins=2, width=8, num_layers=2, dropout=0.0).double().eval()
+    path = model.rollout(random_states(2, 3), 4)
+    forced, _ = model(path[:, :-1])
+    assert torch.allclose(forced, path[:, 1:], atol=1e-12)
+
+
+def test_checkpoint_resume_reproduces_an_uninterrupted_run(tmp_path):
+    spec = data.SequenceSpec(spins=(2,), per_spin=20, steps=4)
+
+    def fresh():
+        torch.manual_seed(3)
+        return DynamicsPredictor(max_spins=2, width=8, num_layers=1, dropout=0.0).double()
+
+    straight = fresh()
+    history = train_predictor(straight, spec, epochs=3, batch_size=8, checkpoint=tmp_path / "a.pt")
+    resumed = fresh()
+    train_predictor(resumed, spec, epochs=2, batch_size=8, checkpoint=tmp_path / "b.pt")
+    history_b = train_predictor(fresh(), spec, epochs=3, batch_size=8, checkpoint=tmp_path / "b.pt", resume=True)
+    assert history_b.val_loss == pytest.approx(history.val_loss, rel=1e-10)
+    saved = load_checkpoint(tmp_path / "a.pt")
+    assert saved["epoch"] == 2 and saved["config"]["width"] == 8
+    round_trip = fresh()
+    round_trip.load_state_dict(saved["best_state"])
+    for a, b in zip(round_trip.state_dict().values(), straight.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(FileNotFoundError, match="checkpoint: resume=True needs an existing checkpoint"):
+        train_predictor(fresh(), spec, epochs=1, checkpoint=tmp_path / "missing.pt", resume=True)
+
+
+def test_evaluation_reports_predictor_and_persistence_per_step():
+    spec = data.SequenceSpec(spins=(2, 3), per_spin=10, steps=6)
+    model = DynamicsPredictor(max_spins=3, width=8, num_layers=1).double()
+    report = evaluate_predictor(model, spec, steps=4)
+    assert set(report) == {2, 3}
+    for per_n in report.values():
+        assert set(per_n) == {"predictor", "persistence"}
+        assert len(per_n["persistence"]["mre"]) == 5 and per_n["persistence"]["mre"][0] == 0.0
+        assert per_n["persistence"]["fidelity"][0] == pytest.approx(1.0)
