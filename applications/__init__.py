@@ -1,4 +1,4 @@
-"""Applications of the cells: QAOA/DC-QAOA initialisation (``applications.qaoa``)."""
+"""Applications of the cells: QAOA/DC-QAOA initialisation (``applications.qaoa``) and Ising dynamics (``applications.dynamics``)."""
 
 from ornn.demo import register_section as _register_section
 
@@ -10,3 +10,12 @@ def _qaoa_section(config: dict) -> tuple:
 
 
 _register_section("QAOA and DC-QAOA from random starts and from the baselines", _qaoa_section)
+
+
+def _dynamics_section(config: dict) -> tuple:
+    from .dynamics.demo import dynamics_section
+
+    return dynamics_section(config)
+
+
+_register_section("Ising-chain dynamics: a small predictor against exact evolution and persistence", _dynamics_section)

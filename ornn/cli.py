@@ -21,10 +21,11 @@ EXAMPLES = """examples:
   ornn prove                  seed 002's claims and theorems as numerical checks
   ornn prove theorem4 --quick
   ornn qaoa compare --quick   meta-learned QAOA starts against the baselines
+  ornn dynamics train --out runs/ising-sru && ornn dynamics evaluate --run runs/ising-sru
 """
 
 #: subcommands whose parser (help included) lives with a sibling package: name -> module with main(argv)
-DELEGATED = {"prove": "proofs.__main__", "qaoa": "applications.qaoa.cli"}
+DELEGATED = {"prove": "proofs.__main__", "qaoa": "applications.qaoa.cli", "dynamics": "applications.dynamics.cli"}
 
 
 class UsageError(Exception):
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("prove", help="run seed 002's claims and theorems as numerical checks (ornn prove --help)", add_help=False)
     commands.add_parser("qaoa", help="QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)", add_help=False)
+    commands.add_parser("dynamics", help="Ising-chain predictors: generate, train, evaluate (ornn dynamics --help)", add_help=False)
     return parser
 
 

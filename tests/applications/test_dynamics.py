@@ -169,3 +169,23 @@ def test_evaluation_reports_predictor_and_persistence_per_step():
         assert set(per_n) == {"predictor", "persistence"}
         assert len(per_n["persistence"]["mre"]) == 5 and per_n["persistence"]["mre"][0] == 0.0
         assert per_n["persistence"]["fidelity"][0] == pytest.approx(1.0)
+
+
+def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
+    from ornn.cli import main
+
+    cache_dir, run = tmp_path / "data", tmp_path / "run"
+    tiny = ["--spins", "2", "3", "--per-spin", "10", "--steps", "6"]
+    assert main(["dynamics", "generate", *tiny, "--out", str(cache_dir)]) == 0
+    assert (cache_dir / "metadata.json").exists()
+    train = ["dynamics", "train", "--data", str(cache_dir), "--width", "8", "--layers", "1", "--batch", "4", "--out", str(run)]
+    assert main([*train, "--epochs", "1"]) == 0
+    assert main([*train, "--epochs", "2"]) == 2  # refuses to overwrite a run silently
+    assert "pass --resume to continue it or --overwrite" in capsys.readouterr().err
+    assert main([*train, "--epochs", "2", "--resume"]) == 0
+    history = __import__("json").loads((run / "metrics.json").read_text())
+    assert len(history["val_loss"]) == 2
+    assert main(["dynamics", "evaluate", "--run", str(run), "--steps", "4"]) == 0
+    for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "amplitudes.png", "best.pt"):
+        assert (run / name).stat().st_size > 0
+    assert "beats persistence" in (run / "report.md").read_text()

@@ -1,0 +1,77 @@
+"""Tables and plots of a predictor's rollout against exact evolution (seed 003 Figs. 3, 5, 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ornn import _io
+
+__all__ = ["summary_rows", "markdown_table", "plot_metric", "plot_amplitudes"]
+
+
+def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step: int) -> list[dict[str, Any]]:
+    """One row per N at ``step``: MRE, fidelity and magnetisation error of the predictor and of persistence."""
+    rows = []
+    for n, per in sorted(evaluation.items()):
+        p, q = per["predictor"], per["persistence"]
+        rows.append({"N": n, "MRE": p["mre"][step], "MRE persistence": q["mre"][step],
+                     "fidelity": p["fidelity"][step], "fidelity persistence": q["fidelity"][step],
+                     "|dm|": p["magnetisation_error"][step], "|dm| persistence": q["magnetisation_error"][step],
+                     "norm drift": p["norm_drift"][step],
+                     "beats persistence": "yes" if p["mre"][step] < q["mre"][step] else "no"})
+    return rows
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+    return "\n".join(lines)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metric(evaluation: dict, metric: str, path: Path, *, ylabel: str, log: bool = False) -> Path:
+    """``metric`` against the step for every N, predictor solid and persistence dashed (Fig. 5 for the MRE)."""
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(7, 4.2))
+    for n, per in sorted(evaluation.items()):
+        line, = ax.plot(per["predictor"][metric], label=f"N = {n}")
+        ax.plot(per["persistence"][metric], linestyle="--", color=line.get_color(), alpha=0.6)
+    if log:
+        ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xlabel("step (dt = 0.002)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{ylabel}: predictor (solid) and persistence (dashed)")
+    ax.legend(fontsize="small")
+    _io.save_figure(path, figure, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def plot_amplitudes(predicted: dict[int, torch.Tensor], exact: dict[int, torch.Tensor], path: Path) -> Path:
+    """|amplitude| of every basis state against time, one panel per N (Fig. 3): exact solid, predicted dashed."""
+    plt = _pyplot()
+    sizes = sorted(predicted)
+    figure, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4), squeeze=False)
+    for ax, n in zip(axes[0], sizes):
+        for x in range(min(2**n, 8)):
+            line, = ax.plot(exact[n][:, x].abs(), linewidth=1)
+            ax.plot(predicted[n][:, x].abs(), linestyle="--", color=line.get_color(), linewidth=1)
+        ax.set_title(f"N = {n} (first {min(2**n, 8)} amplitudes)")
+        ax.set_xlabel("step")
+    axes[0][0].set_ylabel("|amplitude|")
+    _io.save_figure(path, figure, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
