@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -24,6 +24,7 @@ from ornn import _io
 
 from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
+from .physics import NormPreservingPredictor
 from .report import markdown_table, plot_amplitudes, plot_metric, summary_rows
 from .train import evaluate_predictor, train_predictor
 
@@ -49,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     spec_flags(train)
     train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: stream from the spec flags)")
-    train.add_argument("--cell", default="sru", help="registered cell of the recurrent stack (default sru)")
+    train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
+                       help="seed003: encoders + recurrent stack (Table B1); norm-preserving: psi itself in a linear 1-ARNN per N")
+    train.add_argument("--cell", default="sru", help="registered cell of the seed003 model's recurrent stack (default sru)")
     train.add_argument("--width", type=int, default=64, help="feature width (seed 003: 512; default 64)")
     train.add_argument("--layers", type=int, default=2, help="recurrent layers (seed 003: 4; default 2)")
     train.add_argument("--epochs", type=int, default=15)
@@ -80,6 +83,13 @@ def _load_data(config: dict) -> tuple[SequenceSpec, Optional[dict]]:
     return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
 
 
+def build_model(config: dict) -> torch.nn.Module:
+    """The model a run folder's config.json describes."""
+    if config.get("kind", "seed003") == "norm-preserving":
+        return NormPreservingPredictor(tuple(config["model"]["spins"]), dt=config["model"]["dt"])
+    return DynamicsPredictor(**config["model"])
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.action == "generate":
@@ -93,8 +103,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
         torch.manual_seed(args.seed)
-        model = DynamicsPredictor(max_spins=max(spec.spins), width=args.width, cell=args.cell, num_layers=args.layers)
-        config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "model": model.config,
+        if args.model == "seed003":
+            model = DynamicsPredictor(max_spins=max(spec.spins), width=args.width, cell=args.cell, num_layers=args.layers)
+        else:
+            model = NormPreservingPredictor(spec.spins, dt=spec.dt)
+        config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
                   "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
         _io.write_json(args.out / "config.json", config)
         try:
@@ -110,9 +123,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     config = json.loads((args.run / "config.json").read_text())
     spec, cached = _load_data(config)
-    model = DynamicsPredictor(**config["model"])
+    model = build_model(config)
     model.load_state_dict(torch.load(args.run / "best.pt", weights_only=True))
     steps = args.steps or spec.steps
+    if steps > spec.steps:  # same seeds, longer exact evolution: the first spec.steps steps are unchanged
+        spec, cached = replace(spec, steps=steps), None
     evaluation = evaluate_predictor(model, spec, steps=steps, count=args.count, cached=cached)
     _io.write_json(args.run / "evaluation.json", {str(n): v for n, v in evaluation.items()})
     plot_metric(evaluation, "mre", args.run / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
@@ -122,11 +137,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
     plot_amplitudes(predicted, exact, args.run / "amplitudes.png")
     table = markdown_table(summary_rows(evaluation, steps))
-    report = (f"# Ising predictor ({config['model']['cell']}) against exact evolution\n\n"
+    horizons = [k for k in (100, 250, 1000) if k <= steps]
+    growth = markdown_table([{"N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
+                              **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in horizons}}
+                             for n, per in sorted(evaluation.items())]) if horizons else ""
+    label = config["model"].get("cell", config.get("kind", "seed003"))
+    report = (f"# Ising predictor ({label}) against exact evolution\n\n"
               f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
-              f"## At step {steps}\n\n{table}\n\n![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![amplitudes](amplitudes.png)\n")
+              f"## At step {steps}\n\n{table}\n\n## MRE growth\n\n{growth}\n\n![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![amplitudes](amplitudes.png)\n")
     _io.write_text(args.run / "report.md", report)
     print(table)
+    if growth:
+        print("\n" + growth)
     print(f"\nreport: {args.run / 'report.md'}")
     return 0
 

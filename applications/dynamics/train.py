@@ -42,8 +42,9 @@ def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(predicted - target).square().mean()
 
 
-def _dtype(model: DynamicsPredictor) -> torch.dtype:
-    return torch.complex128 if model.spin_re.dtype == torch.float64 else torch.complex64
+def _dtype(model: torch.nn.Module) -> torch.dtype:
+    """The complex dtype matching the model's real parameters."""
+    return torch.complex128 if next(model.parameters()).dtype == torch.float64 else torch.complex64
 
 
 def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size: int = 32, split: str = "validation",

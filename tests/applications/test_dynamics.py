@@ -189,3 +189,36 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "amplitudes.png", "best.pt"):
         assert (run / name).stat().st_size > 0
     assert "beats persistence" in (run / "report.md").read_text()
+
+
+# --------------------------------------------------------------------------- norm-preserving predictor
+def test_norm_preserving_step_is_eq14_and_keeps_the_norm_bounded():
+    from applications.dynamics.physics import NormPreservingPredictor
+
+    torch.manual_seed(4)
+    model = NormPreservingPredictor((3,), dt=0.01).double()
+    a = model.cores["3"].weight_a
+    psi = random_states(3, 2)
+    p, c = psi.real, psi.imag
+    p_next = p + 0.01 * c @ a.T
+    c_next = c - 0.01 * p_next @ a
+    assert torch.allclose(model.step(psi), torch.complex(p_next, c_next), atol=1e-14)
+    path = model.rollout(psi, 1000)
+    norms = torch.linalg.vector_norm(path, dim=-1)
+    assert (norms - 1).abs().max() < 0.05  # symplectic: O(dt ||A||) around 1, no drift
+    with pytest.raises(ValueError, match=r"states: expected complex amplitudes of one of the trained chain lengths \(3,\)"):
+        model.step(random_states(2, 1))
+
+
+def test_norm_preserving_predictor_learns_the_hamiltonian():
+    from applications.dynamics.physics import NormPreservingPredictor
+
+    spec = data.SequenceSpec(spins=(2,), per_spin=40, steps=50)
+    torch.manual_seed(5)
+    model = NormPreservingPredictor((2,)).double()
+    before = (model.cores["2"].weight_a - dynamics.ising_matrix(2)).norm()
+    train_predictor(model, spec, epochs=30, batch_size=8, lr=0.3, decay=0.95)
+    after = (model.cores["2"].weight_a - dynamics.ising_matrix(2)).norm()
+    assert after < 0.05 * before
+    report = evaluate_predictor(model, spec, steps=50)
+    assert report[2]["predictor"]["mre"][50] < 1e-3 < report[2]["persistence"]["mre"][50]
