@@ -1,8 +1,9 @@
-"""``ornn dynamics generate | train | evaluate``: Ising-chain predictors from the command line.
+"""``ornn dynamics generate | train | evaluate | transfer``: Ising-chain predictors from the command line.
 
     ornn dynamics generate --spins 2 3 4 --per-spin 200 --steps 100 --out data/ising
     ornn dynamics train --data data/ising --cell sru --epochs 15 --out runs/ising-sru
     ornn dynamics evaluate --run runs/ising-sru --steps 100
+    ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5
 
 ``train`` streams the data from a spec when no ``--data`` cache is given. Every run folder
 holds config.json, the checkpoint, best.pt and metrics.json; ``evaluate`` adds
@@ -69,6 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
     evaluate.add_argument("--steps", type=int, default=None, help="rollout length (default: the data's steps)")
     evaluate.add_argument("--count", type=int, default=None, help="test sequences per N (default: the whole test split)")
+    transfer = actions.add_parser("transfer", help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
+                                  epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    transfer.add_argument("--base-spins", type=int, nargs="+", default=[2, 3, 4])
+    transfer.add_argument("--target", type=int, default=5)
+    transfer.add_argument("--per-spin", type=int, default=200)
+    transfer.add_argument("--steps", type=int, default=100)
+    transfer.add_argument("--width", type=int, default=64)
+    transfer.add_argument("--layers", type=int, default=2)
+    transfer.add_argument("--base-epochs", type=int, default=15)
+    transfer.add_argument("--epochs", type=int, default=10, help="epochs on the target chain, for both models")
+    transfer.add_argument("--seed", type=int, default=0)
+    transfer.add_argument("--out", type=Path, required=True, help="run folder")
     return parser
 
 
@@ -120,6 +134,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _io.save_torch(args.out / "best.pt", model.state_dict())
         _io.write_json(args.out / "metrics.json", asdict(history))
         print(f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
+        return 0
+    if args.action == "transfer":
+        from .transfer import TransferConfig, run_transfer
+
+        metrics = run_transfer(TransferConfig(base_spins=tuple(args.base_spins), target=args.target, per_spin=args.per_spin,
+                                              steps=args.steps, width=args.width, layers=args.layers, base_epochs=args.base_epochs,
+                                              epochs=args.epochs, seed=args.seed), args.out, progress=True)
+        print(markdown_table(metrics["rows"]))
+        print(f"\nreport: {args.out / 'report.md'}")
         return 0
     config = json.loads((args.run / "config.json").read_text())
     spec, cached = _load_data(config)

@@ -122,11 +122,12 @@ def _steps(steps: int) -> int:
 
 
 def evolve_exact(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002, g: float = -1.05, h: float = 0.5,
-                 *, method: str = "auto") -> torch.Tensor:
+                 *, method: str = "auto", tol: float = 1e-13) -> torch.Tensor:
     """Exact states psi(k dt) = exp(-i H k dt) psi0 for k = 0..steps: (B, steps + 1, 2^N), psi0's dtype.
 
-    ``method``: ``"eig"`` (dense eigendecomposition), ``"krylov"`` (sparse ``expm_multiply``)
-    or ``"auto"`` (eig up to ``DENSE_MAX_SPINS`` spins).
+    ``method``: ``"eig"`` (dense eigendecomposition, exact to round-off), ``"krylov"`` (batched
+    Lanczos, truncation error below ``tol`` per window) or ``"auto"`` (eig up to
+    ``DENSE_MAX_SPINS`` spins). complex64 states are evolved in single precision.
     """
     batched = check_states(psi0, n_spins)
     steps = _steps(steps)
@@ -135,9 +136,10 @@ def evolve_exact(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002
         raise ValueError(f"method: expected 'auto', 'eig' or 'krylov', got {method!r}")
     if method == "auto":
         method = "eig" if n_spins <= DENSE_MAX_SPINS else "krylov"
+    tol = _checks.positive_float("tol", tol)
     if method == "eig":
         return _evolve_eig(batched, n_spins, steps, dt, g, h)
-    return _evolve_krylov(batched, n_spins, steps, dt, g, h)
+    return _evolve_krylov(batched, n_spins, steps, dt, g, h, tol)
 
 
 def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
@@ -169,7 +171,7 @@ def _ising_times(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int) ->
     return out
 
 
-def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
+def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float, tol: float) -> torch.Tensor:
     real = torch.float64 if psi0.dtype == torch.complex128 else torch.float32
     signs = quantum.z_signs(n, dtype=real, device=psi0.device)
     diagonal = (-(signs[:-1] * signs[1:]).sum(0) - h * signs.sum(0)) if n > 1 else -h * signs.sum(0)
@@ -177,7 +179,7 @@ def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, 
     window = max(1, int(KRYLOV_REACH / (norm_bound * dt)))
     windows = -(-steps // window)
     span = -(-steps // windows) if steps else 1  # equal windows, so the last one is not a short, full-price one
-    dim = min(_krylov_dimension(norm_bound * span * dt), 2**n)
+    dim = min(_krylov_dimension(norm_bound * span * dt, tol), 2**n)
     # sub-batches of ~2^16 amplitudes, so a product's passes over the states stay in cache
     rows = max(1, 2**16 // 2**n)
     outputs = []

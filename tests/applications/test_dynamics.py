@@ -222,3 +222,16 @@ def test_norm_preserving_predictor_learns_the_hamiltonian():
     assert after < 0.05 * before
     report = evaluate_predictor(model, spec, steps=50)
     assert report[2]["predictor"]["mre"][50] < 1e-3 < report[2]["persistence"]["mre"][50]
+
+
+def test_transfer_writes_curves_for_both_models(tmp_path):
+    from applications.dynamics.transfer import TransferConfig, run_transfer
+
+    config = TransferConfig(base_spins=(2,), target=3, per_spin=10, steps=4, width=8, layers=1, base_epochs=1, epochs=2)
+    metrics = run_transfer(config, tmp_path / "t")
+    assert set(metrics["curves"]) == {"fine-tuned base", "from scratch"}
+    assert all(len(v) == 2 for v in metrics["curves"].values())
+    assert [row["model"] for row in metrics["rows"]] == ["fine-tuned base", "from scratch", "base, no fine-tuning"]
+    assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (tmp_path / "t" / "report.md").read_text()
+    with pytest.raises(ValueError, match=r"target: expected a chain length outside base_spins \(2,\), got 2"):
+        run_transfer(TransferConfig(base_spins=(2,), target=2))
