@@ -26,7 +26,7 @@ from ornn import _io
 from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
-from .report import markdown_table, plot_amplitudes, plot_metric, summary_rows
+from .report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
 from .train import evaluate_predictor, train_predictor
 
 
@@ -154,11 +154,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     evaluation = evaluate_predictor(model, spec, steps=steps, count=args.count, cached=cached)
     _io.write_json(args.run / "evaluation.json", {str(n): v for n, v in evaluation.items()})
     plot_metric(evaluation, "mre", args.run / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
-    plot_metric(evaluation, "magnetisation_error", args.run / "magnetisation.png", ylabel="|m_pred - m_exact|")
+    plot_metric(evaluation, "magnetisation_error", args.run / "magnetisation_error.png", ylabel="|m_pred - m_exact|")
     first = spec.split_range("test").start
     exact = {n: sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1].to(torch.complex64) for n in spec.spins}
     predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
     plot_amplitudes(predicted, exact, args.run / "amplitudes.png")
+    plot_magnetisation(predicted, exact, args.run / "magnetisation.png")
     table = markdown_table(summary_rows(evaluation, steps))
     horizons = [k for k in (100, 250, 1000) if k <= steps]
     growth = markdown_table([{"N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
@@ -167,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     label = config["model"].get("cell", config.get("kind", "seed003"))
     report = (f"# Ising predictor ({label}) against exact evolution\n\n"
               f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
-              f"## At step {steps}\n\n{table}\n\n## MRE growth\n\n{growth}\n\n![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![amplitudes](amplitudes.png)\n")
+              f"## At step {steps}\n\n{table}\n\n## MRE growth\n\n{growth}\n\n![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n![amplitudes](amplitudes.png)\n")
     _io.write_text(args.run / "report.md", report)
     print(table)
     if growth:

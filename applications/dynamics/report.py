@@ -9,7 +9,7 @@ import torch
 
 from ornn import _io
 
-__all__ = ["summary_rows", "markdown_table", "plot_metric", "plot_amplitudes"]
+__all__ = ["summary_rows", "markdown_table", "plot_metric", "plot_amplitudes", "plot_magnetisation"]
 
 
 def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step: int) -> list[dict[str, Any]]:
@@ -72,6 +72,24 @@ def plot_amplitudes(predicted: dict[int, torch.Tensor], exact: dict[int, torch.T
         ax.set_title(f"N = {n} (first {min(2**n, 8)} amplitudes)")
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("|amplitude|")
+    _io.save_figure(path, figure, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def plot_magnetisation(predicted: dict[int, torch.Tensor], exact: dict[int, torch.Tensor], path: Path) -> Path:
+    """m(t) = (1/N) sum <Z_i> of one state per N (Fig. 6): exact solid, predicted dashed."""
+    from .metrics import magnetisation
+
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(7, 4.2))
+    for n in sorted(predicted):
+        line, = ax.plot(magnetisation(exact[n][None])[0], label=f"N = {n}")
+        ax.plot(magnetisation(predicted[n][None])[0], linestyle="--", color=line.get_color())
+    ax.set_xlabel("step (dt = 0.002)")
+    ax.set_ylabel("magnetisation m(t)")
+    ax.set_title("m(t): exact (solid) and predicted (dashed), one held-out state per N")
+    ax.legend(fontsize="small")
     _io.save_figure(path, figure, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path

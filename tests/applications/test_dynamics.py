@@ -186,7 +186,7 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     history = __import__("json").loads((run / "metrics.json").read_text())
     assert len(history["val_loss"]) == 2
     assert main(["dynamics", "evaluate", "--run", str(run), "--steps", "4"]) == 0
-    for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "amplitudes.png", "best.pt"):
+    for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "magnetisation_error.png", "amplitudes.png", "best.pt"):
         assert (run / name).stat().st_size > 0
     assert "beats persistence" in (run / "report.md").read_text()
 
