@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   ornn demo                   the tour, written to runs/<timestamp>-demo/
   ornn demo --quick           the same in a few seconds
   ornn demo --out my-run --seed 3
+  ornn cells                  the registered cells: (n, t), parameters, stability verdict
+  ornn check qk_lstm --hidden 8 --steps 100
   ornn prove                  seed 002's claims and theorems as numerical checks
   ornn prove theorem4 --quick
   ornn qaoa compare --quick   meta-learned QAOA starts against the baselines
@@ -55,6 +57,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
 
+    cells_cmd = commands.add_parser("cells", help="table of the registered cells: (n, t), parameters, stability verdict",
+                                    epilog="example:\n  ornn cells --hidden 8 --steps 20",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    cells_cmd.add_argument("--input", type=int, default=8, help="input size of every cell (default 8)")
+    cells_cmd.add_argument("--hidden", type=int, default=16, help="hidden size (default 16; QUNN is checked at 4)")
+    cells_cmd.add_argument("--steps", type=int, default=50, help="steps of the stability check (default 50)")
+    cells_cmd.add_argument("--seed", type=int, default=0)
+    cells_cmd.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    check = commands.add_parser("check", help="stability report of one registered cell on random inputs; exit 1 if unstable",
+                                epilog="examples:\n  ornn check lstm\n  ornn check arnn --hidden 32 --steps 500",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("cell", help="a registered cell name (see `ornn cells`)")
+    check.add_argument("--input", type=int, default=8, help="input size (default 8)")
+    check.add_argument("--hidden", type=int, default=16, help="hidden size (default 16)")
+    check.add_argument("--steps", type=int, default=100, help="steps of standard-normal inputs (default 100)")
+    check.add_argument("--batch", type=int, default=2)
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+
     commands.add_parser("prove", help="run seed 002's claims and theorems as numerical checks (ornn prove --help)", add_help=False)
     commands.add_parser("qaoa", help="QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)", add_help=False)
     commands.add_parser("dynamics", help="Ising-chain predictors: generate, train, evaluate (ornn dynamics --help)", add_help=False)
@@ -78,12 +99,54 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 raise UsageError(f"--seed: expected a non-negative integer, got {args.seed}")
             metrics = run_demo(args.out, seed=args.seed, quick=args.quick)
             return 0 if metrics["odecell_matches"] else 1
+        if args.command == "cells":
+            return _cells(args)
+        if args.command == "check":
+            return _check(args)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ValueError, TypeError, OSError) as err:
         if args.verbose:
             traceback.print_exc()
         print(f"ornn {args.command}: error: {err}", file=sys.stderr)
         return 2
+
+
+def _positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise UsageError(f"--{name}: expected a positive integer, got {value}")
+
+
+def _cells(args: argparse.Namespace) -> int:
+    """Print the family table (cells.family) for every cell it lists."""
+    _positive(input=args.input, hidden=args.hidden, steps=args.steps)
+    from cells.family import family_table
+
+    from .demo import format_table
+
+    rows = family_table(input_size=args.input, hidden_size=args.hidden, steps=args.steps, seed=args.seed)
+    print(format_table([{k: row[k] for k in ("cell", "(n, t)", "seed 002", "parameters", "verdict", "lyapunov")} for row in rows]))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """One cell's StabilityReport on (steps, batch, input) standard-normal inputs, float64."""
+    _positive(input=args.input, hidden=args.hidden, steps=args.steps, batch=args.batch)
+    import torch
+
+    import cells  # noqa: F401  (registers the zoo)
+
+    from . import stability
+    from .registry import create_cell
+
+    torch.manual_seed(args.seed)
+    cell = create_cell(args.cell, args.input, args.hidden).double()
+    inputs = torch.randn(args.steps, args.batch, args.input, dtype=torch.float64)
+    report = stability.check(cell, inputs, generator=torch.Generator().manual_seed(args.seed))
+    print(f"{args.cell}: (n, t) = ({cell.order}, {cell.memory_span}), "
+          f"{sum(p.numel() for p in cell.parameters() if p.requires_grad)} trainable parameters")
+    print(report)
+    return 0 if report.stable else 1
 
 
 def _delegate(module: str, argv: list[str], command: str) -> int:

@@ -57,3 +57,35 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         _io.write_json(target, {"a": object()})
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp files left behind
+
+
+def test_cells_table_and_check_exit_codes(capsys):
+    assert main(["cells", "--hidden", "4", "--steps", "5"]) == 0
+    table = capsys.readouterr().out
+    for name in ("lstm", "qk_lstm", "qfwp", "arnn (order=2)"):
+        assert name in table
+    assert main(["check", "arnn", "--hidden", "4", "--steps", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "arnn: (n, t) = (1, 2)" in out and "verdict                           stable" in out
+    assert main(["check", "nope"]) == 2
+    assert "unknown cell 'nope'; valid names are" in capsys.readouterr().err
+    assert main(["check", "lstm", "--steps", "0"]) == 2
+    assert "--steps: expected a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_check_reports_an_unstable_cell_with_exit_1(capsys):
+
+    import cells
+
+    class Doubling(cells.GRU):
+        """A GRU whose output is doubled each step: the Lyapunov exponent is log 2 > 0."""
+
+        def forward_unchecked(self, x, state):
+            return 2 * state, 2 * state
+
+    ornn.register_cell("doubling_test", Doubling, replace=True)
+    try:
+        assert main(["check", "doubling_test", "--hidden", "3", "--steps", "10"]) == 1
+        assert "UNSTABLE" in capsys.readouterr().out
+    finally:
+        ornn.unregister_cell("doubling_test")
