@@ -109,8 +109,7 @@ class LSTM(_TorchLayout):
 
     def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
         from_input, from_hidden = self._projections(x, state[0])
-        i, f, g, o = (from_input + from_hidden).chunk(4, dim=-1)
-        return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
+        return lstm_gates(*(from_input + from_hidden).chunk(4, dim=-1))
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return lstm_zero_state(self, batch_size, dtype, device)
@@ -133,6 +132,11 @@ def lstm_rule(gates: Callable[..., dict[str, torch.Tensor]]) -> UpdateRule:
         ),
         gates=gates,
     )
+
+
+def lstm_gates(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The gate tensors ``lstm_rule`` reads, from the four pre-activations: sigmoids on i, f, o; g as it is."""
+    return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
 
 
 def lstm_zero_state(cell: ornn.ORNNCell, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:

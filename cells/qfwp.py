@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ornn
-from ornn import Output, Stage, UpdateRule, _checks, identity
+from ornn import Output, Stage, UpdateRule, _checks, identity, quantum
 
 from . import quantum_circuits as qc
 
@@ -56,9 +56,7 @@ class QFWP(ornn.ORNNCell):
 
     def __init__(self, input_size: int, hidden_size: int, num_qubits: int = 2, depth: int = 2, decay: float = 1.0) -> None:
         super().__init__(input_size, hidden_size)
-        self.num_qubits = _checks.positive_int("num_qubits", num_qubits)
-        if num_qubits > 12:
-            raise ValueError(f"num_qubits: expected at most 12 (a dense 2^q statevector per sample), got {num_qubits}")
+        self.num_qubits = qc.check_qubits(num_qubits)
         self.depth = _checks.positive_int("depth", depth)
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 <= decay <= 1.0:
             raise ValueError(f"decay: expected a number in [0, 1], got {decay!r}")
@@ -96,7 +94,7 @@ class QFWP(ornn.ORNNCell):
         """sigma_2: run V(W) on phi(a) for z = [W (depth * q), a (q)] and post-process <Z>."""
         weights, angles = z.split([self.fast_weight_size, self.num_qubits], dim=-1)
         state = qc.apply_variational(qc.angle_encoding(angles), weights.reshape(-1, self.depth, self.num_qubits))
-        return self.post(qc.z_expectations(state))
+        return self.post(quantum.expectation_z(state))
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
         y = super().zero_state(batch_size, dtype, device)

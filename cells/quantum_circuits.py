@@ -35,10 +35,11 @@ import math
 
 import torch
 
-from ornn import quantum
+from ornn import _checks, quantum
 
 __all__ = [
-    "complex_dtype",
+    "MAX_QUBITS",
+    "check_qubits",
     "angle_encoding",
     "entangle",
     "rotation_layer",
@@ -46,31 +47,38 @@ __all__ = [
     "apply_variational",
     "feature_map",
     "fidelity_kernel",
-    "z_expectations",
 ]
 
-
-def complex_dtype(dtype: torch.dtype) -> torch.dtype:
-    """complex128 for float64 parameters, complex64 otherwise."""
-    return torch.complex128 if dtype == torch.float64 else torch.complex64
+#: the cells keep a dense 2^q statevector per gate and sample, so q is kept small
+MAX_QUBITS = 12
 
 
-def _encoded_qubits(features: torch.Tensor) -> torch.Tensor:
-    """(B, q) features -> (B, q, 2) single-qubit states RZ(arctan a^2) RY(arctan a) H|0>."""
-    ry = torch.atan(features)
-    rz = torch.atan(features * features)
-    # RY(t) H|0> = cos(t/2 + pi/4)|0> + sin(t/2 + pi/4)|1>; RZ(s) multiplies by exp(-+ i s/2)
-    half = ry / 2 + math.pi / 4
-    cdt = complex_dtype(features.dtype)
-    phase = torch.polar(torch.ones_like(rz), -rz / 2)
-    amp0 = torch.cos(half).to(cdt) * phase
-    amp1 = torch.sin(half).to(cdt) * phase.conj()
-    return torch.stack([amp0, amp1], dim=-1)
+def check_qubits(num_qubits: int) -> int:
+    """A qubit count in [1, MAX_QUBITS], or a ValueError naming ``num_qubits``."""
+    _checks.positive_int("num_qubits", num_qubits)
+    if num_qubits > MAX_QUBITS:
+        raise ValueError(f"num_qubits: expected at most {MAX_QUBITS} (a dense 2^q statevector per sample), got {num_qubits}")
+    return num_qubits
+
+
+def _features(name: str, features: torch.Tensor) -> torch.Tensor:
+    _checks.tensor(name, features)
+    if features.dim() != 2 or features.is_complex():
+        raise ValueError(f"{name}: expected a real tensor (batch, features), got shape {tuple(features.shape)} {features.dtype}")
+    return features
+
+
+def _encoding_gates(features: torch.Tensor) -> torch.Tensor:
+    """RZ(arctan a^2) RY(arctan a) for every feature a: (..., 2, 2), complex of the features' precision."""
+    cdt = features.dtype.to_complex()
+    return quantum.rotation("Z", torch.atan(features * features), dtype=cdt) @ quantum.rotation("Y", torch.atan(features), dtype=cdt)
 
 
 def angle_encoding(features: torch.Tensor) -> torch.Tensor:
-    """(B, q) real features -> (B, 2^q) product state, one feature per wire."""
-    return quantum.product_state(_encoded_qubits(features))
+    """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire."""
+    gates = _encoding_gates(_features("features", features))  # (B, q, 2, 2)
+    plus = torch.full((2,), 2**-0.5, dtype=gates.dtype, device=gates.device)  # H|0>
+    return quantum.product_state(gates @ plus)
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,9 +112,12 @@ def variational_unitary(weights: torch.Tensor) -> torch.Tensor:
 
     Column j of circuit c is the circuit applied to basis state |j>.
     """
+    _checks.tensor("weights", weights)
+    if weights.dim() != 4 or weights.shape[-1] != 3:
+        raise ValueError(f"weights: expected shape (circuits, depth, qubits, 3), got {tuple(weights.shape)}")
     circuits, depth, q, _ = weights.shape
-    dim = 2**q
-    cdt = complex_dtype(weights.dtype)
+    dim = 2**check_qubits(q)
+    cdt = weights.dtype.to_complex()
     basis = torch.eye(dim, dtype=cdt, device=weights.device).repeat(circuits, 1)  # (C * dim, dim), rows = |j>
     per_state = weights.repeat_interleave(dim, dim=0)  # (C * dim, depth, q, 3)
     state = basis
@@ -115,53 +126,44 @@ def variational_unitary(weights: torch.Tensor) -> torch.Tensor:
     return state.reshape(circuits, dim, dim).transpose(1, 2)
 
 
-def _gate_layer(state: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
-    """One gate per wire, one set per state: ``gates`` (B, q, 2, 2) on ``state`` (B, 2^q).
-
-    The hot loop of the cells: q small einsums over a (B, 2^w, 2, 2^(q-w-1)) view, with
-    the argument checks of ``ornn.quantum.apply_wise`` done once by the caller's shapes.
-    """
-    batch, q = gates.shape[:2]
-    for wire in range(q):
-        view = state.reshape(batch, 2**wire, 2, 2 ** (q - wire - 1))
-        state = torch.einsum("bij,bajc->baic", gates[:, wire], view).reshape(batch, -1)
-    return state
-
-
 def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y") -> torch.Tensor:
     """``depth`` layers [rotations about ``axes`` on every wire, then the entangler], one weight set per state.
 
     ``weights`` is (B, depth, q): one angle per wire and layer, applied as R_axis(w) for each axis letter.
     """
+    q = quantum.num_wires(state)
+    _checks.tensor("weights", weights)
+    if weights.dim() != 3 or weights.shape[0] != state.shape[0] or weights.shape[2] != q:
+        raise ValueError(f"weights: expected shape ({state.shape[0]}, depth, {q}), got {tuple(weights.shape)}")
+    if not axes or any(a not in "XYZ" for a in axes):
+        raise ValueError(f"axes: expected a non-empty string over X, Y, Z, got {axes!r}")
     gate = None
     for axis in axes:
         r = quantum.rotation(axis, weights, dtype=state.dtype)  # (B, depth, q, 2, 2)
         gate = r if gate is None else r @ gate
     for layer in range(weights.shape[1]):
-        state = entangle(_gate_layer(state, gate[:, layer]))
+        state = entangle(quantum.apply_wise(state, gate[:, layer]))
     return state
 
 
 def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch.Tensor:
     """phi(v) for (B, d) features on ``num_qubits`` wires: H, then ``reps`` rounds of chunked uploads + entangler."""
-    batch, d = features.shape
+    batch, d = _features("features", features).shape
+    check_qubits(num_qubits)
+    _checks.positive_int("reps", reps)
     chunks = math.ceil(d / num_qubits)
     padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
-    cdt = complex_dtype(features.dtype)
-    state = quantum.plus_state(num_qubits, batch=batch, dtype=cdt, device=features.device)
-    gates = quantum.rotation("Z", torch.atan(padded * padded), dtype=cdt) @ quantum.rotation("Y", torch.atan(padded), dtype=cdt)
+    gates = _encoding_gates(padded)  # (B, chunks, q, 2, 2), built once for all rounds
+    state = quantum.plus_state(num_qubits, batch=batch, dtype=gates.dtype, device=features.device)
     for _ in range(reps):
         for chunk in range(chunks):
-            state = entangle(_gate_layer(state, gates[:, chunk]))
+            state = entangle(quantum.apply_wise(state, gates[:, chunk]))
     return state
 
 
 def fidelity_kernel(states: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     """k[b, j] = |<references_j | states_b>|^2 for (B, 2^q) and (M, 2^q) normalised states -> (B, M) real."""
+    if quantum.num_wires(states) != quantum.num_wires(references):
+        raise ValueError(f"references: expected states of width {states.shape[1]}, got {references.shape[1]}")
     overlap = states @ references.conj().T
     return overlap.real**2 + overlap.imag**2
-
-
-def z_expectations(state: torch.Tensor) -> torch.Tensor:
-    """<Z_w> per wire, (B, q), real."""
-    return quantum.expectation_z(state)

@@ -37,24 +37,19 @@ import torch
 from torch import nn
 
 import ornn
-from ornn import _checks
+from ornn import _checks, quantum
 
 from . import quantum_circuits as qc
-from .gated import lstm_rule, lstm_zero_state
+from .gated import lstm_gates, lstm_rule, lstm_zero_state
 
 __all__ = ["QLSTM", "QKLSTM"]
-
-_GATES = ("i", "f", "g", "o")
-
 
 class _QuantumGatedLSTM(ornn.ORNNCell):
     """Shared shell: the LSTM rule and (h, c) state around a subclass's ``_gate_preactivations``."""
 
     def __init__(self, input_size: int, hidden_size: int, num_qubits: int) -> None:
         super().__init__(input_size, hidden_size)
-        self.num_qubits = _checks.positive_int("num_qubits", num_qubits)
-        if num_qubits > 12:
-            raise ValueError(f"num_qubits: expected at most 12 (a dense 2^q statevector per gate), got {num_qubits}")
+        self.num_qubits = qc.check_qubits(num_qubits)
         self.rule = lstm_rule(self._gates)
 
     def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
@@ -62,8 +57,7 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
         raise NotImplementedError
 
     def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
-        i, f, g, o = self._gate_preactivations(torch.cat([x, state[0]], dim=-1)).unbind(0)
-        return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
+        return lstm_gates(*self._gate_preactivations(torch.cat([x, state[0]], dim=-1)).unbind(0))
 
     def gate_values(self, x: torch.Tensor, h: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """The gates i, f, g (pre-tanh), o for input x (B, input_size) and hidden h (zeros by default)."""
@@ -106,7 +100,7 @@ class QLSTM(_QuantumGatedLSTM):
         encoded = qc.angle_encoding(self.encoder(v))  # (B, 2^q)
         unitaries = qc.variational_unitary(self.circuit_weights)  # (4, 2^q, 2^q)
         out = torch.einsum("gij,bj->gbi", unitaries, encoded)
-        z = qc.z_expectations(out.reshape(-1, out.shape[-1])).reshape(4, v.shape[0], self.num_qubits)
+        z = quantum.expectation_z(out.reshape(-1, out.shape[-1])).reshape(4, v.shape[0], self.num_qubits)
         return z if self.decoder is None else self.decoder(z)
 
     def extra_repr(self) -> str:

@@ -203,8 +203,12 @@ def apply_wise(state: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"gates: expected shape ({n}, 2, 2) or (batch, {n}, 2, 2), got {tuple(gates.shape)}")
     if gates.dim() == 4 and gates.shape[0] != state.shape[0]:
         raise ValueError(f"gates: expected a batch of {state.shape[0]} gate sets, got {gates.shape[0]}")
-    for wire in range(n):
-        state = apply_gate(state, gates[..., wire, :, :], wire)
+    gates = gates.to(state.dtype)
+    batch = state.shape[0]
+    pattern = "bij,bajc->baic" if gates.dim() == 4 else "ij,bajc->baic"
+    for wire in range(n):  # checked once above; each wire is one einsum over a (B, 2^w, 2, rest) view
+        view = state.reshape(batch, 2**wire, 2, 2 ** (n - wire - 1))
+        state = torch.einsum(pattern, gates[..., wire, :, :], view).reshape(batch, -1)
     return state
 
 

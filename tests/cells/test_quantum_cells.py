@@ -271,3 +271,17 @@ def test_qfwp_is_a_two_stage_rule_and_checks_its_arguments():
         cells.QFWP(3, 2, num_qubits=13)
     with pytest.raises(ValueError, match="num_qubits: expected at most 12"):
         cells.QLSTM(3, 2, num_qubits=13)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: qc.angle_encoding(torch.zeros(3)), r"features: expected a real tensor \(batch, features\), got shape \(3,\)"),
+    (lambda: qc.feature_map(torch.zeros(2, 3), 13), r"num_qubits: expected at most 12"),
+    (lambda: qc.feature_map(torch.zeros(2, 3), 2, reps=0), r"reps: expected an integer >= 1, got 0"),
+    (lambda: qc.variational_unitary(torch.zeros(2, 1, 3)), r"weights: expected shape \(circuits, depth, qubits, 3\), got \(2, 1, 3\)"),
+    (lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 2)), r"weights: expected shape \(2, depth, 3\), got \(2, 1, 2\)"),
+    (lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 3), axes="W"), r"axes: expected a non-empty string over X, Y, Z"),
+    (lambda: qc.fidelity_kernel(qc.angle_encoding(torch.zeros(2, 3)), qc.angle_encoding(torch.zeros(2, 2))), r"references: expected states of width 8, got 4"),
+])
+def test_circuit_blocks_name_the_bad_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
