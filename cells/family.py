@@ -166,15 +166,24 @@ def main(argv: Optional[list[str]] = None) -> None:
         print(text)
 
 
-if __name__ == "__main__":
-    main()
-
 
 def _demo_section(config: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The `ornn demo` cell table: name, (n, t), seed 002's count, parameters, verdict."""
-    from ornn.demo import format_table
-
     quick = config.get("quick", False)
     rows = family_table(hidden_size=8 if quick else 16, steps=20 if quick else 50, seed=config.get("seed", 0))
-    shown = [{k: row[k] for k in ("cell", "(n, t)", "seed 002", "parameters", "verdict", "lyapunov")} for row in rows]
-    return format_table(shown), rows
+    return summary(rows), rows
+
+
+#: the columns the terminal shows (the docs page has all of them)
+SUMMARY_COLUMNS = ("cell", "(n, t)", "seed 002", "parameters", "verdict", "lyapunov")
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """The family table's main columns as a terminal table (``ornn cells`` and the demo)."""
+    from ornn.demo import format_table
+
+    return format_table([{k: row[k] for k in SUMMARY_COLUMNS} for row in rows])
+
+
+if __name__ == "__main__":
+    main()

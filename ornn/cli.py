@@ -120,12 +120,9 @@ def _positive(**values: int) -> None:
 def _cells(args: argparse.Namespace) -> int:
     """Print the family table (cells.family) for every cell it lists."""
     _positive(input=args.input, hidden=args.hidden, steps=args.steps)
-    from cells.family import family_table
+    from cells.family import family_table, summary
 
-    from .demo import format_table
-
-    rows = family_table(input_size=args.input, hidden_size=args.hidden, steps=args.steps, seed=args.seed)
-    print(format_table([{k: row[k] for k in ("cell", "(n, t)", "seed 002", "parameters", "verdict", "lyapunov")} for row in rows]))
+    print(summary(family_table(input_size=args.input, hidden_size=args.hidden, steps=args.steps, seed=args.seed)))
     return 0
 
 
