@@ -5,7 +5,7 @@
     ornn dynamics evaluate --run runs/ising-sru --steps 100
     ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5
 
-``train`` streams the data from a spec when no ``--data`` cache is given. Every run folder
+``train`` generates the data in memory from the spec flags when no ``--data`` cache is given. Every run folder
 holds config.json, the checkpoint, best.pt and metrics.json; ``evaluate`` adds
 evaluation.json, report.md and the plots.
 """
@@ -27,7 +27,7 @@ from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
 from .report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
-from .train import evaluate_predictor, train_predictor
+from .train import complex_dtype_of, evaluate_predictor, train_predictor
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                                epilog="example:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     spec_flags(train)
-    train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: stream from the spec flags)")
+    train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: generate in memory from the spec flags)")
     train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
                        help="seed003: encoders + recurrent stack (Table B1); norm-preserving: psi itself in a linear 1-ARNN per N")
     train.add_argument("--cell", default="sru", help="registered cell of the seed003 model's recurrent stack (default sru)")
@@ -156,7 +156,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plot_metric(evaluation, "mre", args.run / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
     plot_metric(evaluation, "magnetisation_error", args.run / "magnetisation_error.png", ylabel="|m_pred - m_exact|")
     first = spec.split_range("test").start
-    exact = {n: sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1].to(torch.complex64) for n in spec.spins}
+    exact = {n: sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1].to(complex_dtype_of(model))
+             for n in spec.spins}
     predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
     plot_amplitudes(predicted, exact, args.run / "amplitudes.png")
     plot_magnetisation(predicted, exact, args.run / "magnetisation.png")

@@ -26,7 +26,7 @@ from ornn import _checks, _io
 
 from .exact import MAX_SPINS, evolve_exact
 
-__all__ = ["haar_states", "SequenceSpec", "sequences", "batches", "cache", "load_cached", "SPLITS"]
+__all__ = ["haar_states", "SequenceSpec", "sequences", "materialise", "batches", "cache", "load_cached", "SPLITS"]
 
 #: fractions of each N's sequences in the train, validation and test splits
 SPLITS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
@@ -89,6 +89,11 @@ def sequences(spec: SequenceSpec, n: int, indices: range, *, cached: Optional[di
     return block[indices.start - offset:indices.stop - offset]
 
 
+def materialise(spec: SequenceSpec) -> dict[int, torch.Tensor]:
+    """Every sequence of the spec in memory, {N: (per_spin, steps + 1, 2^N)}: generated once, for many epochs."""
+    return {n: sequences(spec, n, range(spec.per_spin)) for n in spec.spins}
+
+
 def batches(spec: SequenceSpec, split: str, batch_size: int, *, shuffle: bool = True, seed: int = 0,
             cached: Optional[dict[int, torch.Tensor]] = None) -> Iterator[tuple[int, torch.Tensor]]:
     """(N, (B, steps + 1, 2^N)) mini-batches of one N each, N and sequences shuffled with ``seed``."""
@@ -120,7 +125,7 @@ def cache(spec: SequenceSpec, folder: Path, *, progress: bool = False) -> Path:
 
         spins = tqdm(spins, desc="generating", unit="N")
     for n in spins:
-        data = sequences(spec, n, range(spec.per_spin))
+        data = sequences(spec, n, range(spec.per_spin))  # one N at a time: the cache never holds all of it in memory
         buffer = io.BytesIO()
         torch.save(data, buffer)
         path = folder / f"spins-{n}.pt"

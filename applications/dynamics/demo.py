@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .data import SequenceSpec
+from .data import SequenceSpec, materialise
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
 from .report import plot_metric, summary_rows
@@ -27,19 +27,20 @@ def dynamics_section(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     quick = config.get("quick", False)
     seed = config.get("seed", 0)
     spec = SequenceSpec(spins=(2, 3, 4), per_spin=100 if quick else 200, steps=100, seed=seed)
+    data = materialise(spec)  # both predictors train on the same sequences
     torch.manual_seed(seed)
     model = DynamicsPredictor(max_spins=4, width=64, cell="sru", num_layers=2)
     start = time.perf_counter()
-    history = train_predictor(model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed)
+    history = train_predictor(model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data)
     seconds = time.perf_counter() - start
-    evaluation = evaluate_predictor(model, spec, steps=100, count=20)
+    evaluation = evaluate_predictor(model, spec, steps=100, count=20, cached=data)
     if "out" in config:
         plot_metric(evaluation, "mre", Path(config["out"]) / "dynamics-mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
     rows = summary_rows(evaluation, 100)
     torch.manual_seed(seed)
     physics = NormPreservingPredictor(spec.spins, dt=spec.dt)
     start = time.perf_counter()
-    train_predictor(physics, spec, epochs=20 if quick else 60, batch_size=32, lr=0.3, decay=0.95, seed=seed)
+    train_predictor(physics, spec, epochs=20 if quick else 60, batch_size=32, lr=0.3, decay=0.95, seed=seed, cached=data)
     physics_seconds = time.perf_counter() - start
     long = replace(spec, steps=1000)
     growth = []

@@ -79,8 +79,7 @@ def ising_matrix(n_spins: int, g: float = -1.05, h: float = 0.5, *, sparse: bool
     """H as a real (2^N x 2^N) torch matrix, dense or sparse COO; built without QuTiP."""
     n = _spins(n_spins)
     g, h = _field("g", g), _field("h", h)
-    signs = quantum.z_signs(n, dtype=dtype, device=device)  # (n, 2^n)
-    diagonal = -(signs[:-1] * signs[1:]).sum(0) - h * signs.sum(0)
+    diagonal = _ising_diagonal(n, h, dtype, device)
     index = torch.arange(2**n, device=device)
     rows = [index]
     cols = [index]
@@ -91,6 +90,17 @@ def ising_matrix(n_spins: int, g: float = -1.05, h: float = 0.5, *, sparse: bool
         values.append(torch.full((2**n,), -g, dtype=dtype, device=device))
     matrix = torch.sparse_coo_tensor(torch.stack([torch.cat(rows), torch.cat(cols)]), torch.cat(values), (2**n, 2**n), check_invariants=False).coalesce()
     return matrix if sparse else matrix.to_dense()
+
+
+def _ising_diagonal(n: int, h: float, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """The Z terms of H, -sum Z_i Z_{i+1} - h sum Z_i, as the (2^N,) diagonal."""
+    signs = quantum.z_signs(n, dtype=dtype, device=device)  # (n, 2^n)
+    return -(signs[:-1] * signs[1:]).sum(0) - h * signs.sum(0)
+
+
+def _norm_bound(n: int, g: float, h: float) -> float:
+    """||H|| <= the sum of its terms' norms: (N - 1) + N |h| + N |g|."""
+    return (n - 1) + n * abs(h) + n * abs(g)
 
 
 def check_states(psi0: torch.Tensor, n_spins: int, *, atol: float = 1e-6) -> torch.Tensor:
@@ -144,7 +154,7 @@ def evolve_exact(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002
 
 def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
     energies, vectors = _eigensystem(n, g, h)
-    real = torch.float64 if psi0.dtype == torch.complex128 else torch.float32
+    real = psi0.dtype.to_real()
     vectors = vectors.to(device=psi0.device, dtype=real)
     energies = energies.to(psi0.device)
     coefficients = torch.complex(psi0.real.to(real) @ vectors, psi0.imag.to(real) @ vectors)  # V^T psi0
@@ -172,10 +182,9 @@ def _ising_times(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int) ->
 
 
 def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float, tol: float) -> torch.Tensor:
-    real = torch.float64 if psi0.dtype == torch.complex128 else torch.float32
-    signs = quantum.z_signs(n, dtype=real, device=psi0.device)
-    diagonal = (-(signs[:-1] * signs[1:]).sum(0) - h * signs.sum(0)) if n > 1 else -h * signs.sum(0)
-    norm_bound = (n - 1) + n * abs(h) + n * abs(g)  # ||H|| <= sum of the terms' norms
+    real = psi0.dtype.to_real()
+    diagonal = _ising_diagonal(n, h, real, psi0.device)
+    norm_bound = _norm_bound(n, g, h)
     window = max(1, int(KRYLOV_REACH / (norm_bound * dt)))
     windows = -(-steps // window)
     span = -(-steps // windows) if steps else 1  # equal windows, so the last one is not a short, full-price one

@@ -28,7 +28,30 @@ from torch import nn
 import cells
 from ornn import _checks
 
-__all__ = ["DynamicsPredictor"]
+__all__ = ["StatePredictor", "DynamicsPredictor"]
+
+
+class StatePredictor(nn.Module):
+    """A model mapping (B, T, 2^N) states and a memory to next-state predictions: ``forward(states, memory)``.
+
+    Subclasses provide ``forward``; :meth:`rollout` is the autoregressive inference both predictors share.
+    """
+
+    @torch.no_grad()
+    def rollout(self, psi0: torch.Tensor, steps: int) -> torch.Tensor:
+        """Autoregressive prediction from (B, 2^N) initial states: (B, steps + 1, 2^N), psi0 first."""
+        _checks.tensor("psi0", psi0)
+        if psi0.dim() != 2:
+            raise ValueError(f"psi0: expected shape (batch, 2**N), got {tuple(psi0.shape)}")
+        steps = _checks.positive_int("steps", steps)
+        was_training = self.training
+        self.eval()
+        out, memory, current = [psi0], None, psi0[:, None, :]
+        for _ in range(steps):
+            current, memory = self(current, memory)
+            out.append(current[:, 0])
+        self.train(was_training)
+        return torch.stack(out, dim=1)
 
 
 class _FeedForward(nn.Module):
@@ -45,7 +68,7 @@ class _FeedForward(nn.Module):
         return self.norm(self.outer(self.dropout(torch.relu(self.inner(x)))) + x)
 
 
-class DynamicsPredictor(nn.Module):
+class DynamicsPredictor(StatePredictor):
     """Predicts psi_{t+1} from psi_t (and the recurrent memory) for chains of up to ``max_spins`` spins.
 
     Args:
@@ -68,7 +91,7 @@ class DynamicsPredictor(nn.Module):
         self.width = _checks.positive_int("width", width, minimum=2)
         if width % 2:
             raise ValueError(f"width: expected an even number (real and imaginary halves), got {width}")
-        self.dropout_rate = _checks.probability("dropout", dropout)
+        _checks.probability("dropout", dropout)
         half = width // 2
         self.spin_re = nn.Parameter(torch.randn(2**max_spins, half) / half**0.5)
         self.spin_im = nn.Parameter(torch.randn(2**max_spins, half) / half**0.5)
@@ -83,11 +106,14 @@ class DynamicsPredictor(nn.Module):
         self.recurrent = cells.recurrent(cell, width, width, num_layers=num_layers, batch_first=True, **(cell_kwargs or {}))
         self.block_out = _FeedForward(width, dropout)
         self.cell_name = cell
-        self.residual = bool(residual)
         # the increment's scale starts small, so an untrained residual model is close to persistence
         self.increment_gain = nn.Parameter(torch.tensor(0.01)) if residual else None
         self.config = {"max_spins": max_spins, "width": width, "cell": cell, "num_layers": num_layers, "dropout": dropout,
                        "tie_decoder": tie_decoder, "residual": bool(residual), "cell_kwargs": dict(cell_kwargs or {})}
+
+    @property
+    def residual(self) -> bool:
+        return self.increment_gain is not None
 
     def _spins(self, states: torch.Tensor) -> int:
         dim = states.shape[-1]
@@ -120,18 +146,3 @@ class DynamicsPredictor(nn.Module):
         decoded = self._decode(self.block_out(hidden), n, states.dtype)
         return (states + self.increment_gain * decoded if self.residual else decoded), memory
 
-    @torch.no_grad()
-    def rollout(self, psi0: torch.Tensor, steps: int) -> torch.Tensor:
-        """Autoregressive prediction from (B, 2^N) initial states: (B, steps + 1, 2^N), psi0 first."""
-        _checks.tensor("psi0", psi0)
-        if psi0.dim() != 2:
-            raise ValueError(f"psi0: expected shape (batch, 2**N), got {tuple(psi0.shape)}")
-        steps = _checks.positive_int("steps", steps)
-        was_training = self.training
-        self.eval()
-        out, memory, current = [psi0], None, psi0[:, None, :]
-        for _ in range(steps):
-            current, memory = self(current, memory)
-            out.append(current[:, 0])
-        self.train(was_training)
-        return torch.stack(out, dim=1)

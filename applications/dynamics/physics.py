@@ -28,10 +28,12 @@ from torch import nn
 import cells
 from ornn import _checks, identity
 
+from .model import StatePredictor
+
 __all__ = ["NormPreservingPredictor"]
 
 
-class NormPreservingPredictor(nn.Module):
+class NormPreservingPredictor(StatePredictor):
     """One linear 1-ARNN per chain length in ``spins``, stepping psi itself with step size ``dt``."""
 
     def __init__(self, spins: Sequence[int] = (2, 3, 4), dt: float = 0.002) -> None:
@@ -73,12 +75,3 @@ class NormPreservingPredictor(nn.Module):
             raise ValueError(f"states: expected shape (batch, steps, 2**N), got {tuple(states.shape)}")
         batch, steps, dim = states.shape
         return self.step(states.reshape(batch * steps, dim)).reshape(batch, steps, dim), None
-
-    @torch.no_grad()
-    def rollout(self, psi0: torch.Tensor, steps: int) -> torch.Tensor:
-        """Autoregressive prediction from (B, 2^N) initial states: (B, steps + 1, 2^N), psi0 first."""
-        steps = _checks.positive_int("steps", steps)
-        out = [psi0]
-        for _ in range(steps):
-            out.append(self.step(out[-1]))
-        return torch.stack(out, dim=1)

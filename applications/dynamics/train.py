@@ -4,7 +4,8 @@ r"""Teacher-forced training of a :class:`DynamicsPredictor`, and evaluation agai
 states at every step, Adam from lr 1e-3 decayed by 0.95 per epoch while above 5e-5, the
 best-validation model kept. After every epoch a checkpoint (model, optimiser, schedule,
 history, best state) is written atomically; ``resume=True`` continues from it and, as
-each epoch's shuffle is seeded by (seed, epoch), reproduces an uninterrupted run.
+each epoch's shuffle is seeded by (seed, epoch), reproduces an uninterrupted run. Without a
+disk cache the sequences are generated once, in memory, at the start.
 
 :func:`evaluate_predictor` rolls the model out autoregressively from held-out initial
 states and scores it per time step against the exact evolution, next to the persistence
@@ -22,7 +23,7 @@ import torch
 
 from ornn import _checks, _io
 
-from .data import SequenceSpec, batches, sequences
+from .data import SequenceSpec, batches, materialise, sequences
 from .metrics import evaluate_sequences
 from .model import DynamicsPredictor
 
@@ -42,9 +43,9 @@ def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(predicted - target).square().mean()
 
 
-def _dtype(model: torch.nn.Module) -> torch.dtype:
-    """The complex dtype matching the model's real parameters."""
-    return torch.complex128 if next(model.parameters()).dtype == torch.float64 else torch.complex64
+def complex_dtype_of(model: torch.nn.Module) -> torch.dtype:
+    """The complex dtype matching the model's real parameters (complex64 for float32)."""
+    return next(model.parameters()).dtype.to_complex()
 
 
 def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size: int = 32, split: str = "validation",
@@ -55,7 +56,7 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
     total, count = 0.0, 0
     with torch.no_grad():
         for _, batch in batches(spec, split, batch_size, shuffle=False, cached=cached):
-            batch = batch.to(_dtype(model))
+            batch = batch.to(complex_dtype_of(model))
             predicted, _ = model(batch[:, :-1])
             total += float(_mse(predicted, batch[:, 1:])) * batch.shape[0]
             count += batch.shape[0]
@@ -64,7 +65,8 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    return torch.load(path, weights_only=False)
+    """A checkpoint written by :func:`train_predictor` (tensors and plain containers only)."""
+    return torch.load(path, weights_only=True)
 
 
 def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int = 10, batch_size: int = 32,
@@ -88,19 +90,21 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
         optimizer.load_state_dict(saved["optimizer"])
         history = TrainHistory(**saved["history"])
         best_state, best, start = saved["best_state"], saved["best"], saved["epoch"] + 1
+    if cached is None:  # generate the data once, not once per epoch
+        cached = materialise(spec)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=epochs, initial=start, desc=f"training {model.cell_name} predictor", unit="epoch")
     for epoch in range(start, epochs):
-        current_lr = lr * decay**epoch if lr * decay**epoch >= min_lr else min_lr
+        current_lr = max(lr * decay**epoch, min(lr, min_lr))  # decays until it reaches min_lr
         for group in optimizer.param_groups:
             group["lr"] = current_lr
         model.train()
         total, count = 0.0, 0
         for _, batch in batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached):
-            batch = batch.to(_dtype(model))
+            batch = batch.to(complex_dtype_of(model))
             predicted, _ = model(batch[:, :-1])
             loss = _mse(predicted, batch[:, 1:])
             optimizer.zero_grad(set_to_none=True)
@@ -145,7 +149,7 @@ def evaluate_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, steps: O
     for n in spec.spins:
         if n > model.max_spins:
             raise ValueError(f"spec: {n} spins exceed the model's max_spins {model.max_spins}")
-        exact = sequences(spec, n, indices, cached=cached)[:, : steps + 1].to(_dtype(model))
+        exact = sequences(spec, n, indices, cached=cached)[:, : steps + 1].to(complex_dtype_of(model))
         predicted = model.rollout(exact[:, 0], steps)
         persistence = exact[:, :1].expand_as(exact)
         out[n] = {name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}

@@ -235,3 +235,17 @@ def test_transfer_writes_curves_for_both_models(tmp_path):
     assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (tmp_path / "t" / "report.md").read_text()
     with pytest.raises(ValueError, match=r"target: expected a chain length outside base_spins \(2,\), got 2"):
         run_transfer(TransferConfig(base_spins=(2,), target=2))
+
+
+def test_training_generates_the_data_once_and_rollout_checks_its_start(monkeypatch):
+    from applications.dynamics.physics import NormPreservingPredictor
+
+    calls = []
+    original = data._chunk
+    monkeypatch.setattr(data, "_chunk", lambda *args: calls.append(args) or original(*args))
+    spec = data.SequenceSpec(spins=(2,), per_spin=10, steps=3)
+    model = NormPreservingPredictor((2,)).double()
+    train_predictor(model, spec, epochs=3, batch_size=4)
+    assert len(calls) == 1  # one chunk of 10 sequences, generated once for 3 epochs of training and validation
+    with pytest.raises(ValueError, match=r"psi0: expected shape \(batch, 2\*\*N\), got \(4,\)"):
+        model.rollout(random_states(2, 1)[0], 3)
