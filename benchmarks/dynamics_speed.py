@@ -20,23 +20,14 @@ Timings are medians of --repeats runs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
+from _timing import median_seconds
 
 from applications.dynamics import DynamicsPredictor, evolve_exact, evolve_qutip, haar_states
 from applications.dynamics.exact import DENSE_MAX_SPINS, _eigensystem
 from applications.dynamics.physics import NormPreservingPredictor
-
-
-def _median(run, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -70,11 +61,11 @@ def main() -> None:
             reference = evolve_qutip(sample, n, args.steps, atol=1e-8, rtol=1e-6)  # QuTiP's default tolerances
             qutip_s = (time.perf_counter() - start) / sample.shape[0] * batch
             evolve_exact(psi0[:1], n, 2)  # warm
-            ours = _median(lambda: evolve_exact(psi0, n, args.steps, tol=args.tol), args.repeats)
+            ours = median_seconds(lambda: evolve_exact(psi0, n, args.steps, tol=args.tol), args.repeats, warmup=False)
             diff = float((evolve_exact(sample, n, args.steps, tol=args.tol) - reference).abs().max())
             small = psi0.to(torch.complex64)
-            sru = _median(lambda: seed003.rollout(small, args.steps), 1)
-            arnn = _median(lambda: physics.rollout(small, args.steps), 1)
+            sru = median_seconds(lambda: seed003.rollout(small, args.steps), 1, warmup=False)
+            arnn = median_seconds(lambda: physics.rollout(small, args.steps), 1, warmup=False)
             path = "eig" if n <= DENSE_MAX_SPINS else "krylov"
             print(f"{n:>3} {batch:>5} {qutip_s:>10.4f} {ours:>9.4f} {path:>7} {eig_once:>10.4f} {qutip_s / ours:>13.1f} "
                   f"{diff:>10.1e} {sru:>11.4f} {arnn:>12.4f}", flush=True)

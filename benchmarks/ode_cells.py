@@ -16,25 +16,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
+from _timing import median_seconds
 from torchdiffeq import odeint
 
 import ornn
-
-
-def _time(fn, repeats: int, device: torch.device) -> float:
-    samples = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def run(steps: int, dim: int, batch: int, repeats: int, device: torch.device) -> list[dict]:
@@ -73,8 +60,8 @@ def run(steps: int, dim: int, batch: int, repeats: int, device: torch.device) ->
                 ornn_run(), peer_run()  # warm-up
                 ours_s, peer_s = [], []
                 for _ in range(repeats):  # interleave so drifts in machine load hit both alike
-                    ours_s.append(_time(ornn_run, 1, device))
-                    peer_s.append(_time(peer_run, 1, device))
+                    ours_s.append(median_seconds(ornn_run, 1, warmup=False, device=device))
+                    peer_s.append(median_seconds(peer_run, 1, warmup=False, device=device))
                 o, p = statistics.median(ours_s), statistics.median(peer_s)
                 rows.append({"dtype": str(dtype).replace("torch.", ""), "ornn": ours, "torchdiffeq": theirs,
                              "mode": mode, "ornn_ms": 1e3 * o, "torchdiffeq_ms": 1e3 * p, "ratio": o / p})

@@ -22,24 +22,13 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
-import time
 
 import torch
+from _timing import median_seconds
 
 from applications import qaoa
 
 ANGLES = torch.tensor([0.3, 0.7, 0.5, 0.2])
-
-
-def _median_s(fn, repeats: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def ours(problem) -> tuple[callable, callable, float]:
@@ -95,7 +84,7 @@ def batch_ratio(n: int, repeats: int) -> float:
             theta = ANGLES.clone().requires_grad_(True)
             a.energy(theta).backward()
 
-    return _median_s(batched, repeats) / _median_s(single, repeats)
+    return median_seconds(batched, repeats) / median_seconds(single, repeats)
 
 
 def main() -> None:
@@ -119,20 +108,20 @@ def main() -> None:
     for n in args.sizes:
         problem = qaoa.random_regular_maxcut(n, seed=n)
         run, forward, value = ours(problem)
-        t_ours = _median_s(run, args.repeats)
-        t_fwd = _median_s(forward, args.repeats)
+        t_ours = median_seconds(run, args.repeats)
+        t_fwd = median_seconds(forward, args.repeats)
         state = torch.full((2**n,), 0.5 + 0.5j, dtype=torch.complex64)  # touched pages (a zeros tensor may map the zero page)
-        t_stream = _median_s(state.clone, max(args.repeats, 5))
+        t_stream = median_seconds(state.clone, max(args.repeats, 5))
         floor = t_stream * ((n + 1) * 2 + 1)
         cells = {"default": "-", "dx": "-", "lightning": "-", "lx": "-", "dE": "-"}
         if have_pl:
             if n <= args.max_default_qubit:
                 pl_run, pl_value = pennylane(problem, "default.qubit", "backprop")
-                t = _median_s(pl_run, args.repeats)
+                t = median_seconds(pl_run, args.repeats)
                 cells.update(default=f"{1e3 * t:.1f}", dx=f"{t / t_ours:.1f}", dE=f"{abs(pl_value - value):.1e}")
             try:
                 lt_run, lt_value = pennylane(problem, "lightning.qubit", "adjoint")
-                t = _median_s(lt_run, args.repeats)
+                t = median_seconds(lt_run, args.repeats)
                 cells.update(lightning=f"{1e3 * t:.1f}", lx=f"{t / t_ours:.1f}")
             except Exception as err:  # lightning not installed or unsupported here
                 cells.update(lightning=type(err).__name__)

@@ -24,8 +24,6 @@ fixed start, Phase II fine-tunes with a classical optimiser.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -35,7 +33,7 @@ from torch import nn
 
 import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
-from ornn import _checks
+from ornn import _checks, _io
 
 from .ansatz import DCQAOA, QAOA
 from .optimize import OptimizationResult, batch_energy, optimize
@@ -212,19 +210,6 @@ def _ansatzes(problems: Sequence[Problem], p: int, dc: bool) -> list[QAOA]:
     return [DCQAOA(problem, p) if dc else QAOA(problem, p) for problem in problems]
 
 
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def meta_train(
     meta: MetaOptimizer,
     distribution: ProblemDistribution,
@@ -305,8 +290,8 @@ def meta_train(
         elif epoch - history.best_epoch >= patience:
             history.stopped_early = True
         if path is not None:
-            _save_checkpoint(path, {"meta": meta.state_dict(), "optimizer": opt.state_dict(), "history": history,
-                                    "best": best_state, "best_val": best_val, "epoch": epoch})
+            _io.save_torch(path, {"meta": meta.state_dict(), "optimizer": opt.state_dict(), "history": history,
+                                  "best": best_state, "best_val": best_val, "epoch": epoch})
     meta.load_state_dict(best_state)
     return history
 
