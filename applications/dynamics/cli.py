@@ -117,10 +117,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
         torch.manual_seed(args.seed)
-        if args.model == "seed003":
-            model = DynamicsPredictor(max_spins=max(spec.spins), width=args.width, cell=args.cell, num_layers=args.layers)
-        else:
-            model = NormPreservingPredictor(spec.spins, dt=spec.dt)
+        model = build_model({"kind": args.model, "model": (
+            {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
+            if args.model == "seed003" else {"spins": spec.spins, "dt": spec.dt})})
         config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
                   "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
         _io.write_json(args.out / "config.json", config)
@@ -148,7 +147,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     spec, cached = _load_data(config)
     model = build_model(config)
     model.load_state_dict(torch.load(args.run / "best.pt", weights_only=True))
-    steps = args.steps or spec.steps
+    steps = spec.steps if args.steps is None else args.steps
     if steps > spec.steps:  # same seeds, longer exact evolution: the first spec.steps steps are unchanged
         spec, cached = replace(spec, steps=steps), None
     evaluation = evaluate_predictor(model, spec, steps=steps, count=args.count, cached=cached)
