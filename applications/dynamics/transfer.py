@@ -20,7 +20,7 @@ import torch
 
 from ornn import _io
 
-from .data import SequenceSpec
+from .data import SequenceSpec, materialise
 from .model import DynamicsPredictor
 from .report import markdown_table, summary_rows
 from .train import evaluate_predictor, train_predictor
@@ -71,6 +71,7 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
     max_spins = max(*config.base_spins, config.target)
     base_spec = SequenceSpec(spins=tuple(config.base_spins), per_spin=config.per_spin, steps=config.steps, seed=config.seed)
     target_spec = replace(base_spec, spins=(config.target,))
+    target_data = materialise(target_spec)  # generated once for both trainings and the three evaluations
 
     def build() -> DynamicsPredictor:
         torch.manual_seed(config.seed)
@@ -83,13 +84,13 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
     base_seconds = time.perf_counter() - start
     tuned = copy.deepcopy(base)
     tuned_history = train_predictor(tuned, target_spec, epochs=config.epochs, lr=config.transfer_lr,
-                                    decay=config.transfer_decay, seed=config.seed, progress=progress)
+                                    decay=config.transfer_decay, seed=config.seed, progress=progress, cached=target_data)
     scratch = build()
     scratch_history = train_predictor(scratch, target_spec, epochs=config.epochs, lr=config.base_lr, decay=config.base_decay,
-                                      seed=config.seed, progress=progress)
+                                      seed=config.seed, progress=progress, cached=target_data)
     rows = []
     for label, model in (("fine-tuned base", tuned), ("from scratch", scratch), ("base, no fine-tuning", base)):
-        evaluation = evaluate_predictor(model, target_spec, count=20)
+        evaluation = evaluate_predictor(model, target_spec, count=20, cached=target_data)
         rows.append({"model": label, **summary_rows(evaluation, config.steps)[0]})
     curves = {"fine-tuned base": tuned_history.val_loss, "from scratch": scratch_history.val_loss}
     metrics = {"config": asdict(config), "curves": curves, "base_val_loss": base_history.val_loss,
