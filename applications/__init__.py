@@ -9,7 +9,7 @@ def _qaoa_section(config: dict) -> tuple:
     return qaoa_section(config)
 
 
-_register_section("QAOA and DC-QAOA from random starts and from the baselines", _qaoa_section)
+_register_section("QAOA and DC-QAOA: random starts, baselines and meta-learned starts", _qaoa_section, order=30)
 
 
 def _dynamics_section(config: dict) -> tuple:
@@ -18,4 +18,4 @@ def _dynamics_section(config: dict) -> tuple:
     return dynamics_section(config)
 
 
-_register_section("Ising-chain dynamics: a small predictor against exact evolution and persistence", _dynamics_section)
+_register_section("Ising-chain dynamics: a small predictor against exact evolution and persistence", _dynamics_section, order=40)

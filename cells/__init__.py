@@ -72,4 +72,4 @@ def _family_section(config: dict) -> tuple:
     return _demo_section(config)
 
 
-_register_section("Cells: computed (n, t), seed 002's count, parameters, stability verdict", _family_section)
+_register_section("Cells: computed (n, t), seed 002's count, parameters, stability verdict", _family_section, order=20)

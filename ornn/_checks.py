@@ -55,3 +55,19 @@ def tensor(name: str, value: Any) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {describe(value)}")
     return value
+
+
+def device(name: str, value: Any) -> torch.device:
+    """Return ``value`` as a usable ``torch.device``: refuses unknown names and CUDA where there is none."""
+    try:
+        result = torch.device(value)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name}: expected a device such as 'cpu', 'cuda' or 'cuda:1', got {describe(value)}") from err
+    if result.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}: CUDA is not available on this machine, got {value!r}; use 'cpu'")
+        if result.index is not None and result.index >= torch.cuda.device_count():
+            raise ValueError(f"{name}: this machine has {torch.cuda.device_count()} CUDA device(s), got {value!r}")
+    elif result.type not in ("cpu", "mps"):
+        raise ValueError(f"{name}: expected 'cpu' or 'cuda[:N]', got {value!r}")
+    return result

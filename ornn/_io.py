@@ -59,3 +59,25 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class RunExistsError(FileExistsError):
+    """A run folder already holds a run and neither resume nor overwrite was asked for."""
+
+
+def check_run_folder(folder: Path, marker: str, *, resume: bool = False, overwrite: bool = False, resumable: bool = True) -> Path:
+    """Refuse to start a run where ``folder / marker`` exists unless resuming or overwriting.
+
+    ``resume`` needs the marker to exist; ``resumable=False`` is for runs that cannot be continued.
+    The messages name the command-line flags (``--resume``, ``--overwrite``), which match the keyword arguments.
+    """
+    folder = Path(folder)
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    exists = (folder / marker).exists()
+    if resume and not exists:
+        raise FileNotFoundError(f"--resume: expected a run to continue in {folder}, found no {marker}")
+    if exists and not (resume or overwrite):
+        hint = "pass --resume to continue it or --overwrite to start again" if resumable else "pass --overwrite to replace it"
+        raise RunExistsError(f"{folder} already holds a run ({marker}); {hint}, or choose another --out")
+    return folder

@@ -1,14 +1,22 @@
-"""``ornn demo``: a short, CPU-only tour of the core, written to a run folder.
+"""``ornn demo``: a short, CPU-only tour of every headline result, written to a run folder.
+
+The core contributes three parts:
 
 1. the preset tableaus and their stability intervals (with the |R| = 1 boundaries plotted);
 2. ``ODECell`` integrating dy/dt = tanh(W y + b) on a fixed grid next to
    ``torchdiffeq.odeint`` with the matching method, and the largest relative gap;
 3. one :class:`~ornn.stability.StabilityReport` of an RK4 recurrent cell.
 
-Later parts of the toolkit add their own sections with :func:`register_section`
-(the cell zoo adds its family table). The core does not import them: the demo loads
-the sibling packages named in ``EXTENSIONS`` when they are installed, and each
-registers its sections on import.
+Later parts of the toolkit add their own sections with :func:`register_section`: the
+proofs table, the cell family table, QAOA/DC-QAOA meta-learning and the Ising predictors.
+The core does not import them: the demo loads the sibling packages named in
+``EXTENSIONS`` when they are installed, and each registers its sections on import.
+A section returns a :class:`SectionResult`: its text, its metrics, the plots it wrote and
+its rows of the final summary table.
+
+The run folder (``runs/<timestamp>-demo`` unless ``out`` is given) receives report.md with
+the plots embedded, metrics.json, config.json and the PNGs. An existing report there is
+never overwritten unless ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -16,8 +24,9 @@ from __future__ import annotations
 import datetime as _dt
 import importlib
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import torch
 
@@ -28,16 +37,46 @@ from .tableau import tableau, tableau_names
 #: sibling packages that register demo sections on import (loaded when installed)
 EXTENSIONS = ("cells", "applications", "proofs")
 
-#: (title, fn(config) -> (text, metrics)); filled by register_section
-_SECTIONS: list[tuple[str, Callable[[dict[str, Any]], tuple[str, Any]]]] = []
+#: the final summary table's columns
+SUMMARY_COLUMNS = ("part", "measure", "ours", "against")
 
 
-def register_section(title: str, fn: Callable[[dict[str, Any]], tuple[str, Any]]) -> None:
-    """Add a demo section: ``fn(config)`` returns the text to print and its metrics (JSON-able)."""
+@dataclass
+class SectionResult:
+    """What a demo section hands back.
+
+    Attributes:
+        text: printed under the section's title and copied into report.md.
+        metrics: JSON-able figures, stored in metrics.json under the title.
+        figures: PNG paths relative to the run folder that the section wrote; embedded in report.md.
+        summary: rows of the final summary table, dicts with the keys of ``SUMMARY_COLUMNS``.
+        passed: False when the section's verdict failed (the demo then exits 1).
+    """
+
+    text: str
+    metrics: Any = None
+    figures: list[str] = field(default_factory=list)
+    summary: list[dict[str, str]] = field(default_factory=list)
+    passed: bool = True
+
+
+SectionFn = Callable[[dict[str, Any]], Union[SectionResult, tuple[str, Any]]]
+
+#: (order, title, fn); filled by register_section, run in ascending order
+_SECTIONS: list[tuple[int, str, SectionFn]] = []
+
+
+def register_section(title: str, fn: SectionFn, *, order: int = 100) -> None:
+    """Add a demo section run after the core's parts, in ascending ``order``.
+
+    ``fn(config)`` returns a :class:`SectionResult` (or a plain ``(text, metrics)`` pair).
+    ``config`` holds ``seed``, ``quick``, ``device`` and ``out`` (the run folder, a str).
+    """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable, got {fn!r}")
-    if all(existing != title for existing, _ in _SECTIONS):
-        _SECTIONS.append((title, fn))
+    if all(existing != title for _, existing, _ in _SECTIONS):
+        _SECTIONS.append((order, title, fn))
+        _SECTIONS.sort(key=lambda entry: entry[0])
 
 
 def _load_extensions() -> None:
@@ -123,76 +162,107 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, echo: Any = print) -> dict[str, Any]:
-    """Run the tour, print it, write report.md / metrics.json / config.json / a PNG; return the metrics."""
+def _section_result(value: Union[SectionResult, tuple[str, Any]]) -> SectionResult:
+    if isinstance(value, SectionResult):
+        return value
+    text, metrics = value
+    return SectionResult(text, metrics)
+
+
+def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, device: Any = "cpu",
+             overwrite: bool = False, echo: Any = print) -> dict[str, Any]:
+    """Run the tour, print it and a final summary table, write the run folder; return the metrics.
+
+    Args:
+        out: run folder (default ``runs/<timestamp>-demo``).
+        seed: seeds every random draw; the same seed reproduces the run on the same machine.
+        quick: smaller sizes (under a minute on two cores) for a first look.
+        device: where the trained models run (``"cpu"``, ``"cuda"``); the reference computations stay in float64 on the CPU.
+        overwrite: replace a report already in ``out`` instead of refusing.
+    """
+    from . import _checks
+
+    started = time.perf_counter()
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {_checks.describe(seed)}")
+    device = _checks.device("device", device)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-demo"
-    config = {"seed": seed, "quick": quick, "out": str(out), "ode_dim": 32 if quick else 64, "ode_steps": 50 if quick else 200,
-              "report_steps": 20 if quick else 60, "torch": torch.__version__}
-
-    table = tableau_table()
-    echo("== Tableaus: stability intervals on the real and imaginary axes ==")
-    echo(format_table(table))
-
-    comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=seed)
-    echo("\n== ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid ==")
-    echo(format_table(comparisons))
-    matched = all(row["max_relative_gap"] <= MATCH_TOLERANCE for row in comparisons)
-    echo(f"verdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)")
-
-    report = example_report(steps=config["report_steps"], seed=seed)
-    echo("\n== Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences ==")
-    echo(str(report))
-
+    _io.check_run_folder(out, "report.md", overwrite=overwrite, resumable=False)
+    config = {"seed": seed, "quick": quick, "device": str(device), "out": str(out), "ode_dim": 32 if quick else 64,
+              "ode_steps": 50 if quick else 200, "report_steps": 20 if quick else 60, "torch": torch.__version__}
+    sections = _core_sections(config, echo)
     _load_extensions()
-    sections = []
-    for title, fn in _SECTIONS:
-        text, section_metrics = fn(config)
+    for _, title, fn in _SECTIONS:
+        result = _section_result(fn(config))
+        sections.append((title, result))
         echo(f"\n== {title} ==")
-        echo(text)
-        sections.append((title, text, section_metrics))
+        echo(result.text)
 
+    seconds = time.perf_counter() - started
+    summary = [row for _, result in sections for row in result.summary]
+    summary_text = format_table([{k: row.get(k, "") for k in SUMMARY_COLUMNS} for row in summary])
+    passed = all(result.passed for _, result in sections)
+    verdict = "every verdict holds" if passed else "FAILED: " + ", ".join(t for t, r in sections if not r.passed)
+    echo(f"\n== Summary ({'quick, ' if quick else ''}seed {seed}, {device}, {seconds:.0f} s) ==")
+    echo(summary_text)
+    echo(verdict)
+
+    metrics = {"sections": {title: result.metrics for title, result in sections}, "summary": summary,
+               "passed": passed, "seconds": seconds}
+    _io.write_json(out / "metrics.json", metrics)
+    _io.write_json(out / "config.json", config)
+    lines = ["# ornn demo", "", f"Run {stamp}, seed {seed}, device {device}{', quick' if quick else ''}, {seconds:.0f} s "
+             f"(torch {torch.__version__}). {verdict.capitalize()}.", "", "## Summary", "", _markdown(summary), ""]
+    for title, result in sections:
+        lines += [f"## {title}", "", "```", result.text, "```", ""]
+        lines += [f"![{Path(name).stem}]({name})\n" for name in result.figures]
+    _io.write_text(out / "report.md", "\n".join(lines))
+    echo(f"\nreport written to {out}/report.md")
+    metrics["out"] = str(out)
+    return metrics
+
+
+def _core_sections(config: dict[str, Any], echo: Any) -> list[tuple[str, SectionResult]]:
+    """The core's three parts, printed as they finish."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    seed, out = config["seed"], Path(config["out"])
+    table = tableau_table()
     figure, ax = plt.subplots(figsize=(6, 5))
     stability.plot_stability_regions(tableau_names(), ax=ax)
     _io.save_figure(out / "stability_regions.png", figure, dpi=120, bbox_inches="tight")
     plt.close(figure)
+    widest = max(table, key=lambda row: row["real_interval"])
+    tableaus = SectionResult(format_table(table), table, ["stability_regions.png"],
+                             [{"part": "tableaus", "measure": f"widest real stability interval of {len(table)} presets",
+                               "ours": f"{widest['tableau']}: [-{widest['real_interval']:.3f}, 0]", "against": "|R(h lambda)| <= 1"}])
+    echo("== Tableaus: stability intervals on the real and imaginary axes ==")
+    echo(tableaus.text)
 
-    metrics = {"tableaus": table, "odecell_vs_torchdiffeq": comparisons, "odecell_matches": matched,
-               "stability_report": report.to_dict(), "sections": {title: m for title, _, m in sections}}
-    _io.write_json(out / "metrics.json", metrics)
-    _io.write_json(out / "config.json", config)
-    report_md = "\n".join(
-        [
-            "# ornn demo",
-            "",
-            f"Run {stamp}, seed {seed}{', quick' if quick else ''}.",
-            "",
-            "## Tableaus",
-            "```",
-            format_table(table),
-            "```",
-            "![stability regions](stability_regions.png)",
-            "",
-            "## ODECell vs torchdiffeq",
-            "```",
-            format_table(comparisons),
-            "```",
-            f"Verdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g}).",
-            "",
-            "## Stability report",
-            "```",
-            str(report),
-            "```",
-            "",
-            *[line for title, text, _ in sections for line in (f"## {title}", "```", text, "```", "")],
-        ]
-    )
-    _io.write_text(out / "report.md", report_md)
-    echo(f"\nreport written to {out}/report.md")
-    metrics["out"] = str(out)
-    return metrics
+    comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=seed)
+    matched = all(row["max_relative_gap"] <= MATCH_TOLERANCE for row in comparisons)
+    gap = max(row["max_relative_gap"] for row in comparisons)
+    text = format_table(comparisons) + f"\nverdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)"
+    ode = SectionResult(text, {"rows": comparisons, "matches": matched}, passed=matched,
+                        summary=[{"part": "ODECell", "measure": "max relative gap to torchdiffeq.odeint (3 methods, float64)",
+                                  "ours": f"{gap:.1e}", "against": f"tolerance {MATCH_TOLERANCE:g}"}])
+    echo("\n== ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid ==")
+    echo(ode.text)
+
+    report = example_report(steps=config["report_steps"], seed=seed)
+    example = SectionResult(str(report), report.to_dict())
+    echo("\n== Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences ==")
+    echo(example.text)
+    return [("Tableaus: stability intervals on the real and imaginary axes", tableaus),
+            ("ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid", ode),
+            ("Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences", example)]
+
+
+def _markdown(rows: list[dict[str, str]]) -> str:
+    lines = ["| " + " | ".join(SUMMARY_COLUMNS) + " |", "|" + "---|" * len(SUMMARY_COLUMNS)]
+    lines += ["| " + " | ".join(str(row.get(k, "")).replace("|", "\\|") for k in SUMMARY_COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)

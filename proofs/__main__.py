@@ -6,19 +6,24 @@
 
 from __future__ import annotations
 
-import argparse
 import ast
 import inspect
 import sys
 from pathlib import Path
 
 from ornn import _io
+from ornn._cli import Parser
 
 from . import PROOFS, format_table, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m proofs", description="Run seed 002's claims and theorems as numerical checks.")
+    parser = Parser(
+        prog="python -m proofs", description="Run seed 002's claims and theorems as numerical checks (also `ornn prove`). "
+                                             "Exit code 0 when every verdict holds, 1 when one fails, 2 on bad input.",
+        epilog="examples:\n  ornn prove                          every claim and theorem\n  ornn prove theorem4 --quick\n"
+               "  python -m proofs theorem1 --set size=12 --set steps=20000\n  ornn prove --markdown --json proofs.json",
+    )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"proofs to run (default all): {', '.join(PROOFS)}")
     parser.add_argument("--quick", action="store_true", help="smaller instances")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")

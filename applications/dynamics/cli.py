@@ -22,30 +22,32 @@ from typing import Optional, Sequence
 import torch
 
 from ornn import _io
+from ornn._cli import Parser, non_negative_int, positive_float, positive_int
 
 from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
 from .report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
-from .train import complex_dtype_of, evaluate_predictor, train_predictor
+from .train import evaluate_predictor, to_model, train_predictor
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ornn dynamics", description="Ising-chain dynamics predictors (seed 003).",
-                                     epilog=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="ornn dynamics", description="Ising-chain dynamics predictors (seed 003).",
+                                     epilog="examples:\n" + __doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def spec_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--spins", type=int, nargs="+", default=[2, 3, 4], help="chain lengths N (default 2 3 4)")
-        p.add_argument("--per-spin", type=int, default=200, help="sequences per N, split 80/10/10 (default 200)")
-        p.add_argument("--steps", type=int, default=100, help="steps per sequence (default 100)")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--spins", type=positive_int, nargs="+", default=[2, 3, 4], help="chain lengths N (default 2 3 4)")
+        p.add_argument("--per-spin", type=positive_int, default=200, help="sequences per N, split 80/10/10 (default 200)")
+        p.add_argument("--steps", type=positive_int, default=100, help="steps per sequence (default 100)")
+        p.add_argument("--seed", type=non_negative_int, default=0)
 
     generate = actions.add_parser("generate", help="evolve Haar-random states exactly and cache them",
                                   epilog="example:\n  ornn dynamics generate --spins 2 3 4 5 --per-spin 500 --out data/ising",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     spec_flags(generate)
     generate.add_argument("--out", type=Path, required=True, help="cache folder")
+    generate.add_argument("--overwrite", action="store_true", help="replace a cache already in --out")
     train = actions.add_parser("train", help="teacher-forced training of a predictor",
                                epilog="example:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,11 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
                        help="seed003: encoders + recurrent stack (Table B1); norm-preserving: psi itself in a linear 1-ARNN per N")
     train.add_argument("--cell", default="sru", help="registered cell of the seed003 model's recurrent stack (default sru)")
-    train.add_argument("--width", type=int, default=64, help="feature width (seed 003: 512; default 64)")
-    train.add_argument("--layers", type=int, default=2, help="recurrent layers (seed 003: 4; default 2)")
-    train.add_argument("--epochs", type=int, default=15)
-    train.add_argument("--batch", type=int, default=32)
-    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--width", type=positive_int, default=64, help="feature width (seed 003: 512; default 64)")
+    train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (seed 003: 4; default 2)")
+    train.add_argument("--epochs", type=positive_int, default=15)
+    train.add_argument("--batch", type=positive_int, default=32)
+    train.add_argument("--lr", type=positive_float, default=3e-3)
     train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (seed 003: 0.95)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
     group = train.add_mutually_exclusive_group()
@@ -68,21 +70,22 @@ def _parser() -> argparse.ArgumentParser:
                                   epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
-    evaluate.add_argument("--steps", type=int, default=None, help="rollout length (default: the data's steps)")
-    evaluate.add_argument("--count", type=int, default=None, help="test sequences per N (default: the whole test split)")
+    evaluate.add_argument("--steps", type=positive_int, default=None, help="rollout length (default: the data's steps)")
+    evaluate.add_argument("--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)")
     transfer = actions.add_parser("transfer", help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
                                   epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    transfer.add_argument("--base-spins", type=int, nargs="+", default=[2, 3, 4])
-    transfer.add_argument("--target", type=int, default=5)
-    transfer.add_argument("--per-spin", type=int, default=200)
-    transfer.add_argument("--steps", type=int, default=100)
-    transfer.add_argument("--width", type=int, default=64)
-    transfer.add_argument("--layers", type=int, default=2)
-    transfer.add_argument("--base-epochs", type=int, default=15)
-    transfer.add_argument("--epochs", type=int, default=10, help="epochs on the target chain, for both models")
-    transfer.add_argument("--seed", type=int, default=0)
+    transfer.add_argument("--base-spins", type=positive_int, nargs="+", default=[2, 3, 4])
+    transfer.add_argument("--target", type=positive_int, default=5)
+    transfer.add_argument("--per-spin", type=positive_int, default=200)
+    transfer.add_argument("--steps", type=positive_int, default=100)
+    transfer.add_argument("--width", type=positive_int, default=64)
+    transfer.add_argument("--layers", type=positive_int, default=2)
+    transfer.add_argument("--base-epochs", type=positive_int, default=15)
+    transfer.add_argument("--epochs", type=positive_int, default=10, help="epochs on the target chain, for both models")
+    transfer.add_argument("--seed", type=non_negative_int, default=0)
     transfer.add_argument("--out", type=Path, required=True, help="run folder")
+    transfer.add_argument("--overwrite", action="store_true", help="replace a transfer run already in --out")
     return parser
 
 
@@ -107,14 +110,12 @@ def build_model(config: dict) -> torch.nn.Module:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.action == "generate":
+        _io.check_run_folder(args.out, "metadata.json", overwrite=args.overwrite, resumable=False)
         folder = cache(_spec(args), args.out, progress=True)
         print(f"cached {len(args.spins)} chain lengths in {folder}")
         return 0
     if args.action == "train":
-        checkpoint = args.out / "checkpoint.pt"
-        if checkpoint.exists() and not (args.resume or args.overwrite):
-            print(f"error: {args.out} already holds a run; pass --resume to continue it or --overwrite to start again", file=sys.stderr)
-            return 2
+        checkpoint = _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
         spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
         torch.manual_seed(args.seed)
         model = build_model({"kind": args.model, "model": (
@@ -137,6 +138,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.action == "transfer":
         from .transfer import TransferConfig, run_transfer
 
+        _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
+
         metrics = run_transfer(TransferConfig(base_spins=tuple(args.base_spins), target=args.target, per_spin=args.per_spin,
                                               steps=args.steps, width=args.width, layers=args.layers, base_epochs=args.base_epochs,
                                               epochs=args.epochs, seed=args.seed), args.out, progress=True)
@@ -155,7 +158,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     plot_metric(evaluation, "mre", args.run / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
     plot_metric(evaluation, "magnetisation_error", args.run / "magnetisation_error.png", ylabel="|m_pred - m_exact|")
     first = spec.split_range("test").start
-    exact = {n: sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1].to(complex_dtype_of(model))
+    exact = {n: to_model(sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1], model)
              for n in spec.spins}
     predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
     plot_amplitudes(predicted, exact, args.run / "amplitudes.png")

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from ornn.demo import SectionResult
+
 from .data import SequenceSpec, materialise
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
@@ -21,31 +23,40 @@ from .report import plot_metric, summary_rows
 from .train import evaluate_predictor, train_predictor
 
 
-def dynamics_section(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def dynamics_section(config: dict[str, Any]) -> SectionResult:
     from ornn.demo import format_table
 
     quick = config.get("quick", False)
     seed = config.get("seed", 0)
+    device = torch.device(config.get("device", "cpu"))
+    out = Path(config["out"]) if "out" in config else None
     spec = SequenceSpec(spins=(2, 3, 4), per_spin=100 if quick else 200, steps=100, seed=seed)
     data = materialise(spec)  # both predictors train on the same sequences
     torch.manual_seed(seed)
-    model = DynamicsPredictor(max_spins=4, width=64, cell="sru", num_layers=2)
+    model = DynamicsPredictor(max_spins=4, width=64, cell="sru", num_layers=2).to(device)
     start = time.perf_counter()
-    history = train_predictor(model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data)
+    history = train_predictor(model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data,
+                              progress=True)
     seconds = time.perf_counter() - start
     evaluation = evaluate_predictor(model, spec, steps=100, count=20, cached=data)
-    if "out" in config:
-        plot_metric(evaluation, "mre", Path(config["out"]) / "dynamics-mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
+    figures = []
+    if out is not None:
+        plot_metric(evaluation, "mre", out / "dynamics-mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
+        figures.append("dynamics-mre.png")
     rows = summary_rows(evaluation, 100)
     torch.manual_seed(seed)
-    physics = NormPreservingPredictor(spec.spins, dt=spec.dt)
+    physics = NormPreservingPredictor(spec.spins, dt=spec.dt).to(device)
     start = time.perf_counter()
-    train_predictor(physics, spec, epochs=20 if quick else 60, batch_size=32, lr=0.3, decay=0.95, seed=seed, cached=data)
+    train_predictor(physics, spec, epochs=20 if quick else 60, batch_size=32, lr=0.3, decay=0.95, seed=seed, cached=data,
+                    progress=True)
     physics_seconds = time.perf_counter() - start
     long = replace(spec, steps=1000)
     growth = []
-    for label, predictor in (("SRU (seed 003)", model), ("norm-preserving 1-ARNN", physics)):
+    for label, slug, predictor in (("SRU (seed 003)", "sru", model), ("norm-preserving 1-ARNN", "norm-preserving", physics)):
         far = evaluate_predictor(predictor, long, steps=1000, count=10)
+        if out is not None:
+            plot_metric(far, "mre", out / f"dynamics-growth-{slug}.png", ylabel=f"MRE, {label}", log=True)
+            figures.append(f"dynamics-growth-{slug}.png")
         for n, per in sorted(far.items()):
             growth.append({"predictor": label, "N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in (100, 250, 1000)},
                            "persistence @ 1000": per["persistence"]["mre"][1000],
@@ -55,4 +66,15 @@ def dynamics_section(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             "autoregressive rollout scored at step 100 against exact evolution, next to persistence:\n" + format_table(rows)
             + f"\n\nError growth to 1,000 steps (10 held-out states per N); the norm-preserving predictor trained in "
             f"{physics_seconds:.0f} s on the same data:\n" + format_table(growth))
-    return text, {"rows": rows, "growth": growth, "train_seconds": seconds, "val_loss": history.val_loss}
+
+    def mres(key: str, label: str) -> str:
+        return " / ".join(f"{r[key]:.2g}" for r in growth if r["predictor"] == label)
+
+    summary = [
+        {"part": "Ising, SRU (seed 003)", "measure": "MRE @ step 100, N = 2 / 3 / 4",
+         "ours": " / ".join(f"{r['MRE']:.2g}" for r in rows), "against": "persistence " + " / ".join(f"{r['MRE persistence']:.2g}" for r in rows)},
+        {"part": "Ising, norm-preserving", "measure": "MRE @ step 1000, N = 2 / 3 / 4", "ours": mres("MRE @ 1000", "norm-preserving 1-ARNN"),
+         "against": "SRU " + mres("MRE @ 1000", "SRU (seed 003)")},
+    ]
+    metrics = {"rows": rows, "growth": growth, "train_seconds": seconds, "val_loss": history.val_loss}
+    return SectionResult(text, metrics, figures, summary)

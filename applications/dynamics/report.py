@@ -67,8 +67,8 @@ def plot_amplitudes(predicted: dict[int, torch.Tensor], exact: dict[int, torch.T
     figure, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4), squeeze=False)
     for ax, n in zip(axes[0], sizes):
         for x in range(min(2**n, 8)):
-            line, = ax.plot(exact[n][:, x].abs(), linewidth=1)
-            ax.plot(predicted[n][:, x].abs(), linestyle="--", color=line.get_color(), linewidth=1)
+            line, = ax.plot(exact[n][:, x].abs().cpu(), linewidth=1)
+            ax.plot(predicted[n][:, x].detach().abs().cpu(), linestyle="--", color=line.get_color(), linewidth=1)
         ax.set_title(f"N = {n} (first {min(2**n, 8)} amplitudes)")
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("|amplitude|")
@@ -84,8 +84,8 @@ def plot_magnetisation(predicted: dict[int, torch.Tensor], exact: dict[int, torc
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(7, 4.2))
     for n in sorted(predicted):
-        line, = ax.plot(magnetisation(exact[n][None])[0], label=f"N = {n}")
-        ax.plot(magnetisation(predicted[n][None])[0], linestyle="--", color=line.get_color())
+        line, = ax.plot(magnetisation(exact[n][None])[0].cpu(), label=f"N = {n}")
+        ax.plot(magnetisation(predicted[n][None].detach())[0].cpu(), linestyle="--", color=line.get_color())
     ax.set_xlabel("step (dt = 0.002)")
     ax.set_ylabel("magnetisation m(t)")
     ax.set_title("m(t): exact (solid) and predicted (dashed), one held-out state per N")

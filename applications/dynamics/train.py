@@ -27,7 +27,7 @@ from .data import SequenceSpec, batches, materialise, sequences
 from .metrics import evaluate_sequences
 from .model import DynamicsPredictor
 
-__all__ = ["TrainHistory", "train_predictor", "validation_loss", "evaluate_predictor", "load_checkpoint"]
+__all__ = ["TrainHistory", "train_predictor", "validation_loss", "evaluate_predictor", "load_checkpoint", "to_model"]
 
 
 @dataclass
@@ -48,6 +48,11 @@ def complex_dtype_of(model: torch.nn.Module) -> torch.dtype:
     return next(model.parameters()).dtype.to_complex()
 
 
+def to_model(states: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
+    """States moved to the model's device and complex dtype (the data is generated on the CPU in complex128)."""
+    return states.to(device=next(model.parameters()).device, dtype=complex_dtype_of(model))
+
+
 def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size: int = 32, split: str = "validation",
                     cached: Optional[dict] = None) -> float:
     """Teacher-forced MSE over a split, weighted by batch size."""
@@ -56,7 +61,7 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
     total, count = 0.0, 0
     with torch.no_grad():
         for _, batch in batches(spec, split, batch_size, shuffle=False, cached=cached):
-            batch = batch.to(complex_dtype_of(model))
+            batch = to_model(batch, model)
             predicted, _ = model(batch[:, :-1])
             total += float(_mse(predicted, batch[:, 1:])) * batch.shape[0]
             count += batch.shape[0]
@@ -64,9 +69,9 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
     return total / max(count, 1)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A checkpoint written by :func:`train_predictor` (tensors and plain containers only)."""
-    return torch.load(path, weights_only=True)
+def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """A checkpoint written by :func:`train_predictor` (tensors and plain containers only), loaded onto ``map_location``."""
+    return torch.load(path, weights_only=True, map_location=map_location)
 
 
 def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int = 10, batch_size: int = 32,
@@ -85,7 +90,7 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
     if resume:
         if checkpoint is None or not Path(checkpoint).exists():
             raise FileNotFoundError(f"checkpoint: resume=True needs an existing checkpoint, got {checkpoint}")
-        saved = load_checkpoint(checkpoint)
+        saved = load_checkpoint(checkpoint, map_location=next(model.parameters()).device)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         history = TrainHistory(**saved["history"])
@@ -104,7 +109,7 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
         model.train()
         total, count = 0.0, 0
         for _, batch in batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached):
-            batch = batch.to(complex_dtype_of(model))
+            batch = to_model(batch, model)
             predicted, _ = model(batch[:, :-1])
             loss = _mse(predicted, batch[:, 1:])
             optimizer.zero_grad(set_to_none=True)
@@ -149,7 +154,7 @@ def evaluate_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, steps: O
     for n in spec.spins:
         if n > model.max_spins:
             raise ValueError(f"spec: {n} spins exceed the model's max_spins {model.max_spins}")
-        exact = sequences(spec, n, indices, cached=cached)[:, : steps + 1].to(complex_dtype_of(model))
+        exact = to_model(sequences(spec, n, indices, cached=cached)[:, : steps + 1], model)
         predicted = model.rollout(exact[:, 0], steps)
         persistence = exact[:, :1].expand_as(exact)
         out[n] = {name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}

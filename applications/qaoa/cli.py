@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 import torch
 
 from ornn import _io
+from ornn._cli import Parser, non_negative_int, positive_float, positive_int
 
 from .experiment import CompareConfig, run_compare
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
@@ -24,46 +25,51 @@ KINDS = ("erdos-renyi", "3-regular", "complete-weighted", "sk")
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=KINDS, default="erdos-renyi", help="problem family (default erdos-renyi)")
-    parser.add_argument("--p", type=int, default=1, help="QAOA depth (default 1)")
+    parser.add_argument("--p", type=positive_int, default=1, help="QAOA depth (default 1)")
     parser.add_argument("--dc", action="store_true", help="DC-QAOA with the zy counterdiabatic term")
-    parser.add_argument("--steps", type=int, default=10, help="Phase I horizon T (default 10)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=10, help="Phase I horizon T (default 10)")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-qaoa-<action>)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning.")
+    parser = Parser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning (seeds 000 and 001).",
+                    epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
+                           "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="meta-train one cell", epilog="example:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(train)
     train.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
-    train.add_argument("--hidden", type=int, default=20)
-    train.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--lr", type=float, default=0.01)
-    train.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    train.add_argument("--hidden", type=positive_int, default=20)
+    train.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
+    train.add_argument("--epochs", type=positive_int, default=20)
+    train.add_argument("--lr", type=positive_float, default=0.01)
+    group = train.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
     evaluate = actions.add_parser("evaluate", help="two-phase evaluation of a trained cell on unseen graphs",
                                   epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
-    evaluate.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
-    evaluate.add_argument("--per-size", type=int, default=5)
+    evaluate.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
+    evaluate.add_argument("--per-size", type=positive_int, default=5)
     compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
                                  epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
                                         "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
-    compare.add_argument("--hidden", type=int, default=20, help="hidden size of every cell (default 20)")
+    compare.add_argument("--hidden", type=positive_int, default=20, help="hidden size of every cell (default 20)")
     compare.add_argument("--no-delta", action="store_true", help="feed parameters and cost only (seed 001's input of size 3 at p = 1)")
-    compare.add_argument("--epochs", type=int, default=20)
-    compare.add_argument("--train-sizes", type=int, nargs="+", default=[6, 7, 8, 9])
-    compare.add_argument("--test-sizes", type=int, nargs="+", default=[10, 11, 12, 13, 14])
-    compare.add_argument("--per-size", type=int, default=5)
+    compare.add_argument("--epochs", type=positive_int, default=20)
+    compare.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
+    compare.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
+    compare.add_argument("--per-size", type=positive_int, default=5)
     compare.add_argument("--reference", action="store_true", help="also find each test graph's ansatz optimum (multi-start L-BFGS)")
-    compare.add_argument("--transfer-sizes", type=int, nargs="*", default=[], help="3-regular only: Phase I ratios on these larger n")
+    compare.add_argument("--transfer-sizes", type=positive_int, nargs="*", default=[], help="3-regular only: Phase I ratios on these larger n")
     compare.add_argument("--quick", action="store_true", help="3 epochs, 2 test sizes, 3 graphs each")
+    compare.add_argument("--overwrite", action="store_true", help="replace a comparison already in --out")
     return parser
 
 
@@ -76,17 +82,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                transfer_sizes=tuple(args.transfer_sizes), hidden_size=args.hidden, use_delta=not args.no_delta)
         if args.quick:
             config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
+        if args.out is not None:
+            _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
         run_compare(config, args.out)
         return 0
     if args.action == "train":
         out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
-        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        checkpoint = _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("resume", "overwrite")}
         _io.write_json(out / "config.json", config)
         meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double()
-        history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
-                             steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                             checkpoint=out / "checkpoint.pt", resume=args.resume, progress=True)
-        torch.save(meta.state_dict(), out / "best.pt")
+        try:
+            history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
+                                 steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                                 checkpoint=checkpoint, resume=args.resume, progress=True)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                  f"  ornn qaoa train --out {out} --resume  (and the same flags)", file=sys.stderr)
+            return 130
+        _io.save_torch(out / "best.pt", meta.state_dict())
         _io.write_json(out / "metrics.json", {"train_loss": history.train_loss, "val_loss": history.val_loss,
                                               "best_epoch": history.best_epoch, "stopped_early": history.stopped_early})
         print(f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
