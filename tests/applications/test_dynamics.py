@@ -185,8 +185,10 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     assert main([*train, "--epochs", "2", "--resume"]) == 0
     history = __import__("json").loads((run / "metrics.json").read_text())
     assert len(history["val_loss"]) == 2
-    assert main(["dynamics", "evaluate", "--run", str(run), "--steps", "0"]) == 2  # refused, not read as "the default"
-    assert "steps: expected an integer >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # refused at parse time, not read as "the default"
+        main(["dynamics", "evaluate", "--run", str(run), "--steps", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --steps: expected a positive integer, got 0" in capsys.readouterr().err
     assert main(["dynamics", "evaluate", "--run", str(run), "--steps", "4"]) == 0
     for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "magnetisation_error.png", "amplitudes.png", "best.pt"):
         assert (run / name).stat().st_size > 0
