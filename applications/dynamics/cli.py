@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from ornn import _io
+from ornn import _checks, _io, distributed
 from ornn._cli import Parser, non_negative_int, positive_float, positive_int
 
 from .data import SequenceSpec, cache, load_cached, sequences
@@ -49,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, help="cache folder")
     generate.add_argument("--overwrite", action="store_true", help="replace a cache already in --out")
     train = actions.add_parser("train", help="teacher-forced training of a predictor",
-                               epilog="example:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru",
+                               epilog="examples:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru\n"
+                                      "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     spec_flags(train)
     train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: generate in memory from the spec flags)")
@@ -63,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=positive_float, default=3e-3)
     train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (seed 003: 0.95)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
+    train.add_argument("--device", default="cpu", help="where the model trains: cpu, cuda, cuda:1 (default cpu)")
+    train.add_argument("--nproc", type=positive_int, default=1,
+                       help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
     group = train.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
@@ -72,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
     evaluate.add_argument("--steps", type=positive_int, default=None, help="rollout length (default: the data's steps)")
     evaluate.add_argument("--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)")
+    evaluate.add_argument("--device", default="cpu", help="where the model runs (default cpu)")
     transfer = actions.add_parser("transfer", help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
                                   epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,33 +114,17 @@ def build_model(config: dict) -> torch.nn.Module:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    if getattr(args, "nproc", 1) > 1 and distributed.world_size() == 1 and "WORLD_SIZE" not in os.environ:
+        return distributed.relaunch(args.nproc, ["dynamics", *distributed.without_flag(argv, "--nproc")])
     if args.action == "generate":
         _io.check_run_folder(args.out, "metadata.json", overwrite=args.overwrite, resumable=False)
         folder = cache(_spec(args), args.out, progress=True)
         print(f"cached {len(args.spins)} chain lengths in {folder}")
         return 0
     if args.action == "train":
-        checkpoint = _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
-        spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
-        torch.manual_seed(args.seed)
-        model = build_model({"kind": args.model, "model": (
-            {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
-            if args.model == "seed003" else {"spins": spec.spins, "dt": spec.dt})})
-        config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
-                  "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
-        _io.write_json(args.out / "config.json", config)
-        try:
-            history = train_predictor(model, spec, epochs=args.epochs, batch_size=args.batch, lr=args.lr, decay=args.decay,
-                                      seed=args.seed, checkpoint=checkpoint, resume=args.resume, progress=True, cached=cached)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                  f"  ornn dynamics train --out {args.out} --resume  (and the same flags)", file=sys.stderr)
-            return 130
-        _io.save_torch(args.out / "best.pt", model.state_dict())
-        _io.write_json(args.out / "metrics.json", asdict(history))
-        print(f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
-        return 0
+        return _train(args)
     if args.action == "transfer":
         from .transfer import TransferConfig, run_transfer
 
@@ -146,10 +136,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(markdown_table(metrics["rows"]))
         print(f"\nreport: {args.out / 'report.md'}")
         return 0
+    device = _checks.device("--device", args.device)
     config = json.loads((args.run / "config.json").read_text())
     spec, cached = _load_data(config)
-    model = build_model(config)
-    model.load_state_dict(torch.load(args.run / "best.pt", weights_only=True))
+    model = build_model(config).to(device)
+    model.load_state_dict(torch.load(args.run / "best.pt", weights_only=True, map_location=device))
     steps = spec.steps if args.steps is None else args.steps
     if steps > spec.steps:  # same seeds, longer exact evolution: the first spec.steps steps are unchanged
         spec, cached = replace(spec, steps=steps), None
@@ -177,6 +168,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if growth:
         print("\n" + growth)
     print(f"\nreport: {args.run / 'report.md'}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Train on one process, or on this rank of a torchrun group (rank 0 writes the run folder)."""
+    device = _checks.device("--device", args.device)
+    distributed.setup(device)
+    main_rank = distributed.is_main()
+    checkpoint = _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
+    spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
+    torch.manual_seed(args.seed)
+    model = build_model({"kind": args.model, "model": (
+        {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
+        if args.model == "seed003" else {"spins": spec.spins, "dt": spec.dt})}).to(device)
+    config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
+              "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
+    if main_rank:
+        _io.write_json(args.out / "config.json", config)
+    try:
+        history = train_predictor(model, spec, epochs=args.epochs, batch_size=args.batch, lr=args.lr, decay=args.decay,
+                                  seed=args.seed, checkpoint=checkpoint, resume=args.resume, progress=main_rank, cached=cached)
+    except KeyboardInterrupt:
+        if main_rank:
+            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                  f"  ornn dynamics train --out {args.out} --resume  (and the same flags)", file=sys.stderr)
+        return 130
+    if main_rank:
+        _io.save_torch(args.out / "best.pt", model.state_dict())
+        _io.write_json(args.out / "metrics.json", {**asdict(history), "processes": distributed.world_size()})
+        print(f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
+    distributed.barrier()
+    distributed.teardown()
     return 0
 
 

@@ -36,6 +36,9 @@ __all__ = ["NormPreservingPredictor"]
 class NormPreservingPredictor(StatePredictor):
     """One linear 1-ARNN per chain length in ``spins``, stepping psi itself with step size ``dt``."""
 
+    #: a step runs the core of one chain length only (ornn.distributed.wrap reads this)
+    uses_all_parameters = False
+
     def __init__(self, spins: Sequence[int] = (2, 3, 4), dt: float = 0.002) -> None:
         super().__init__()
         spins = tuple(spins)

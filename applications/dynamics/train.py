@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import torch
 
-from ornn import _checks, _io
+from ornn import _checks, _io, distributed
 
 from .data import SequenceSpec, batches, materialise, sequences
 from .metrics import evaluate_sequences
@@ -55,18 +55,20 @@ def to_model(states: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
 
 def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size: int = 32, split: str = "validation",
                     cached: Optional[dict] = None) -> float:
-    """Teacher-forced MSE over a split, weighted by batch size."""
+    """Teacher-forced MSE over a split, weighted by batch size (each rank scores its shard of every batch)."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for _, batch in batches(spec, split, batch_size, shuffle=False, cached=cached):
-            batch = to_model(batch, model)
-            predicted, _ = model(batch[:, :-1])
-            total += float(_mse(predicted, batch[:, 1:])) * batch.shape[0]
-            count += batch.shape[0]
+            local, factor = distributed.local_items(batch)
+            local = to_model(local, model)
+            predicted, _ = model(local[:, :-1])
+            weight = local.shape[0] if factor else 0
+            total += float(_mse(predicted, local[:, 1:])) * weight
+            count += weight
     model.train(was_training)
-    return total / max(count, 1)
+    return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
@@ -78,7 +80,14 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
                     lr: float = 1e-3, decay: float = 0.95, min_lr: float = 5e-5, seed: int = 0,
                     checkpoint: Optional[Path] = None, resume: bool = False, progress: bool = False,
                     cached: Optional[dict] = None) -> TrainHistory:
-    """Train in place and load the best-validation weights at the end; returns the history."""
+    """Train in place and load the best-validation weights at the end; returns the history.
+
+    Under ``torchrun`` (a process group set up with :func:`ornn.distributed.setup`) every rank
+    trains on its shard of each global batch of ``batch_size`` sequences, gradients are
+    all-reduced by ``DistributedDataParallel``, and rank 0 alone writes the checkpoint. The
+    result equals the one-process run to round-off, and a checkpoint resumes under any
+    number of processes.
+    """
     epochs = _checks.positive_int("epochs", epochs)
     _checks.positive_float("lr", lr)
     if not 0 < decay <= 1:
@@ -97,8 +106,9 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
         best_state, best, start = saved["best_state"], saved["best"], saved["epoch"] + 1
     if cached is None:  # generate the data once, not once per epoch
         cached = materialise(spec)
+    net = distributed.wrap(model)
     bar = None
-    if progress:
+    if progress and distributed.is_main():
         from tqdm import tqdm
 
         bar = tqdm(total=epochs, initial=start, desc=f"training {model.cell_name} predictor", unit="epoch")
@@ -109,25 +119,27 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
         model.train()
         total, count = 0.0, 0
         for _, batch in batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached):
-            batch = to_model(batch, model)
-            predicted, _ = model(batch[:, :-1])
-            loss = _mse(predicted, batch[:, 1:])
+            local, factor = distributed.local_items(batch)  # the same global batch on every rank, sharded
+            local = to_model(local, model)
+            predicted, _ = net(local[:, :-1])
+            loss = _mse(predicted, local[:, 1:])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * factor).backward()
             optimizer.step()
-            total += float(loss.detach()) * batch.shape[0]
-            count += batch.shape[0]
+            total += float(loss.detach()) * (local.shape[0] if factor else 0)
+            count += local.shape[0] if factor else 0
         val = validation_loss(model, spec, batch_size=batch_size, cached=cached)
-        history.train_loss.append(total / max(count, 1))
+        history.train_loss.append(distributed.all_sum(total) / max(distributed.all_sum(count), 1))
         history.val_loss.append(val)
         history.lr.append(current_lr)
         if val < best:
             best, history.best_epoch = val, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if checkpoint is not None:
+        if checkpoint is not None and distributed.is_main():
             _io.save_torch(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                                         "history": asdict(history), "best_state": best_state, "best": best,
                                         "config": model.config, "spec": asdict(spec)})
+        distributed.barrier()  # no rank runs ahead of the checkpoint it could be resumed from
         if bar is not None:
             bar.set_postfix(train=f"{history.train_loss[-1]:.2e}", val=f"{val:.2e}")
             bar.update(1)

@@ -42,11 +42,15 @@ CD_POOL = {"y": "Y", "zy": "ZY", "yz": "YZ", "xy": "XY", "yx": "YX"}
 
 
 class QAOA:
-    """The p-layer QAOA ansatz for a :class:`Problem`; ``dtype`` is the state's complex dtype."""
+    """The p-layer QAOA ansatz for a :class:`Problem`; ``dtype`` is the state's complex dtype.
+
+    ``device`` is where states are simulated (default CPU); parameters must live there too,
+    and :meth:`to` moves the ansatz, as ``nn.Module.to`` does.
+    """
 
     layer_size = 2
 
-    def __init__(self, problem: Problem, p: int, *, dtype: torch.dtype = torch.complex128) -> None:
+    def __init__(self, problem: Problem, p: int, *, dtype: torch.dtype = torch.complex128, device=None) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"problem: expected a MaxCut or SK problem, got {_checks.describe(problem)}")
         self.problem = problem
@@ -55,8 +59,16 @@ class QAOA:
             raise TypeError(f"dtype: expected complex64 or complex128, got {dtype}")
         self.dtype = dtype
         self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
-        self._cost = problem.cost.to(self.real_dtype)
+        self.device = torch.device("cpu") if device is None else torch.device(device)
+        self._cost = problem.cost.to(dtype=self.real_dtype, device=self.device)
         self._cost_rotation_cache: dict[int, Rotation] = {}
+
+    def to(self, device) -> "QAOA":
+        """Move the ansatz (its cost diagonal and cached rotations) to ``device``, in place; returns self."""
+        self.device = torch.device(device)
+        self._cost = self._cost.to(self.device)
+        self._cost_rotation_cache = {}
+        return self
 
     @property
     def n(self) -> int:
@@ -71,6 +83,9 @@ class QAOA:
             raise TypeError(f"params: expected a tensor of shape ({self.num_params},) or (batch, {self.num_params}), got {_checks.describe(params)}")
         if params.shape[-1] != self.num_params or params.dim() not in (1, 2):
             raise ValueError(f"params: expected shape ({self.num_params},) or (batch, {self.num_params}), got {tuple(params.shape)}")
+        if params.device != self.device:
+            raise ValueError(f"params: expected a tensor on the ansatz's device {self.device}, got one on {params.device}; "
+                             "move one of them with .to(device)")
         single = params.dim() == 1
         return (params[None] if single else params).to(self.real_dtype), single
 
@@ -115,8 +130,8 @@ class DCQAOA(QAOA):
 
     layer_size = 3
 
-    def __init__(self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128) -> None:
-        super().__init__(problem, p, dtype=dtype)
+    def __init__(self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128, device=None) -> None:
+        super().__init__(problem, p, dtype=dtype, device=device)
         if cd not in CD_POOL:
             raise ValueError(f"cd: expected one of {', '.join(CD_POOL)}, got {cd!r}")
         self.cd = cd
@@ -139,16 +154,16 @@ class BatchedQAOA(QAOA):
     (num_params,) is shared by every problem.
     """
 
-    def __init__(self, problems: "list[Problem]", p: int, *, dtype: torch.dtype = torch.complex128) -> None:
+    def __init__(self, problems: "list[Problem]", p: int, *, dtype: torch.dtype = torch.complex128, device=None) -> None:
         problems = list(problems)
         if not problems:
             raise ValueError("problems: expected at least one problem, got none")
-        super().__init__(problems[0], p, dtype=dtype)
+        super().__init__(problems[0], p, dtype=dtype, device=device)
         sizes = {problem.n for problem in problems}
         if len(sizes) != 1:
             raise ValueError(f"problems: expected problems of one size, got sizes {sorted(sizes)}")
         self.problems = problems
-        self._cost = torch.stack([problem.cost for problem in problems]).to(self.real_dtype)
+        self._cost = torch.stack([problem.cost for problem in problems]).to(dtype=self.real_dtype, device=self.device)
 
     def _batch(self, params: torch.Tensor) -> tuple[torch.Tensor, bool]:
         batch, _ = super()._batch(params)

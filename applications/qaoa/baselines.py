@@ -68,7 +68,7 @@ def random_init(ansatz: QAOA, batch: int = 1, *, seed: Optional[int] = None) -> 
     u = torch.rand(batch, ansatz.p, ansatz.layer_size, generator=generator, dtype=torch.float64)
     low = torch.tensor([-math.pi, 0.0, -math.pi / 2][: ansatz.layer_size], dtype=torch.float64)
     width = torch.tensor([math.pi, math.pi / 2, math.pi][: ansatz.layer_size], dtype=torch.float64)
-    return (low + width * u).reshape(batch, ansatz.num_params)
+    return (low + width * u).reshape(batch, ansatz.num_params).to(ansatz.device)  # drawn on the CPU: same draw on every device
 
 
 def linear_ramp(ansatz: QAOA, *, dt: float = 0.75) -> torch.Tensor:
@@ -77,7 +77,7 @@ def linear_ramp(ansatz: QAOA, *, dt: float = 0.75) -> torch.Tensor:
     dt = _checks.positive_float("dt", dt)
     times = [(k + 0.5) / ansatz.p for k in range(ansatz.p)]
     alphas = [0.0] * ansatz.p if _has_alpha(ansatz) else None
-    return _layer_major([-t * dt for t in times], [(1 - t) * dt for t in times], alphas)
+    return _layer_major([-t * dt for t in times], [(1 - t) * dt for t in times], alphas).to(ansatz.device)
 
 
 def fixed_angles(ansatz: QAOA) -> torch.Tensor:
@@ -90,7 +90,7 @@ def fixed_angles(ansatz: QAOA) -> torch.Tensor:
         raise ValueError("ansatz: fixed angles are for MaxCut on 3-regular graphs")
     gammas, betas = FIXED_ANGLES_3_REGULAR[ansatz.p]
     alphas = [0.0] * ansatz.p if _has_alpha(ansatz) else None
-    return _layer_major([-g for g in gammas], betas, alphas)
+    return _layer_major([-g for g in gammas], betas, alphas).to(ansatz.device)
 
 
 def mean_degree(problem: MaxCut) -> float:
@@ -128,7 +128,7 @@ class DegreeRule:
             raise ValueError(f"ansatz: expected depth p = {self.p} (the fit's), got {ansatz.p}")
         scale = 1.0 / math.sqrt(mean_degree(ansatz.problem))
         alphas = [0.0] * self.p if _has_alpha(ansatz) else None
-        return _layer_major([ck * scale for ck in self.c], self.b, alphas)
+        return _layer_major([ck * scale for ck in self.c], self.b, alphas).to(ansatz.device)
 
     def save(self, path: Union[str, Path]) -> None:
         _io.write_json(Path(path), asdict(self))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
 
-from ornn import _io
+from ornn import _checks, _io, distributed
 from ornn._cli import Parser, non_negative_int, positive_float, positive_int
 
 from .experiment import CompareConfig, run_compare
@@ -30,6 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=10, help="Phase I horizon T (default 10)")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-qaoa-<action>)")
+    parser.add_argument("--device", default="cpu", help="where the cell trains and the circuits run: cpu, cuda, cuda:1 (default cpu)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                     epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
                            "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    train = actions.add_parser("train", help="meta-train one cell", epilog="example:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru",
+    train = actions.add_parser("train", help="meta-train one cell", epilog="examples:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru\n"
+                               "  ornn qaoa train --cell gru --batch 16 --nproc 2 --out runs/gru-ddp   # two processes, same result",
                                formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(train)
     train.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
@@ -45,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     train.add_argument("--epochs", type=positive_int, default=20)
     train.add_argument("--lr", type=positive_float, default=0.01)
+    train.add_argument("--batch", type=positive_int, default=8, help="problems per meta-training batch, over all processes (default 8)")
+    train.add_argument("--nproc", type=positive_int, default=1,
+                       help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
     group = train.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
@@ -54,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
     evaluate.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
     evaluate.add_argument("--per-size", type=positive_int, default=5)
+    evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
     compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
                                  epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
                                         "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models",
@@ -74,12 +81,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    device = _checks.device("--device", args.device)
+    if args.action == "train" and args.nproc > 1 and distributed.world_size() == 1 and "WORLD_SIZE" not in os.environ:
+        return distributed.relaunch(args.nproc, ["qaoa", *distributed.without_flag(argv, "--nproc")])
     if args.action == "compare":
         config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
                                epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),
                                test_per_size=args.per_size, reference_optimum=args.reference,
-                               transfer_sizes=tuple(args.transfer_sizes), hidden_size=args.hidden, use_delta=not args.no_delta)
+                               transfer_sizes=tuple(args.transfer_sizes), hidden_size=args.hidden, use_delta=not args.no_delta,
+                               device=str(device))
         if args.quick:
             config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
         if args.out is not None:
@@ -87,40 +99,55 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_compare(config, args.out)
         return 0
     if args.action == "train":
-        out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
-        checkpoint = _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
-        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("resume", "overwrite")}
-        _io.write_json(out / "config.json", config)
-        meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double()
-        try:
-            history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
-                                 steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                                 checkpoint=checkpoint, resume=args.resume, progress=True)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                  f"  ornn qaoa train --out {out} --resume  (and the same flags)", file=sys.stderr)
-            return 130
-        _io.save_torch(out / "best.pt", meta.state_dict())
-        _io.write_json(out / "metrics.json", {"train_loss": history.train_loss, "val_loss": history.val_loss,
-                                              "best_epoch": history.best_epoch, "stopped_early": history.stopped_early})
-        print(f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
-        return 0
+        return _train(args, device)
     config = json.loads((args.run / "config.json").read_text())
-    meta = MetaOptimizer(config["cell"], (3 if config["dc"] else 2) * config["p"], hidden_size=config["hidden"]).double()
-    meta.load_state_dict(torch.load(args.run / "best.pt", weights_only=True))
+    meta = MetaOptimizer(config["cell"], (3 if config["dc"] else 2) * config["p"], hidden_size=config["hidden"]).double().to(device)
+    meta.load_state_dict(torch.load(args.run / "best.pt", weights_only=True, map_location=device))
     from .ansatz import DCQAOA, QAOA
 
     print(f"{'n':>3} {'ratio after Phase I':>20} {'ratio after Phase II':>21}")
     rows = []
     for n in args.test_sizes:
         problems = ProblemDistribution(config["kind"], (n,)).sample(args.per_size, seed=10_007 + n)
-        tests = [DCQAOA(q, config["p"]) if config["dc"] else QAOA(q, config["p"]) for q in problems]
-        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+        tests = [DCQAOA(q, config["p"], device=device) if config["dc"] else QAOA(q, config["p"], device=device) for q in problems]
+        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
         one, two = two_phase(tests, meta, steps=config["steps"], phase_two_steps=100)
         r1, r2 = float((one[-1] / optimum).mean()), float((two.final_energies / optimum).mean())
         rows.append({"n": n, "ratio_phase_one": r1, "ratio_phase_two": r2})
         print(f"{n:>3} {r1:>20.4f} {r2:>21.4f}")
     _io.write_json(args.run / "evaluation.json", rows)
+    return 0
+
+
+def _train(args: argparse.Namespace, device: torch.device) -> int:
+    """Meta-train on one process, or on this rank of a torchrun group (rank 0 writes the run folder)."""
+    distributed.setup(device)
+    main_rank = distributed.is_main()
+    out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
+    checkpoint = _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("resume", "overwrite", "nproc")}
+    if main_rank:
+        _io.write_json(out / "config.json", config)
+    torch.manual_seed(args.seed)
+    meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double().to(device)
+    try:
+        history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
+                             steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch,
+                             checkpoint=checkpoint, resume=args.resume, progress=main_rank)
+    except KeyboardInterrupt:
+        if main_rank:
+            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                  f"  ornn qaoa train --out {out} --resume  (and the same flags)", file=sys.stderr)
+        return 130
+    if main_rank:
+        _io.save_torch(out / "best.pt", meta.state_dict())
+        _io.write_json(out / "metrics.json", {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                                              "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
+                                              "processes": distributed.world_size()})
+        print(f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
+    distributed.barrier()
+    distributed.teardown()
     return 0
 
 

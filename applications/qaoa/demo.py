@@ -29,7 +29,8 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
     steps = 30 if quick else 100
     problem = random_regular_maxcut(10, seed=seed)
     rows = []
-    for ansatz in (QAOA(problem, 2), DCQAOA(problem, 2)):
+    device = config.get("device", "cpu")
+    for ansatz in (QAOA(problem, 2, device=device), DCQAOA(problem, 2, device=device)):
         starts = {
             "random (mean of 8)": random_init(ansatz, 8, seed=seed),
             "linear ramp (TQA)": linear_ramp(ansatz)[None],
@@ -80,7 +81,7 @@ def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any
                                 cells=("lstm", "gru"), hidden_size=12, epochs=3 if quick else 10, batches_per_epoch=4,
                                 meta_optimizer="rmsprop", meta_lr=0.01,  # fast for this short, small training
                                 batch_size=8, phase_two_optimizer="adam", phase_two_lr=0.05,
-                                phase_two_steps=20 if quick else 60, seed=config.get("seed", 0))
+                                phase_two_steps=20 if quick else 60, seed=config.get("seed", 0), device=config.get("device", "cpu"))
     folder = "dc-qaoa-compare" if dc else "qaoa-compare"
     out = Path(config["out"]) / folder if "out" in config else None
     metrics = run_compare(config_meta, out, progress=True, echo=lambda *args: None)

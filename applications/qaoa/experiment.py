@@ -60,11 +60,12 @@ class CompareConfig:
     reference_optimum: bool = False  # also run multi-start L-BFGS for the ansatz optimum of every test graph
     transfer_sizes: tuple[int, ...] = ()  # 3-regular only: Phase I ratios on larger graphs (seed 000 Fig. 5)
     seed: int = 0
+    device: str = "cpu"  # where the cells train and the test circuits run; the degree rule is fitted on the CPU
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _ansatz(problem, config: CompareConfig) -> QAOA:
-    return DCQAOA(problem, config.p) if config.dc else QAOA(problem, config.p)
+    return DCQAOA(problem, config.p, device=config.device) if config.dc else QAOA(problem, config.p, device=config.device)
 
 
 def _starts(config: CompareConfig, tests: list[QAOA], rule: Optional[DegreeRule], metas) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
     metas, training = {}, {}
     for name in config.cells:
         torch.manual_seed(config.seed)
-        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta).double()
+        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta).double().to(config.device)
         start = time.perf_counter()
         history = meta_train(meta, train_dist, p=config.p, dc=config.dc, steps=config.steps, epochs=config.epochs,
                              batches_per_epoch=config.batches_per_epoch, batch_size=config.batch_size, loss=config.loss,
@@ -109,9 +110,9 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
     for n in config.test_sizes:
         problems = ProblemDistribution(config.kind, (n,)).sample(config.test_per_size, seed=config.seed * 7919 + n)
         tests = [_ansatz(problem, config) for problem in problems]
-        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
+        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64, device=config.device)
         if config.reference_optimum:
-            best = torch.tensor([ansatz_optimum(a, starts=8, seed=config.seed)[0] for a in tests], dtype=torch.float64)
+            best = torch.tensor([ansatz_optimum(a, starts=8, seed=config.seed)[0] for a in tests], dtype=torch.float64, device=config.device)
             results.setdefault("ansatz optimum (multi-start L-BFGS)", {})[n] = {
                 "ratio_phase_one_mean": float((best / optimum).mean()), "ratio_phase_one_std": float((best / optimum).std()),
                 "ratio_phase_two_mean": float((best / optimum).mean()), "ratio_phase_two_std": float((best / optimum).std()),
@@ -158,7 +159,7 @@ def _plot_curves(curves: dict[str, list[torch.Tensor]], path: Path, config: Comp
     figure, ax = plt.subplots(figsize=(7, 4.5))
     for method, per_size in curves.items():
         length = min(c.shape[0] for c in per_size)
-        errors = torch.cat([c[:length] for c in per_size], dim=1)  # (iterations, all test graphs)
+        errors = torch.cat([c[:length] for c in per_size], dim=1).cpu()  # (iterations, all test graphs)
         mean = errors.mean(1)
         se = errors.std(1) / errors.shape[1] ** 0.5
         steps = torch.arange(length)
@@ -181,11 +182,12 @@ def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[
     for n in config.transfer_sizes:
         problems = ProblemDistribution("3-regular", (n,)).sample(config.test_per_size, seed=config.seed * 104729 + n)
         tests = [_ansatz(problem, config) for problem in problems]
-        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64)
+        optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64, device=config.device)
         for method, phase_one in _starts(config, tests, rule, metas).items():
             if isinstance(phase_one, MetaOptimizer):
                 with torch.no_grad():
-                    final = phase_one(tests, config.steps, torch.full((phase_one.num_params,), 0.1, dtype=torch.float64)).energies[-1]
+                    start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=config.device)
+                    final = phase_one(tests, config.steps, start).energies[-1]
             else:
                 with torch.no_grad():
                     final = torch.stack([a.energy(row) for a, row in zip(tests, phase_one)])

@@ -33,7 +33,7 @@ from torch import nn
 
 import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
-from ornn import _checks, _io
+from ornn import _checks, _io, distributed
 
 from .ansatz import DCQAOA, QAOA
 from .optimize import OptimizationResult, batch_energy, optimize
@@ -108,7 +108,7 @@ class MetaOptimizer(nn.Module):
 
     def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
         rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
-        return torch.tensor(rows, dtype=dtype)
+        return torch.tensor(rows, dtype=dtype, device=self.head.weight.device)
 
     def forward(self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: torch.Tensor) -> MetaTrajectory:
         """Unroll ``steps`` proposals from ``start`` ((P,) shared or (B, P)) on a batch of ansatzes."""
@@ -122,7 +122,7 @@ class MetaOptimizer(nn.Module):
         theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
         if theta.shape != (batch, self.num_params):
             raise ValueError(f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}")
-        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype)
+        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self.head.weight.device)
         features = self._features(ansatzes, dtype) if self.problem_features else None
         energy = batch_energy(ansatzes, theta).to(dtype)
         previous = energy / scales
@@ -206,8 +206,12 @@ LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-def _ansatzes(problems: Sequence[Problem], p: int, dc: bool) -> list[QAOA]:
-    return [DCQAOA(problem, p) if dc else QAOA(problem, p) for problem in problems]
+def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> list[QAOA]:
+    return [DCQAOA(problem, p, device=device) if dc else QAOA(problem, p, device=device) for problem in problems]
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device
 
 
 def meta_train(
@@ -237,6 +241,11 @@ def meta_train(
     (seed, -1); the best validation state is kept in the checkpoint's ``best`` entry and
     loaded into ``meta`` at the end. Training stops after ``patience`` epochs without a
     better validation loss.
+
+    Under ``torchrun`` (see :mod:`ornn.distributed`) every rank draws the same batch of
+    ``batch_size`` problems and trains on its shard, ``DistributedDataParallel`` all-reduces
+    the gradients, and rank 0 alone writes the checkpoint; the result equals the one-process
+    run to round-off, and a checkpoint resumes under any number of processes.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
@@ -245,7 +254,8 @@ def meta_train(
         raise ValueError(f"optimizer: expected one of {', '.join(optimizers)}, got {optimizer!r}")
     epochs = _checks.positive_int("epochs", epochs)
     _checks.positive_int("patience", patience)
-    start = torch.full((meta.num_params,), 0.1, dtype=torch.float64) if start is None else start
+    device = _device(meta)
+    start = torch.full((meta.num_params,), 0.1, dtype=torch.float64, device=device) if start is None else start
     opt = optimizers[optimizer](meta.parameters(), lr=lr)
     history = TrainingHistory()
     best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
@@ -255,15 +265,18 @@ def meta_train(
     if resume:
         if path is None or not path.exists():
             raise ValueError(f"resume: expected an existing checkpoint file, got {checkpoint!r}")
-        saved = torch.load(path, weights_only=False)
+        saved = torch.load(path, weights_only=False, map_location=device)
         meta.load_state_dict(saved["meta"])
         opt.load_state_dict(saved["optimizer"])
         history = saved["history"]
         best_state, best_val, first_epoch = saved["best"], saved["best_val"], saved["epoch"] + 1
-    validation = _ansatzes(distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983), p, dc)
+    validation, validation_factor = distributed.local_items(distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983))
+    validation = _ansatzes(validation, p, dc, device)
+    validation_weight = len(validation) if validation_factor else 0
     loss_fn = LOSSES[loss]
+    net = distributed.wrap(meta)
     epoch_range = range(first_epoch, epochs)
-    if progress:
+    if progress and distributed.is_main():
         from tqdm import tqdm
 
         epoch_range = tqdm(epoch_range, desc=f"meta-training {meta.cell_name}", unit="epoch")
@@ -274,14 +287,15 @@ def meta_train(
         losses = []
         for b in range(batches_per_epoch):
             problems = distribution.sample(batch_size, seed=seed * 1_000_003 + epoch * batches_per_epoch + b)
+            local, factor = distributed.local_items(problems)  # the same global batch on every rank, sharded
             opt.zero_grad()
-            value = loss_fn(meta(_ansatzes(problems, p, dc), steps, start).scaled)
-            value.backward()
+            value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start).scaled)
+            (value * factor).backward()
             opt.step()
-            losses.append(float(value.detach()))
+            losses.append(distributed.all_sum(float(value.detach()) * factor) / distributed.world_size())
         meta.eval()
         with torch.no_grad():
-            val = float(loss_fn(meta(validation, steps, start).scaled))
+            val = distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight) / validation_size
         history.train_loss.append(sum(losses) / len(losses))
         history.val_loss.append(val)
         if val < best_val:
@@ -289,9 +303,10 @@ def meta_train(
             best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
         elif epoch - history.best_epoch >= patience:
             history.stopped_early = True
-        if path is not None:
+        if path is not None and distributed.is_main():
             _io.save_torch(path, {"meta": meta.state_dict(), "optimizer": opt.state_dict(), "history": history,
                                   "best": best_state, "best_val": best_val, "epoch": epoch})
+        distributed.barrier()  # no rank runs ahead of the checkpoint it could be resumed from
     meta.load_state_dict(best_state)
     return history
 
@@ -314,7 +329,7 @@ def two_phase(
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
     if isinstance(phase_one, MetaOptimizer):
-        start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64) if start is None else start
+        start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=_device(phase_one)) if start is None else start
         with torch.no_grad():
             trajectory = phase_one(ansatz_list, steps, start)
         init, phase_one_energies = trajectory.params[-1], trajectory.energies

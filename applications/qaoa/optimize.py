@@ -89,8 +89,8 @@ def optimize(
     params = init.detach().clone().to(first.real_dtype).requires_grad_(True)
     opt = OPTIMIZERS[optimizer]([params], lr=lr)
     history_p, history_e = [params.detach().clone()], []
-    converged_at = torch.full((init.shape[0],), -1, dtype=torch.long)
-    frozen = torch.zeros(init.shape[0], dtype=torch.bool)
+    converged_at = torch.full((init.shape[0],), -1, dtype=torch.long, device=params.device)
+    frozen = torch.zeros(init.shape[0], dtype=torch.bool, device=params.device)
     for step in range(steps + 1):
         opt.zero_grad()
         energies = batch_energy(ansatzes, params)  # of history_p[-1]: one evaluation per step
