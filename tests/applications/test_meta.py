@@ -165,3 +165,12 @@ def test_quantum_cells_at_seed001_input_size_train_their_circuit_parameters(cell
     quantum = {"qlstm": "circuit_weights", "qk_lstm": "references", "qfwp": "slow.weight"}[cell]
     grad = dict(meta.cell.named_parameters())[quantum].grad
     assert grad is not None and grad.abs().max() > 1e-8
+
+
+def test_parameters_on_another_device_are_refused_not_moved():
+    from applications.qaoa import QAOA, random_regular_maxcut
+
+    ansatz = QAOA(random_regular_maxcut(4, seed=0), 1)
+    assert ansatz.device == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"params: expected a tensor on the ansatz's device cpu, got one on meta"):
+        ansatz.energy(torch.zeros(2, device="meta"))
