@@ -175,6 +175,7 @@ QUICK_BENCH_ARGS = {
     "dynamics_speed": ["--spins", "2", "4", "--batches", "1", "8", "--steps", "20", "--qutip-states", "2", "--repeats", "1"],
     "memory_tasks": ["--cell", "lstm", "--delay", "5", "--length", "10", "--iterations", "5", "--hidden", "8"],
     "qaoa_speed": ["--sizes", "6", "8", "--repeats", "1", "--max-default-qubit", "0"],
+    "distributed_training": ["--epochs", "1", "--jobs", "qaoa"],
 }
 
 

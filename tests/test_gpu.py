@@ -132,7 +132,7 @@ def test_predictor_training_on_cuda_equals_cpu():
         history = dynamics.train_predictor(model, spec, epochs=2, batch_size=5, lr=3e-3)
         return model, history, dynamics.evaluate_predictor(model, spec, steps=6)
 
-    (cpu, h_cpu, e_cpu), (gpu, h_gpu, e_gpu) = run("cpu"), run(CUDA)
+    (_, h_cpu, e_cpu), (_, h_gpu, e_gpu) = run("cpu"), run(CUDA)
     assert h_gpu.val_loss == pytest.approx(h_cpu.val_loss, rel=1e-8)
     assert e_gpu[3]["predictor"]["mre"] == pytest.approx(e_cpu[3]["predictor"]["mre"], rel=1e-6, abs=1e-12)
     norm = dynamics.NormPreservingPredictor((2, 3)).to(CUDA)
