@@ -49,3 +49,33 @@ def positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
     return value
+
+
+def train_in_run_folder(command: str, out: Any, checkpoint: Any, train: Any) -> Any:
+    """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume. None if interrupted."""
+    import sys
+
+    from . import distributed
+
+    try:
+        return train()
+    except KeyboardInterrupt:
+        if distributed.is_main():
+            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                  f"  ornn {command} --out {out} --resume  (and the same flags)", file=sys.stderr)
+        return None
+
+
+def finish_run_folder(out: Any, state: dict, metrics: dict, summary: str) -> int:
+    """Rank 0 writes best.pt and metrics.json (with the process count) atomically and prints ``summary``; all ranks leave."""
+    from pathlib import Path
+
+    from . import _io, distributed
+
+    if distributed.is_main():
+        _io.save_torch(Path(out) / "best.pt", state)
+        _io.write_json(Path(out) / "metrics.json", {**metrics, "processes": distributed.world_size()})
+        print(summary)
+    distributed.barrier()
+    distributed.teardown()
+    return 0

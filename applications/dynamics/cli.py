@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 import torch
 
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, non_negative_int, positive_float, positive_int
+from ornn._cli import Parser, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
 from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
@@ -187,21 +187,13 @@ def _train(args: argparse.Namespace) -> int:
               "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
     if main_rank:
         _io.write_json(args.out / "config.json", config)
-    try:
-        history = train_predictor(model, spec, epochs=args.epochs, batch_size=args.batch, lr=args.lr, decay=args.decay,
-                                  seed=args.seed, checkpoint=checkpoint, resume=args.resume, progress=main_rank, cached=cached)
-    except KeyboardInterrupt:
-        if main_rank:
-            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                  f"  ornn dynamics train --out {args.out} --resume  (and the same flags)", file=sys.stderr)
+    history = train_in_run_folder("dynamics train", args.out, checkpoint, lambda: train_predictor(
+        model, spec, epochs=args.epochs, batch_size=args.batch, lr=args.lr, decay=args.decay, seed=args.seed,
+        checkpoint=checkpoint, resume=args.resume, progress=main_rank, cached=cached))
+    if history is None:
         return 130
-    if main_rank:
-        _io.save_torch(args.out / "best.pt", model.state_dict())
-        _io.write_json(args.out / "metrics.json", {**asdict(history), "processes": distributed.world_size()})
-        print(f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
-    distributed.barrier()
-    distributed.teardown()
-    return 0
+    return finish_run_folder(args.out, model.state_dict(), asdict(history),
+                             f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
 
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, non_negative_int, positive_float, positive_int
+from ornn._cli import Parser, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
 from .experiment import CompareConfig, run_compare
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
@@ -131,24 +132,14 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
         _io.write_json(out / "config.json", config)
     torch.manual_seed(args.seed)
     meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double().to(device)
-    try:
-        history = meta_train(meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc,
-                             steps=args.steps, epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch,
-                             checkpoint=checkpoint, resume=args.resume, progress=main_rank)
-    except KeyboardInterrupt:
-        if main_rank:
-            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                  f"  ornn qaoa train --out {out} --resume  (and the same flags)", file=sys.stderr)
+    history = train_in_run_folder("qaoa train", out, checkpoint, lambda: meta_train(
+        meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc, steps=args.steps,
+        epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch, checkpoint=checkpoint, resume=args.resume,
+        progress=main_rank))
+    if history is None:
         return 130
-    if main_rank:
-        _io.save_torch(out / "best.pt", meta.state_dict())
-        _io.write_json(out / "metrics.json", {"train_loss": history.train_loss, "val_loss": history.val_loss,
-                                              "best_epoch": history.best_epoch, "stopped_early": history.stopped_early,
-                                              "processes": distributed.world_size()})
-        print(f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
-    distributed.barrier()
-    distributed.teardown()
-    return 0
+    return finish_run_folder(out, meta.state_dict(), asdict(history),
+                             f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
 
 
 if __name__ == "__main__":
