@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
                        help="seed003: encoders + recurrent stack (Table B1); norm-preserving: psi itself in a linear 1-ARNN per N")
     train.add_argument("--cell", default="sru", help="registered cell of the seed003 model's recurrent stack (default sru)")
-    train.add_argument("--width", type=positive_int, default=64, help="feature width (seed 003: 512; default 64)")
+    train.add_argument("--width", "--hidden", dest="width", type=positive_int, default=64,
+                       help="feature width = the recurrent cells' hidden size (seed 003: 512; default 64)")
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (seed 003: 4; default 2)")
     train.add_argument("--epochs", type=positive_int, default=15)
     train.add_argument("--batch", type=positive_int, default=32)
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     transfer.add_argument("--target", type=positive_int, default=5)
     transfer.add_argument("--per-spin", type=positive_int, default=200)
     transfer.add_argument("--steps", type=positive_int, default=100)
-    transfer.add_argument("--width", type=positive_int, default=64)
+    transfer.add_argument("--width", "--hidden", dest="width", type=positive_int, default=64, help="feature width (default 64)")
     transfer.add_argument("--layers", type=positive_int, default=2)
     transfer.add_argument("--base-epochs", type=positive_int, default=15)
     transfer.add_argument("--epochs", type=positive_int, default=10, help="epochs on the target chain, for both models")
