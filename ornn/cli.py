@@ -43,7 +43,6 @@ def _parser() -> argparse.ArgumentParser:
         prog="ornn",
         description="Recurrent cells as steps of Runge-Kutta integrators (n-t-ORNN).",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ornn {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors")  # top level
@@ -57,7 +56,6 @@ def _parser() -> argparse.ArgumentParser:
                     "Prints a summary table; writes report.md (plots embedded), metrics.json, config.json and PNGs.",
         epilog="examples:\n  ornn demo                      about a minute on two cores\n"
                "  ornn demo --quick --out /tmp/ornn-demo\n  ornn demo --out runs/demo --overwrite --device cuda",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
     demo.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-demo)")
@@ -67,16 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
     cells_cmd = commands.add_parser("cells", help="table of the registered cells: (n, t), parameters, stability verdict",
-                                    epilog="example:\n  ornn cells --hidden 8 --steps 20",
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    epilog="example:\n  ornn cells --hidden 8 --steps 20")
     cells_cmd.add_argument("--input", type=positive_int, default=8, help="input size of every cell (default 8)")
     cells_cmd.add_argument("--hidden", type=positive_int, default=16, help="hidden size (default 16; QUNN is checked at 4)")
     cells_cmd.add_argument("--steps", type=positive_int, default=50, help="steps of the stability check (default 50)")
     cells_cmd.add_argument("--seed", type=non_negative_int, default=0)
     cells_cmd.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
     check = commands.add_parser("check", help="stability report of one registered cell on random inputs; exit 1 if unstable",
-                                epilog="examples:\n  ornn check lstm\n  ornn check arnn --hidden 32 --steps 500",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog="examples:\n  ornn check lstm\n  ornn check arnn --hidden 32 --steps 500")
     check.add_argument("cell", help="a registered cell name (see `ornn cells`)")
     check.add_argument("--input", type=positive_int, default=8, help="input size (default 8)")
     check.add_argument("--hidden", type=positive_int, default=16, help="hidden size (default 16)")
@@ -87,8 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="run a benchmark script from benchmarks/ (list them without a name)",
                                 epilog="examples:\n  ornn bench\n  ornn bench ode_cells --quick\n"
-                                       "  ornn bench cells_speed -- --part 2 --repeats 3   (arguments after -- go to the script)",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                       "  ornn bench cells_speed -- --part 2 --repeats 3   (arguments after -- go to the script)")
     bench.add_argument("name", nargs="?", default=None, help="benchmark name (the script's file name without .py)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs, not a measurement")
     bench.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
@@ -117,15 +112,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     try:
         if args.command == "demo":
+            from ._checks import device
             from .demo import run_demo
 
-            from ._checks import device
-
-            try:
-                chosen = device("--device", args.device)
-            except ValueError as err:
-                raise UsageError(str(err)) from None
-            metrics = run_demo(args.out, seed=args.seed, quick=args.quick, device=chosen, overwrite=args.overwrite)
+            metrics = run_demo(args.out, seed=args.seed, quick=args.quick, device=device("--device", args.device),
+                               overwrite=args.overwrite)
             return 0 if metrics["passed"] else 1
         if args.command == "bench":
             return _bench(args)

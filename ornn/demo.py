@@ -67,13 +67,15 @@ _SECTIONS: list[tuple[int, str, SectionFn]] = []
 
 
 def register_section(title: str, fn: SectionFn, *, order: int = 100) -> None:
-    """Add a demo section run after the core's parts, in ascending ``order``.
+    """Add a demo section; sections run in ascending ``order`` (the core's own three use 1 to 3).
 
     ``fn(config)`` returns a :class:`SectionResult` (or a plain ``(text, metrics)`` pair).
     ``config`` holds ``seed``, ``quick``, ``device`` and ``out`` (the run folder, a str).
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable, got {fn!r}")
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise TypeError(f"order: expected an integer, got {order!r}")
     if all(existing != title for _, existing, _ in _SECTIONS):
         _SECTIONS.append((order, title, fn))
         _SECTIONS.sort(key=lambda entry: entry[0])
@@ -183,20 +185,19 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     from . import _checks
 
     started = time.perf_counter()
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {_checks.describe(seed)}")
+    _checks.positive_int("seed", seed, minimum=0)
     device = _checks.device("device", device)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-demo"
     _io.check_run_folder(out, "report.md", overwrite=overwrite, resumable=False)
     config = {"seed": seed, "quick": quick, "device": str(device), "out": str(out), "ode_dim": 32 if quick else 64,
               "ode_steps": 50 if quick else 200, "report_steps": 20 if quick else 60, "torch": torch.__version__}
-    sections = _core_sections(config, echo)
     _load_extensions()
+    sections = []
     for _, title, fn in _SECTIONS:
         result = _section_result(fn(config))
         sections.append((title, result))
-        echo(f"\n== {title} ==")
+        echo(("\n" if len(sections) > 1 else "") + f"== {title} ==")  # a blank line between sections
         echo(result.text)
 
     seconds = time.perf_counter() - started
@@ -223,43 +224,46 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     return metrics
 
 
-def _core_sections(config: dict[str, Any], echo: Any) -> list[tuple[str, SectionResult]]:
-    """The core's three parts, printed as they finish."""
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seed, out = config["seed"], Path(config["out"])
+    return plt
+
+
+def _tableau_section(config: dict[str, Any]) -> SectionResult:
+    plt = _plt()
     table = tableau_table()
     figure, ax = plt.subplots(figsize=(6, 5))
     stability.plot_stability_regions(tableau_names(), ax=ax)
-    _io.save_figure(out / "stability_regions.png", figure, dpi=120, bbox_inches="tight")
+    _io.save_figure(Path(config["out"]) / "stability_regions.png", figure, dpi=120, bbox_inches="tight")
     plt.close(figure)
     widest = max(table, key=lambda row: row["real_interval"])
-    tableaus = SectionResult(format_table(table), table, ["stability_regions.png"],
-                             [{"part": "tableaus", "measure": f"widest real stability interval of {len(table)} presets",
-                               "ours": f"{widest['tableau']}: [-{widest['real_interval']:.3f}, 0]", "against": "|R(h lambda)| <= 1"}])
-    echo("== Tableaus: stability intervals on the real and imaginary axes ==")
-    echo(tableaus.text)
+    return SectionResult(format_table(table), table, ["stability_regions.png"],
+                         [{"part": "tableaus", "measure": f"widest real stability interval of {len(table)} presets",
+                           "ours": f"{widest['tableau']}: [-{widest['real_interval']:.3f}, 0]", "against": "|R(h lambda)| <= 1"}])
 
-    comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=seed)
+
+def _odecell_section(config: dict[str, Any]) -> SectionResult:
+    comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=config["seed"])
     matched = all(row["max_relative_gap"] <= MATCH_TOLERANCE for row in comparisons)
     gap = max(row["max_relative_gap"] for row in comparisons)
     text = format_table(comparisons) + f"\nverdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)"
-    ode = SectionResult(text, {"rows": comparisons, "matches": matched}, passed=matched,
-                        summary=[{"part": "ODECell", "measure": "max relative gap to torchdiffeq.odeint (3 methods, float64)",
-                                  "ours": f"{gap:.1e}", "against": f"tolerance {MATCH_TOLERANCE:g}"}])
-    echo("\n== ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid ==")
-    echo(ode.text)
+    return SectionResult(text, {"rows": comparisons, "matches": matched}, passed=matched,
+                         summary=[{"part": "ODECell", "measure": "max relative gap to torchdiffeq.odeint (3 methods, float64)",
+                                   "ours": f"{gap:.1e}", "against": f"tolerance {MATCH_TOLERANCE:g}"}])
 
-    report = example_report(steps=config["report_steps"], seed=seed)
-    example = SectionResult(str(report), report.to_dict())
-    echo("\n== Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences ==")
-    echo(example.text)
-    return [("Tableaus: stability intervals on the real and imaginary axes", tableaus),
-            ("ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid", ode),
-            ("Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences", example)]
+
+def _report_section(config: dict[str, Any]) -> SectionResult:
+    report = example_report(steps=config["report_steps"], seed=config["seed"])
+    return SectionResult(str(report), report.to_dict())
+
+
+register_section("Tableaus: stability intervals on the real and imaginary axes", _tableau_section, order=1)
+register_section("ODECell vs torchdiffeq.odeint on dy/dt = tanh(W y + b), float64, fixed grid", _odecell_section, order=2)
+register_section("Stability report: RKCell(4, 16, tableau='rk4', step_size=0.25) on 2 random sequences", _report_section, order=3)
 
 
 def _markdown(rows: list[dict[str, str]]) -> str:

@@ -34,7 +34,7 @@ from .train import evaluate_predictor, to_model, train_predictor
 
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ornn dynamics", description="Ising-chain dynamics predictors (seed 003).",
-                                     epilog="examples:\n" + __doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     epilog="examples:\n" + __doc__.split("\n\n")[1])
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def spec_flags(p: argparse.ArgumentParser) -> None:
@@ -44,15 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=non_negative_int, default=0)
 
     generate = actions.add_parser("generate", help="evolve Haar-random states exactly and cache them",
-                                  epilog="example:\n  ornn dynamics generate --spins 2 3 4 5 --per-spin 500 --out data/ising",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog="example:\n  ornn dynamics generate --spins 2 3 4 5 --per-spin 500 --out data/ising")
     spec_flags(generate)
     generate.add_argument("--out", type=Path, required=True, help="cache folder")
     generate.add_argument("--overwrite", action="store_true", help="replace a cache already in --out")
     train = actions.add_parser("train", help="teacher-forced training of a predictor",
                                epilog="examples:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru\n"
-                                      "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result",
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+                                      "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result")
     spec_flags(train)
     train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: generate in memory from the spec flags)")
     train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
@@ -73,15 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
     evaluate = actions.add_parser("evaluate", help="autoregressive rollout against exact evolution and persistence",
-                                  epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50")
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
     evaluate.add_argument("--steps", type=positive_int, default=None, help="rollout length (default: the data's steps)")
     evaluate.add_argument("--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)")
     evaluate.add_argument("--device", default="cpu", help="where the model runs (default cpu)")
     transfer = actions.add_parser("transfer", help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
-                                  epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5")
     transfer.add_argument("--base-spins", type=positive_int, nargs="+", default=[2, 3, 4])
     transfer.add_argument("--target", type=positive_int, default=5)
     transfer.add_argument("--per-spin", type=positive_int, default=200)

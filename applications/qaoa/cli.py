@@ -41,8 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                            "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="meta-train one cell", epilog="examples:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru\n"
-                               "  ornn qaoa train --cell gru --batch 16 --nproc 2 --out runs/gru-ddp   # two processes, same result",
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+                               "  ornn qaoa train --cell gru --batch 16 --nproc 2 --out runs/gru-ddp   # two processes, same result")
     _common(train)
     train.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
     train.add_argument("--hidden", type=positive_int, default=20)
@@ -56,16 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
     evaluate = actions.add_parser("evaluate", help="two-phase evaluation of a trained cell on unseen graphs",
-                                  epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+                                  epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
     evaluate.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
     evaluate.add_argument("--per-size", type=positive_int, default=5)
     evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
     compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
                                  epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
-                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models",
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models")
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
     compare.add_argument("--hidden", type=positive_int, default=20, help="hidden size of every cell (default 20)")
