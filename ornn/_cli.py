@@ -9,7 +9,8 @@ what came.
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, Callable, NoReturn
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +52,18 @@ def positive_float(text: str) -> float:
     return value
 
 
-def train_in_run_folder(command: str, out: Any, checkpoint: Any, train: Any) -> Any:
+def add_training_flags(parser: argparse.ArgumentParser, *, batch: int, items: str) -> None:
+    """The flags every training command shares: --batch (of ``items``), --device, --nproc and --resume / --overwrite."""
+    parser.add_argument("--batch", type=positive_int, default=batch, help=f"{items} per batch, over all processes (default {batch})")
+    parser.add_argument("--device", default="cpu", help="where the model trains: cpu, cuda, cuda:1 (default cpu)")
+    parser.add_argument("--nproc", type=positive_int, default=1,
+                        help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
+
+
+def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callable[[], Any]) -> Any:
     """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume. None if interrupted."""
     import sys
 
@@ -66,15 +78,13 @@ def train_in_run_folder(command: str, out: Any, checkpoint: Any, train: Any) -> 
         return None
 
 
-def finish_run_folder(out: Any, state: dict, metrics: dict, summary: str) -> int:
+def finish_run_folder(out: Path, state: dict, metrics: dict, summary: str) -> int:
     """Rank 0 writes best.pt and metrics.json (with the process count) atomically and prints ``summary``; all ranks leave."""
-    from pathlib import Path
-
     from . import _io, distributed
 
     if distributed.is_main():
-        _io.save_torch(Path(out) / "best.pt", state)
-        _io.write_json(Path(out) / "metrics.json", {**metrics, "processes": distributed.world_size()})
+        _io.save_torch(out / "best.pt", state)
+        _io.write_json(out / "metrics.json", {**metrics, "processes": distributed.world_size()})
         print(summary)
     distributed.barrier()
     distributed.teardown()

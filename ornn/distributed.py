@@ -3,13 +3,13 @@ r"""Data-parallel training with ``torch.distributed``: the few pieces the traini
 A training loop written against this module runs unchanged on one process and on many.
 Launched by ``torchrun`` (which sets ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
 ``MASTER_PORT``), :func:`setup` joins the process group (gloo on the CPU, nccl on CUDA).
-Every rank then draws the same global batch from the same seed. :func:`shard` keeps its
-contiguous share, and the model wrapped by :func:`wrap` (``DistributedDataParallel``)
-all-reduces the gradients.
+Every rank then draws the same global batch from the same seed. :func:`local_items` keeps
+its contiguous share (:func:`shard`), and the model wrapped by :func:`wrap`
+(``DistributedDataParallel``) all-reduces the gradients.
 
 Equality with one process. DDP averages gradients over the ranks. If rank r computes the
-mean loss of its n_r samples and scales it by ``share(n_r, N) = world * n_r / N``, the
-averaged gradient is
+mean loss of its n_r samples and scales it by the factor world * n_r / N that
+:func:`local_items` returns, the averaged gradient is
 
     (1 / world) * sum_r world * n_r / N * grad(mean_r) = grad((1 / N) * sum over the batch),
 
@@ -32,7 +32,7 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = ["setup", "teardown", "world_size", "rank", "is_main", "shard", "local_items", "all_sum", "barrier", "wrap",
-           "launch_command"]
+           "launch_command", "relaunch_if_asked"]
 
 
 def setup(device: Optional[torch.device] = None) -> bool:
@@ -91,12 +91,11 @@ def local_items(items: Any) -> tuple[Any, float]:
     return local, world_size() * len(local) / total
 
 
-def all_sum(value: float, device: Any = "cpu") -> float:
+def all_sum(value: float) -> float:
     """The sum of ``value`` over all ranks (the value itself when running alone)."""
     if world_size() == 1:
         return float(value)
-    backend_device = "cuda" if dist.get_backend() == "nccl" else device
-    total = torch.tensor([float(value)], dtype=torch.float64, device=backend_device)
+    total = torch.tensor([float(value)], dtype=torch.float64, device="cuda" if dist.get_backend() == "nccl" else "cpu")
     dist.all_reduce(total)
     return float(total.item())
 
@@ -125,6 +124,9 @@ def launch_command(nproc: int, module_args: list[str]) -> list[str]:
     """The torchrun command that runs ``python -m ornn <module_args>`` on ``nproc`` local processes (loopback)."""
     import sys
 
+    from . import _checks
+
+    _checks.positive_int("nproc", nproc)
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "ornn", *module_args]
 
 
@@ -141,11 +143,11 @@ def without_flag(argv: list[str], flag: str) -> list[str]:
     return out
 
 
-def relaunch(nproc: int, module_args: list[str]) -> int:
-    """Run ``python -m ornn <module_args>`` on ``nproc`` local processes through torchrun; its exit code.
-
-    Used by the ``--nproc N`` flag of the training commands, so that no separate launcher is needed.
-    """
+def relaunch_if_asked(nproc: int, command: str, argv: list[str]) -> Optional[int]:
+    """For a ``--nproc N`` flag: run ``ornn <command> <argv without --nproc>`` on N processes through torchrun
+    and return its exit code; None when this process should train itself (N = 1, or already launched)."""
     import subprocess
 
-    return subprocess.run(launch_command(nproc, module_args), check=False).returncode
+    if nproc <= 1 or world_size() > 1 or "WORLD_SIZE" in os.environ:
+        return None
+    return subprocess.run(launch_command(nproc, [command, *without_flag(argv, "--nproc")]), check=False).returncode

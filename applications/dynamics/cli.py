@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Optional, Sequence
 import torch
 
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
+from ornn._cli import Parser, add_training_flags, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
 from .data import SequenceSpec, cache, load_cached, sequences
 from .model import DynamicsPredictor
@@ -60,16 +59,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="feature width = the recurrent cells' hidden size (seed 003: 512; default 64)")
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (seed 003: 4; default 2)")
     train.add_argument("--epochs", type=positive_int, default=15)
-    train.add_argument("--batch", type=positive_int, default=32)
     train.add_argument("--lr", type=positive_float, default=3e-3)
     train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (seed 003: 0.95)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
-    train.add_argument("--device", default="cpu", help="where the model trains: cpu, cuda, cuda:1 (default cpu)")
-    train.add_argument("--nproc", type=positive_int, default=1,
-                       help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
-    group = train.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
-    group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
+    add_training_flags(train, batch=32, items="sequences")
     evaluate = actions.add_parser("evaluate", help="autoregressive rollout against exact evolution and persistence",
                                   epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50")
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
@@ -113,8 +106,9 @@ def build_model(config: dict) -> torch.nn.Module:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    if getattr(args, "nproc", 1) > 1 and distributed.world_size() == 1 and "WORLD_SIZE" not in os.environ:
-        return distributed.relaunch(args.nproc, ["dynamics", *distributed.without_flag(argv, "--nproc")])
+    launched = distributed.relaunch_if_asked(getattr(args, "nproc", 1), "dynamics", argv)
+    if launched is not None:
+        return launched
     if args.action == "generate":
         _io.check_run_folder(args.out, "metadata.json", overwrite=args.overwrite, resumable=False)
         folder = cache(_spec(args), args.out, progress=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Optional, Sequence
 import torch
 
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
+from ornn._cli import Parser, add_training_flags, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
 from .experiment import CompareConfig, run_compare
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
@@ -32,7 +31,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=10, help="Phase I horizon T (default 10)")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-qaoa-<action>)")
-    parser.add_argument("--device", default="cpu", help="where the cell trains and the circuits run: cpu, cuda, cuda:1 (default cpu)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,12 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     train.add_argument("--epochs", type=positive_int, default=20)
     train.add_argument("--lr", type=positive_float, default=0.01)
-    train.add_argument("--batch", type=positive_int, default=8, help="problems per meta-training batch, over all processes (default 8)")
-    train.add_argument("--nproc", type=positive_int, default=1,
-                       help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
-    group = train.add_mutually_exclusive_group()
-    group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
-    group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
+    add_training_flags(train, batch=8, items="problems")
     evaluate = actions.add_parser("evaluate", help="two-phase evaluation of a trained cell on unseen graphs",
                                   epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
@@ -75,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--transfer-sizes", type=positive_int, nargs="*", default=[], help="3-regular only: Phase I ratios on these larger n")
     compare.add_argument("--quick", action="store_true", help="3 epochs, 2 test sizes, 3 graphs each")
     compare.add_argument("--overwrite", action="store_true", help="replace a comparison already in --out")
+    compare.add_argument("--device", default="cpu", help="where the cells train and the circuits run: cpu, cuda, cuda:1 (default cpu)")
     return parser
 
 
@@ -82,8 +76,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     device = _checks.device("--device", args.device)
-    if args.action == "train" and args.nproc > 1 and distributed.world_size() == 1 and "WORLD_SIZE" not in os.environ:
-        return distributed.relaunch(args.nproc, ["qaoa", *distributed.without_flag(argv, "--nproc")])
+    launched = distributed.relaunch_if_asked(getattr(args, "nproc", 1), "qaoa", argv)
+    if launched is not None:
+        return launched
     if args.action == "compare":
         config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
                                epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),

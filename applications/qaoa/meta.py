@@ -284,7 +284,7 @@ def meta_train(
         if history.stopped_early:
             break
         meta.train()
-        losses = []
+        local_sum = 0.0  # this rank's factor-weighted batch losses; summed over the ranks once per epoch
         for b in range(batches_per_epoch):
             problems = distribution.sample(batch_size, seed=seed * 1_000_003 + epoch * batches_per_epoch + b)
             local, factor = distributed.local_items(problems)  # the same global batch on every rank, sharded
@@ -292,11 +292,11 @@ def meta_train(
             value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start).scaled)
             (value * factor).backward()
             opt.step()
-            losses.append(distributed.all_sum(float(value.detach()) * factor) / distributed.world_size())
+            local_sum += float(value.detach()) * factor
         meta.eval()
         with torch.no_grad():
             val = distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight) / validation_size
-        history.train_loss.append(sum(losses) / len(losses))
+        history.train_loss.append(distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch))
         history.val_loss.append(val)
         if val < best_val:
             best_val, history.best_epoch = val, epoch
