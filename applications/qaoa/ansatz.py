@@ -59,13 +59,13 @@ class QAOA:
             raise TypeError(f"dtype: expected complex64 or complex128, got {dtype}")
         self.dtype = dtype
         self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
-        self.device = torch.device("cpu") if device is None else torch.device(device)
+        self.device = torch.device("cpu") if device is None else _checks.device("device", device)
         self._cost = problem.cost.to(dtype=self.real_dtype, device=self.device)
         self._cost_rotation_cache: dict[int, Rotation] = {}
 
     def to(self, device) -> "QAOA":
         """Move the ansatz (its cost diagonal and cached rotations) to ``device``, in place; returns self."""
-        self.device = torch.device(device)
+        self.device = _checks.device("device", device)
         self._cost = self._cost.to(self.device)
         self._cost_rotation_cache = {}
         return self

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 import torch
 
-from ornn import _io
+from ornn import _checks, _io
 
 from .ansatz import DCQAOA, QAOA
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
@@ -82,6 +82,7 @@ def _starts(config: CompareConfig, tests: list[QAOA], rule: Optional[DegreeRule]
 
 def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: bool = True, echo=print) -> dict[str, Any]:
     """Train, evaluate and report; returns the metrics written to metrics.json."""
+    _checks.device("config.device", config.device)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-qaoa-compare"
     _io.write_json(out / "config.json", asdict(config))

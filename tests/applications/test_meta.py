@@ -174,3 +174,16 @@ def test_parameters_on_another_device_are_refused_not_moved():
     assert ansatz.device == torch.device("cpu")
     with pytest.raises(ValueError, match=r"params: expected a tensor on the ansatz's device cpu, got one on meta"):
         ansatz.energy(torch.zeros(2, device="meta"))
+
+
+def test_devices_are_checked_where_they_are_given():
+    from applications.qaoa import QAOA, random_regular_maxcut
+    from applications.qaoa.experiment import CompareConfig, run_compare
+
+    problem = random_regular_maxcut(4, seed=0)
+    with pytest.raises(ValueError, match=r"device: expected a device such as 'cpu'"):
+        QAOA(problem, 1, device="gpu0")
+    with pytest.raises(ValueError, match=r"device: expected a device such as 'cpu'"):
+        QAOA(problem, 1).to("nowhere")
+    with pytest.raises(ValueError, match=r"config.device: expected a device such as 'cpu'"):
+        run_compare(CompareConfig(device="nowhere"), None)
