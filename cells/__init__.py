@@ -2,7 +2,7 @@
 
 Every cell is one step (``output, state = cell(x_t, state)``), runs through
 ``ornn``'s executor, exposes ``spec``, ``order`` (n) and ``memory_span`` (t), and is
-registered by name::
+registered by name, with ``@ornn.register_cell(name)`` next to its class::
 
     import cells
     cells.available()                                   # ('gru', 'lstm', ...)
@@ -27,12 +27,6 @@ from .urnn import URNN
 
 __all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "QLSTM", "QKLSTM", "QFWP", "available", "create", "recurrent"]
 
-from ornn.demo import register_section as _register_section
-
-_ZOO = {"lstm": LSTM, "gru": GRU, "urnn": URNN, "cw_rnn": CWRNN, "sru": SRU, "arnn": ARNN, "qunn": QUNN,
-        "qlstm": QLSTM, "qk_lstm": QKLSTM, "qfwp": QFWP}
-for _name, _cls in _ZOO.items():
-    ornn.register_cell(_name, _cls)
 
 
 def available() -> tuple[str, ...]:
@@ -65,11 +59,3 @@ def recurrent(
     layers = [factory(input_size if i == 0 else hidden_size, hidden_size, **kwargs) for i in range(num_layers)]
     return ornn.Recurrent(layers, batch_first=batch_first, dropout=dropout)
 
-
-def _family_section(config: dict) -> tuple:
-    from .family import _demo_section
-
-    return _demo_section(config)
-
-
-_register_section("Cells: computed (n, t), seed 002's count, parameters, stability verdict", _family_section, order=20)

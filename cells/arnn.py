@@ -3,7 +3,7 @@ r"""Anti-Hermitian recurrent networks, n-ARNN (seed 002, Definition 2, Theorems 
 Weights are anti-Hermitian *by construction*, so the linear part of every step is
 a rotation generator and the stability of the scheme is that of its integrator.
 
-**1-ARNN** (``order=1``): symplectic Euler on the real and imaginary parts (P, C)
+**1-ARNN** (``scheme="symplectic_euler"``): symplectic Euler on the real and imaginary parts (P, C)
 of psi = P + iC, seed 002 Eq. (14), with a nonlinearity and an input::
 
     P' = P + h sigma(A C   + U_p x + b_p)
@@ -14,15 +14,15 @@ with sigma = identity, no input and symmetric A = H it is exactly Eq. (14)
 (P' = P + dt H C, C' = C - dt H P'). As an n-t-ORNN it has two stages (the second
 couples to the first through alpha_21 = A^T) and no delay: (n, t) = (2, 1).
 
-**2-ARNN** (``order=2``): the leapfrog (explicit midpoint) scheme with memory span 2::
+**2-ARNN** (``scheme="leapfrog"``): the leapfrog (explicit midpoint) scheme with memory span 2::
 
     Y_{l+1} = Y_{l-1} + 2h sigma(W Y_l + V x_l + b),     W = A - A^T  (A - A^H for complex states)
 
 one stage reading Y_l and an output reading Y_{l-1}: (n, t) = (1, 2).
 
 Both steps have exact inverses (:meth:`ARNN.inverse`), solved backwards in the same
-order, so a forward/backward round trip returns the start to round-off whatever sigma is.
-Complex states (``complex_state=True``, order 2 only) apply sigma to the real and
+sequence, so a forward/backward round trip returns the start to round-off whatever sigma is.
+Complex states (``complex_state=True``, leapfrog only) apply sigma to the real and
 imaginary parts separately.
 """
 
@@ -53,38 +53,45 @@ class _SplitActivation(nn.Module):
         return torch.complex(self.sigma(z.real), self.sigma(z.imag)) if z.is_complex() else self.sigma(z)
 
 
+#: the two integrators of the unification paper's Definition 2
+SCHEMES = ("symplectic_euler", "leapfrog")
+
+
+@ornn.register_cell("arnn")
 class ARNN(ornn.ORNNCell):
-    """n-ARNN cell with ``order`` 1 (symplectic Euler, state (P, C)) or 2 (leapfrog, history (Y_l, Y_{l-1})).
+    """n-ARNN cell: ``scheme="symplectic_euler"`` (the 1-ARNN, state (P, C)) or ``"leapfrog"`` (the 2-ARNN,
+    history (Y_l, Y_{l-1})).
 
     Args:
         input_size, hidden_size: feature sizes (the state has hidden_size entries per component).
-        order: 1 or 2.
+        scheme: ``"symplectic_euler"`` or ``"leapfrog"`` (the paper's n = 1 and n = 2).
         step_size: h; Theorem 1 asks for |h max|lambda(G)|| < 1.
         activation: sigma, a monotonic pointwise map (default tanh).
-        bias: learn b (b_p, b_c for order 1).
-        complex_state: order 2 only: complex Y and W = A - A^H.
+        bias: learn b (b_p, b_c for symplectic Euler).
+        complex_state: leapfrog only: complex Y and W = A - A^H.
     """
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
-        order: int = 2,
+        scheme: str = "leapfrog",
         step_size: float = 0.1,
         activation: Callable[[torch.Tensor], torch.Tensor] = torch.tanh,
         bias: bool = True,
         complex_state: bool = False,
     ) -> None:
         super().__init__(input_size, hidden_size)
-        if order not in (1, 2) or isinstance(order, bool):
-            raise ValueError(f"order: expected 1 (symplectic Euler) or 2 (leapfrog), got {order!r}")
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme: expected one of {', '.join(repr(s) for s in SCHEMES)}, got {scheme!r}")
+        euler = scheme == "symplectic_euler"
         if not callable(activation):
             raise TypeError(f"activation: expected a callable, got {_checks.describe(activation)}")
         if not isinstance(complex_state, bool):
             raise TypeError(f"complex_state: expected a bool, got {complex_state!r}")
-        if complex_state and order == 1:
-            raise ValueError("complex_state: order 1 already evolves psi = P + iC as two real parts; expected False")
-        self.arnn_order = order
+        if complex_state and euler:
+            raise ValueError("complex_state: symplectic Euler already evolves psi = P + iC as two real parts; expected False")
+        self.scheme = scheme
         self.step_size = _checks.positive_float("step_size", step_size)
         self.complex_state = complex_state
         self.activation = _SplitActivation(activation)
@@ -97,10 +104,10 @@ class ARNN(ornn.ORNNCell):
         if complex_state:
             self.weight_a_imag = nn.Parameter(torch.randn(h, h) * scale)
             self.weight_v_imag = nn.Parameter(torch.randn(h, i) / math.sqrt(parts * i))
-        self.weight_v = nn.Parameter(torch.randn(2 * h if order == 1 else h, i) / math.sqrt(parts * i))
-        self.bias_v = nn.Parameter(torch.zeros(2 * h if order == 1 else h)) if bias else None
+        self.weight_v = nn.Parameter(torch.randn(2 * h if euler else h, i) / math.sqrt(parts * i))
+        self.bias_v = nn.Parameter(torch.zeros(2 * h if euler else h)) if bias else None
 
-        if order == 1:
+        if euler:
             self.rule = UpdateRule(
                 stages=(
                     Stage(self.activation, input_map="momentum"),
@@ -119,8 +126,8 @@ class ARNN(ornn.ORNNCell):
 
     # ------------------------------------------------------------------ weights
     def generator(self) -> torch.Tensor:
-        """The anti-Hermitian weight: G = [[0, A], [-A^T, 0]] (order 1) or W = A - A^H (order 2)."""
-        if self.arnn_order == 1:
+        """The anti-Hermitian weight: G = [[0, A], [-A^T, 0]] (symplectic Euler) or W = A - A^H (leapfrog)."""
+        if self.scheme == "symplectic_euler":
             a = self.weight_a
             zero = torch.zeros_like(a)
             return torch.cat([torch.cat([zero, a], 1), torch.cat([-a.T, zero], 1)], 0)
@@ -133,7 +140,7 @@ class ARNN(ornn.ORNNCell):
     def _input_weight(self) -> torch.Tensor:
         return torch.complex(self.weight_v, self.weight_v_imag) if self.complex_state else self.weight_v
 
-    # ------------------------------------------------------------------ order 1
+    # ------------------------------------------------------------------ symplectic Euler
     def _input_drives(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
         # Stage 1 reads A C + U_p x + b_p; stage 2 reads A^T P + U_c x + b_c, and its coupling
         # alpha_21 = A^T adds h A^T K_1, so its argument is A^T P' with P' = P + h K_1.
@@ -147,7 +154,7 @@ class ARNN(ornn.ORNNCell):
     def _transpose_map(self, k: torch.Tensor) -> torch.Tensor:
         return F.linear(k, self.weight_a.T)
 
-    # ------------------------------------------------------------------ order 2
+    # ------------------------------------------------------------------ leapfrog
     def _leapfrog_drive(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         w = self.generator()
         drive = F.linear(x.to(w.dtype), self._input_weight())
@@ -158,20 +165,20 @@ class ARNN(ornn.ORNNCell):
     # ------------------------------------------------------------------ state and inverse
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> Any:
         y = super().zero_state(batch_size, dtype, device)
-        if self.arnn_order == 1:
+        if self.scheme == "symplectic_euler":
             return y, torch.zeros_like(y)
         if self.complex_state:
             return torch.complex(y, torch.zeros_like(y))
         return y
 
     def output_of(self, y: Any) -> torch.Tensor:
-        """Order 1: P (the real part); order 2: Y itself."""
+        """Symplectic Euler: P (the real part); leapfrog: Y itself."""
         return y[0] if isinstance(y, tuple) else y
 
     def inverse(self, x: torch.Tensor, state: Any) -> Any:
-        """The exact previous state: undo C then P (order 1), or solve the leapfrog for Y_{l-1} (order 2)."""
+        """The exact previous state: undo C then P (symplectic Euler), or solve the leapfrog for Y_{l-1}."""
         h = self.step_size
-        if self.arnn_order == 1:
+        if self.scheme == "symplectic_euler":
             p_next, c_next = state
             drive_p, drive_c = self._drives(x)
             c = c_next + h * self.activation(F.linear(p_next, self.weight_a.T) + drive_c)
@@ -181,5 +188,5 @@ class ARNN(ornn.ORNNCell):
         return y, y_next - 2 * h * self.activation(self._leapfrog_drive(y, x))
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, order={self.arnn_order}, step_size={self.step_size}, "
+        return (f"{self.input_size}, {self.hidden_size}, scheme={self.scheme!r}, step_size={self.step_size}, "
                 f"complex_state={self.complex_state}")

@@ -35,6 +35,7 @@ def _module_sizes(hidden_size: int, modules: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(modules)]
 
 
+@ornn.register_cell("cw_rnn")
 class CWRNN(ornn.ORNNCell):
     """Clockwork RNN cell.
 

@@ -96,6 +96,7 @@ class _TorchLayout(ornn.ORNNCell):
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
 
 
+@ornn.register_cell("lstm")
 class LSTM(_TorchLayout):
     """Long short-term memory cell (Hochreiter & Schmidhuber) as a 2-stage n-t-ORNN; state (h, c)."""
 
@@ -150,6 +151,7 @@ def _cell_component(state: tuple[torch.Tensor, torch.Tensor], x: Any) -> torch.T
     return state[1]
 
 
+@ornn.register_cell("gru")
 class GRU(_TorchLayout):
     """Gated recurrent unit (Cho et al.) in torch's convention as a 1-stage n-t-ORNN; state h."""
 

@@ -40,6 +40,7 @@ from . import quantum_circuits as qc
 __all__ = ["QFWP"]
 
 
+@ornn.register_cell("qfwp")
 class QFWP(ornn.ORNNCell):
     """Quantum fast weight programmer cell; state (y, W) with W (B, depth * q) the fast weights.
 

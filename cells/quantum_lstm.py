@@ -69,6 +69,7 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
         return lstm_zero_state(self, batch_size, dtype, device)
 
 
+@ornn.register_cell("qlstm")
 class QLSTM(_QuantumGatedLSTM):
     """LSTM whose four gate transforms are variational quantum circuits (seed 001 §II-B).
 
@@ -107,6 +108,7 @@ class QLSTM(_QuantumGatedLSTM):
         return f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}"
 
 
+@ornn.register_cell("qk_lstm")
 class QKLSTM(_QuantumGatedLSTM):
     """LSTM whose gates are quantum-kernel expansions over reference vectors (seed 001 §II-C).
 

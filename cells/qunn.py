@@ -70,6 +70,7 @@ def _fixed_embedding(hidden_size: int, input_size: int, seed: int) -> torch.Tens
     return (q if hidden_size > input_size else q.T).to(torch.get_default_dtype())
 
 
+@ornn.register_cell("qunn")
 class QUNN(ornn.ORNNCell):
     """Quantum-inspired universal computing RNN cell (our reading of seed 002, Definition 3).
 

@@ -29,6 +29,7 @@ from .gated import _cell_component
 __all__ = ["SRU"]
 
 
+@ornn.register_cell("sru")
 class SRU(ornn.ORNNCell):
     """SRU cell with peephole vectors v_f, v_r and a highway output; state (h, c)."""
 

@@ -43,6 +43,7 @@ class ModReLU(nn.Module):
         return z * scale
 
 
+@ornn.register_cell("urnn")
 class URNN(ornn.ORNNCell):
     """Unitary RNN cell with hidden_size complex units.
 

@@ -7,7 +7,7 @@ run a rule, the sequence runner, and stability analysis. ``ornn.testing``
 
 from __future__ import annotations
 
-from . import circuit, quantum, stability
+from . import quantum, stability, tables
 from .cell import ORNNCell, RecurrentCell
 from .executor import execute
 from .ode import ODECell, RKCell
@@ -37,7 +37,7 @@ __all__ = [
     "stability",
     "StabilityReport",
     "quantum",
-    "circuit",
+    "tables",
     "register_cell",
     "unregister_cell",
     "create_cell",

@@ -40,16 +40,11 @@ class RecurrentCell(nn.Module):
 
     rule: UpdateRule
 
-    # ----------------------------------------------------------------- spec
+    # ----------------------------------------------------------------- rule
     @property
-    def spec(self) -> UpdateRule:
-        """The n-t-ORNN update rule this cell executes."""
-        return self.rule
-
-    @property
-    def order(self) -> int:
+    def num_stages(self) -> int:
         """n, the number of stages of the rule (computed, not declared)."""
-        return self.rule.order
+        return self.rule.num_stages
 
     @property
     def memory_span(self) -> int:

@@ -31,8 +31,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["setup", "teardown", "world_size", "rank", "is_main", "shard", "local_items", "all_sum", "barrier", "wrap",
-           "launch_command", "relaunch_if_asked"]
+__all__ = ["setup", "teardown", "world_size", "rank", "is_main", "shard", "local_items", "all_sum", "barrier", "wrap"]
 
 
 def setup(device: Optional[torch.device] = None) -> bool:
@@ -118,36 +117,3 @@ def wrap(model: nn.Module) -> nn.Module:
     device_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids,
                                                find_unused_parameters=not getattr(model, "uses_all_parameters", True))
-
-
-def launch_command(nproc: int, module_args: list[str]) -> list[str]:
-    """The torchrun command that runs ``python -m ornn <module_args>`` on ``nproc`` local processes (loopback)."""
-    import sys
-
-    from . import _checks
-
-    _checks.positive_int("nproc", nproc)
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "ornn", *module_args]
-
-
-def without_flag(argv: list[str], flag: str) -> list[str]:
-    """``argv`` without ``flag VALUE`` / ``flag=VALUE`` (to hand the rest to the launched processes)."""
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == flag:
-            skip = True
-        elif not arg.startswith(flag + "="):
-            out.append(arg)
-    return out
-
-
-def relaunch_if_asked(nproc: int, command: str, argv: list[str]) -> Optional[int]:
-    """For a ``--nproc N`` flag: run ``ornn <command> <argv without --nproc>`` on N processes through torchrun
-    and return its exit code; None when this process should train itself (N = 1, or already launched)."""
-    import subprocess
-
-    if nproc <= 1 or world_size() > 1 or "WORLD_SIZE" in os.environ:
-        return None
-    return subprocess.run(launch_command(nproc, [command, *without_flag(argv, "--nproc")]), check=False).returncode

@@ -24,6 +24,7 @@ from . import _checks
 __all__ = [
     "PAULI",
     "num_wires",
+    "add_x_sum",
     "zero_state",
     "plus_state",
     "basis_state",
@@ -161,6 +162,26 @@ def apply_pauli(state: torch.Tensor, pauli: str, wires: Sequence[int]) -> torch.
                 phase = phase * 1j
     out = out.reshape(batch, 2**n)
     return out * phase if phase != 1.0 else out
+
+
+def add_x_sum(out: torch.Tensor, state: torch.Tensor, alpha: complex = 1.0) -> torch.Tensor:
+    """``out += alpha * sum_w X_w state`` in place, for (B, 2^n) states; returns ``out``.
+
+    The one "X on every wire" kernel: X on wire w exchanges the two halves of every
+    (2^w, [2], 2^(n-w-1)) block, so each wire is two in-place strided adds and no flipped
+    copy of the state is ever made. It serves the transverse-field terms of the Ising
+    chain (H psi) and the QAOA mixer's generator in the adjoint gradient.
+    """
+    n = num_wires(state)
+    if out.shape != state.shape:
+        raise ValueError(f"out: expected the shape of state {tuple(state.shape)}, got {tuple(out.shape)}")
+    batch = state.shape[0]
+    for wire in range(n):
+        source = state.reshape(batch, 2**wire, 2, -1)
+        target = out.view(batch, 2**wire, 2, -1)
+        target[:, :, 0].add_(source[:, :, 1], alpha=alpha)
+        target[:, :, 1].add_(source[:, :, 0], alpha=alpha)
+    return out
 
 
 def apply_pauli_rotation(state: torch.Tensor, pauli: str, wires: Sequence[int], theta: Union[float, torch.Tensor]) -> torch.Tensor:

@@ -196,8 +196,8 @@ class UpdateRule:
         object.__setattr__(self, "stages", stages)
 
     @property
-    def order(self) -> int:
-        """n: the number of stages (order of nonlinearity)."""
+    def num_stages(self) -> int:
+        """n: the number of stages (the paper's order of nonlinearity)."""
         return len(self.stages)
 
     @property

@@ -29,7 +29,7 @@ def run_generic(recurrent, x):
 def symplectic_cell(hamiltonian: torch.Tensor, step: float) -> cells.ARNN:
     """The linear 1-ARNN of Eq. (14): identity activation, no input, A = H (real symmetric)."""
     n = hamiltonian.shape[0]
-    cell = cells.ARNN(1, n, order=1, step_size=step, activation=ornn.identity, bias=False).double()
+    cell = cells.ARNN(1, n, scheme="symplectic_euler", step_size=step, activation=ornn.identity, bias=False).double()
     with torch.no_grad():
         cell.weight_a.copy_(hamiltonian)
         cell.weight_v.zero_()

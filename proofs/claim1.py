@@ -22,7 +22,7 @@ def check(*, input_size: int = 5, hidden_size: int = 8, num_layers: int = 2, len
             out, _ = run_generic(ours, x)
             errors[name] = float((out - reference(x)[0]).abs().max())
         cell = ours.cells[0]
-        counts[name] = f"{cell.order}-{cell.memory_span}"
+        counts[name] = f"{cell.num_stages}-{cell.memory_span}"
     ok = all(e <= TOLERANCE for e in errors.values())
     return ProofResult(
         name="claim1",

@@ -8,13 +8,15 @@ import numpy as np
 import qutip
 import torch
 
+from applications.dynamics.exact import ising_qobj
+
 from ._shared import max_growth, symplectic_cell
 from .result import ProofResult
 
-def ising_hamiltonian(n: int, g: float = -1.05, h: float = 0.5) -> np.ndarray:
-    """Seed 003 Eq. (1): H = -sum Z_i Z_{i+1} - h sum Z_i - g sum X_i (open chain), from QuTiP, as a real array."""
-    from applications.dynamics.exact import ising_qobj
 
+def ising_hamiltonian(n: int, g: float = -1.05, h: float = 0.5) -> np.ndarray:
+    """The Ising chain of Zhang et al. (arXiv:1905.09168, Eq. 1), H = -sum Z_i Z_{i+1} - h sum Z_i - g sum X_i
+    (open chain), from QuTiP, as a real array."""
     return np.real(ising_qobj(n, g, h).full())
 
 

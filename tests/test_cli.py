@@ -8,7 +8,7 @@ import pytest
 
 import ornn
 from ornn import _io
-from ornn.cli import main
+from ornn_cli.main import main
 
 
 def test_version_and_help(capsys):
@@ -32,7 +32,7 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_console_script_module_entry():
-    result = subprocess.run([sys.executable, "-m", "ornn", "--version"], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "ornn_cli", "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == f"ornn {ornn.__version__}"
 
 
@@ -48,7 +48,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 def test_cells_table_and_check_exit_codes(capsys):
     assert main(["cells", "--hidden", "4", "--steps", "5"]) == 0
     table = capsys.readouterr().out
-    for name in ("lstm", "qk_lstm", "qfwp", "arnn (order=2)"):
+    for name in ("lstm", "qk_lstm", "qfwp", "arnn (scheme=leapfrog)"):
         assert name in table
     assert main(["check", "arnn", "--hidden", "4", "--steps", "20"]) == 0
     out = capsys.readouterr().out

@@ -44,13 +44,13 @@ def test_rk_cell_is_the_textbook_recurrence(tab, x, h):
 
 
 def test_order_and_memory_span_are_computed():
-    assert (ornn.RKCell(2, 3, tableau="rk4").order, ornn.RKCell(2, 3, tableau="rk4").memory_span) == (4, 1)
-    assert ornn.RKCell(2, 3, tableau="euler").order == 1
+    assert (ornn.RKCell(2, 3, tableau="rk4").num_stages, ornn.RKCell(2, 3, tableau="rk4").memory_span) == (4, 1)
+    assert ornn.RKCell(2, 3, tableau="euler").num_stages == 1
     rule = UpdateRule(
         stages=(Stage(torch.tanh, state_input, delay=2), Stage(torch.tanh, couplings={0: 1.0})),
         output=Output(weights={1: 1.0}, delay=1),
     )
-    assert (rule.order, rule.memory_span) == (2, 3)
+    assert (rule.num_stages, rule.memory_span) == (2, 3)
 
 
 class Leapfrog(ornn.ORNNCell):
@@ -77,7 +77,7 @@ class Leapfrog(ornn.ORNNCell):
 def test_delays_read_the_history():
     torch.manual_seed(0)
     cell = Leapfrog(3, 4).double()
-    assert (cell.order, cell.memory_span) == (1, 2)
+    assert (cell.num_stages, cell.memory_span) == (1, 2)
     x = torch.randn(6, 2, 3, dtype=torch.float64)
     prev, cur = torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, 4, dtype=torch.float64)
     state = cell.initial_state(2, dtype=torch.float64)

@@ -45,7 +45,7 @@ def test_registered_cell_on_cuda_equals_cpu(name):
 def test_stability_check_runs_on_cuda():
     from ornn import stability
 
-    cpu, gpu = cpu_and_cuda(lambda: cells.create("arnn", 3, 4, order=2))
+    cpu, gpu = cpu_and_cuda(lambda: cells.create("arnn", 3, 4, scheme="leapfrog"))
     x = torch.randn(20, 2, 3, dtype=torch.float64)
     a = stability.check(cpu, x, generator=torch.Generator().manual_seed(0))
     b = stability.check(gpu, x.to(CUDA), generator=torch.Generator(device=CUDA).manual_seed(0))

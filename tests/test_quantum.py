@@ -130,28 +130,6 @@ def test_errors_name_the_argument(call, error, message):
         call()
 
 
-def test_circuit_runners_agree_and_check_their_input():
-    from ornn.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
-
-    cost = torch.tensor([0.0, -1.0, -1.0, 0.0], dtype=torch.float64)
-    rotations = [diagonal_rotation(0, cost), Rotation("pauli", 1, 0.5, pauli="ZY", wires=(0, 1)), Rotation("x_all", 1)]
-    params = torch.tensor([[0.3, 0.7], [1.1, -0.4]], dtype=torch.float64)
-    initial = q.plus_state(2, dtype=torch.complex128)
-    state = circuit_state(initial, rotations, params)
-    assert torch.allclose(circuit_expectation(initial, rotations, params, cost), q.expectation_diagonal(state, cost), atol=1e-12)
-    with pytest.raises(ValueError, match=r"rotations: parameter index 1 out of range for 1 parameters"):
-        circuit_state(initial, rotations, params[:, :1])
-    with pytest.raises(ValueError, match=r"params: expected \(batch, num_params\)"):
-        circuit_expectation(initial, rotations, params[0], cost)
-    with pytest.raises(TypeError, match="rotations: expected Rotation objects"):
-        circuit_state(initial, ["x_all"], params)
-    with pytest.raises(ValueError, match=r"initial: expected 1 or 2 rows"):
-        circuit_state(q.plus_state(2, batch=3, dtype=torch.complex128), rotations, params)
-    with pytest.raises(ValueError, match="kind: expected 'diagonal', 'x_all' or 'pauli'"):
-        Rotation("y_all", 0)
-
-
-# --------------------------------------------------------------- CNOT, gate layers, product states
 def _dense(gates_by_wire, n):
     """Kronecker product of one 2x2 matrix per wire (wire 0 leftmost), the reference for layers."""
     out = torch.ones(1, 1, dtype=torch.complex128)
@@ -204,3 +182,17 @@ def test_product_state_is_the_kronecker_product():
         assert torch.allclose(state[b], expected, atol=1e-14)
     with pytest.raises(TypeError, match="qubits: expected dtype complex64 or complex128"):
         q.product_state(torch.ones(1, 2, 2))
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 6), alpha=st.floats(-2, 2), seed=st.integers(0, 1000))
+def test_add_x_sum_adds_the_dense_sum_of_x_in_place(n, alpha, seed):
+    generator = torch.Generator().manual_seed(seed)
+    state = torch.randn(3, 2**n, generator=generator, dtype=torch.complex128)
+    out = torch.randn(3, 2**n, generator=generator, dtype=torch.complex128)
+    dense = sum(qutip.tensor([QUTIP_PAULI["X" if w == v else "I"] for v in range(n)]) for w in range(n)).full()
+    expected = out + alpha * state @ torch.from_numpy(dense).T
+    result = q.add_x_sum(out, state, alpha)
+    assert result is out and torch.allclose(out, expected, atol=1e-12)
+    with pytest.raises(ValueError, match=r"out: expected the shape of state"):
+        q.add_x_sum(out[:1], state)

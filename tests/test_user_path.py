@@ -13,7 +13,7 @@ import torch
 
 
 def ornn(*args, cwd=None, timeout=240):
-    return subprocess.run([sys.executable, "-m", "ornn", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "ornn_cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
 def one_line_error(result, *fragments):
@@ -64,7 +64,7 @@ def test_demo_refuses_a_missing_device(tmp_path):
 
 
 def test_every_subcommand_has_help_with_examples(capsys):
-    from ornn.cli import main  # in-process: twelve interpreters would only time the imports
+    from ornn_cli.main import main  # in-process: twelve interpreters would only time the imports
 
     for command in ([], ["demo"], ["cells"], ["check"], ["bench"], ["prove"], ["qaoa"], ["qaoa", "train"], ["qaoa", "compare"],
                     ["qaoa", "evaluate"], ["dynamics"], ["dynamics", "generate"], ["dynamics", "train"],

@@ -166,19 +166,8 @@ def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: 
 
 
 def _ising_times(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int) -> torch.Tensor:
-    """H psi for (B, 2^N) states without forming H: diagonal terms, then -g X_w as half-block swaps.
-
-    X on wire w exchanges the halves of every (2^w, [2], 2^(N-w-1)) block; adding them in place
-    avoids materialising a flipped copy per wire.
-    """
-    out = psi * diagonal
-    batch = psi.shape[0]
-    for wire in range(n):
-        source = psi.reshape(batch, 2**wire, 2, -1)
-        target = out.view(batch, 2**wire, 2, -1)
-        target[:, :, 0].add_(source[:, :, 1], alpha=-g)
-        target[:, :, 1].add_(source[:, :, 0], alpha=-g)
-    return out
+    """H psi for (B, 2^N) states without forming H: the diagonal terms, then -g sum_w X_w in place."""
+    return quantum.add_x_sum(psi * diagonal, psi, alpha=-g)
 
 
 def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float, tol: float) -> torch.Tensor:

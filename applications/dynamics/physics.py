@@ -47,7 +47,7 @@ class NormPreservingPredictor(StatePredictor):
         self.spins = spins
         self.max_spins = max(spins)
         self.dt = _checks.positive_float("dt", dt)
-        self.cores = nn.ModuleDict({str(n): cells.ARNN(1, 2**n, order=1, step_size=dt, activation=identity, bias=False)
+        self.cores = nn.ModuleDict({str(n): cells.ARNN(1, 2**n, scheme="symplectic_euler", step_size=dt, activation=identity, bias=False)
                                     for n in spins})
         self.cell_name = "arnn (norm-preserving)"
         self.config = {"spins": list(spins), "dt": dt}

@@ -31,7 +31,7 @@ from typing import Union
 import torch
 
 from ornn import _checks, quantum
-from ornn.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
+from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
 
 from .problems import Problem
 

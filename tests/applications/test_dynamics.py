@@ -172,7 +172,7 @@ def test_evaluation_reports_predictor_and_persistence_per_step():
 
 
 def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
-    from ornn.cli import main
+    from ornn_cli.main import main
 
     cache_dir, run = tmp_path / "data", tmp_path / "run"
     tiny = ["--spins", "2", "3", "--per-spin", "10", "--steps", "6"]

@@ -118,7 +118,7 @@ def test_optional_inputs_change_the_input_size():
 
 
 def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
-    from ornn.cli import main
+    from ornn_cli.main import main
 
     run = tmp_path / "gru"
     common = ["--kind", "3-regular", "--train-sizes", "6", "--steps", "3"]

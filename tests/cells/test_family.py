@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import cells
-from cells.family import FAMILY, document, family_table, qunn_parameter_table, seed001_parameter_table
+from cells.family import FAMILY, document, family_table, qunn_parameter_table, sequence_model_parameter_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "family_table.md"
 
@@ -13,7 +13,7 @@ def test_every_zoo_name_has_a_row_with_computed_counts():
     assert {name for name, *_ in FAMILY} == set(cells.available())
     for (name, kwargs, *_), row in zip(FAMILY, rows):
         cell = cells.create(name, 8, 8, **kwargs)
-        assert row["(n, t)"] == f"{cell.order}-{cell.memory_span}"
+        assert row["(n, t)"] == f"{cell.num_stages}-{cell.memory_span}"
         assert row["verdict"] in {"stable", "unstable"} and row["note"]
 
 
@@ -22,7 +22,7 @@ def test_committed_docs_page_matches_the_code():
     fresh = document()
     def structural(text):
         return [line.split(" | ")[:4] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert structural(DOC.read_text()) == structural(fresh), "regenerate with: python -m cells.family --write docs/family_table.md"
+    assert structural(DOC.read_text()) == structural(fresh), "regenerate with: ornn cells --write docs/family_table.md"
 
 
 def test_qunn_parameter_table_is_2L():
@@ -30,8 +30,8 @@ def test_qunn_parameter_table_is_2L():
     assert "| 1 | 2 | 2 |" in table and "| 3 | 6 | 6 |" in table
 
 
-def test_seed001_parameter_table_counts():
-    table = seed001_parameter_table()
+def test_sequence_model_parameter_table_counts():
+    table = sequence_model_parameter_table()
     assert "| LSTM | 56 | 0 | 56 | 56 |" in table
     assert "| QFWP | 30 | 0 | 30 | 31 |" in table
     assert "| QK-LSTM (fixed references) | 32 | 10 | 42 | 43 |" in table

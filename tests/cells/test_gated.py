@@ -80,9 +80,9 @@ def test_cells_match_torch_cells_and_share_state_dicts(ours_cls, layer_cls, cell
 
 def test_spec_and_computed_order():
     lstm, gru = cells.LSTM(2, 3), cells.GRU(2, 3)
-    assert (lstm.order, lstm.memory_span) == (2, 1)
-    assert (gru.order, gru.memory_span) == (1, 1)
-    assert lstm.spec.tuple_state and not gru.spec.tuple_state
+    assert (lstm.num_stages, lstm.memory_span) == (2, 1)
+    assert (gru.num_stages, gru.memory_span) == (1, 1)
+    assert lstm.rule.tuple_state and not gru.rule.tuple_state
     assert cells.LSTM(2, 3, bias=False).bias_ih is None
 
 

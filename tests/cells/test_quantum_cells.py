@@ -263,7 +263,7 @@ def test_qfwp_output_equals_dense_circuit_on_the_programmed_weights():
 
 def test_qfwp_is_a_two_stage_rule_and_checks_its_arguments():
     cell = cells.QFWP(3, 2)
-    assert (cell.order, cell.memory_span) == (2, 1)
+    assert (cell.num_stages, cell.memory_span) == (2, 1)
     assert sum(p.numel() for p in cell.parameters()) == (3 + 1) * 4 + (3 + 1) * 2 + (2 + 1) * 2
     with pytest.raises(ValueError, match=r"decay: expected a number in \[0, 1\], got 1.5"):
         cells.QFWP(3, 2, decay=1.5)

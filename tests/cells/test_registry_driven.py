@@ -24,7 +24,7 @@ def test_zoo_names_are_registered():
 def test_keyword_construction_and_spec(name):
     cell = cells.create(name, input_size=3, hidden_size=4)
     assert (cell.input_size, cell.hidden_size) == (3, 4)
-    assert cell.order == cell.spec.order >= 1 and cell.memory_span == cell.spec.memory_span >= 1
+    assert cell.num_stages == cell.rule.num_stages >= 1 and cell.memory_span == cell.rule.memory_span >= 1
 
 
 @pytest.mark.parametrize("name", NAMES)

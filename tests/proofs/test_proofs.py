@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import proofs
-from ornn.cli import main as ornn_main
-from proofs.__main__ import main as proofs_main
+from ornn_cli.main import main as ornn_main
 
 
 @settings(max_examples=4)
@@ -75,12 +74,14 @@ def test_theorem4_first_order_convergence(spins, seed):
 
 def test_table_json_and_exit_codes(tmp_path, capsys):
     out = tmp_path / "proofs.json"
-    assert proofs_main(["claim3", "theorem3", "--quick", "--markdown", "--json", str(out)]) == 0
+    assert ornn_main(["prove", "claim3", "theorem3", "--quick", "--markdown", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| claim3 |" in printed and "holds" in printed and "\\|" in printed  # pipes escaped in Markdown
     data = json.loads(out.read_text())
     assert [d["name"] for d in data] == ["claim3", "theorem3"] and all(d["verdict"] for d in data)
-    assert proofs_main(["nope"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        ornn_main(["prove", "nope"])
+    assert exit_info.value.code == 2
     assert "unknown proof 'nope'" in capsys.readouterr().err
     assert ornn_main(["prove", "claim2", "--quick"]) == 0
     with pytest.raises(ValueError, match="name: unknown proof 'x'"):
@@ -90,15 +91,15 @@ def test_table_json_and_exit_codes(tmp_path, capsys):
 def test_failed_verdict_exits_1(monkeypatch):
     failing = proofs.ProofResult(name="claim1", statement="s", source="seed 002, Claim 1", figures={}, key_figure="k", verdict=False)
     monkeypatch.setitem(proofs.PROOFS, "claim1", lambda **_: failing)
-    assert proofs_main(["claim1"]) == 1
+    assert ornn_main(["prove", "claim1"]) == 1
     assert ornn_main(["prove", "claim1"]) == 1
 
 
 def test_instance_options_pass_through(tmp_path, capsys):
     out = tmp_path / "t1.json"
-    assert proofs_main(["theorem1", "--set", "size=3", "--set", "steps=500", "--json", str(out)]) == 0
+    assert ornn_main(["prove", "theorem1", "--set", "size=3", "--set", "steps=500", "--json", str(out)]) == 0
     assert json.loads(out.read_text())[0]["instance"]["size"] == 3
-    assert proofs_main(["claim1", "--set", "steps=5"]) == 2
+    assert ornn_main(["prove", "claim1", "--set", "steps=5"]) == 2
     assert "proof 'claim1' has no option 'steps'; its options are input_size" in capsys.readouterr().err
-    assert proofs_main(["claim1", "--set", "oops"]) == 2
+    assert ornn_main(["prove", "claim1", "--set", "oops"]) == 2
     assert ornn_main(["prove", "claim3", "--set", "length=5"]) == 0

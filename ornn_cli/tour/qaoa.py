@@ -12,18 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from ornn.demo import SectionResult
+from ornn import tables
 
-from .ansatz import DCQAOA, QAOA
-from .baselines import fixed_angles, linear_ramp, random_init
-from .metrics import approximation_ratio, relative_error
-from .optimize import optimize
-from .problems import random_regular_maxcut
+from applications.qaoa.ansatz import DCQAOA, QAOA
+from applications.qaoa.baselines import fixed_angles, linear_ramp, random_init
+from applications.qaoa.metrics import approximation_ratio, relative_error
+from applications.qaoa.optimize import optimize
+from applications.qaoa.problems import random_regular_maxcut
+
+from . import SectionResult
 
 
 def qaoa_section(config: dict[str, Any]) -> SectionResult:
-    from ornn.demo import format_table
-
     quick = config.get("quick", False)
     seed = config.get("seed", 0)
     steps = 30 if quick else 100
@@ -48,7 +48,7 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
                 "relative error": float(relative_error(problem, final).mean()),
             })
     title = f"MaxCut on a 10-node 3-regular graph (seed {seed}, max cut {problem.max_cut:g}), p = 2"
-    text = title + "\n" + format_table(rows)
+    text = title + "\n" + tables.format_table(rows)
 
     summary = [{"part": "QAOA, fixed graph", "measure": f"ratio after {steps} Adam steps from fixed angles, p = 2 (QAOA / DC-QAOA)",
                 "ours": " / ".join(f"{r[f'ratio after {steps} Adam steps']:.3f}" for r in rows if r["start"].startswith("fixed")),
@@ -59,7 +59,7 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
         name = "DC-QAOA" if dc else "QAOA"
         meta_rows, figure = _meta_learning(config, dc)
         text += (f"\n\n{name} meta-learned starts (LSTM, GRU trained on 8-node 3-regular graphs; T = 6 proposals), "
-                 f"5 unseen 10-node graphs, p = 2, then Phase II Adam:\n" + format_table(meta_rows))
+                 f"5 unseen 10-node graphs, p = 2, then Phase II Adam:\n" + tables.format_table(meta_rows))
         metrics[f"meta_learning_{'dc' if dc else 'qaoa'}"] = meta_rows
         figures += [figure] if figure else []
         learned = max((r for r in meta_rows if r["method"].startswith("learned")), key=lambda r: r["ratio after Phase I"])
@@ -74,7 +74,7 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
 
 def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any]], Optional[str]]:
     """LSTM and GRU meta-trained on 8-node 3-regular graphs, two-phase protocol on five unseen 10-node graphs."""
-    from .experiment import CompareConfig, run_compare
+    from applications.qaoa.experiment import CompareConfig, run_compare
 
     quick = config.get("quick", False)
     config_meta = CompareConfig(kind="3-regular", train_sizes=(8,), test_sizes=(10,), test_per_size=5, p=2, steps=6, dc=dc,

@@ -1,4 +1,4 @@
-"""Command-line plumbing shared by ``ornn`` and the subcommands that live in sibling packages.
+"""Command-line plumbing shared by ``ornn`` and its subcommands.
 
 :class:`Parser` is argparse with the toolkit's error convention: a usage error is one line on
 stderr, ``PROG: error: MESSAGE (see PROG --help)``, and exit code 2. The ``type=`` converters
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, NoReturn, Optional
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line with exit code 2."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -67,7 +71,7 @@ def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callab
     """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume. None if interrupted."""
     import sys
 
-    from . import distributed
+    from ornn import distributed
 
     try:
         return train()
@@ -80,7 +84,7 @@ def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callab
 
 def finish_run_folder(out: Path, state: dict, metrics: dict, summary: str) -> int:
     """Rank 0 writes best.pt and metrics.json (with the process count) atomically and prints ``summary``; all ranks leave."""
-    from . import _io, distributed
+    from ornn import _io, distributed
 
     if distributed.is_main():
         _io.save_torch(out / "best.pt", state)
@@ -89,3 +93,39 @@ def finish_run_folder(out: Path, state: dict, metrics: dict, summary: str) -> in
     distributed.barrier()
     distributed.teardown()
     return 0
+
+
+def launch_command(nproc: int, module_args: list[str]) -> list[str]:
+    """The torchrun command that runs ``python -m ornn_cli <module_args>`` on ``nproc`` local processes (loopback)."""
+    import sys
+
+    from ornn import _checks
+
+    _checks.positive_int("nproc", nproc)
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "ornn_cli", *module_args]
+
+
+def without_flag(argv: list[str], flag: str) -> list[str]:
+    """``argv`` without ``flag VALUE`` / ``flag=VALUE`` (to hand the rest to the launched processes)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == flag:
+            skip = True
+        elif not arg.startswith(flag + "="):
+            out.append(arg)
+    return out
+
+
+def relaunch_if_asked(nproc: int, command: str, argv: list[str]) -> Optional[int]:
+    """For a ``--nproc N`` flag: run ``ornn <command> <argv without --nproc>`` on N processes through torchrun
+    and return its exit code; None when this process should train itself (N = 1, or already launched)."""
+    import os
+    import subprocess
+
+    from ornn import distributed
+
+    if nproc <= 1 or distributed.world_size() > 1 or "WORLD_SIZE" in os.environ:
+        return None
+    return subprocess.run(launch_command(nproc, [command, *without_flag(argv, "--nproc")]), check=False).returncode

@@ -15,11 +15,22 @@ from typing import Optional, Sequence
 
 import torch
 
+from applications.qaoa.experiment import CompareConfig, run_compare
+from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, add_training_flags, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
-from .experiment import CompareConfig, run_compare
-from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
+from .._parsing import (
+    Parser,
+    add_training_flags,
+    finish_run_folder,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    relaunch_if_asked,
+    train_in_run_folder,
+)
+
+HELP = "QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)"
 
 KINDS = ("erdos-renyi", "3-regular", "complete-weighted", "sk")
 
@@ -76,7 +87,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     device = _checks.device("--device", args.device)
-    launched = distributed.relaunch_if_asked(getattr(args, "nproc", 1), "qaoa", argv)
+    launched = relaunch_if_asked(getattr(args, "nproc", 1), "qaoa", argv)
     if launched is not None:
         return launched
     if args.action == "compare":
@@ -96,7 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = json.loads((args.run / "config.json").read_text())
     meta = MetaOptimizer(config["cell"], (3 if config["dc"] else 2) * config["p"], hidden_size=config["hidden"]).double().to(device)
     meta.load_state_dict(torch.load(args.run / "best.pt", weights_only=True, map_location=device))
-    from .ansatz import DCQAOA, QAOA
+    from applications.qaoa.ansatz import DCQAOA, QAOA
 
     print(f"{'n':>3} {'ratio after Phase I':>20} {'ratio after Phase II':>21}")
     rows = []
@@ -133,6 +144,3 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     return finish_run_folder(out, meta.state_dict(), asdict(history),
                              f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,14 +21,25 @@ from typing import Optional, Sequence
 
 import torch
 
+from applications.dynamics.data import SequenceSpec, cache, load_cached, sequences
+from applications.dynamics.model import DynamicsPredictor
+from applications.dynamics.physics import NormPreservingPredictor
+from applications.dynamics.report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
+from applications.dynamics.train import evaluate_predictor, to_model, train_predictor
 from ornn import _checks, _io, distributed
-from ornn._cli import Parser, add_training_flags, finish_run_folder, non_negative_int, positive_float, positive_int, train_in_run_folder
 
-from .data import SequenceSpec, cache, load_cached, sequences
-from .model import DynamicsPredictor
-from .physics import NormPreservingPredictor
-from .report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
-from .train import evaluate_predictor, to_model, train_predictor
+from .._parsing import (
+    Parser,
+    add_training_flags,
+    finish_run_folder,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    relaunch_if_asked,
+    train_in_run_folder,
+)
+
+HELP = "Ising-chain predictors: generate, train, evaluate, transfer (ornn dynamics --help)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,7 +117,7 @@ def build_model(config: dict) -> torch.nn.Module:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    launched = distributed.relaunch_if_asked(getattr(args, "nproc", 1), "dynamics", argv)
+    launched = relaunch_if_asked(getattr(args, "nproc", 1), "dynamics", argv)
     if launched is not None:
         return launched
     if args.action == "generate":
@@ -117,7 +128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.action == "train":
         return _train(args)
     if args.action == "transfer":
-        from .transfer import TransferConfig, run_transfer
+        from applications.dynamics.transfer import TransferConfig, run_transfer
 
         _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
 
@@ -186,6 +197,3 @@ def _train(args: argparse.Namespace) -> int:
     return finish_run_folder(args.out, model.state_dict(), asdict(history),
                              f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,18 +14,18 @@ from typing import Any
 
 import torch
 
-from ornn.demo import SectionResult
+from ornn import tables
 
-from .data import SequenceSpec, materialise
-from .model import DynamicsPredictor
-from .physics import NormPreservingPredictor
-from .report import plot_metric, summary_rows
-from .train import evaluate_predictor, train_predictor
+from applications.dynamics.data import SequenceSpec, materialise
+from applications.dynamics.model import DynamicsPredictor
+from applications.dynamics.physics import NormPreservingPredictor
+from applications.dynamics.report import plot_metric, summary_rows
+from applications.dynamics.train import evaluate_predictor, train_predictor
+
+from . import SectionResult
 
 
 def dynamics_section(config: dict[str, Any]) -> SectionResult:
-    from ornn.demo import format_table
-
     quick = config.get("quick", False)
     seed = config.get("seed", 0)
     device = torch.device(config.get("device", "cpu"))
@@ -63,9 +63,9 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
                            "norm drift @ 1000": per["predictor"]["norm_drift"][1000]})
     text = (f"SRU predictor (width 64, 2 layers) trained {len(history.val_loss)} epochs in {seconds:.0f} s on N = 2..4 "
             f"({spec.per_spin} Haar-random sequences per N, 100 steps of dt = 0.002); 20 held-out states per N, "
-            "autoregressive rollout scored at step 100 against exact evolution, next to persistence:\n" + format_table(rows)
+            "autoregressive rollout scored at step 100 against exact evolution, next to persistence:\n" + tables.format_table(rows)
             + f"\n\nError growth to 1,000 steps (10 held-out states per N); the norm-preserving predictor trained in "
-            f"{physics_seconds:.0f} s on the same data:\n" + format_table(growth))
+            f"{physics_seconds:.0f} s on the same data:\n" + tables.format_table(growth))
 
     def mres(key: str, label: str) -> str:
         return " / ".join(f"{r[key]:.2g}" for r in growth if r["predictor"] == label)

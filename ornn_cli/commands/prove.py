@@ -1,7 +1,7 @@
-"""``python -m proofs [NAME ...] [--quick] [--set KEY=VALUE ...] [--markdown] [--json FILE]``: print the proof table.
+"""``ornn prove [NAME ...] [--quick] [--set KEY=VALUE ...] [--markdown] [--json FILE]``: print the proof table.
 
 ``--set`` passes instance options to the selected proofs' ``check`` (for example
-``python -m proofs theorem1 --set size=12 --set steps=20000``); values are Python literals.
+``ornn prove theorem1 --set size=12 --set steps=20000``); values are Python literals.
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ import sys
 from pathlib import Path
 
 from ornn import _io
-from ornn._cli import Parser
+from proofs import PROOFS, format_table, run
 
-from . import PROOFS, format_table, run
+from .._parsing import Parser
+
+HELP = "run the unification paper's claims and theorems as numerical checks"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
     parser = Parser(
-        prog="python -m proofs", description="Run seed 002's claims and theorems as numerical checks (also `ornn prove`). "
-                                             "Exit code 0 when every verdict holds, 1 when one fails, 2 on bad input.",
+        prog="ornn prove", description="Run the claims and theorems of the unification paper as numerical checks. "
+                                       "Exit code 0 when every verdict holds, 1 when one fails, 2 on bad input.",
         epilog="examples:\n  ornn prove                          every claim and theorem\n  ornn prove theorem4 --quick\n"
-               "  python -m proofs theorem1 --set size=12 --set steps=20000\n  ornn prove --markdown --json proofs.json",
+               "  ornn prove theorem1 --set size=12 --set steps=20000\n  ornn prove --markdown --json proofs.json",
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"proofs to run (default all): {', '.join(PROOFS)}")
     parser.add_argument("--quick", action="store_true", help="smaller instances")
@@ -33,13 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in PROOFS]
     if unknown:
-        print(f"python -m proofs: error: unknown proof {unknown[0]!r}; valid names are {', '.join(PROOFS)}", file=sys.stderr)
-        return 2
-    try:
-        options = _parse_options(args.options, args.names or list(PROOFS))
-    except ValueError as err:
-        print(f"python -m proofs: error: {err}", file=sys.stderr)
-        return 2
+        parser.error(f"NAME: unknown proof {unknown[0]!r}; valid names are {', '.join(PROOFS)}")
+    options = _parse_options(args.options, args.names or list(PROOFS))
     results = run(args.names, quick=args.quick, progress=sys.stderr.isatty(), **options)
     print(format_table(results, markdown=args.markdown))
     for r in results:
@@ -66,6 +63,3 @@ def _parse_options(pairs: list[str], names: list[str]) -> dict:
                 raise ValueError(f"--set: proof {name!r} has no option {key!r}; its options are {valid}")
     return options
 
-
-if __name__ == "__main__":
-    sys.exit(main())

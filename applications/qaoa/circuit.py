@@ -21,14 +21,13 @@ groups of wires with one Kronecker-power matrix product per group.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import torch
 
-from . import _checks
-from .quantum import apply_pauli, num_wires
+from ornn import _checks
+from ornn.quantum import add_x_sum, apply_pauli, num_wires
 
 __all__ = ["Rotation", "circuit_expectation", "circuit_state", "apply_rotation", "diagonal_rotation"]
 
@@ -72,12 +71,7 @@ def _generator_overlap(rot: Rotation, lam: torch.Tensor, psi: torch.Tensor, n: i
         return torch.linalg.vecdot(lam, psi * rot.diagonal).imag
     if rot.kind == "pauli":
         return torch.linalg.vecdot(lam, apply_pauli(psi, rot.pauli, rot.wires)).imag
-    batch = psi.shape[0]
-    total = torch.zeros(batch, dtype=psi.real.dtype, device=psi.device)
-    for start, width in _groups(n):  # sum_w X_w restricted to a group is a fixed 2^k x 2^k matrix
-        moved = _apply_group(_x_sum(width, psi.dtype, psi.device)[None], psi, start, width)
-        total += torch.linalg.vecdot(lam, moved).imag
-    return total
+    return torch.linalg.vecdot(lam, add_x_sum(torch.zeros_like(psi), psi)).imag
 
 
 def apply_rotation(state: torch.Tensor, rot: Rotation, angle: torch.Tensor, n: int) -> torch.Tensor:
@@ -139,16 +133,6 @@ def _kron_power(gate: torch.Tensor, width: int) -> torch.Tensor:
     return out
 
 
-@functools.lru_cache(maxsize=32)
-def _x_sum(width: int, dtype: torch.dtype, device) -> torch.Tensor:
-    """sum_{w < width} X_w as a (2^width, 2^width) matrix (built once per width, dtype and device)."""
-    index = torch.arange(2**width, device=device)
-    out = torch.zeros(2**width, 2**width, dtype=dtype, device=device)
-    for w in range(width):
-        out[index ^ (1 << (width - 1 - w)), index] = 1.0
-    return out
-
-
 #: circuits with at most this many rotations keep their intermediate states for the backward pass
 STORED_STATES = 16
 
@@ -199,7 +183,7 @@ def circuit_state(initial: torch.Tensor, rotations: Sequence[Rotation], params: 
     The autograd reference for :func:`circuit_expectation` (whose kernels work in place):
     the same rotations, one gate per wire for the mixer.
     """
-    from .quantum import apply_gate, apply_pauli_rotation, rotation
+    from ornn.quantum import apply_gate, apply_pauli_rotation, rotation
 
     n, state = _check_circuit(initial, rotations, params)
     for rot in rotations:

@@ -1,0 +1,1 @@
+"""One module per ``ornn`` subcommand, each with ``HELP`` and ``main(argv) -> int`` (see :mod:`ornn_cli.main`)."""

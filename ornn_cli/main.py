@@ -1,0 +1,83 @@
+"""The ``ornn`` command: one table of subcommands, each a module of :mod:`ornn_cli.commands`.
+
+Every subcommand module has ``HELP`` (its line in ``ornn --help``) and ``main(argv) -> int``;
+adding a subcommand is one module and one entry in :data:`COMMANDS`.
+
+Exit codes: 0 success, 1 a failed verdict, 2 a usage error or bad input (one line on
+stderr; ``--verbose`` anywhere before a ``--`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from ornn import __version__
+
+from ._parsing import Parser, UsageError
+
+#: subcommand -> module under ornn_cli.commands (the order is the order of ``ornn --help``)
+COMMANDS = ("demo", "cells", "check", "prove", "qaoa", "dynamics", "bench")
+
+EXAMPLES = """examples:
+  ornn demo                   the tour, written to runs/<timestamp>-demo/
+  ornn demo --quick           the same at smaller sizes, under a minute
+  ornn demo --out my-run --seed 3 --device cuda
+  ornn cells                  the registered cells: (n, t), parameters, stability verdict
+  ornn check qk_lstm --hidden 8 --steps 100
+  ornn prove                  the unification paper's claims and theorems as numerical checks
+  ornn prove theorem4 --quick
+  ornn qaoa compare --quick   meta-learned QAOA starts against the baselines
+  ornn dynamics train --out runs/ising-sru && ornn dynamics evaluate --run runs/ising-sru
+  ornn bench                  list the benchmarks; ornn bench ode_cells --quick runs one
+
+exit codes: 0 success, 1 a failed verdict (unstable cell, failed proof), 2 a usage error or bad input.
+"""
+
+
+def command_module(name: str):
+    """The module that implements subcommand ``name``."""
+    if name not in COMMANDS:
+        raise UsageError(f"COMMAND: expected one of {', '.join(COMMANDS)}, got {name!r}")
+    return importlib.import_module(f"ornn_cli.commands.{name}")
+
+
+def _parser() -> Parser:
+    parser = Parser(prog="ornn", description="Recurrent cells as steps of Runge-Kutta integrators (n-t-ORNN).",
+                    epilog=EXAMPLES, usage="ornn [--version] [--verbose] COMMAND [ARGS ...]")
+    parser.add_argument("--version", action="version", version=f"ornn {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors (anywhere on the line)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        commands.add_parser(name, help=command_module(name).HELP, add_help=False)
+    return parser
+
+
+def _split_verbose(argv: list[str]) -> tuple[list[str], bool]:
+    """``argv`` without ``--verbose`` (before any ``--``, whose tail belongs to a script) and whether it was there."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:cut] if a != "--verbose"]
+    return head + argv[cut:], len(head) != cut
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv, verbose = _split_verbose(list(sys.argv[1:] if argv is None else argv))
+    if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
+        parser = _parser()
+        parser.parse_args(argv)  # --help, --version and unknown commands exit here (2 on usage errors)
+        parser.print_help()
+        return 0
+    name, rest = argv[0], argv[1:]
+    try:
+        return command_module(name).main(rest)
+    except (UsageError, ValueError, TypeError, OSError) as err:
+        if verbose:
+            traceback.print_exc()
+        print(f"ornn {name}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
