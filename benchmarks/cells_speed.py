@@ -10,7 +10,7 @@ ours at least 1.5x faster) and, when the ``bench`` extra is installed, the ``sru
 package's ``SRU`` (goal: no slower).
 Timings: median of ``--repeats`` interleaved runs of forward + backward of sum(outputs).
 QUNN is timed at hidden 16 (its step solves a (hidden x memory)-dimensional system).
-Part 3: the quantum sequence cells (QLSTM, QK-LSTM, QFWP; seed 001) at meta-optimiser
+Part 3: the quantum sequence cells (QLSTM, QK-LSTM, QFWP; the sequence-model paper) at meta-optimiser
 sizes (input 8, hidden 16, L 20) for batch 1, 64 and 256 against ``nn.LSTM`` and our
 LSTM: their circuits are evaluated once per gate and step for the whole batch, so the
 time per sample falls with the batch (the B=256 / B=1 ratio is far below 256).

@@ -4,7 +4,7 @@
 
 Two jobs, each timed with the same global batch at every process count:
 
-* dynamics: ``train_predictor`` on the seed 003 architecture. ``--scale demo``: width 64, 2 SRU
+* dynamics: ``train_predictor`` on the Zhang et al. architecture. ``--scale demo``: width 64, 2 SRU
   layers, N = 2..4, 100 sequences per N of 100 steps, batch 32. ``--scale seed``: Table B1
   (width 512, 4 SRU layers), N = 2..7, batch 32; meant for a GPU.
 * qaoa: ``meta_train`` of an LSTM (hidden 20) on 3-regular MaxCut, p = 2, T = 6, batch 8.

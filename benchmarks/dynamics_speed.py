@@ -1,4 +1,4 @@
-"""Exact evolution and predictor inference against per-state QuTiP ``sesolve`` (seed 003 Table I, done honestly).
+"""Exact evolution and predictor inference against per-state QuTiP ``sesolve`` (Zhang et al. Table I, done honestly).
 
     python benchmarks/dynamics_speed.py [--spins 2 12] [--batches 1 64 256] [--steps 100] [--qutip-states 8]
 
@@ -9,7 +9,7 @@ For every N and batch size B, in the same run:
 - ``evolve_exact`` (``method="auto"``: eigendecomposition up to 8 spins, batched Lanczos
   above, truncation tolerance --tol), warm: the one-off eigendecomposition per N is
   reported in its own column;
-- predictor inference: the seed 003 architecture at demo size (width 64, 2 SRU layers)
+- predictor inference: the Zhang et al. architecture at demo size (width 64, 2 SRU layers)
   and the norm-preserving 1-ARNN predictor, rolled out autoregressively (inference cost
   does not depend on the weights, so untrained models are timed).
 The max |evolve_exact - sesolve| over the timed states is printed as the accuracy check
@@ -52,7 +52,7 @@ def main() -> None:
             start = time.perf_counter()
             _eigensystem(n, -1.05, 0.5)
             eig_once = time.perf_counter() - start
-        seed003 = DynamicsPredictor(max_spins=n, width=64, num_layers=2).eval()
+        recurrent_stack = DynamicsPredictor(max_spins=n, width=64, num_layers=2).eval()
         physics = NormPreservingPredictor((n,)).eval()
         for batch in args.batches:
             psi0 = haar_states(n, batch, generator=torch.Generator().manual_seed(n * 1000 + batch))
@@ -64,7 +64,7 @@ def main() -> None:
             ours = median_seconds(lambda: evolve_exact(psi0, n, args.steps, tol=args.tol), args.repeats, warmup=False)
             diff = float((evolve_exact(sample, n, args.steps, tol=args.tol) - reference).abs().max())
             small = psi0.to(torch.complex64)
-            sru = median_seconds(lambda: seed003.rollout(small, args.steps), 1, warmup=False)
+            sru = median_seconds(lambda: recurrent_stack.rollout(small, args.steps), 1, warmup=False)
             arnn = median_seconds(lambda: physics.rollout(small, args.steps), 1, warmup=False)
             path = "eig" if n <= DENSE_MAX_SPINS else "krylov"
             print(f"{n:>3} {batch:>5} {qutip_s:>10.4f} {ours:>9.4f} {path:>7} {eig_once:>10.4f} {qutip_s / ours:>13.1f} "

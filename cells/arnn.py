@@ -1,10 +1,10 @@
-r"""Anti-Hermitian recurrent networks, n-ARNN (seed 002, Definition 2, Theorems 1, 2 and 4).
+r"""Anti-Hermitian recurrent networks, n-ARNN (the unification paper, Definition 2, Theorems 1, 2 and 4).
 
 Weights are anti-Hermitian *by construction*, so the linear part of every step is
 a rotation generator and the stability of the scheme is that of its integrator.
 
 **1-ARNN** (``scheme="symplectic_euler"``): symplectic Euler on the real and imaginary parts (P, C)
-of psi = P + iC, seed 002 Eq. (14), with a nonlinearity and an input::
+of psi = P + iC, the unification paper Eq. (14), with a nonlinearity and an input::
 
     P' = P + h sigma(A C   + U_p x + b_p)
     C' = C - h sigma(A^T P' + U_c x + b_c)

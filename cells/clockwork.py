@@ -1,4 +1,4 @@
-r"""Clockwork RNN (Koutník, Greff, Gomez & Schmidhuber 2014) as an n-t-ORNN (seed 002, Claim 3).
+r"""Clockwork RNN (Koutník, Greff, Gomez & Schmidhuber 2014) as an n-t-ORNN (the unification paper, Claim 3).
 
 The hidden units are split into g modules with periods T_1 < T_2 < ... (default 2^i).
 At step l (the clock **starts at 0**, so every module fires on the first step) module i

@@ -1,4 +1,4 @@
-r"""LSTM and GRU as n-t-ORNN update rules (seed 002, Claim 1; seed 000, Appendix B).
+r"""LSTM and GRU as n-t-ORNN update rules (the unification paper, Claim 1; Chandarana et al., Appendix B).
 
 Parameters carry ``torch.nn.LSTMCell`` / ``nn.GRUCell`` names and layout
 (``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``; gate order i, f, g, o for the

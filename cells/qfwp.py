@@ -1,4 +1,4 @@
-r"""QFWP, the quantum fast weight programmer (seed 001 §II-D; Chen, IJCNN 2024), as a 2-stage n-t-ORNN.
+r"""QFWP, the quantum fast weight programmer (the sequence-model paper §II-D; Chen, IJCNN 2024), as a 2-stage n-t-ORNN.
 
 A *slow* network (linear maps, trained by backpropagation) reads x_t and programs the
 *fast* weights of a variational circuit; the fast weights are part of the recurrent
@@ -47,7 +47,7 @@ class QFWP(ornn.ORNNCell):
     Args:
         input_size: features of x_t.
         hidden_size: size of the post-processed output y_t.
-        num_qubits: q (default 2, seed 001's setting).
+        num_qubits: q (default 2, the sequence-model paper's setting).
         depth: variational layers (default 2).
         decay: lambda in [0, 1], how much of the previous fast weights is kept (default 1).
 

@@ -1,7 +1,7 @@
-r"""Variational-circuit building blocks of the quantum sequence cells (seed 001), on ``ornn.quantum``.
+r"""Variational-circuit building blocks of the quantum sequence cells (the sequence-model paper), on ``ornn.quantum``.
 
 All circuits act on q qubits, |0>^q at the start, wire 0 the most significant bit
-(DESIGN §3). Features are bounded with arctan before they become angles, as in Chen et
+. Features are bounded with arctan before they become angles, as in Chen et
 al.'s QLSTM: a feature a becomes the qubit
 
     RZ(arctan a^2) RY(arctan a) H |0>,

@@ -1,9 +1,9 @@
-r"""QLSTM and QK-LSTM (seed 001 §II-B, §II-C): LSTMs whose gates come from quantum circuits.
+r"""QLSTM and QK-LSTM (the sequence-model paper §II-B, §II-C): LSTMs whose gates come from quantum circuits.
 
 Both keep the LSTM's two-stage n-t-ORNN rule (``cells.gated.lstm_rule``; (n, t) = (2, 1))
 and its state (h, c); only the gate function differs. With v_t = [x_t, h_{t-1}]:
 
-**QLSTM** (Chen et al. 2020, seed 001 Eq. 2). A shared linear map takes v_t to the q
+**QLSTM** (Chen et al. 2020, the sequence-model paper Eq. 2). A shared linear map takes v_t to the q
 qubits (a_t = E v_t + e), a_t is angle-encoded (``quantum_circuits.angle_encoding``), and
 each gate G in (i, f, g, o) has its own variational circuit U_G of ``depth`` layers
 [CNOT ring, RX RY RZ per wire]. Its Z expectations, mapped back to the hidden size by
@@ -15,14 +15,14 @@ a shared linear map D where hidden_size != q, give the gate::
 The four unitaries are built once per step from the weights (2^q basis states through
 the layers), so the whole batch costs one (B, 2^q) x (2^q, 2^q) product per gate.
 
-**QK-LSTM** (Hsu et al. 2025, seed 001 Eq. 3). Each gate is a quantum-kernel expansion
+**QK-LSTM** (Hsu et al. 2025, the sequence-model paper Eq. 3). Each gate is a quantum-kernel expansion
 over M reference vectors x_{G,j} (trainable by default, or fixed buffers)::
 
     G = sigma( sum_j alpha_{G,:,j} k(v_t, x_{G,j}) + b_G ),   k(v, w) = |<phi(w)|phi(v)>|^2,
 
 with phi the re-uploading feature map of ``quantum_circuits.feature_map``. The kernel
 compares the *current* v_t with each reference: k(v, v) = 1 and k(v, w) < 1 otherwise.
-(The released code of seed 001 evaluates U(v) U(v)^dagger, the identity, so every gate
+(The released code of the sequence-model paper evaluates U(v) U(v)^dagger, the identity, so every gate
 is a constant and its "learned" initialiser emits one fixed schedule for every graph;
 the tests here check that gates move with the input.) v_t and all 4M references go
 through the feature map in one batched pass.
@@ -71,11 +71,11 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
 
 @ornn.register_cell("qlstm")
 class QLSTM(_QuantumGatedLSTM):
-    """LSTM whose four gate transforms are variational quantum circuits (seed 001 §II-B).
+    """LSTM whose four gate transforms are variational quantum circuits (the sequence-model paper §II-B).
 
     Args:
         input_size, hidden_size: as for ``cells.LSTM``.
-        num_qubits: q, wires per gate circuit (default 4, seed 001's setting).
+        num_qubits: q, wires per gate circuit (default 4, the sequence-model paper's setting).
         depth: variational layers per circuit (default 1).
 
     Parameters: encoder (q x (input + hidden) + q), circuit weights 4 x depth x q x 3, and
@@ -110,11 +110,11 @@ class QLSTM(_QuantumGatedLSTM):
 
 @ornn.register_cell("qk_lstm")
 class QKLSTM(_QuantumGatedLSTM):
-    """LSTM whose gates are quantum-kernel expansions over reference vectors (seed 001 §II-C).
+    """LSTM whose gates are quantum-kernel expansions over reference vectors (the sequence-model paper §II-C).
 
     Args:
         input_size, hidden_size: as for ``cells.LSTM``.
-        num_qubits: q, wires of the feature map (default 4, seed 001's setting).
+        num_qubits: q, wires of the feature map (default 4, the sequence-model paper's setting).
         num_references: M, reference vectors per gate (default 4).
         reps: uploads of the features in the feature map (default 2).
         trainable_references: train the references (default) or keep them as fixed,

@@ -1,4 +1,4 @@
-r"""QUNN, the quantum-inspired universal computing RNN (seed 002, Definition 3), as we read it.
+r"""QUNN, the quantum-inspired universal computing RNN (the unification paper, Definition 3), as we read it.
 
 The extraction of Definition 3 (Eqs. 15–20) is garbled, and read literally its hidden
 generator D_l W_l is not anti-Hermitian, although the paper rests QUNN's stability on
@@ -42,7 +42,7 @@ states |l mod L>, which lets the output read a fixed slot.
 the written tape, the new generator memory and the Cayley increment; one stage
 K_1 = sigma_2(increment); outputs tape' = tape + h K_1, W' = W_l, u' = u_l. The state
 is ((tape, W, u_prev), clock) and (n, t) = (1, 1): the memory range L lives in the
-tape, not in delays. Seed 002 Table 1 lists QUNN as L-L-ORNN (see the family table).
+tape, not in delays. The unification paper Table 1 lists QUNN as L-L-ORNN (see the family table).
 
 **Cost.** The generator is a dense (dL x dL) matrix per sequence and the Cayley step
 solves a dL-dimensional system: O((dL)^3) per step. QUNN is meant for small registers.
@@ -72,7 +72,7 @@ def _fixed_embedding(hidden_size: int, input_size: int, seed: int) -> torch.Tens
 
 @ornn.register_cell("qunn")
 class QUNN(ornn.ORNNCell):
-    """Quantum-inspired universal computing RNN cell (our reading of seed 002, Definition 3).
+    """Quantum-inspired universal computing RNN cell (our reading of the unification paper, Definition 3).
 
     Args:
         input_size: features of x_l.

@@ -1,4 +1,4 @@
-r"""Simple recurrent unit (Lei et al. 2018) as in seed 003, Eq. (A1), as an n-t-ORNN.
+r"""Simple recurrent unit (Lei et al. 2018) as in Zhang et al., Eq. (A1), as an n-t-ORNN.
 
     f_t = sigmoid(W_f x_t + v_f * c_{t-1} + b_f)
     c_t = f_t * c_{t-1} + (1 - f_t) * (W x_t)

@@ -1,4 +1,4 @@
-r"""Unitary evolution RNN (Arjovsky, Shah & Bengio 2016) as an n-t-ORNN (seed 002, Claim 2).
+r"""Unitary evolution RNN (Arjovsky, Shah & Bengio 2016) as an n-t-ORNN (the unification paper, Claim 2).
 
 The hidden state h is complex, and the recurrent matrix is the product of cheap unitary factors
 

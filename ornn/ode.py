@@ -1,4 +1,4 @@
-r"""Classical Runge–Kutta as the special case of the n-t-ORNN (DESIGN §4).
+r"""Classical Runge–Kutta as the special case of the n-t-ORNN.
 
 Two cells, both run by the one executor:
 

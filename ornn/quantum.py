@@ -1,4 +1,4 @@
-r"""A batched, differentiable statevector engine in torch (DESIGN §7).
+r"""A batched, differentiable statevector engine in torch.
 
 States are complex tensors of shape (B, 2^n) (complex64 or complex128). Wire 0 is the
 leftmost, most significant bit of a basis index, as in QuTiP's ``tensor`` and PennyLane:

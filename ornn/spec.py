@@ -1,4 +1,4 @@
-r"""The n-t-ORNN update rule as data (seed 002, Definition 1; DESIGN §4).
+r"""The n-t-ORNN update rule as data (the unification paper, Definition 1).
 
 One step maps the state history (Y_l, Y_{l-1}, ...) and the input x_l to Y_{l+1}
 through n stages K_1..K_n::

@@ -1,4 +1,4 @@
-r"""Stability analysis, at the level of a tableau and of a cell (DESIGN §5).
+r"""Stability analysis, at the level of a tableau and of a cell.
 
 Tableau level. A Runge–Kutta step applied to y' = lambda y multiplies y by the
 stability function

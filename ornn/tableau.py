@@ -5,7 +5,7 @@ A tableau with s stages advances y' = f(t, y) by one step of size h::
     K_q     = f(t + c_q h, y + h * sum_{k<q} a_qk K_k)        q = 1..s
     y_next  = y + h * sum_q b_q K_q
 
-In the n-t-ORNN language (DESIGN §4) the tableau fills the couplings:
+In the n-t-ORNN language the tableau fills the couplings:
 alpha_qk = a_qk (times the weight of f), beta_k = b_k, and n = s.
 :class:`Tableau` is the one value used everywhere (ODE cells, RK networks,
 stability analysis); it checks itself on construction.

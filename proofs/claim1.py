@@ -1,4 +1,4 @@
-"""Claim 1 of seed 002: LSTM and GRU are n-t-ORNNs, checked against torch.nn.LSTM / nn.GRU through the generic executor."""
+"""Claim 1 of the unification paper: LSTM and GRU are n-t-ORNNs, checked against torch.nn.LSTM / nn.GRU through the generic executor."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def check(*, input_size: int = 5, hidden_size: int = 8, num_layers: int = 2, len
     return ProofResult(
         name="claim1",
         statement="LSTM and GRU steps are n-t-ORNN update rules: run through the generic executor they equal torch.nn.LSTM / nn.GRU.",
-        source="seed 002, Claim 1, Eqs. (4)-(10)",
+        source="the unification paper, Claim 1, Eqs. (4)-(10)",
         figures={"max_error_lstm": errors["lstm"], "max_error_gru": errors["gru"], "(n,t)_lstm": counts["lstm"],
                  "(n,t)_gru": counts["gru"], "paper": "2-L for both (L layers)"},
         key_figure=f"max |ours - torch| = {max(errors.values()):.1e}; (n,t) lstm {counts['lstm']}, gru {counts['gru']} (paper 2-1)",

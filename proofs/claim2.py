@@ -1,4 +1,4 @@
-"""Claim 2 of seed 002: the unitary RNN is an n-t-ORNN with a unitary recurrent matrix."""
+"""Claim 2 of the unification paper: the unitary RNN is an n-t-ORNN with a unitary recurrent matrix."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def check(*, input_size: int = 4, hidden_size: int = 16, length: int = 30, batch
     return ProofResult(
         name="claim2",
         statement="The URNN step is an n-t-ORNN update rule with a unitary recurrent matrix W = D3 R2 F^-1 D2 Pi R1 F D1.",
-        source="seed 002, Claim 2, Eq. (11); Arjovsky et al. 2016",
+        source="the unification paper, Claim 2, Eq. (11); Arjovsky et al. 2016",
         figures={"||W^H W - I||_F": unitarity, "max_error_vs_dense_W": error, "(n,t)": f"{cell.num_stages}-{cell.memory_span}", "paper": "2-L"},
         key_figure=f"||W^H W - I|| = {unitarity:.1e}; step vs dense W {error:.1e}; (n,t) {cell.num_stages}-{cell.memory_span} (paper 2-1)",
         verdict=ok,

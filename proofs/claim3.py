@@ -1,4 +1,4 @@
-"""Claim 3 of seed 002: the clockwork RNN is an n-t-ORNN, checked against Koutnik et al.'s equations written here."""
+"""Claim 3 of the unification paper: the clockwork RNN is an n-t-ORNN, checked against Koutnik et al.'s equations written here."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def check(*, input_size: int = 3, hidden_size: int = 12, periods: tuple[int, ...
     return ProofResult(
         name="claim3",
         statement="The clockwork RNN step (modules firing every T_i steps, block-triangular W_H) is an n-t-ORNN update rule.",
-        source="seed 002, Claim 3, Eq. (12); Koutnik et al. 2014",
+        source="the unification paper, Claim 3, Eq. (12); Koutnik et al. 2014",
         figures={"max_error_vs_direct": error, "(n,t)": f"{cell.num_stages}-{cell.memory_span}", "paper": f"{len(periods)}-{len(periods)} (L-L)"},
         key_figure=f"max |ours - direct| = {error:.1e}; (n,t) {cell.num_stages}-{cell.memory_span} (paper {len(periods)}-{len(periods)})",
         verdict=error <= TOLERANCE,

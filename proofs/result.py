@@ -13,7 +13,7 @@ class ProofResult:
     Attributes:
         name: the module's short name (``claim1``, ``theorem4``, ...).
         statement: the claim in our own words.
-        source: where it comes from (seed 002, section and equation).
+        source: where it comes from (the unification paper, section and equation).
         figures: the measured numbers, by name.
         key_figure: one line for the summary table.
         verdict: whether the measurement supports the statement as we state it.

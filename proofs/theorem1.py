@@ -1,4 +1,4 @@
-"""Theorem 1 of seed 002: the 1-ARNN is stable for |h max lambda| < 1; we locate where it stops being bounded."""
+"""Theorem 1 of the unification paper: the 1-ARNN is stable for |h max lambda| < 1; we locate where it stops being bounded."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def check(*, size: int = 6, steps: int = 10_000, growth_limit: float = 10.0, see
     return ProofResult(
         name="theorem1",
         statement="The linear 1-ARNN (symplectic Euler, Eq. 14) with an anti-Hermitian generator stays bounded when h max|lambda| < 1.",
-        source="seed 002, Theorem 1 and the proof of Theorem 4",
+        source="the unification paper, Theorem 1 and the proof of Theorem 4",
         figures={"bounded_below_1": stable_below_one, "measured_boundary": boundary, "paper_sufficient_bound": 1.0,
                  "scheme_bound": 2.0, "scan": {f"{h:.2f}": v for h, v in verdicts.items()}},
         key_figure=f"bounded for all h|lambda| < 1; norm grows beyond h|lambda| = {boundary:.3f} (scheme: 2, paper: 1)",

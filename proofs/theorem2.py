@@ -1,4 +1,4 @@
-"""Theorem 2 of seed 002: 1-ARNN and 2-ARNN are reversible; a generic tanh RNN, for contrast, is not numerically."""
+"""Theorem 2 of the unification paper: 1-ARNN and 2-ARNN are reversible; a generic tanh RNN, for contrast, is not numerically."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def check(*, input_size: int = 3, hidden_size: int = 8, steps: int = 1000, step_
     return ProofResult(
         name="theorem2",
         statement="1-ARNN (symplectic Euler) and 2-ARNN (leapfrog) have exact inverse steps: a forward/backward round trip returns to the start up to round-off.",
-        source="seed 002, Theorem 2",
+        source="the unification paper, Theorem 2",
         figures={**{f"round_trip_{k}": v for k, v in errors.items()}, "tanh_rnn_reconstruction_error": contrast},
         key_figure=f"round trip after {steps} steps: 1-ARNN {errors['1-ARNN']:.1e}, 2-ARNN {errors['2-ARNN']:.1e}; tanh RNN {contrast:.1e}",
         verdict=ok,

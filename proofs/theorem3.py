@@ -1,4 +1,4 @@
-"""Theorem 3 of seed 002: Feynman's clock construction, evolved with QuTiP, computes a reversible circuit's output."""
+"""Theorem 3 of the unification paper: Feynman's clock construction, evolved with QuTiP, computes a reversible circuit's output."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def check(*, final_time: float = 6.0, samples: int = 121) -> ProofResult:
     return ProofResult(
         name="theorem3",
         statement="A reversible full adder (2 Toffoli + 3 CNOT) encoded in Feynman's clock Hamiltonian: conditioned on the final clock slot, the register holds (a, b, sum, carry) for every input.",
-        source="seed 002, Theorem 3 and supplementary A (Feynman 1986)",
+        source="the unification paper, Theorem 3 and supplementary A (Feynman 1986)",
         figures={"worst_conditional_fidelity": worst_fidelity, "min_peak_success_probability": float(min(best)),
                  "peak_time": float(times[int(np.argmax(mean_curve))]), "mean_success_curve": mean_curve.tolist(),
                  "times": times.tolist()},

@@ -1,4 +1,4 @@
-"""Theorem 4 of seed 002: the symplectic-Euler RNN of Eq. (14) against QuTiP's exact Schrödinger evolution."""
+"""Theorem 4 of the unification paper: the symplectic-Euler RNN of Eq. (14) against QuTiP's exact Schrödinger evolution."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def check(*, dimension: int = 8, spins: int = 3, final_time: float = 2.0, dts: S
     return ProofResult(
         name="theorem4",
         statement="The symplectic-Euler RNN of Eq. (14) converges to the exact Schrödinger evolution as dt -> 0 and is stable for dt ||H|| < 2.",
-        source="seed 002, Theorem 4, Eq. (14); seed 003 Eq. (1) for the Ising chain",
+        source="the unification paper, Theorem 4, Eq. (14); Zhang et al. Eq. (1) for the Ising chain",
         figures={**{f"{k}_{name}": v for k, r in results.items() for name, v in r.items()}, "dts": list(dts),
                  "paper_claimed_order": 2},
         key_figure=f"observed order {slopes[0]:.2f} (random H), {slopes[1]:.2f} (Ising) vs paper's 2; bounded below dt||H|| = 2, growing above",

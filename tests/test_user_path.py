@@ -29,7 +29,7 @@ def test_quick_demo_end_to_end(tmp_path):
     result = ornn("demo", "--quick", "--out", out, "--seed", 1)
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
-    for title in ("Tableaus", "ODECell vs torchdiffeq", "Proofs: seed 002", "Cells: computed (n, t)",
+    for title in ("Tableaus", "ODECell vs torchdiffeq", "Proofs: the unification paper", "Cells: computed (n, t)",
                   "QAOA and DC-QAOA", "Ising-chain dynamics", "== Summary (quick, seed 1, cpu"):
         assert title in printed, title
     summary = printed[printed.index("== Summary"):]
@@ -40,7 +40,7 @@ def test_quick_demo_end_to_end(tmp_path):
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["passed"] is True and metrics["seconds"] > 0
-    assert {row["part"] for row in metrics["summary"]} >= {"ODECell", "proofs", "cells", "QAOA meta-learning", "Ising, SRU (seed 003)"}
+    assert {row["part"] for row in metrics["summary"]} >= {"ODECell", "proofs", "cells", "QAOA meta-learning", "Ising, SRU (Zhang et al.)"}
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 1 and config["quick"] is True and config["device"] == "cpu"
     report = (out / "report.md").read_text()

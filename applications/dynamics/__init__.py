@@ -1,15 +1,15 @@
-"""Ising-chain dynamics: exact evolution (QuTiP and batched), data, predictors and metrics (DESIGN §9, seed 003)."""
+"""Ising-chain dynamics: exact evolution (QuTiP and batched), data, predictors and metrics (Zhang et al.)."""
 
 from .data import SequenceSpec, batches, cache, haar_states, load_cached, sequences
 from .exact import DENSE_MAX_SPINS, MAX_SPINS, check_states, evolve_exact, evolve_qutip, ising_matrix, ising_qobj
 from .metrics import born_kl, evaluate_sequences, fidelity, magnetisation, mean_relative_entropy, norm_drift
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
-from .train import TrainHistory, evaluate_predictor, load_checkpoint, train_predictor, validation_loss
+from .train import evaluate_predictor, train_predictor, validation_loss
 
 __all__ = [
     "MAX_SPINS", "DENSE_MAX_SPINS", "ising_qobj", "ising_matrix", "evolve_exact", "evolve_qutip", "check_states",
     "haar_states", "SequenceSpec", "sequences", "batches", "cache", "load_cached",
     "mean_relative_entropy", "born_kl", "magnetisation", "fidelity", "norm_drift", "evaluate_sequences",
-    "DynamicsPredictor", "NormPreservingPredictor", "TrainHistory", "train_predictor", "validation_loss", "evaluate_predictor", "load_checkpoint",
+    "DynamicsPredictor", "NormPreservingPredictor", "train_predictor", "validation_loss", "evaluate_predictor",
 ]

@@ -1,10 +1,10 @@
-r"""Training data: Haar-random initial states evolved exactly, streamed or cached (seed 003 Appendix B).
+r"""Training data: Haar-random initial states evolved exactly, streamed or cached (Zhang et al. Appendix B).
 
 A :class:`SequenceSpec` fixes everything a data set depends on (spin counts, sequences per
 N, steps, dt, fields, seed). Sequences are generated per (N, chunk) from a generator
 seeded by (seed, N, chunk), so any slice can be regenerated on the fly, identical
 whether it is streamed or read from the cache; splits are 80/10/10 by sequence index,
-as in the seed.
+as in the paper.
 
 :func:`haar_states` draws Haar-random states (normalised complex Gaussians).
 :func:`cache` writes one ``.pt`` file per N plus ``metadata.json`` with the spec and a

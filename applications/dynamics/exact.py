@@ -1,11 +1,11 @@
-r"""The Ising chain of seed 003 and its exact evolution, two ways (DESIGN §9).
+r"""The Ising chain of Zhang et al. and its exact evolution, two ways.
 
-Seed 003 Eq. (1), open chain of N spins, hbar = 1::
+Zhang et al. Eq. (1), open chain of N spins, hbar = 1::
 
     H = - sum_{i<N} Z_i Z_{i+1} - h sum_i Z_i - g sum_i X_i       (g = -1.05, h = 0.5 by default)
 
 Wire 0 is the most significant bit of a basis index, |0> is spin up (Z = +1), as in
-QuTiP's ``tensor`` (DESIGN §3).
+QuTiP's ``tensor``.
 
 * :func:`ising_qobj` - H as a QuTiP operator, and :func:`evolve_qutip` - the reference:
   ``qutip.sesolve`` once per initial state, tight tolerances.
@@ -58,7 +58,7 @@ def _field(name: str, value: float) -> float:
 
 
 def ising_qobj(n_spins: int, g: float = -1.05, h: float = 0.5) -> qutip.Qobj:
-    """Seed 003 Eq. (1) as a QuTiP operator on N qubits."""
+    """Zhang et al. Eq. (1) as a QuTiP operator on N qubits."""
     n = _spins(n_spins)
     g, h = _field("g", g), _field("h", h)
 

@@ -1,10 +1,10 @@
-r"""Per-time-step metrics between predicted and exact state sequences (seed 003 Eq. 4-7; DESIGN §9).
+r"""Per-time-step metrics between predicted and exact state sequences (Zhang et al. Eq. 4-7).
 
 All take ``predicted`` and ``exact`` complex tensors of shape (B, T, 2^N) and return (T,)
 (the mean over the B sequences), except :func:`magnetisation`, which maps one set of
 states to (B, T).
 
-* :func:`mean_relative_entropy` - seed 003 Eq. (7) exactly: P and Q are the *normalised
+* :func:`mean_relative_entropy` - Zhang et al. Eq. (7) exactly: P and Q are the *normalised
   absolute coefficients* (Eq. 5, 6), P_x = |M_x^ED| / sum_x |M_x^ED|, not Born probabilities;
   D(t) = mean_n sum_x P log(P / Q) (0 log 0 = 0; a Q_x = 0 where P_x > 0 gives inf).
 * :func:`born_kl` - the same divergence between the Born distributions |psi_x|^2 / ||psi||^2.
@@ -38,7 +38,7 @@ def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
 
 def mean_relative_entropy(predicted: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
-    """Seed 003 Eq. (7): (T,) mean over sequences of KL(P || Q) with P, Q the normalised |coefficients|."""
+    """Zhang et al. Eq. (7): (T,) mean over sequences of KL(P || Q) with P, Q the normalised |coefficients|."""
     _check_pair(predicted, exact)
     p = exact.abs()
     q = predicted.abs()

@@ -1,4 +1,4 @@
-r"""The state-sequence predictor of seed 003 (Appendix A-B, Algorithm 1, Table B1), any registered cell inside.
+r"""The state-sequence predictor of Zhang et al. (Appendix A-B, Algorithm 1, Table B1), any registered cell inside.
 
 For an N-spin state psi (2^N complex amplitudes) at each step::
 
@@ -10,7 +10,7 @@ For an N-spin state psi (2^N complex amplitudes) at each step::
 
 E_re, E_im have 2^max_spins rows and width / 2 columns (Table B1: 1024 rows, 512 units in
 all); v = [v_re, v_im] splits the same way. ``tie_decoder=False`` gives the decoder its own
-tables, as the seed's E_dec. ``residual=True`` (our default) predicts the increment,
+tables, as the paper's E_dec. ``residual=True`` (our default) predicts the increment,
 psi' = psi + decode(v): over dt = 0.002 a state moves by O(||H|| dt), so the network learns
 the small change instead of re-synthesising the whole state (``residual=False`` is the
 seed's form). Training is teacher-forced (:meth:`forward` on the exact
@@ -78,7 +78,7 @@ class DynamicsPredictor(StatePredictor):
         num_layers: recurrent layers (Table B1: 4).
         dropout: dropout rate of the feed-forward blocks (Table B1: 0.005).
         tie_decoder: decode through the encoding tables (True) or separate ones.
-        residual: predict psi_t + decode(v) (True) or decode(v) itself (the seed's form).
+        residual: predict psi_t + decode(v) (True) or decode(v) itself (the paper's form).
         cell_kwargs: extra arguments for the cell factory.
     """
 

@@ -1,17 +1,17 @@
 r"""A physics-informed predictor: the wavefunction itself is the state of a norm-preserving n-ARNN.
 
-Seed 003's predictor passes psi through learned, non-unitary encoders and decoders, so
+Zhang et al.'s predictor passes psi through learned, non-unitary encoders and decoders, so
 nothing bounds the norm of its rollouts and their error grows linearly (its Figs. 5, A3).
 Here the recurrent state *is* psi = P + iC, one 1-ARNN per chain length N with
-2^N hidden units, identity activation and no input: each step is seed 002 Eq. (14),
+2^N hidden units, identity activation and no input: each step is the unification paper Eq. (14),
 
     P' = P + dt A C,      C' = C - dt A^T P',
 
-symplectic Euler for i d(psi)/dt = A psi with a learned real A (the Ising H of seed 003
+symplectic Euler for i d(psi)/dt = A psi with a learned real A (the Ising H of Zhang et al.
 Eq. 1 is real and symmetric, so A = H is representable). The generator
 [[0, A], [-A^T, 0]] is antisymmetric by construction: the step is symplectic and
 conserves the modified norm ||P||^2 + ||C||^2 - dt <P, A C>, so the norm stays within
-O(dt ||A||) of 1 for all time instead of drifting (seed 002 Theorem 1 for dt ||A|| < 2).
+O(dt ||A||) of 1 for all time instead of drifting (the unification paper Theorem 1 for dt ||A|| < 2).
 
 It trains with the same teacher-forced MSE and Adam as :class:`DynamicsPredictor` and
 exposes the same ``forward`` / ``rollout`` interface, so ``train_predictor`` and

@@ -1,4 +1,4 @@
-"""Tables and plots of a predictor's rollout against exact evolution (seed 003 Figs. 3, 5, 6)."""
+"""Tables and plots of a predictor's rollout against exact evolution (Zhang et al. Figs. 3, 5, 6)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 r"""Teacher-forced training of a :class:`DynamicsPredictor`, and evaluation against exact evolution.
 
-:func:`train_predictor` follows seed 003 Appendix B: MSE between predicted and exact
+:func:`train_predictor` follows Zhang et al. Appendix B: MSE between predicted and exact
 states at every step, Adam from lr 1e-3 decayed by 0.95 per epoch while above 5e-5, the
-best-validation model kept. After every epoch a checkpoint (model, optimiser, schedule,
-history, best state) is written atomically; ``resume=True`` continues from it and, as
-each epoch's shuffle is seeded by (seed, epoch), reproduces an uninterrupted run. Without a
+best-validation model kept. The loop is :func:`ornn.training.fit`: a checkpoint (model,
+optimiser, history, best state, RNG states) after every epoch, and ``resume=True``
+continues from it; as each epoch's shuffle is seeded by (seed, epoch) and the dropout
+generator is restored, a resumed run equals an uninterrupted one bit for bit. Without a
 disk cache the sequences are generated once, in memory, at the start.
 
 :func:`evaluate_predictor` rolls the model out autoregressively from held-out initial
@@ -14,28 +15,20 @@ baseline (the initial state repeated), which a useful predictor must beat.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 
-from ornn import _checks, _io, distributed
+from ornn import _checks, distributed
+from ornn.training import History, fit, make_optimizer
 
 from .data import SequenceSpec, batches, materialise, sequences
 from .metrics import evaluate_sequences
 from .model import DynamicsPredictor
 
-__all__ = ["TrainHistory", "train_predictor", "validation_loss", "evaluate_predictor", "load_checkpoint", "to_model"]
-
-
-@dataclass
-class TrainHistory:
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    best_epoch: int = -1
+__all__ = ["train_predictor", "validation_loss", "evaluate_predictor", "to_model"]
 
 
 def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -71,16 +64,11 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
     return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
 
 
-def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """A checkpoint written by :func:`train_predictor` (tensors and plain containers only), loaded onto ``map_location``."""
-    return torch.load(path, weights_only=True, map_location=map_location)
-
-
 def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int = 10, batch_size: int = 32,
                     lr: float = 1e-3, decay: float = 0.95, min_lr: float = 5e-5, seed: int = 0,
                     checkpoint: Optional[Path] = None, resume: bool = False, progress: bool = False,
-                    cached: Optional[dict] = None) -> TrainHistory:
-    """Train in place and load the best-validation weights at the end; returns the history.
+                    cached: Optional[dict] = None) -> History:
+    """Train in place through :func:`ornn.training.fit` and load the best-validation weights; returns the history.
 
     Under ``torchrun`` (a process group set up with :func:`ornn.distributed.setup`) every rank
     trains on its shard of each global batch of ``batch_size`` sequences, gradients are
@@ -88,35 +76,15 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
     result equals the one-process run to round-off, and a checkpoint resumes under any
     number of processes.
     """
-    epochs = _checks.positive_int("epochs", epochs)
     _checks.positive_float("lr", lr)
-    if not 0 < decay <= 1:
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
         raise ValueError(f"decay: expected a number in (0, 1], got {decay!r}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = TrainHistory()
-    best_state, best = None, math.inf
-    start = 0
-    if resume:
-        if checkpoint is None or not Path(checkpoint).exists():
-            raise FileNotFoundError(f"checkpoint: resume=True needs an existing checkpoint, got {checkpoint}")
-        saved = load_checkpoint(checkpoint, map_location=next(model.parameters()).device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        history = TrainHistory(**saved["history"])
-        best_state, best, start = saved["best_state"], saved["best"], saved["epoch"] + 1
+    optimizer = make_optimizer("adam", model.parameters(), lr)
     if cached is None:  # generate the data once, not once per epoch
         cached = materialise(spec)
-    net = distributed.wrap(model)
-    bar = None
-    if progress and distributed.is_main():
-        from tqdm import tqdm
 
-        bar = tqdm(total=epochs, initial=start, desc=f"training {model.cell_name} predictor", unit="epoch")
-    for epoch in range(start, epochs):
-        current_lr = max(lr * decay**epoch, min(lr, min_lr))  # decays until it reaches min_lr
-        for group in optimizer.param_groups:
-            group["lr"] = current_lr
-        model.train()
+    def train_epoch(net: torch.nn.Module, epoch: int) -> float:
         total, count = 0.0, 0
         for _, batch in batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached):
             local, factor = distributed.local_items(batch)  # the same global batch on every rank, sharded
@@ -128,26 +96,12 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
             optimizer.step()
             total += float(loss.detach()) * (local.shape[0] if factor else 0)
             count += local.shape[0] if factor else 0
-        val = validation_loss(model, spec, batch_size=batch_size, cached=cached)
-        history.train_loss.append(distributed.all_sum(total) / max(distributed.all_sum(count), 1))
-        history.val_loss.append(val)
-        history.lr.append(current_lr)
-        if val < best:
-            best, history.best_epoch = val, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if checkpoint is not None and distributed.is_main():
-            _io.save_torch(checkpoint, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                                        "history": asdict(history), "best_state": best_state, "best": best,
-                                        "config": model.config, "spec": asdict(spec)})
-        distributed.barrier()  # no rank runs ahead of the checkpoint it could be resumed from
-        if bar is not None:
-            bar.set_postfix(train=f"{history.train_loss[-1]:.2e}", val=f"{val:.2e}")
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+        return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
+
+    return fit(model, train_epoch, lambda: validation_loss(model, spec, batch_size=batch_size, cached=cached),
+               optimizer=optimizer, epochs=epochs, lr_at=lambda epoch: max(lr * decay**epoch, min(lr, min_lr)),
+               checkpoint=checkpoint, resume=resume, extra={"config": model.config, "spec": asdict(spec)},
+               progress=f"training {model.cell_name} predictor" if progress else None)
 
 
 def evaluate_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, steps: Optional[int] = None, count: Optional[int] = None,

@@ -1,8 +1,8 @@
-r"""Transfer to a longer chain (seed 003 Fig. 7): fine-tune a base model against training from scratch.
+r"""Transfer to a longer chain (Zhang et al. Fig. 7): fine-tune a base model against training from scratch.
 
 The base model is trained on the smaller chains; its spin tables already have 2^max_spins
 rows and its chain table a row for the target N, so the same network reads the longer
-chain. Fine-tuning uses seed 003's transfer schedule (Adam from lr 1e-4, decay 0.97 per
+chain. Fine-tuning uses Zhang et al.'s transfer schedule (Adam from lr 1e-4, decay 0.97 per
 epoch); the scratch model, identical in shape and seeded the same, uses the base
 schedule. Both validation-loss curves and the rollout metrics at the final step are
 reported.
@@ -41,7 +41,7 @@ class TransferConfig:
     epochs: int = 10
     base_lr: float = 3e-3
     base_decay: float = 0.9
-    transfer_lr: float = 1e-4  # seed 003 Appendix B
+    transfer_lr: float = 1e-4  # Zhang et al. Appendix B
     transfer_decay: float = 0.97
     seed: int = 0
 

@@ -1,20 +1,20 @@
-"""QAOA and DC-QAOA: problems, ansatz and metrics (DESIGN §8)."""
+"""QAOA and DC-QAOA: problems, ansatz, circuits, optimisers, baselines, metrics and learned initialisers."""
 
-from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA
+from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA, make_ansatz, parameter_count
 from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
 from .meta import (
     MetaOptimizer,
     MetaTrajectory,
     ProblemDistribution,
-    TrainingHistory,
     meta_train,
     observed_improvement_loss,
     two_phase,
     weighted_cost_loss,
 )
 from .metrics import approximation_ratio, iterations_to_convergence, optimal_probability, relative_error
-from .optimize import OPTIMIZERS, OptimizationResult, batch_energy, optimize
+from .optimize import OptimizationResult, batch_energy, optimize
 from .problems import (
+    FAMILIES,
     MAX_BRUTE_FORCE_QUBITS,
     SK,
     MaxCut,
@@ -27,6 +27,7 @@ from .problems import (
 
 __all__ = [
     "Problem",
+    "FAMILIES",
     "MaxCut",
     "SK",
     "MAX_BRUTE_FORCE_QUBITS",
@@ -38,6 +39,8 @@ __all__ = [
     "DCQAOA",
     "BatchedQAOA",
     "CD_POOL",
+    "make_ansatz",
+    "parameter_count",
     "relative_error",
     "approximation_ratio",
     "optimal_probability",
@@ -45,7 +48,6 @@ __all__ = [
     "optimize",
     "OptimizationResult",
     "batch_energy",
-    "OPTIMIZERS",
     "random_init",
     "linear_ramp",
     "fixed_angles",
@@ -55,7 +57,6 @@ __all__ = [
     "MetaOptimizer",
     "MetaTrajectory",
     "ProblemDistribution",
-    "TrainingHistory",
     "meta_train",
     "two_phase",
     "weighted_cost_loss",

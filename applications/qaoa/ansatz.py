@@ -1,4 +1,4 @@
-r"""QAOA and DC-QAOA circuits on the statevector engine (DESIGN §8, seed 000 §II).
+r"""QAOA and DC-QAOA circuits on the statevector engine (Chandarana et al. §II).
 
     |psi(theta)> = prod_{k=1..p} U_m(beta_k) [U_D(alpha_k)] U_c(gamma_k) |+>^n
 
@@ -9,7 +9,7 @@ with U_c(gamma) = exp(-i gamma H_c) (one diagonal phase), U_m(beta) = exp(-i bet
 
 applied term by term: for the two-body pool entries (``zy``, ``yz``, ``xy``, ``yx``) the
 terms are the problem's edges (i, j) in ``problem.terms`` order with c_t = w_ij and
-P_t = P_i Q_j (``zy``: Z_i Y_j, the default, seed 000 Appendix A); for ``y`` the terms
+P_t = P_i Q_j (``zy``: Z_i Y_j, the default, Chandarana et al. Appendix A); for ``y`` the terms
 are Y_i on every wire with c_t = 1. The two-body terms do not commute, so that order is
 part of the ansatz.
 
@@ -35,9 +35,9 @@ from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rota
 
 from .problems import Problem
 
-__all__ = ["QAOA", "DCQAOA", "BatchedQAOA", "CD_POOL"]
+__all__ = ["QAOA", "DCQAOA", "BatchedQAOA", "CD_POOL", "make_ansatz", "parameter_count"]
 
-#: counterdiabatic pool of seed 000: name -> Pauli letters on (i, j) (or on i alone for "y")
+#: counterdiabatic pool of Chandarana et al.: name -> Pauli letters on (i, j) (or on i alone for "y")
 CD_POOL = {"y": "Y", "zy": "ZY", "yz": "YZ", "xy": "XY", "yx": "YX"}
 
 
@@ -144,6 +144,18 @@ class DCQAOA(QAOA):
 
     def __repr__(self) -> str:
         return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"
+
+
+def make_ansatz(problem: Problem, p: int, *, dc: bool = False, cd: str = "zy", device=None) -> QAOA:
+    """The one place that picks the ansatz: :class:`DCQAOA` (pool term ``cd``) when ``dc``, else :class:`QAOA`."""
+    if not isinstance(dc, bool):
+        raise TypeError(f"dc: expected a bool, got {_checks.describe(dc)}")
+    return DCQAOA(problem, p, cd, device=device) if dc else QAOA(problem, p, device=device)
+
+
+def parameter_count(p: int, *, dc: bool = False) -> int:
+    """Parameters of a depth-``p`` ansatz: (gamma, beta) per layer, plus alpha for DC-QAOA."""
+    return (DCQAOA if dc else QAOA).layer_size * _checks.positive_int("p", p)
 
 
 class BatchedQAOA(QAOA):

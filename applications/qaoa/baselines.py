@@ -1,4 +1,4 @@
-r"""Initialisation baselines a learned initialiser must beat (DESIGN §8).
+r"""Initialisation baselines a learned initialiser must beat.
 
 Conventions: our layers are exp(-i gamma H_c) and exp(-i beta sum X) with
 H_c = -(cut weight) for MaxCut. Papers that maximise C = (cut weight) with exp(-i gamma C)

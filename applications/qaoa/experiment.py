@@ -2,34 +2,35 @@
 
 :func:`run_compare` is what ``ornn qaoa compare`` runs. It trains one meta-optimiser per
 cell on the training distribution, fits the degree rule on training graphs, and runs every
-method through seed 001's two-phase protocol on the same unseen test graphs. It then writes
+method through the sequence-model paper's two-phase protocol on the same unseen test graphs. It then writes
 a run folder: config.json, metrics.json, report.md and PNG plots of the relative error
-against iterations with standard-error bands (seed 000 Figs. 4 and 6).
+against iterations with standard-error bands (Chandarana et al. Figs. 4 and 6).
 
 The tables hold:
-- iterations to convergence (seed 001 Table II);
-- the approximation ratio after Phase I and after Phase II, as mean +- std per n (seed 001 Table III);
+- iterations to convergence (the sequence-model paper Table II);
+- the approximation ratio after Phase I and after Phase II, as mean +- std per n (the sequence-model paper Table III);
 - a comparison of the cells with their trainable-parameter counts.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Union
 
 import torch
 
 from ornn import _checks, _io
 
-from .ansatz import DCQAOA, QAOA
+from .ansatz import QAOA, make_ansatz, parameter_count
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
 from .metrics import iterations_to_convergence
 
-__all__ = ["CompareConfig", "run_compare"]
+__all__ = ["CompareConfig", "run_compare", "load_meta_run", "evaluate_meta"]
 
 
 @dataclass
@@ -44,13 +45,13 @@ class CompareConfig:
     dc: bool = False
     cells: tuple[str, ...] = ("lstm", "gru")
     hidden_size: int = 20
-    use_delta: bool = True  # feed the change of the cost too (seed 001's input is parameters and cost only)
+    use_delta: bool = True  # feed the change of the cost too (the sequence-model paper's input is parameters and cost only)
     steps: int = 10
     epochs: int = 20
     batches_per_epoch: int = 4
     batch_size: int = 8
     loss: str = "weighted"
-    meta_optimizer: str = "adam"  # seed 001 used RMSprop; at lr 0.01 with patience 5 it left the gated cells at a poor fixed point here
+    meta_optimizer: str = "adam"  # the sequence-model paper used RMSprop; at lr 0.01 with patience 5 it left the gated cells at a poor fixed point here
     meta_lr: float = 0.003
     patience: int = 10
     phase_two_optimizer: str = "sgd"
@@ -58,14 +59,14 @@ class CompareConfig:
     phase_two_steps: int = 100
     convergence_tol: float = 1e-4
     reference_optimum: bool = False  # also run multi-start L-BFGS for the ansatz optimum of every test graph
-    transfer_sizes: tuple[int, ...] = ()  # 3-regular only: Phase I ratios on larger graphs (seed 000 Fig. 5)
+    transfer_sizes: tuple[int, ...] = ()  # 3-regular only: Phase I ratios on larger graphs (Chandarana et al. Fig. 5)
     seed: int = 0
     device: str = "cpu"  # where the cells train and the test circuits run; the degree rule is fitted on the CPU
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _ansatz(problem, config: CompareConfig) -> QAOA:
-    return DCQAOA(problem, config.p, device=config.device) if config.dc else QAOA(problem, config.p, device=config.device)
+    return make_ansatz(problem, config.p, dc=config.dc, device=config.device)
 
 
 def _starts(config: CompareConfig, tests: list[QAOA], rule: Optional[DegreeRule], metas) -> dict[str, Any]:
@@ -87,7 +88,7 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-qaoa-compare"
     _io.write_json(out / "config.json", asdict(config))
     train_dist = ProblemDistribution(config.kind, tuple(config.train_sizes))
-    num_params = (3 if config.dc else 2) * config.p
+    num_params = parameter_count(config.p, dc=config.dc)
     metas, training = {}, {}
     for name in config.cells:
         torch.manual_seed(config.seed)
@@ -222,3 +223,27 @@ def _report(config: CompareConfig, training: dict, results: dict, transfer: Opti
         for method, per_n in transfer.items():
             lines.append(f"| {method} | " + " | ".join(f"{per_n[n]:.4f}" for n in tsizes) + " |")
     return "\n".join(lines) + "\n"
+
+
+def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOptimizer, dict[str, Any]]:
+    """The trained meta-optimiser of a run folder written by ``ornn qaoa train`` (config.json and best.pt), and its config."""
+    folder = Path(folder)
+    config = json.loads((folder / "config.json").read_text())
+    meta = MetaOptimizer(config["cell"], parameter_count(config["p"], dc=config["dc"]), hidden_size=config["hidden"])
+    meta = meta.double().to(device)
+    meta.load_state_dict(torch.load(folder / "best.pt", weights_only=True, map_location=device))
+    return meta, config
+
+
+def evaluate_meta(meta: MetaOptimizer, *, kind: str, p: int, dc: bool = False, steps: int = 10, test_sizes: Sequence[int] = (10,),
+                  per_size: int = 5, seed: int = 10_007, phase_two_steps: int = 100, device: Any = "cpu") -> list[dict[str, Any]]:
+    """Seed-drawn unseen problems of each size through the two-phase protocol: mean approximation ratio per phase and n."""
+    rows = []
+    for n in test_sizes:
+        problems = ProblemDistribution(kind, (n,)).sample(_checks.positive_int("per_size", per_size), seed=seed + n)
+        tests = [make_ansatz(q, p, dc=dc, device=device) for q in problems]
+        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
+        one, two = two_phase(tests, meta, steps=steps, phase_two_steps=phase_two_steps)
+        rows.append({"n": n, "ratio_phase_one": float((one[-1] / optimum).mean()),
+                     "ratio_phase_two": float((two.final_energies / optimum).mean())})
+    return rows

@@ -4,27 +4,27 @@ At step t the cell reads u_t = [theta_t, F~(theta_t), F~(theta_t) - F~(theta_{t-
 
     theta_{t+1} = pi * tanh(head(output_t))
 
-(seed 000: "g(h_t) = pi h_t = theta_{t+1}", with a linear head so any cell size works).
+(Chandarana et al.: "g(h_t) = pi h_t = theta_{t+1}", with a linear head so any cell size works).
 F~ is the energy divided by the problem's total coupling weight sum |w_ij| (the number of
 edges for unweighted MaxCut), so a cut fraction in [-1, 0] is what the cell sees whatever
 the graph's size: one trained optimiser transfers across sizes.
 
 Losses over an unrolled horizon T (trajectory energies F~_1..F~_T after the start F~_0):
 
-* ``"weighted"`` (seed 000, Eq. 5): L = sum_t w_t F~(theta_t), weights default 1;
+* ``"weighted"`` (Chandarana et al., Eq. 5): L = sum_t w_t F~(theta_t), weights default 1;
 * ``"improvement"`` (Verdon et al. 2019): L = sum_t min(F~_t - min_{j<t} F~_j, 0).
 
 :func:`meta_train` trains over a seeded problem distribution with checkpoints written
 atomically after every epoch; ``resume=True`` continues from the last one and, because
 each epoch's problems are drawn from (seed, epoch), reproduces an uninterrupted run.
-:func:`two_phase` is seed 001's protocol: Phase I runs the trained cell T steps from a
+:func:`two_phase` is the sequence-model paper's protocol: Phase I runs the trained cell T steps from a
 fixed start, Phase II fine-tunes with a classical optimiser.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -33,11 +33,12 @@ from torch import nn
 
 import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
-from ornn import _checks, _io, distributed
+from ornn import _checks, distributed
+from ornn.training import History, fit, make_optimizer
 
-from .ansatz import DCQAOA, QAOA
+from .ansatz import QAOA, make_ansatz
 from .optimize import OptimizationResult, batch_energy, optimize
-from .problems import Problem, complete_weighted_maxcut, erdos_renyi_maxcut, random_regular_maxcut, random_sk
+from .problems import FAMILIES, Problem, complete_weighted_maxcut, erdos_renyi_maxcut, random_regular_maxcut, random_sk
 
 __all__ = [
     "MetaOptimizer",
@@ -46,7 +47,6 @@ __all__ = [
     "observed_improvement_loss",
     "ProblemDistribution",
     "meta_train",
-    "TrainingHistory",
     "two_phase",
 ]
 
@@ -144,7 +144,7 @@ class MetaOptimizer(nn.Module):
 
 
 def weighted_cost_loss(scaled: torch.Tensor, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
-    """Seed 000 Eq. (5): sum_{t >= 1} w_t F~(theta_t), averaged over the batch; ``scaled`` is (T + 1, B)."""
+    """Chandarana et al. Eq. (5): sum_{t >= 1} w_t F~(theta_t), averaged over the batch; ``scaled`` is (T + 1, B)."""
     steps = scaled.shape[0] - 1
     w = torch.ones(steps, dtype=scaled.dtype) if weights is None else torch.as_tensor(weights, dtype=scaled.dtype)
     if w.shape != (steps,):
@@ -160,15 +160,15 @@ def observed_improvement_loss(scaled: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class ProblemDistribution:
-    """A seeded family of problems: ``kind`` in 3-regular, complete-weighted, sk, erdos-renyi; sizes to draw n from."""
+    """A seeded family of problems: ``kind`` one of :data:`~applications.qaoa.problems.FAMILIES`; sizes to draw n from."""
 
     kind: str
     sizes: tuple[int, ...]
     edge_factor: tuple[float, ...] = (2.0, 3.0, 4.0)  # erdos-renyi: p = j / n with j drawn from these
 
     def __post_init__(self) -> None:
-        if self.kind not in ("3-regular", "complete-weighted", "sk", "erdos-renyi"):
-            raise ValueError(f"kind: expected 3-regular, complete-weighted, sk or erdos-renyi, got {self.kind!r}")
+        if self.kind not in FAMILIES:
+            raise ValueError(f"kind: expected one of {', '.join(FAMILIES)}, got {self.kind!r}")
         if not self.sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 2 for n in self.sizes):
             raise ValueError(f"sizes: expected integers >= 2, got {self.sizes!r}")
         if self.kind == "3-regular" and any(n % 2 or n < 4 for n in self.sizes):
@@ -192,14 +192,6 @@ class ProblemDistribution:
         return problems
 
 
-@dataclass
-class TrainingHistory:
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int = -1
-    stopped_early: bool = False
-
-
 LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "weighted": weighted_cost_loss,
     "improvement": observed_improvement_loss,
@@ -207,7 +199,7 @@ LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> list[QAOA]:
-    return [DCQAOA(problem, p, device=device) if dc else QAOA(problem, p, device=device) for problem in problems]
+    return [make_ansatz(problem, p, dc=dc, device=device) for problem in problems]
 
 
 def _device(module: nn.Module) -> torch.device:
@@ -234,13 +226,12 @@ def meta_train(
     checkpoint: Optional[Union[str, Path]] = None,
     resume: bool = False,
     progress: bool = False,
-) -> TrainingHistory:
-    """Meta-train ``meta`` on problems drawn from ``distribution``; returns the loss history.
+) -> History:
+    """Meta-train ``meta`` on problems drawn from ``distribution`` through :func:`ornn.training.fit`; returns the history.
 
     Every epoch draws its batches from (seed, epoch) and a fixed validation set from
-    (seed, -1); the best validation state is kept in the checkpoint's ``best`` entry and
-    loaded into ``meta`` at the end. Training stops after ``patience`` epochs without a
-    better validation loss.
+    (seed, -1); the best validation state is kept and loaded into ``meta`` at the end.
+    Training stops after ``patience`` epochs without a better validation loss.
 
     Under ``torchrun`` (see :mod:`ornn.distributed`) every rank draws the same batch of
     ``batch_size`` problems and trains on its shard, ``DistributedDataParallel`` all-reduces
@@ -249,41 +240,20 @@ def meta_train(
     """
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
-    optimizers = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
-    if optimizer not in optimizers:
-        raise ValueError(f"optimizer: expected one of {', '.join(optimizers)}, got {optimizer!r}")
-    epochs = _checks.positive_int("epochs", epochs)
-    _checks.positive_int("patience", patience)
+    if optimizer == "lbfgs":
+        raise ValueError("optimizer: meta_train steps once per batch; expected one of sgd, adam, adagrad, rmsprop, got 'lbfgs'")
+    _checks.positive_int("batch_size", batch_size)
+    _checks.positive_int("batches_per_epoch", batches_per_epoch)
+    _checks.positive_int("validation_size", validation_size)
     device = _device(meta)
     start = torch.full((meta.num_params,), 0.1, dtype=torch.float64, device=device) if start is None else start
-    opt = optimizers[optimizer](meta.parameters(), lr=lr)
-    history = TrainingHistory()
-    best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
-    best_val = math.inf
-    first_epoch = 0
-    path = Path(checkpoint) if checkpoint is not None else None
-    if resume:
-        if path is None or not path.exists():
-            raise ValueError(f"resume: expected an existing checkpoint file, got {checkpoint!r}")
-        saved = torch.load(path, weights_only=False, map_location=device)
-        meta.load_state_dict(saved["meta"])
-        opt.load_state_dict(saved["optimizer"])
-        history = saved["history"]
-        best_state, best_val, first_epoch = saved["best"], saved["best_val"], saved["epoch"] + 1
+    opt = make_optimizer(optimizer, meta.parameters(), lr)
     validation, validation_factor = distributed.local_items(distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983))
     validation = _ansatzes(validation, p, dc, device)
     validation_weight = len(validation) if validation_factor else 0
     loss_fn = LOSSES[loss]
-    net = distributed.wrap(meta)
-    epoch_range = range(first_epoch, epochs)
-    if progress and distributed.is_main():
-        from tqdm import tqdm
 
-        epoch_range = tqdm(epoch_range, desc=f"meta-training {meta.cell_name}", unit="epoch")
-    for epoch in epoch_range:
-        if history.stopped_early:
-            break
-        meta.train()
+    def train_epoch(net: nn.Module, epoch: int) -> float:
         local_sum = 0.0  # this rank's factor-weighted batch losses; summed over the ranks once per epoch
         for b in range(batches_per_epoch):
             problems = distribution.sample(batch_size, seed=seed * 1_000_003 + epoch * batches_per_epoch + b)
@@ -293,22 +263,13 @@ def meta_train(
             (value * factor).backward()
             opt.step()
             local_sum += float(value.detach()) * factor
-        meta.eval()
-        with torch.no_grad():
-            val = distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight) / validation_size
-        history.train_loss.append(distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch))
-        history.val_loss.append(val)
-        if val < best_val:
-            best_val, history.best_epoch = val, epoch
-            best_state = {k: v.detach().clone() for k, v in meta.state_dict().items()}
-        elif epoch - history.best_epoch >= patience:
-            history.stopped_early = True
-        if path is not None and distributed.is_main():
-            _io.save_torch(path, {"meta": meta.state_dict(), "optimizer": opt.state_dict(), "history": history,
-                                  "best": best_state, "best_val": best_val, "epoch": epoch})
-        distributed.barrier()  # no rank runs ahead of the checkpoint it could be resumed from
-    meta.load_state_dict(best_state)
-    return history
+        return distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch)
+
+    def validate() -> float:
+        return distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight) / validation_size
+
+    return fit(meta, train_epoch, validate, optimizer=opt, epochs=epochs, patience=patience, checkpoint=checkpoint,
+               resume=resume, progress=f"meta-training {meta.cell_name}" if progress else None)
 
 
 def two_phase(
@@ -322,7 +283,7 @@ def two_phase(
     phase_two_steps: int = 100,
     tol: float = 1e-6,
 ) -> tuple[torch.Tensor, OptimizationResult]:
-    """Seed 001's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (or, for a
+    """The sequence-model paper's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (or, for a
     baseline, ``phase_one`` is the (B, P) start itself and Phase I is empty). Phase II: ``optimize``.
 
     Returns (Phase I energies (T + 1, B), Phase II result); the Phase II start is the last Phase I proposal.

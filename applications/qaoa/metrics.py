@@ -1,11 +1,11 @@
 r"""Quality figures of QAOA energies and states.
 
-* relative error E = (F - E_0) / |E_0| (seed 000, Eq. 7), F the energy, E_0 the optimum;
-* approximation ratio r = F / E_0 (seed 001, Eq. 12): for MaxCut, F = -(expected cut) and
+* relative error E = (F - E_0) / |E_0| (Chandarana et al., Eq. 7), F the energy, E_0 the optimum;
+* approximation ratio r = F / E_0 (the sequence-model paper, Eq. 12): for MaxCut, F = -(expected cut) and
   E_0 = -(maximum cut), so r = expected cut / maximum cut;
 * the probability of sampling an optimal bitstring;
 * iterations to convergence: the first step at which the step-to-step change of the
-  (average) relative error falls below a tolerance (seed 001 §IV; the extracted text lost
+  (average) relative error falls below a tolerance (the sequence-model paper §IV; the extracted text lost
   the tolerance's value, so it is an argument, 1e-4 by default).
 """
 

@@ -16,18 +16,12 @@ from typing import Sequence, Union
 import torch
 
 from ornn import _checks
+from ornn.training import OPTIMIZERS, make_optimizer
 
 from .ansatz import QAOA
 
-__all__ = ["OptimizationResult", "optimize", "batch_energy", "OPTIMIZERS"]
+__all__ = ["OptimizationResult", "optimize", "batch_energy"]
 
-OPTIMIZERS = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adagrad": torch.optim.Adagrad,
-    "rmsprop": torch.optim.RMSprop,
-    "lbfgs": torch.optim.LBFGS,
-}
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ def optimize(
         return _lbfgs(ansatzes, init, lr, steps, tol)
 
     params = init.detach().clone().to(first.real_dtype).requires_grad_(True)
-    opt = OPTIMIZERS[optimizer]([params], lr=lr)
+    opt = make_optimizer(optimizer, [params], lr)
     history_p, history_e = [params.detach().clone()], []
     converged_at = torch.full((init.shape[0],), -1, dtype=torch.long, device=params.device)
     frozen = torch.zeros(init.shape[0], dtype=torch.bool, device=params.device)

@@ -1,12 +1,12 @@
-r"""Combinatorial problems as diagonal cost Hamiltonians (DESIGN §8).
+r"""Combinatorial problems as diagonal cost Hamiltonians.
 
-* MaxCut on a weighted graph: H_c = -1/2 sum_{(i,j) in E} w_ij (1 - Z_i Z_j) (seed 000, Eq. 6).
+* MaxCut on a weighted graph: H_c = -1/2 sum_{(i,j) in E} w_ij (1 - Z_i Z_j) (Chandarana et al., Eq. 6).
   On a basis state it equals minus the cut weight, so minimising H_c maximises the cut and
   cut value = -H_c.
 * Sherrington–Kirkpatrick: H_c = -sum_{i<j} J_ij Z_i Z_j.
 
 Wire i is the i-th node of ``list(graph.nodes)``, and wire 0 is the most significant bit of
-a basis index (DESIGN §3); bit z_i = 1 means spin s_i = 1 - 2 z_i = -1. Every problem holds
+a basis index; bit z_i = 1 means spin s_i = 1 - 2 z_i = -1. Every problem holds
 its 2^n cost diagonal (float64), its exact optimum and optimal bitstrings, found by a
 vectorised brute force over all 2^n basis states (n <= 24: 128 MB for the diagonal).
 """
@@ -24,6 +24,7 @@ import torch
 from ornn import _checks
 
 __all__ = [
+    "FAMILIES",
     "Problem",
     "MaxCut",
     "SK",
@@ -36,6 +37,10 @@ __all__ = [
 
 #: the largest n for which the 2^n cost diagonal and its brute-force optimum are built
 MAX_BRUTE_FORCE_QUBITS = 24
+
+
+#: the problem families a distribution can draw from (``ProblemDistribution(kind=...)``, ``ornn qaoa --kind``)
+FAMILIES = ("erdos-renyi", "3-regular", "complete-weighted", "sk")
 
 
 def _pair_disagreement(index: torch.Tensor, n: int, i: int, j: int) -> torch.Tensor:
@@ -168,7 +173,7 @@ def _rng(seed: Optional[int]) -> np.random.Generator:
 
 
 def random_regular_maxcut(n: int, degree: int = 3, *, seed: Optional[int] = None) -> MaxCut:
-    """Unweighted MaxCut on a random ``degree``-regular graph (seed 000's 3-regular instances)."""
+    """Unweighted MaxCut on a random ``degree``-regular graph (Chandarana et al.'s 3-regular instances)."""
     _checks.positive_int("n", n)
     _checks.positive_int("degree", degree)
     if degree >= n or (n * degree) % 2:
@@ -177,7 +182,7 @@ def random_regular_maxcut(n: int, degree: int = 3, *, seed: Optional[int] = None
 
 
 def complete_weighted_maxcut(n: int, *, seed: Optional[int] = None, low: float = 0.0, high: float = 1.0) -> MaxCut:
-    """MaxCut on the complete graph K_n with weights uniform in [low, high) (seed 000's weighted instances)."""
+    """MaxCut on the complete graph K_n with weights uniform in [low, high) (Chandarana et al.'s weighted instances)."""
     _checks.positive_int("n", n)
     if n < 2 or not 0 <= low < high:
         raise ValueError(f"n, low, high: expected n >= 2 and 0 <= low < high, got {n}, {low}, {high}")
@@ -189,7 +194,7 @@ def complete_weighted_maxcut(n: int, *, seed: Optional[int] = None, low: float =
 
 
 def erdos_renyi_maxcut(n: int, p: float, *, seed: Optional[int] = None, max_tries: int = 100) -> MaxCut:
-    """Unweighted MaxCut on G(n, p), redrawn (up to ``max_tries``) until it has an edge (seed 001 uses p = j/n)."""
+    """Unweighted MaxCut on G(n, p), redrawn (up to ``max_tries``) until it has an edge (the sequence-model paper uses p = j/n)."""
     _checks.positive_int("n", n)
     if not 0 < p <= 1:
         raise ValueError(f"p: expected an edge probability in (0, 1], got {p!r}")
@@ -202,7 +207,7 @@ def erdos_renyi_maxcut(n: int, p: float, *, seed: Optional[int] = None, max_trie
 
 
 def random_sk(n: int, *, seed: Optional[int] = None) -> SK:
-    """SK with J_ij = +-1 uniformly (seed 000)."""
+    """SK with J_ij = +-1 uniformly (Chandarana et al.)."""
     _checks.positive_int("n", n)
     if n < 2:
         raise ValueError(f"n: expected at least 2 spins, got {n}")

@@ -13,20 +13,17 @@ evaluation.json, report.md and the plots.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
 
-from applications.dynamics.data import SequenceSpec, cache, load_cached, sequences
-from applications.dynamics.model import DynamicsPredictor
-from applications.dynamics.physics import NormPreservingPredictor
-from applications.dynamics.report import markdown_table, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
-from applications.dynamics.train import evaluate_predictor, to_model, train_predictor
-from ornn import _checks, _io, distributed
+from applications.dynamics.data import SequenceSpec, cache, load_cached
+from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run
+from applications.dynamics.train import train_predictor
+from ornn import _checks, _io, distributed, tables
 
 from .._parsing import (
     Parser,
@@ -43,7 +40,7 @@ HELP = "Ising-chain predictors: generate, train, evaluate, transfer (ornn dynami
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="ornn dynamics", description="Ising-chain dynamics predictors (seed 003).",
+    parser = Parser(prog="ornn dynamics", description="Ising-chain dynamics predictors (Zhang et al.).",
                                      epilog="examples:\n" + __doc__.split("\n\n")[1])
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -63,15 +60,16 @@ def _parser() -> argparse.ArgumentParser:
                                       "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result")
     spec_flags(train)
     train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: generate in memory from the spec flags)")
-    train.add_argument("--model", choices=["seed003", "norm-preserving"], default="seed003",
-                       help="seed003: encoders + recurrent stack (Table B1); norm-preserving: psi itself in a linear 1-ARNN per N")
-    train.add_argument("--cell", default="sru", help="registered cell of the seed003 model's recurrent stack (default sru)")
+    train.add_argument("--model", choices=MODEL_KINDS, default="recurrent-stack",
+                       help="recurrent-stack: encoders + recurrent stack (Zhang et al., Table B1); "
+                            "norm-preserving: psi itself in a linear 1-ARNN per N")
+    train.add_argument("--cell", default="sru", help="registered cell of the recurrent stack (default sru)")
     train.add_argument("--width", "--hidden", dest="width", type=positive_int, default=64,
-                       help="feature width = the recurrent cells' hidden size (seed 003: 512; default 64)")
-    train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (seed 003: 4; default 2)")
+                       help="feature width = the recurrent cells' hidden size (Zhang et al.: 512; default 64)")
+    train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (Zhang et al.: 4; default 2)")
     train.add_argument("--epochs", type=positive_int, default=15)
     train.add_argument("--lr", type=positive_float, default=3e-3)
-    train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (seed 003: 0.95)")
+    train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
     add_training_flags(train, batch=32, items="sequences")
     evaluate = actions.add_parser("evaluate", help="autoregressive rollout against exact evolution and persistence",
@@ -100,20 +98,6 @@ def _spec(args: argparse.Namespace) -> SequenceSpec:
     return SequenceSpec(spins=tuple(args.spins), per_spin=args.per_spin, steps=args.steps, seed=args.seed)
 
 
-def _load_data(config: dict) -> tuple[SequenceSpec, Optional[dict]]:
-    if config.get("data"):
-        return load_cached(Path(config["data"]))
-    raw = config["spec"]
-    return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
-
-
-def build_model(config: dict) -> torch.nn.Module:
-    """The model a run folder's config.json describes."""
-    if config.get("kind", "seed003") == "norm-preserving":
-        return NormPreservingPredictor(tuple(config["model"]["spins"]), dt=config["model"]["dt"])
-    return DynamicsPredictor(**config["model"])
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
@@ -135,40 +119,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         metrics = run_transfer(TransferConfig(base_spins=tuple(args.base_spins), target=args.target, per_spin=args.per_spin,
                                               steps=args.steps, width=args.width, layers=args.layers, base_epochs=args.base_epochs,
                                               epochs=args.epochs, seed=args.seed), args.out, progress=True)
-        print(markdown_table(metrics["rows"]))
+        print(tables.format_table(metrics["rows"], style="markdown"))
         print(f"\nreport: {args.out / 'report.md'}")
         return 0
-    device = _checks.device("--device", args.device)
-    config = json.loads((args.run / "config.json").read_text())
-    spec, cached = _load_data(config)
-    model = build_model(config).to(device)
-    model.load_state_dict(torch.load(args.run / "best.pt", weights_only=True, map_location=device))
-    steps = spec.steps if args.steps is None else args.steps
-    if steps > spec.steps:  # same seeds, longer exact evolution: the first spec.steps steps are unchanged
-        spec, cached = replace(spec, steps=steps), None
-    evaluation = evaluate_predictor(model, spec, steps=steps, count=args.count, cached=cached)
-    _io.write_json(args.run / "evaluation.json", {str(n): v for n, v in evaluation.items()})
-    plot_metric(evaluation, "mre", args.run / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
-    plot_metric(evaluation, "magnetisation_error", args.run / "magnetisation_error.png", ylabel="|m_pred - m_exact|")
-    first = spec.split_range("test").start
-    exact = {n: to_model(sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1], model)
-             for n in spec.spins}
-    predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
-    plot_amplitudes(predicted, exact, args.run / "amplitudes.png")
-    plot_magnetisation(predicted, exact, args.run / "magnetisation.png")
-    table = markdown_table(summary_rows(evaluation, steps))
-    horizons = [k for k in (100, 250, 1000) if k <= steps]
-    growth = markdown_table([{"N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
-                              **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in horizons}}
-                             for n, per in sorted(evaluation.items())]) if horizons else ""
-    label = config["model"].get("cell", config.get("kind", "seed003"))
-    report = (f"# Ising predictor ({label}) against exact evolution\n\n"
-              f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
-              f"## At step {steps}\n\n{table}\n\n## MRE growth\n\n{growth}\n\n![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n![amplitudes](amplitudes.png)\n")
-    _io.write_text(args.run / "report.md", report)
-    print(table)
-    if growth:
-        print("\n" + growth)
+    result = evaluate_run(args.run, steps=args.steps, count=args.count, device=_checks.device("--device", args.device))
+    print(tables.format_table(result["table"], style="markdown"))
+    if result["growth"]:
+        print("\n" + tables.format_table(result["growth"], style="markdown"))
     print(f"\nreport: {args.run / 'report.md'}")
     return 0
 
@@ -184,7 +141,7 @@ def _train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     model = build_model({"kind": args.model, "model": (
         {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
-        if args.model == "seed003" else {"spins": spec.spins, "dt": spec.dt})}).to(device)
+        if args.model == "recurrent-stack" else {"spins": spec.spins, "dt": spec.dt})}).to(device)
     config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
               "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
     if main_rank:

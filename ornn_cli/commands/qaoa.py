@@ -1,13 +1,12 @@
 """``ornn qaoa train | evaluate | compare``: meta-learning runs from the command line.
 
-Every action is a library call (``meta_train``, ``two_phase``, ``run_compare``); configs are
+Every action is a library call (``meta_train``, ``load_meta_run`` and ``evaluate_meta``, ``run_compare``); configs are
 saved with each run folder.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -15,9 +14,11 @@ from typing import Optional, Sequence
 
 import torch
 
-from applications.qaoa.experiment import CompareConfig, run_compare
-from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
-from ornn import _checks, _io, distributed
+from applications.qaoa.ansatz import parameter_count
+from applications.qaoa.experiment import CompareConfig, evaluate_meta, load_meta_run, run_compare
+from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
+from applications.qaoa.problems import FAMILIES
+from ornn import _checks, _io, distributed, tables
 
 from .._parsing import (
     Parser,
@@ -32,11 +33,8 @@ from .._parsing import (
 
 HELP = "QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)"
 
-KINDS = ("erdos-renyi", "3-regular", "complete-weighted", "sk")
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kind", choices=KINDS, default="erdos-renyi", help="problem family (default erdos-renyi)")
+    parser.add_argument("--kind", choices=FAMILIES, default="erdos-renyi", help="problem family (default erdos-renyi)")
     parser.add_argument("--p", type=positive_int, default=1, help="QAOA depth (default 1)")
     parser.add_argument("--dc", action="store_true", help="DC-QAOA with the zy counterdiabatic term")
     parser.add_argument("--steps", type=positive_int, default=10, help="Phase I horizon T (default 10)")
@@ -45,7 +43,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning (seeds 000 and 001).",
+    parser = Parser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning (Chandarana et al., arXiv:2206.09966; arXiv:2512.05058).",
                     epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
                            "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -66,11 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
     compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
                                  epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
-                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # seed 001's models")
+                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # the sequence-model paper's models")
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
     compare.add_argument("--hidden", type=positive_int, default=20, help="hidden size of every cell (default 20)")
-    compare.add_argument("--no-delta", action="store_true", help="feed parameters and cost only (seed 001's input of size 3 at p = 1)")
+    compare.add_argument("--no-delta", action="store_true", help="feed parameters and cost only (the sequence-model paper's input of size 3 at p = 1)")
     compare.add_argument("--epochs", type=positive_int, default=20)
     compare.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     compare.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
@@ -104,21 +102,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if args.action == "train":
         return _train(args, device)
-    config = json.loads((args.run / "config.json").read_text())
-    meta = MetaOptimizer(config["cell"], (3 if config["dc"] else 2) * config["p"], hidden_size=config["hidden"]).double().to(device)
-    meta.load_state_dict(torch.load(args.run / "best.pt", weights_only=True, map_location=device))
-    from applications.qaoa.ansatz import DCQAOA, QAOA
-
-    print(f"{'n':>3} {'ratio after Phase I':>20} {'ratio after Phase II':>21}")
-    rows = []
-    for n in args.test_sizes:
-        problems = ProblemDistribution(config["kind"], (n,)).sample(args.per_size, seed=10_007 + n)
-        tests = [DCQAOA(q, config["p"], device=device) if config["dc"] else QAOA(q, config["p"], device=device) for q in problems]
-        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
-        one, two = two_phase(tests, meta, steps=config["steps"], phase_two_steps=100)
-        r1, r2 = float((one[-1] / optimum).mean()), float((two.final_energies / optimum).mean())
-        rows.append({"n": n, "ratio_phase_one": r1, "ratio_phase_two": r2})
-        print(f"{n:>3} {r1:>20.4f} {r2:>21.4f}")
+    meta, config = load_meta_run(args.run, device)
+    rows = evaluate_meta(meta, kind=config["kind"], p=config["p"], dc=config["dc"], steps=config["steps"],
+                         test_sizes=args.test_sizes, per_size=args.per_size, device=device)
+    print(tables.format_table([{"n": r["n"], "ratio after Phase I": r["ratio_phase_one"], "ratio after Phase II": r["ratio_phase_two"]}
+                               for r in rows]))
     _io.write_json(args.run / "evaluation.json", rows)
     return 0
 
@@ -134,7 +122,7 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     if main_rank:
         _io.write_json(out / "config.json", config)
     torch.manual_seed(args.seed)
-    meta = MetaOptimizer(args.cell, (3 if args.dc else 2) * args.p, hidden_size=args.hidden).double().to(device)
+    meta = MetaOptimizer(args.cell, parameter_count(args.p, dc=args.dc), hidden_size=args.hidden).double().to(device)
     history = train_in_run_folder("qaoa train", out, checkpoint, lambda: meta_train(
         meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc, steps=args.steps,
         epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch, checkpoint=checkpoint, resume=args.resume,

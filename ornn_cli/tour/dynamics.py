@@ -1,8 +1,8 @@
 """The `ornn demo` dynamics section: small predictors (N = 2..4) against exact evolution and persistence.
 
-The seed 003 architecture (SRU, width 64) and the norm-preserving 1-ARNN predictor are
+The Zhang et al. architecture (SRU, width 64) and the norm-preserving 1-ARNN predictor are
 trained on the same 100-step data; both are scored at step 100, then rolled out to
-step 1,000 (seed 003 Fig. A3's question: how does the error grow?).
+step 1,000 (Zhang et al. Fig. A3's question: how does the error grow?).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
     physics_seconds = time.perf_counter() - start
     long = replace(spec, steps=1000)
     growth = []
-    for label, slug, predictor in (("SRU (seed 003)", "sru", model), ("norm-preserving 1-ARNN", "norm-preserving", physics)):
+    for label, slug, predictor in (("SRU (Zhang et al.)", "sru", model), ("norm-preserving 1-ARNN", "norm-preserving", physics)):
         far = evaluate_predictor(predictor, long, steps=1000, count=10)
         if out is not None:
             plot_metric(far, "mre", out / f"dynamics-growth-{slug}.png", ylabel=f"MRE, {label}", log=True)
@@ -71,10 +71,10 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
         return " / ".join(f"{r[key]:.2g}" for r in growth if r["predictor"] == label)
 
     summary = [
-        {"part": "Ising, SRU (seed 003)", "measure": "MRE @ step 100, N = 2 / 3 / 4",
+        {"part": "Ising, SRU (Zhang et al.)", "measure": "MRE @ step 100, N = 2 / 3 / 4",
          "ours": " / ".join(f"{r['MRE']:.2g}" for r in rows), "against": "persistence " + " / ".join(f"{r['MRE persistence']:.2g}" for r in rows)},
         {"part": "Ising, norm-preserving", "measure": "MRE @ step 1000, N = 2 / 3 / 4", "ours": mres("MRE @ 1000", "norm-preserving 1-ARNN"),
-         "against": "SRU " + mres("MRE @ 1000", "SRU (seed 003)")},
+         "against": "SRU " + mres("MRE @ 1000", "SRU (Zhang et al.)")},
     ]
     metrics = {"rows": rows, "growth": growth, "train_seconds": seconds, "val_loss": history.val_loss}
     return SectionResult(text, metrics, figures, summary)

@@ -3,7 +3,7 @@
 1. A 10-node 3-regular graph, QAOA and DC-QAOA at p = 2, optimised with Adam from random
    starts and from the baselines: approximation ratio and relative error.
 2. A small meta-training (LSTM and GRU on 8-node 3-regular graphs), for QAOA and for DC-QAOA,
-   and seed 001's two-phase protocol on unseen 10-node graphs: learned against random and
+   and the sequence-model paper's two-phase protocol on unseen 10-node graphs: learned against random and
    the baselines (linear ramp, fixed angles, and for QAOA the fitted degree rule).
 """
 

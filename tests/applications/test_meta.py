@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
-import cells  # noqa: F401  (registers the zoo)
+import cells
 from applications import qaoa
 from applications.qaoa import MetaOptimizer, ProblemDistribution
+from ornn.training import load_checkpoint
 
 
 def tiny_batch(count=3, n=6, p=1):
@@ -45,24 +46,40 @@ def test_training_lowers_the_validation_loss():
     assert min(history.val_loss) < history.val_loss[0]
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+class DroppedGRU(cells.GRU):
+    """A GRU whose input passes through dropout, so training draws from torch's global generator."""
+
+    def forward_unchecked(self, x, state):
+        return super().forward_unchecked(torch.nn.functional.dropout(x, 0.3, self.training), state)
+
+
+def test_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_dropout(tmp_path):
     options = dict(p=1, steps=3, epochs=4, batches_per_epoch=2, batch_size=3, validation_size=3, lr=0.02, patience=10, seed=7)
     dist = ProblemDistribution("erdos-renyi", (5, 6))
-    torch.manual_seed(2)
-    straight = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
-    initial = {k: v.clone() for k, v in straight.state_dict().items()}
-    full = qaoa.meta_train(straight, dist, **options)
 
-    resumed = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
-    resumed.load_state_dict(initial)
+    def fresh():
+        torch.manual_seed(2)
+        return MetaOptimizer(DroppedGRU(4, 5), num_params=2).double()
+
+    straight = fresh()
+    full = qaoa.meta_train(straight, dist, **options)
     checkpoint = tmp_path / "meta.pt"
-    qaoa.meta_train(resumed, dist, **{**options, "epochs": 2}, checkpoint=checkpoint)
+    qaoa.meta_train(fresh(), dist, **{**options, "epochs": 2}, checkpoint=checkpoint)
     assert checkpoint.exists() and not list(tmp_path.glob(".*.tmp"))
-    again = MetaOptimizer("lstm", num_params=2, hidden_size=5).double()
+    saved = torch.load(checkpoint, weights_only=True)  # after epoch 1 (the resume below writes epochs 2 and 3 to the same file)
+    torch.manual_seed(99)  # whatever the generator holds now, resuming restores the checkpoint's
+    again = MetaOptimizer(DroppedGRU(4, 5), num_params=2).double()
     history = qaoa.meta_train(again, dist, **options, checkpoint=checkpoint, resume=True)
-    assert history.val_loss == pytest.approx(full.val_loss, rel=1e-12)
+    assert history.val_loss == full.val_loss and history.train_loss == full.train_loss
+    assert history.best_epoch == full.best_epoch
     for (name, a), b in zip(again.state_dict().items(), straight.state_dict().values()):
-        assert torch.allclose(a, b, rtol=1e-12, atol=1e-14), name
+        assert torch.equal(a, b), name
+    torch.manual_seed(2)
+    without_rng = fresh()  # the same resume with the generator state dropped from the checkpoint differs
+    saved["rng"]["torch"] = torch.Generator().manual_seed(12345).get_state()
+    torch.save(saved, tmp_path / "no-rng.pt")
+    other = qaoa.meta_train(without_rng, dist, **options, checkpoint=tmp_path / "no-rng.pt", resume=True)
+    assert other.train_loss[2:] != full.train_loss[2:]
 
 
 def test_checkpoint_round_trip_restores_the_best_state(tmp_path):
@@ -71,10 +88,10 @@ def test_checkpoint_round_trip_restores_the_best_state(tmp_path):
     checkpoint = tmp_path / "ck.pt"
     qaoa.meta_train(meta, ProblemDistribution("sk", (4, 5)), steps=2, epochs=2, batches_per_epoch=1, batch_size=2,
                     validation_size=2, checkpoint=checkpoint)
-    saved = torch.load(checkpoint, weights_only=False)
-    assert set(saved) >= {"meta", "optimizer", "history", "best", "best_val", "epoch"}
+    saved = load_checkpoint(checkpoint)
+    assert saved["epoch"] == 1 and len(saved["history"]["val_loss"]) == 2
     for k, v in meta.state_dict().items():  # the returned model is the best validation state
-        assert torch.equal(v, saved["best"][k])
+        assert torch.equal(v, saved["best_state"][k])
 
 
 def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
@@ -97,10 +114,13 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
         (lambda: MetaOptimizer(cells.LSTM(3, 4), 2), ValueError, r"cell: expected input_size 4 \(parameters, cost, change\), got 3"),
         (lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2), TypeError, r"cell: expected a registered cell name or a cell module"),
         (lambda: MetaOptimizer("gru", 2)(tiny_batch(p=2), 3, torch.zeros(2)), ValueError, r"ansatzes: expected 2 parameters per ansatz, got 4"),
-        (lambda: ProblemDistribution("ring", (4,)), ValueError, r"kind: expected 3-regular, complete-weighted, sk or erdos-renyi"),
+        (lambda: ProblemDistribution("ring", (4,)), ValueError, r"kind: expected one of erdos-renyi, 3-regular, complete-weighted, sk, got .ring."),
         (lambda: ProblemDistribution("3-regular", (5,)), ValueError, r"sizes: 3-regular graphs need even n >= 4"),
         (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"), ValueError, r"loss: expected one of weighted, improvement"),
-        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True), ValueError, r"resume: expected an existing checkpoint file"),
+        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True), ValueError,
+         r"checkpoint: resume=True needs the checkpoint path"),
+        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), optimizer="lbfgs"), ValueError,
+         r"optimizer: meta_train steps once per batch"),
         (lambda: qaoa.two_phase(tiny_batch(), "ramp"), TypeError, r"phase_one: expected a MetaOptimizer or a \(batch, num_params\) start tensor"),
         (lambda: qaoa.two_phase(tiny_batch(), torch.zeros(2, 2)), ValueError, r"phase_one: expected shape \(3, 2\), got \(2, 2\)"),
     ],
@@ -155,8 +175,8 @@ def test_compare_with_reference_optimum_and_transfer(tmp_path):
 
 
 @pytest.mark.parametrize("cell", ["qlstm", "qk_lstm", "qfwp"])
-def test_quantum_cells_at_seed001_input_size_train_their_circuit_parameters(cell):
-    """Seed 001's optimiser input (gamma, beta, cost): gradients of the meta-loss reach the circuit parameters."""
+def test_quantum_cells_at_sequence_model_input_size_train_their_circuit_parameters(cell):
+    """The sequence-model paper's optimiser input (gamma, beta, cost): gradients of the meta-loss reach the circuit parameters."""
     torch.manual_seed(0)
     meta = MetaOptimizer(cell, num_params=2, hidden_size=4, use_delta=False).double()
     assert meta.cell.input_size == 3

@@ -191,7 +191,7 @@ def test_kernel_equals_dense_overlap_of_the_feature_map():
 @settings(max_examples=30, deadline=None)
 @given(x1=st.lists(st.floats(-2, 2), min_size=3, max_size=3), x2=st.lists(st.floats(-2, 2), min_size=3, max_size=3))
 def test_qk_lstm_gates_depend_on_the_input(x1, x2):
-    """The defect of seed 001's released code (U(v) U(v)^dagger = I) makes every gate constant."""
+    """The defect of the sequence-model paper's released code (U(v) U(v)^dagger = I) makes every gate constant."""
     x = torch.tensor([x1, x2], dtype=torch.float64)
     assume((x[0] - x[1]).abs().max() >= 0.05)
     torch.manual_seed(7)

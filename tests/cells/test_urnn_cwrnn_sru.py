@@ -133,7 +133,7 @@ def test_cwrnn_arguments():
 
 
 def sru_equations(cell, x, c):
-    """Eq. (A1) of seed 003 written out."""
+    """Eq. (A1) of Zhang et al. written out."""
     h_size = cell.hidden_size
     w = cell.weight
     hs = []

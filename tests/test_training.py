@@ -1,0 +1,119 @@
+"""ornn.training: the one loop (schedule, early stopping, best state, resume), its checkpoint format and RNG states."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ornn import training
+
+
+def toy(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Linear(8, 1)).double()
+
+
+DATA = torch.randn(32, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+TARGET = DATA.sum(1, keepdim=True)
+
+
+def run(model, checkpoint=None, *, epochs=5, resume=False, **kwargs):
+    optimizer = training.make_optimizer("adam", model.parameters(), 0.05)
+
+    def train_epoch(net, epoch):
+        optimizer.zero_grad()
+        loss = (net(DATA) - TARGET).square().mean()
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def validate():
+        return float((model(DATA) - TARGET).square().mean())
+
+    return training.fit(model, train_epoch, validate, optimizer=optimizer, epochs=epochs, checkpoint=checkpoint,
+                        resume=resume, **kwargs)
+
+
+def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    straight = toy()
+    full = run(straight, tmp_path / "a.pt", epochs=6)
+    run(toy(), tmp_path / "b.pt", epochs=3)
+    torch.manual_seed(123)
+    resumed = toy(seed=5)  # other weights and another generator state: the checkpoint restores both
+    history = run(resumed, tmp_path / "b.pt", epochs=6, resume=True)
+    assert history.train_loss == full.train_loss and history.val_loss == full.val_loss
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()))
+    saved = training.load_checkpoint(tmp_path / "b.pt")
+    assert saved["format"] == training.CHECKPOINT_FORMAT and saved["epoch"] == 5
+
+
+def test_the_model_ends_at_its_best_validation_state_and_patience_stops(tmp_path):
+    model = toy()
+    optimizer = training.make_optimizer("sgd", model.parameters(), 0.1)
+    scores = iter([3.0, 1.0, 2.0, 2.5, 0.5, 9.0])
+    states = []
+
+    def train_epoch(net, epoch):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        return 0.0
+
+    history = training.fit(model, train_epoch, lambda: next(scores), optimizer=optimizer, epochs=6, patience=2,
+                           checkpoint=tmp_path / "c.pt")
+    assert history.val_loss == [3.0, 1.0, 2.0, 2.5] and history.stopped_early and history.best_epoch == 1
+    assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())
+    again = toy()
+    resumed = training.fit(again, train_epoch, lambda: 0.0, optimizer=training.make_optimizer("sgd", again.parameters(), 0.1),
+                           epochs=6, patience=2, checkpoint=tmp_path / "c.pt", resume=True)
+    assert resumed.val_loss == history.val_loss  # a stopped run stays stopped; its best state is restored
+    assert all(torch.equal(v, states[1][k]) for k, v in again.state_dict().items())
+
+
+def test_learning_rate_schedule_is_applied_and_recorded():
+    history = run(toy(), epochs=4, lr_at=lambda epoch: 0.1 * 0.5**epoch)
+    assert history.lr == [0.1, 0.05, 0.025, 0.0125]
+
+
+def test_rng_state_round_trip_covers_torch_numpy_and_python():
+    state = training.rng_state()
+    drawn = (torch.rand(3), np.random.rand(3), random.random())
+    training.set_rng_state(state)
+    again = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(drawn[0], again[0]) and np.array_equal(drawn[1], again[1]) and drawn[2] == again[2]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is not a readable checkpoint"),
+    (b"garbage bytes", "is not a readable checkpoint"),
+])
+def test_damaged_checkpoints_are_refused_by_name(tmp_path, content, message):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"checkpoint: .*{message}"):
+        training.load_checkpoint(path)
+
+
+def test_foreign_and_missing_checkpoints_are_refused(tmp_path):
+    torch.save({"model": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"is not a ornn.training/1 checkpoint \(expected the keys format, epoch"):
+        training.load_checkpoint(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="checkpoint: expected a checkpoint file"):
+        run(toy(), tmp_path / "missing.pt", resume=True)
+    with pytest.raises(ValueError, match="checkpoint: resume=True needs the checkpoint path"):
+        run(toy(), None, resume=True)
+
+
+def test_bad_arguments():
+    model = toy()
+    with pytest.raises(ValueError, match="optimizer: expected one of sgd, adam, adagrad, rmsprop, lbfgs, got 'nadam'"):
+        training.make_optimizer("nadam", model.parameters(), 0.1)
+    with pytest.raises(ValueError, match="lr: expected a positive finite number"):
+        training.make_optimizer("adam", model.parameters(), float("inf"))
+    with pytest.raises(TypeError, match="optimizer: expected a torch.optim.Optimizer"):
+        training.fit(model, lambda net, e: 0.0, lambda: 0.0, optimizer="adam", epochs=1)
+    with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
+        training.fit(model, lambda net, e: 0.0, lambda: 0.0, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=0)
