@@ -9,7 +9,9 @@ from typing import Callable, Optional
 import torch
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, *, warmup: bool = True, device: Optional[torch.device] = None) -> float:
+def median_seconds(
+    fn: Callable[[], object], repeats: int, *, warmup: bool = True, device: Optional[torch.device] = None
+) -> float:
     """Median wall time of ``repeats`` calls of ``fn`` (after one untimed call when ``warmup``)."""
     sync = device is not None and device.type == "cuda"
     if warmup:

@@ -55,22 +55,30 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
     x = torch.randn(length, batch, input_size)
     lstm_ref = nn.LSTM(input_size, hidden)
     gru_ref = nn.GRU(input_size, hidden)
+
     def lstm_without_onednn() -> None:
         with torch.backends.mkldnn.flags(enabled=False):
             _fwd_bwd(lstm_ref, x)()
 
-    runs = {"torch nn.LSTM": _fwd_bwd(lstm_ref, x), "torch nn.LSTM (oneDNN off)": lstm_without_onednn,
-            "torch nn.GRU": _fwd_bwd(gru_ref, x),
-            "ornn lstm (same weights)": _fwd_bwd(cells.LSTM.from_torch(lstm_ref), x),
-            "ornn gru (same weights)": _fwd_bwd(cells.GRU.from_torch(gru_ref), x)}
+    runs = {
+        "torch nn.LSTM": _fwd_bwd(lstm_ref, x),
+        "torch nn.LSTM (oneDNN off)": lstm_without_onednn,
+        "torch nn.GRU": _fwd_bwd(gru_ref, x),
+        "ornn lstm (same weights)": _fwd_bwd(cells.LSTM.from_torch(lstm_ref), x),
+        "ornn gru (same weights)": _fwd_bwd(cells.GRU.from_torch(gru_ref), x),
+    }
     for name in cells.available():
         if name in ("lstm", "gru") or name in QUANTUM:
             continue
         size = 16 if name == "qunn" else hidden
-        runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(cells.recurrent(name, input_size, size), x)
+        runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(
+            cells.recurrent(name, input_size, size), x
+        )
     times = _median_ms(runs, repeats)
     base = times["torch nn.LSTM"]
-    print(f"\nPart 1: forward+backward, L={length}, B={batch}, input={input_size}, hidden={hidden}, median of {repeats}")
+    print(
+        f"\nPart 1: forward+backward, L={length}, B={batch}, input={input_size}, hidden={hidden}, median of {repeats}"
+    )
     print(f"{'model':<34} {'ms':>9} {'/ nn.LSTM':>10}")
     for name, ms in times.items():
         print(f"{name:<34} {ms:>9.1f} {ms / base:>10.2f}")
@@ -78,24 +86,32 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
     gru_ratio = times["ornn gru (same weights)"] / times["torch nn.GRU"]
     control = times["ornn lstm (same weights)"] / times["torch nn.LSTM (oneDNN off)"]
     print(f"ornn lstm / nn.LSTM = {lstm_ratio:.2f}   ornn gru / nn.GRU = {gru_ratio:.2f}   (goal <= 1.3)")
-    print(f"ornn lstm / nn.LSTM with oneDNN off = {control:.2f}  (torch's CPU LSTM runs oneDNN's fused RNN kernel "
-          "when it can; its GRU and its LSTM with oneDNN off compose the same ATen ops we do)")
+    print(
+        f"ornn lstm / nn.LSTM with oneDNN off = {control:.2f}  (torch's CPU LSTM runs oneDNN's fused RNN kernel "
+        "when it can; its GRU and its LSTM with oneDNN off compose the same ATen ops we do)"
+    )
 
 
 QUANTUM = ("qlstm", "qk_lstm", "qfwp")
 
 
-def part_three(repeats: int, length: int = 20, input_size: int = 8, hidden: int = 16, batches: tuple[int, ...] = (1, 64, 256)) -> None:
+def part_three(
+    repeats: int, length: int = 20, input_size: int = 8, hidden: int = 16, batches: tuple[int, ...] = (1, 64, 256)
+) -> None:
     torch.manual_seed(0)
     models = {"torch nn.LSTM": nn.LSTM(input_size, hidden), "ornn lstm": cells.recurrent("lstm", input_size, hidden)}
     models.update({f"ornn {name}": cells.recurrent(name, input_size, hidden) for name in QUANTUM})
-    print(f"\nPart 3: quantum cells, forward+backward, L={length}, input={input_size}, hidden={hidden}, median of {repeats}")
+    print(
+        f"\nPart 3: quantum cells, forward+backward, L={length}, input={input_size}, hidden={hidden}, median of {repeats}"
+    )
     times: dict[int, dict[str, float]] = {}
     for batch in batches:
         x = torch.randn(length, batch, input_size)
         times[batch] = _median_ms({name: _fwd_bwd(m, x) for name, m in models.items()}, repeats)
     header = "".join(f"{f'B={b} ms':>12}" for b in batches)
-    print(f"{'model':<16} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}")
+    print(
+        f"{'model':<16} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}"
+    )
     for name, module in models.items():
         count = sum(p.numel() for p in module.parameters())
         row = "".join(f"{times[b][name]:>12.1f}" for b in batches)
@@ -107,8 +123,10 @@ def part_three(repeats: int, length: int = 20, input_size: int = 8, hidden: int 
 def part_two(length: int, batch: int, repeats: int, hidden: int = 512, layers: int = 4) -> None:
     torch.manual_seed(0)
     x = torch.randn(length, batch, hidden)
-    runs = {"torch nn.LSTM": _fwd_bwd(nn.LSTM(hidden, hidden, num_layers=layers), x),
-            "ornn sru": _fwd_bwd(cells.recurrent("sru", hidden, hidden, num_layers=layers), x)}
+    runs = {
+        "torch nn.LSTM": _fwd_bwd(nn.LSTM(hidden, hidden, num_layers=layers), x),
+        "ornn sru": _fwd_bwd(cells.recurrent("sru", hidden, hidden, num_layers=layers), x),
+    }
     try:
         from sru import SRU as PackageSRU  # the `bench` extra
 

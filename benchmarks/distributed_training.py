@@ -37,7 +37,10 @@ from ornn import distributed  # noqa: E402
 
 SCALES = {
     "demo": {"dynamics": dict(spins=(2, 3, 4), per_spin=100, width=64, layers=2), "qaoa": dict(sizes=(8, 10))},
-    "seed": {"dynamics": dict(spins=(2, 3, 4, 5, 6, 7), per_spin=200, width=512, layers=4), "qaoa": dict(sizes=(16, 18, 20))},
+    "seed": {
+        "dynamics": dict(spins=(2, 3, 4, 5, 6, 7), per_spin=200, width=512, layers=4),
+        "qaoa": dict(sizes=(16, 18, 20)),
+    },
 }
 
 
@@ -51,8 +54,9 @@ def dynamics_job(scale: str, epochs: int, device: torch.device) -> tuple[float, 
 
     data = materialise(spec)
     torch.manual_seed(0)
-    model = dynamics.DynamicsPredictor(max_spins=max(cfg["spins"]), width=cfg["width"], cell="sru",
-                                       num_layers=cfg["layers"]).to(device)
+    model = dynamics.DynamicsPredictor(
+        max_spins=max(cfg["spins"]), width=cfg["width"], cell="sru", num_layers=cfg["layers"]
+    ).to(device)
     dynamics.train_predictor(model, spec, epochs=1, batch_size=32, lr=1e-3, cached=data)  # warm-up epoch
     distributed.barrier()
     start = time.perf_counter()
@@ -88,8 +92,16 @@ def worker(args: argparse.Namespace) -> None:
     job = dynamics_job if args.job == "dynamics" else qaoa_job
     seconds, samples = job(args.scale, args.epochs, device)
     if distributed.is_main():
-        Path(args.result).write_text(json.dumps({"seconds_per_epoch": seconds, "samples_per_epoch": samples,
-                                                 "world": distributed.world_size(), "threads": torch.get_num_threads()}))
+        Path(args.result).write_text(
+            json.dumps(
+                {
+                    "seconds_per_epoch": seconds,
+                    "samples_per_epoch": samples,
+                    "world": distributed.world_size(),
+                    "threads": torch.get_num_threads(),
+                }
+            )
+        )
     distributed.teardown()
 
 
@@ -106,8 +118,10 @@ def main() -> None:
     if args.job:  # launched by torchrun
         worker(args)
         return
-    print(f"torch {torch.__version__}, {os.cpu_count()} cores, device {args.device}, scale {args.scale}, "
-          f"{args.epochs} timed epochs after a warm-up")
+    print(
+        f"torch {torch.__version__}, {os.cpu_count()} cores, device {args.device}, scale {args.scale}, "
+        f"{args.epochs} timed epochs after a warm-up"
+    )
     header = f"{'job':<9} {'procs':>5} {'threads/proc':>12} {'s/epoch':>8} {'samples/s':>10} {'vs 1 proc':>9}"
     print(header)
     print("-" * len(header))
@@ -116,9 +130,24 @@ def main() -> None:
         for nproc in args.nproc:
             with tempfile.TemporaryDirectory() as tmp:
                 result = Path(tmp) / "result.json"
-                command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-                           __file__, "--job", job, "--result", str(result), "--epochs", str(args.epochs),
-                           "--device", args.device, "--scale", args.scale]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--standalone",
+                    f"--nproc_per_node={nproc}",
+                    __file__,
+                    "--job",
+                    job,
+                    "--result",
+                    str(result),
+                    "--epochs",
+                    str(args.epochs),
+                    "--device",
+                    args.device,
+                    "--scale",
+                    args.scale,
+                ]
                 done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
                 if done.returncode != 0:
                     print(f"{job:<9} {nproc:>5} failed:\n{done.stderr[-2000:]}")
@@ -126,8 +155,10 @@ def main() -> None:
                 figures = json.loads(result.read_text())
             rate = figures["samples_per_epoch"] / figures["seconds_per_epoch"]
             base = rate if base is None else base
-            print(f"{job:<9} {nproc:>5} {figures['threads']:>12} {figures['seconds_per_epoch']:>8.2f} {rate:>10.1f} "
-                  f"{rate / base:>8.2f}x")
+            print(
+                f"{job:<9} {nproc:>5} {figures['threads']:>12} {figures['seconds_per_epoch']:>8.2f} {rate:>10.1f} "
+                f"{rate / base:>8.2f}x"
+            )
 
 
 if __name__ == "__main__":

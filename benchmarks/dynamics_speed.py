@@ -37,12 +37,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--qutip-states", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tol", type=float, default=1e-7,
-                        help="Krylov truncation tolerance (default 1e-7: below the ~1e-6 error of sesolve's defaults)")
+    parser.add_argument(
+        "--tol",
+        type=float,
+        default=1e-7,
+        help="Krylov truncation tolerance (default 1e-7: below the ~1e-6 error of sesolve's defaults)",
+    )
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.steps} steps of dt = 0.002, complex128")
-    header = (f"{'N':>3} {'B':>5} {'sesolve s':>10} {'ours s':>9} {'path':>7} {'eig once s':>10} {'sesolve/ours':>13} "
-              f"{'max |diff|':>10} {'SRU pred s':>11} {'ARNN pred s':>12}")
+    header = (
+        f"{'N':>3} {'B':>5} {'sesolve s':>10} {'ours s':>9} {'path':>7} {'eig once s':>10} {'sesolve/ours':>13} "
+        f"{'max |diff|':>10} {'SRU pred s':>11} {'ARNN pred s':>12}"
+    )
     print(header)
     torch.manual_seed(0)
     for n in range(args.spins[0], args.spins[1] + 1):
@@ -67,8 +73,11 @@ def main() -> None:
             sru = median_seconds(lambda: recurrent_stack.rollout(small, args.steps), 1, warmup=False)
             arnn = median_seconds(lambda: physics.rollout(small, args.steps), 1, warmup=False)
             path = "eig" if n <= DENSE_MAX_SPINS else "krylov"
-            print(f"{n:>3} {batch:>5} {qutip_s:>10.4f} {ours:>9.4f} {path:>7} {eig_once:>10.4f} {qutip_s / ours:>13.1f} "
-                  f"{diff:>10.1e} {sru:>11.4f} {arnn:>12.4f}", flush=True)
+            print(
+                f"{n:>3} {batch:>5} {qutip_s:>10.4f} {ours:>9.4f} {path:>7} {eig_once:>10.4f} {qutip_s / ours:>13.1f} "
+                f"{diff:>10.1e} {sru:>11.4f} {arnn:>12.4f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

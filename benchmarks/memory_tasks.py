@@ -114,9 +114,13 @@ def main() -> None:
     args = parser.parse_args()
     names = args.cell or list(cells.available())
     copy_chance = 10 * math.log(8) / (args.delay + 20)
-    print(f"copy: delay {args.delay}, chance {copy_chance:.4f}; adding: length {args.length}, chance 0.1667; "
-          f"hidden {args.hidden} (qunn 8), {args.iterations} Adam iterations of batch 32, seed {args.seed}")
-    header = f"{'cell':<8} {'copy CE':>9} {'/chance':>8} {'adding MSE':>11} {'/chance':>8} {'log10 grad ratio':>17} {'s':>6}"
+    print(
+        f"copy: delay {args.delay}, chance {copy_chance:.4f}; adding: length {args.length}, chance 0.1667; "
+        f"hidden {args.hidden} (qunn 8), {args.iterations} Adam iterations of batch 32, seed {args.seed}"
+    )
+    header = (
+        f"{'cell':<8} {'copy CE':>9} {'/chance':>8} {'adding MSE':>11} {'/chance':>8} {'log10 grad ratio':>17} {'s':>6}"
+    )
     print(header)
     print("-" * len(header))
     for name in names:
@@ -125,8 +129,11 @@ def main() -> None:
         copy_loss = train(name, "copy", hidden, args.iterations, args.delay, args.length, args.seed)
         adding_loss = train(name, "adding", hidden, args.iterations, args.delay, args.length, args.seed)
         ratio = gradient_ratio(name, hidden, seed=args.seed)
-        print(f"{name:<8} {copy_loss:>9.4f} {copy_loss / copy_chance:>8.2f} {adding_loss:>11.4f} "
-              f"{adding_loss / (1 / 6):>8.2f} {ratio:>17.1f} {time.perf_counter() - start:>6.0f}", flush=True)
+        print(
+            f"{name:<8} {copy_loss:>9.4f} {copy_loss / copy_chance:>8.2f} {adding_loss:>11.4f} "
+            f"{adding_loss / (1 / 6):>8.2f} {ratio:>17.1f} {time.perf_counter() - start:>6.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

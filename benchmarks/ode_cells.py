@@ -41,6 +41,7 @@ def run(steps: int, dim: int, batch: int, repeats: int, device: torch.device) ->
             cell = ornn.ODECell(f, tableau=ours, step_size=h)
             grid = cell.times(steps, dtype=dtype, device=device)
             for mode in ("forward", "forward+backward"):
+
                 def ornn_run():
                     if mode == "forward":
                         with torch.no_grad():
@@ -63,8 +64,17 @@ def run(steps: int, dim: int, batch: int, repeats: int, device: torch.device) ->
                     ours_s.append(median_seconds(ornn_run, 1, warmup=False, device=device))
                     peer_s.append(median_seconds(peer_run, 1, warmup=False, device=device))
                 o, p = statistics.median(ours_s), statistics.median(peer_s)
-                rows.append({"dtype": str(dtype).replace("torch.", ""), "ornn": ours, "torchdiffeq": theirs,
-                             "mode": mode, "ornn_ms": 1e3 * o, "torchdiffeq_ms": 1e3 * p, "ratio": o / p})
+                rows.append(
+                    {
+                        "dtype": str(dtype).replace("torch.", ""),
+                        "ornn": ours,
+                        "torchdiffeq": theirs,
+                        "mode": mode,
+                        "ornn_ms": 1e3 * o,
+                        "torchdiffeq_ms": 1e3 * p,
+                        "ratio": o / p,
+                    }
+                )
     return rows
 
 
@@ -80,15 +90,19 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"ornn {ornn.__version__}, torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, "
-          f"state {args.dim}, batch {args.batch}, {args.steps} steps, median of {args.repeats}")
+    print(
+        f"ornn {ornn.__version__}, torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, "
+        f"state {args.dim}, batch {args.batch}, {args.steps} steps, median of {args.repeats}"
+    )
     rows = run(args.steps, args.dim, args.batch, args.repeats, device)
     header = f"{'dtype':<8} {'ornn':<7} {'torchdiffeq':<11} {'mode':<17} {'ornn ms':>9} {'tdq ms':>9} {'ratio':>6}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['dtype']:<8} {r['ornn']:<7} {r['torchdiffeq']:<11} {r['mode']:<17} "
-              f"{r['ornn_ms']:>9.1f} {r['torchdiffeq_ms']:>9.1f} {r['ratio']:>6.2f}")
+        print(
+            f"{r['dtype']:<8} {r['ornn']:<7} {r['torchdiffeq']:<11} {r['mode']:<17} "
+            f"{r['ornn_ms']:>9.1f} {r['torchdiffeq_ms']:>9.1f} {r['ratio']:>6.2f}"
+        )
     worst = max(r["ratio"] for r in rows)
     print(f"worst ratio {worst:.2f} (goal <= 1.0: {'met' if worst <= 1.0 else 'NOT met'})")
 

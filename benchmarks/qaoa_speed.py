@@ -100,9 +100,13 @@ def main() -> None:
         version = qml.version()
     except ImportError:
         have_pl, version = False, "not installed"
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, PennyLane {version}; p = 2, median of {args.repeats}")
-    header = (f"{'n':>3} {'ours ms':>9} {'default ms':>11} {'x':>6} {'lightning ms':>13} {'x':>6} "
-              f"{'stream ms':>10} {'fwd/floor':>10} {'|dE|':>9} {'batch32/32x1':>13} {'peak RSS MB':>12}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, PennyLane {version}; p = 2, median of {args.repeats}"
+    )
+    header = (
+        f"{'n':>3} {'ours ms':>9} {'default ms':>11} {'x':>6} {'lightning ms':>13} {'x':>6} "
+        f"{'stream ms':>10} {'fwd/floor':>10} {'|dE|':>9} {'batch32/32x1':>13} {'peak RSS MB':>12}"
+    )
     print(header)
     print("-" * len(header))
     for n in args.sizes:
@@ -110,7 +114,9 @@ def main() -> None:
         run, forward, value = ours(problem)
         t_ours = median_seconds(run, args.repeats)
         t_fwd = median_seconds(forward, args.repeats)
-        state = torch.full((2**n,), 0.5 + 0.5j, dtype=torch.complex64)  # touched pages (a zeros tensor may map the zero page)
+        state = torch.full(
+            (2**n,), 0.5 + 0.5j, dtype=torch.complex64
+        )  # touched pages (a zeros tensor may map the zero page)
         t_stream = median_seconds(state.clone, max(args.repeats, 5))
         floor = t_stream * ((n + 1) * 2 + 1)
         cells = {"default": "-", "dx": "-", "lightning": "-", "lx": "-", "dE": "-"}
@@ -127,8 +133,11 @@ def main() -> None:
                 cells.update(lightning=type(err).__name__)
         ratio = f"{batch_ratio(n, args.repeats):.2f}" if n <= 14 else "-"
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{n:>3} {1e3 * t_ours:>9.1f} {cells['default']:>11} {cells['dx']:>6} {cells['lightning']:>13} {cells['lx']:>6} "
-              f"{1e3 * t_stream:>10.2f} {t_fwd / floor:>10.2f} {cells['dE']:>9} {ratio:>13} {peak:>12.0f}", flush=True)
+        print(
+            f"{n:>3} {1e3 * t_ours:>9.1f} {cells['default']:>11} {cells['dx']:>6} {cells['lightning']:>13} {cells['lx']:>6} "
+            f"{1e3 * t_stream:>10.2f} {t_fwd / floor:>10.2f} {cells['dE']:>9} {ratio:>13} {peak:>12.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,21 @@ from .qunn import QUNN
 from .sru import SRU
 from .urnn import URNN
 
-__all__ = ["LSTM", "GRU", "URNN", "CWRNN", "SRU", "ARNN", "QUNN", "QLSTM", "QKLSTM", "QFWP", "available", "create", "recurrent"]
-
+__all__ = [
+    "LSTM",
+    "GRU",
+    "URNN",
+    "CWRNN",
+    "SRU",
+    "ARNN",
+    "QUNN",
+    "QLSTM",
+    "QKLSTM",
+    "QFWP",
+    "available",
+    "create",
+    "recurrent",
+]
 
 
 def available() -> tuple[str, ...]:
@@ -58,4 +71,3 @@ def recurrent(
     factory = ornn.cell_factory(name)
     layers = [factory(input_size if i == 0 else hidden_size, hidden_size, **kwargs) for i in range(num_layers)]
     return ornn.Recurrent(layers, batch_first=batch_first, dropout=dropout)
-

@@ -36,8 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ornn
-from ornn import Output, Stage, UpdateRule, state_input
-from ornn import _checks
+from ornn import Output, Stage, UpdateRule, _checks, state_input
 
 __all__ = ["ARNN"]
 
@@ -90,7 +89,9 @@ class ARNN(ornn.ORNNCell):
         if not isinstance(complex_state, bool):
             raise TypeError(f"complex_state: expected a bool, got {complex_state!r}")
         if complex_state and euler:
-            raise ValueError("complex_state: symplectic Euler already evolves psi = P + iC as two real parts; expected False")
+            raise ValueError(
+                "complex_state: symplectic Euler already evolves psi = P + iC as two real parts; expected False"
+            )
         self.scheme = scheme
         self.step_size = _checks.positive_float("step_size", step_size)
         self.complex_state = complex_state
@@ -141,7 +142,9 @@ class ARNN(ornn.ORNNCell):
         return torch.complex(self.weight_v, self.weight_v_imag) if self.complex_state else self.weight_v
 
     # ------------------------------------------------------------------ symplectic Euler
-    def _input_drives(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
+    def _input_drives(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any
+    ) -> dict[str, torch.Tensor]:
         # Stage 1 reads A C + U_p x + b_p; stage 2 reads A^T P + U_c x + b_c, and its coupling
         # alpha_21 = A^T adds h A^T K_1, so its argument is A^T P' with P' = P + h K_1.
         drive_p, drive_c = self._drives(x)
@@ -188,5 +191,7 @@ class ARNN(ornn.ORNNCell):
         return y, y_next - 2 * h * self.activation(self._leapfrog_drive(y, x))
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, scheme={self.scheme!r}, step_size={self.step_size}, "
-                f"complex_state={self.complex_state}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, scheme={self.scheme!r}, step_size={self.step_size}, "
+            f"complex_state={self.complex_state}"
+        )

@@ -70,7 +70,9 @@ class CWRNN(ornn.ORNNCell):
         module_of_unit = torch.repeat_interleave(torch.arange(len(periods)), torch.tensor(sizes))
         self.register_buffer("unit_periods", torch.tensor(periods)[module_of_unit], persistent=False)
         # row unit reads column unit iff the column's module is at least as slow
-        self.register_buffer("connectivity", (module_of_unit[None, :] >= module_of_unit[:, None]).float(), persistent=False)
+        self.register_buffer(
+            "connectivity", (module_of_unit[None, :] >= module_of_unit[:, None]).float(), persistent=False
+        )
         bound = 1.0 / math.sqrt(hidden_size)
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size).uniform_(-bound, bound))
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size).uniform_(-bound, bound))

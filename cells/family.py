@@ -22,24 +22,77 @@ from . import create
 #: (registry name, constructor kwargs, paper's (n, t) for one layer, Table 4 stability claim, note)
 FAMILY: tuple[tuple[str, dict[str, Any], str, str, str], ...] = (
     ("lstm", {}, "2-1 (Table 1: 2-L)", "?", "agrees: stage 1 is i*tanh(g), stage 2 adds f*c (Claim 1)."),
-    ("gru", {}, "2-1 (Table 1: 2-L)", "-",
-     "we count n = 1, as the proof of Claim 1 does ('n = 1 ... in n-ORNN'); Table 1 lists 2-L."),
-    ("urnn", {}, "2-1 (Table 1: 2-L)", "Yes",
-     "the paper counts the linear readout Y = W K + b as a second stage; ours is the cell's output, outside the state update."),
-    ("cw_rnn", {}, "4-4 (Table 1: L-L, L = 4 clocks)", "-",
-     "the paper unrolls the clock schedule into L delays; we carry the step counter in the state and keep inactive modules, so the step reads Y_l only."),
-    ("sru", {}, "not in the paper", "-", "same two-stage shape as the LSTM, with elementwise (peephole) recurrence only."),
-    ("arnn", {"scheme": "symplectic_euler"}, "1-2 (Definition 2)", "Yes (Thm 1)",
-     "symplectic Euler's second half-step reads P', which we count as a coupled second stage; (P, C) are both in the state, so no delay."),
-    ("arnn", {"scheme": "leapfrog"}, "2-2 (Definition 2)", "Yes (Thm 2)",
-     "t = 2 agrees (the leapfrog reads Y_{l-1}); the step has one nonlinear stage."),
-    ("qunn", {"memory": 4}, "4-4 (Table 1: L-L, L = 4 slots)", "Yes",
-     "the memory range L lives in the clock tape inside the state, not in delays; see cells/qunn.py for our reading "
-     "of Definition 3. Checked at hidden 4: its state holds a (4L)^2 generator memory."),
-    ("qlstm", {}, "not in the paper", "-", "the LSTM rule (2-1) with gates from variational circuits on 4 qubits (the sequence-model paper §II-B)."),
-    ("qk_lstm", {}, "not in the paper", "-", "the LSTM rule (2-1) with gates from fidelity-kernel expansions (the sequence-model paper §II-C)."),
-    ("qfwp", {}, "not in the paper", "-",
-     "stage 1 programs the fast weights (outer product), stage 2 runs the circuit on them; the memory is the fast weights in the state."),
+    (
+        "gru",
+        {},
+        "2-1 (Table 1: 2-L)",
+        "-",
+        "we count n = 1, as the proof of Claim 1 does ('n = 1 ... in n-ORNN'); Table 1 lists 2-L.",
+    ),
+    (
+        "urnn",
+        {},
+        "2-1 (Table 1: 2-L)",
+        "Yes",
+        "the paper counts the linear readout Y = W K + b as a second stage; ours is the cell's output, outside the state update.",
+    ),
+    (
+        "cw_rnn",
+        {},
+        "4-4 (Table 1: L-L, L = 4 clocks)",
+        "-",
+        "the paper unrolls the clock schedule into L delays; we carry the step counter in the state and keep inactive modules, so the step reads Y_l only.",
+    ),
+    (
+        "sru",
+        {},
+        "not in the paper",
+        "-",
+        "same two-stage shape as the LSTM, with elementwise (peephole) recurrence only.",
+    ),
+    (
+        "arnn",
+        {"scheme": "symplectic_euler"},
+        "1-2 (Definition 2)",
+        "Yes (Thm 1)",
+        "symplectic Euler's second half-step reads P', which we count as a coupled second stage; (P, C) are both in the state, so no delay.",
+    ),
+    (
+        "arnn",
+        {"scheme": "leapfrog"},
+        "2-2 (Definition 2)",
+        "Yes (Thm 2)",
+        "t = 2 agrees (the leapfrog reads Y_{l-1}); the step has one nonlinear stage.",
+    ),
+    (
+        "qunn",
+        {"memory": 4},
+        "4-4 (Table 1: L-L, L = 4 slots)",
+        "Yes",
+        "the memory range L lives in the clock tape inside the state, not in delays; see cells/qunn.py for our reading "
+        "of Definition 3. Checked at hidden 4: its state holds a (4L)^2 generator memory.",
+    ),
+    (
+        "qlstm",
+        {},
+        "not in the paper",
+        "-",
+        "the LSTM rule (2-1) with gates from variational circuits on 4 qubits (the sequence-model paper §II-B).",
+    ),
+    (
+        "qk_lstm",
+        {},
+        "not in the paper",
+        "-",
+        "the LSTM rule (2-1) with gates from fidelity-kernel expansions (the sequence-model paper §II-C).",
+    ),
+    (
+        "qfwp",
+        {},
+        "not in the paper",
+        "-",
+        "stage 1 programs the fast weights (outer product), stage 2 runs the circuit on them; the memory is the fast weights in the state.",
+    ),
 )
 
 
@@ -47,15 +100,43 @@ FAMILY: tuple[tuple[str, dict[str, Any], str, str, str], ...] = (
 #: (label, registry name, cell kwargs, hidden size, whether a 4 -> 2 FC head follows, seed count, note)
 SEQUENCE_MODEL_SETTINGS: tuple[tuple[str, str, dict[str, Any], int, bool, int, str], ...] = (
     ("LSTM", "lstm", {}, 2, False, 56, "agrees: torch's LSTM layout, hidden 2 = the output."),
-    ("QLSTM", "qlstm", {"num_qubits": 4, "depth": 1}, 4, True, 43,
-     "encoder 7 -> 4 (32) + 4 circuits x 4 wires x 3 angles (48) + FC 4 -> 2 (10): Chen et al.'s layout; "
-     "the sequence-model paper does not give its circuit, and a one-angle-per-wire circuit without encoder bias would be near 43."),
-    ("QK-LSTM", "qk_lstm", {"num_qubits": 4, "num_references": 1}, 4, True, 43,
-     "one trainable reference per gate: 4 x 7 references (28) + coefficients 16 + biases 16 + FC 10."),
-    ("QK-LSTM (fixed references)", "qk_lstm", {"num_qubits": 4, "num_references": 1, "trainable_references": False}, 4, True, 43,
-     "references chosen from data, not trained: coefficients 16 + biases 16 + FC 10, one short of the paper's."),
-    ("QFWP", "qfwp", {"num_qubits": 2, "depth": 2}, 2, False, 31,
-     "slow net 3 -> 2 + 2 (16) + encoder 3 -> 2 (8) + post-processing 2 -> 2 (6), hidden 2 = the output."),
+    (
+        "QLSTM",
+        "qlstm",
+        {"num_qubits": 4, "depth": 1},
+        4,
+        True,
+        43,
+        "encoder 7 -> 4 (32) + 4 circuits x 4 wires x 3 angles (48) + FC 4 -> 2 (10): Chen et al.'s layout; "
+        "the sequence-model paper does not give its circuit, and a one-angle-per-wire circuit without encoder bias would be near 43.",
+    ),
+    (
+        "QK-LSTM",
+        "qk_lstm",
+        {"num_qubits": 4, "num_references": 1},
+        4,
+        True,
+        43,
+        "one trainable reference per gate: 4 x 7 references (28) + coefficients 16 + biases 16 + FC 10.",
+    ),
+    (
+        "QK-LSTM (fixed references)",
+        "qk_lstm",
+        {"num_qubits": 4, "num_references": 1, "trainable_references": False},
+        4,
+        True,
+        43,
+        "references chosen from data, not trained: coefficients 16 + biases 16 + FC 10, one short of the paper's.",
+    ),
+    (
+        "QFWP",
+        "qfwp",
+        {"num_qubits": 2, "depth": 2},
+        2,
+        False,
+        31,
+        "slow net 3 -> 2 + 2 (16) + encoder 3 -> 2 (8) + post-processing 2 -> 2 (6), hidden 2 = the output.",
+    ),
 )
 
 
@@ -92,22 +173,32 @@ def family_table(
 
 
 def to_markdown(rows: list[dict[str, Any]], *, input_size: int = 8, hidden_size: int = 16, steps: int = 50) -> str:
-    intro = ("# The cell family\n\n"
-             f"Generated by `ornn cells --write docs/family_table.md`. Reference size: input {input_size}, "
-             f"hidden {hidden_size}, float64, freshly initialised (seed 0); the verdict is `ornn.stability.check` "
-             f"on {steps} steps of standard-normal inputs (stable = largest finite-time Lyapunov exponent <= 0.01 "
-             "per step, plus skewness and round-trip checks where they apply). The paper column is the unification "
-             "paper's count (its Table 1 for one layer, Definition 2 for the n-ARNN).\n\n")
+    intro = (
+        "# The cell family\n\n"
+        f"Generated by `ornn cells --write docs/family_table.md`. Reference size: input {input_size}, "
+        f"hidden {hidden_size}, float64, freshly initialised (seed 0); the verdict is `ornn.stability.check` "
+        f"on {steps} steps of standard-normal inputs (stable = largest finite-time Lyapunov exponent <= 0.01 "
+        "per step, plus skewness and round-trip checks where they apply). The paper column is the unification "
+        "paper's count (its Table 1 for one layer, Definition 2 for the n-ARNN).\n\n"
+    )
     return intro + tables.format_table(rows, style="markdown") + "\n"
 
 
 def qunn_parameter_table(memories: tuple[int, ...] = (1, 2, 4, 8, 16), dims: tuple[int, ...] = (1, 16, 256)) -> str:
     """Markdown table of QUNN's trainable-parameter count over memory range L and data dimension d."""
-    rows = [{"L": memory, **{f"d = {d}": sum(p.numel() for p in create("qunn", d, d, memory=memory).parameters()) for d in dims}}
-            for memory in memories]
-    return ("## QUNN: trainable parameters against memory range L and data dimension d\n\n"
-            "Counted on freshly built cells (`QUNN(d, d, memory=L)`): 2L, whatever d.\n\n"
-            + tables.format_table(rows, style="markdown") + "\n")
+    rows = [
+        {
+            "L": memory,
+            **{f"d = {d}": sum(p.numel() for p in create("qunn", d, d, memory=memory).parameters()) for d in dims},
+        }
+        for memory in memories
+    ]
+    return (
+        "## QUNN: trainable parameters against memory range L and data dimension d\n\n"
+        "Counted on freshly built cells (`QUNN(d, d, memory=L)`): 2L, whatever d.\n\n"
+        + tables.format_table(rows, style="markdown")
+        + "\n"
+    )
 
 
 def sequence_model_parameter_table() -> str:
@@ -116,13 +207,18 @@ def sequence_model_parameter_table() -> str:
     for label, name, kwargs, hidden, head, paper, note in SEQUENCE_MODEL_SETTINGS:
         cell = sum(p.numel() for p in create(name, 3, hidden, **kwargs).parameters())
         fc = hidden * 2 + 2 if head else 0
-        rows.append({"model": label, "cell": cell, "FC head": fc, "total": cell + fc, "paper's Table I": paper, "note": note})
-    return ("## Quantum sequence models: trainable parameters at the paper's settings\n\n"
-            "\"Meta-Learning for Quantum Optimization via Quantum Sequence Model\", arXiv:2512.05058, Table I. "
-            "Input 3 (QAOA p = 1: gamma, beta and the cost), output 2; QLSTM and QK-LSTM at hidden 4 = qubits with "
-            "an FC head 4 -> 2 (its §III-B), LSTM and QFWP emitting the 2 parameters directly. "
-            "(`applications.qaoa.MetaOptimizer` adds its own linear head to every cell; its comparison tables count it.)\n\n"
-            + tables.format_table(rows, style="markdown") + "\n")
+        rows.append(
+            {"model": label, "cell": cell, "FC head": fc, "total": cell + fc, "paper's Table I": paper, "note": note}
+        )
+    return (
+        "## Quantum sequence models: trainable parameters at the paper's settings\n\n"
+        '"Meta-Learning for Quantum Optimization via Quantum Sequence Model", arXiv:2512.05058, Table I. '
+        "Input 3 (QAOA p = 1: gamma, beta and the cost), output 2; QLSTM and QK-LSTM at hidden 4 = qubits with "
+        "an FC head 4 -> 2 (its §III-B), LSTM and QFWP emitting the 2 parameters directly. "
+        "(`applications.qaoa.MetaOptimizer` adds its own linear head to every cell; its comparison tables count it.)\n\n"
+        + tables.format_table(rows, style="markdown")
+        + "\n"
+    )
 
 
 def document() -> str:
@@ -137,4 +233,3 @@ SUMMARY_COLUMNS = ("cell", "(n, t)", "the unification paper", "parameters", "ver
 def summary(rows: list[dict[str, Any]]) -> str:
     """The family table's main columns as a terminal table (``ornn cells`` and the demo)."""
     return tables.format_table(rows, columns=SUMMARY_COLUMNS)
-

@@ -77,12 +77,16 @@ class _TorchLayout(ornn.ORNNCell):
             return cell.to(device=module.weight_ih.device, dtype=module.weight_ih.dtype)
         if isinstance(module, cls.torch_layer):
             if module.bidirectional:
-                raise ValueError(f"module: bidirectional {cls.torch_layer.__name__} layers are not supported, got bidirectional=True")
+                raise ValueError(
+                    f"module: bidirectional {cls.torch_layer.__name__} layers are not supported, got bidirectional=True"
+                )
             if getattr(module, "proj_size", 0):
                 raise ValueError(f"module: LSTM projections are not supported, got proj_size={module.proj_size}")
             cells = []
             for layer in range(module.num_layers):
-                cell = cls(module.input_size if layer == 0 else module.hidden_size, module.hidden_size, bias=module.bias)
+                cell = cls(
+                    module.input_size if layer == 0 else module.hidden_size, module.hidden_size, bias=module.bias
+                )
                 names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if module.bias else [])
                 cell.load_state_dict({name: getattr(module, f"{name}_l{layer}") for name in names})
                 cells.append(cell.to(device=module.weight_ih_l0.device, dtype=module.weight_ih_l0.dtype))
@@ -112,7 +116,9 @@ class LSTM(_TorchLayout):
         from_input, from_hidden = self._projections(x, state[0])
         return lstm_gates(*(from_input + from_hidden).chunk(4, dim=-1))
 
-    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def zero_state(
+        self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return lstm_zero_state(self, batch_size, dtype, device)
 
 
@@ -140,7 +146,9 @@ def lstm_gates(i: torch.Tensor, f: torch.Tensor, g: torch.Tensor, o: torch.Tenso
     return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": g, "o": torch.sigmoid(o)}
 
 
-def lstm_zero_state(cell: ornn.ORNNCell, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def lstm_zero_state(
+    cell: ornn.ORNNCell, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(h, c) = (0, 0), each shaped like the cell's hidden state."""
     h = ornn.ORNNCell.zero_state(cell, batch_size, dtype, device)
     return h, torch.zeros_like(h)

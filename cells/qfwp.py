@@ -55,7 +55,9 @@ class QFWP(ornn.ORNNCell):
     post-processing hidden x (q + 1).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_qubits: int = 2, depth: int = 2, decay: float = 1.0) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, num_qubits: int = 2, depth: int = 2, decay: float = 1.0
+    ) -> None:
         super().__init__(input_size, hidden_size)
         self.num_qubits = qc.check_qubits(num_qubits)
         self.depth = _checks.positive_int("depth", depth)
@@ -68,7 +70,9 @@ class QFWP(ornn.ORNNCell):
         self.rule = UpdateRule(
             stages=(
                 Stage(identity, input_map="program"),
-                Stage(self._circuit_readout, input_map=self._decayed_weights_and_angles, couplings={0: self._pad_program}),
+                Stage(
+                    self._circuit_readout, input_map=self._decayed_weights_and_angles, couplings={0: self._pad_program}
+                ),
             ),
             output=(
                 Output(weights={1: 1.0}, gamma=0.0),
@@ -97,11 +101,15 @@ class QFWP(ornn.ORNNCell):
         state = qc.apply_variational(qc.angle_encoding(angles), weights.reshape(-1, self.depth, self.num_qubits))
         return self.post(quantum.expectation_z(state))
 
-    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def zero_state(
+        self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         y = super().zero_state(batch_size, dtype, device)
         shape = (self.fast_weight_size,) if batch_size is None else (batch_size, self.fast_weight_size)
         return y, torch.zeros(shape, dtype=y.dtype, device=y.device)
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}, "
-                f"decay={self.decay}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}, "
+            f"decay={self.decay}"
+        )

@@ -57,21 +57,27 @@ def check_qubits(num_qubits: int) -> int:
     """A qubit count in [1, MAX_QUBITS], or a ValueError naming ``num_qubits``."""
     _checks.positive_int("num_qubits", num_qubits)
     if num_qubits > MAX_QUBITS:
-        raise ValueError(f"num_qubits: expected at most {MAX_QUBITS} (a dense 2^q statevector per sample), got {num_qubits}")
+        raise ValueError(
+            f"num_qubits: expected at most {MAX_QUBITS} (a dense 2^q statevector per sample), got {num_qubits}"
+        )
     return num_qubits
 
 
 def _features(name: str, features: torch.Tensor) -> torch.Tensor:
     _checks.tensor(name, features)
     if features.dim() != 2 or features.is_complex():
-        raise ValueError(f"{name}: expected a real tensor (batch, features), got shape {tuple(features.shape)} {features.dtype}")
+        raise ValueError(
+            f"{name}: expected a real tensor (batch, features), got shape {tuple(features.shape)} {features.dtype}"
+        )
     return features
 
 
 def _encoding_gates(features: torch.Tensor) -> torch.Tensor:
     """RZ(arctan a^2) RY(arctan a) for every feature a: (..., 2, 2), complex of the features' precision."""
     cdt = features.dtype.to_complex()
-    return quantum.rotation("Z", torch.atan(features * features), dtype=cdt) @ quantum.rotation("Y", torch.atan(features), dtype=cdt)
+    return quantum.rotation("Z", torch.atan(features * features), dtype=cdt) @ quantum.rotation(
+        "Y", torch.atan(features), dtype=cdt
+    )
 
 
 def angle_encoding(features: torch.Tensor) -> torch.Tensor:
@@ -116,7 +122,7 @@ def variational_unitary(weights: torch.Tensor) -> torch.Tensor:
     if weights.dim() != 4 or weights.shape[-1] != 3:
         raise ValueError(f"weights: expected shape (circuits, depth, qubits, 3), got {tuple(weights.shape)}")
     circuits, depth, q, _ = weights.shape
-    dim = 2**check_qubits(q)
+    dim = 2 ** check_qubits(q)
     cdt = weights.dtype.to_complex()
     basis = torch.eye(dim, dtype=cdt, device=weights.device).repeat(circuits, 1)  # (C * dim, dim), rows = |j>
     per_state = weights.repeat_interleave(dim, dim=0)  # (C * dim, depth, q, 3)

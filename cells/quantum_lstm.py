@@ -44,6 +44,7 @@ from .gated import lstm_gates, lstm_rule, lstm_zero_state
 
 __all__ = ["QLSTM", "QKLSTM"]
 
+
 class _QuantumGatedLSTM(ornn.ORNNCell):
     """Shared shell: the LSTM rule and (h, c) state around a subclass's ``_gate_preactivations``."""
 
@@ -65,7 +66,9 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
             h = torch.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
         return self._gates(x, (h, torch.zeros_like(h)), None)
 
-    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def zero_state(
+        self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return lstm_zero_state(self, batch_size, dtype, device)
 
 
@@ -163,7 +166,9 @@ class QKLSTM(_QuantumGatedLSTM):
         if vectors.shape == expected[1:]:
             vectors = vectors.expand(expected)
         if vectors.shape != expected:
-            raise ValueError(f"vectors: expected shape {tuple(expected)} or {tuple(expected[1:])}, got {tuple(vectors.shape)}")
+            raise ValueError(
+                f"vectors: expected shape {tuple(expected)} or {tuple(expected[1:])}, got {tuple(vectors.shape)}"
+            )
         with torch.no_grad():
             self.references.copy_(vectors)
 
@@ -182,5 +187,7 @@ class QKLSTM(_QuantumGatedLSTM):
         return torch.einsum("bgm,ghm->gbh", k, self.coefficients) + self.bias[:, None, :]
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, "
-                f"num_references={self.num_references}, reps={self.reps}, trainable_references={self.trainable_references}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, "
+            f"num_references={self.num_references}, reps={self.reps}, trainable_references={self.trainable_references}"
+        )

@@ -65,7 +65,9 @@ def _fixed_embedding(hidden_size: int, input_size: int, seed: int) -> torch.Tens
     if hidden_size == input_size:
         return torch.eye(hidden_size)
     generator = torch.Generator().manual_seed(seed)
-    m = torch.randn(max(hidden_size, input_size), min(hidden_size, input_size), generator=generator, dtype=torch.float64)
+    m = torch.randn(
+        max(hidden_size, input_size), min(hidden_size, input_size), generator=generator, dtype=torch.float64
+    )
     q = torch.linalg.qr(m)[0]  # orthonormal columns
     return (q if hidden_size > input_size else q.T).to(torch.get_default_dtype())
 
@@ -99,8 +101,11 @@ class QUNN(ornn.ORNNCell):
         super().__init__(input_size, hidden_size)
         self.memory = _checks.positive_int("memory", memory)
         self.step_size = _checks.positive_float("step_size", step_size)
-        for name, fn in (("input_activation", input_activation), ("hidden_activation", hidden_activation),
-                         ("output_activation", output_activation)):
+        for name, fn in (
+            ("input_activation", input_activation),
+            ("hidden_activation", hidden_activation),
+            ("output_activation", output_activation),
+        ):
             if not callable(fn):
                 raise TypeError(f"{name}: expected a callable, got {_checks.describe(fn)}")
         self.input_activation = input_activation
@@ -140,11 +145,15 @@ class QUNN(ornn.ORNNCell):
             shift[1, 0], shift[0, 1] = 1.0, -1.0
         return torch.kron(shift, torch.eye(self.hidden_size, dtype=dtype, device=device))
 
-    def generator(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor) -> torch.Tensor:
+    def generator(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor
+    ) -> torch.Tensor:
         """G_l for the given input and state: antisymmetric for every input (tested)."""
         return self._gates(x, state, clock)["generator"]
 
-    def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _gates(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor], clock: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         tape, memory, u_prev = state
         batch = tape.shape[0]
         u = self.input_activation(x @ self.embedding.T)
@@ -157,7 +166,9 @@ class QUNN(ornn.ORNNCell):
         return {"tape": written, "memory": new_memory, "embedded": u, "increment": increment, "generator": g}
 
     # ------------------------------------------------------------------- state
-    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, ...]:
+    def zero_state(
+        self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+    ) -> tuple[torch.Tensor, ...]:
         dtype = dtype or self.default_dtype()
         lead = () if batch_size is None else (batch_size,)
         n = self.memory * self.hidden_size
@@ -172,7 +183,9 @@ class QUNN(ornn.ORNNCell):
         batch, slots, d = tape_flat.shape[0], self.memory, self.hidden_size
         # roll into the next step's frame: slot 1 becomes slot 0 (tape and generator memory alike)
         tape = torch.roll(tape_flat.reshape(batch, slots, d), shifts=-1, dims=1)
-        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(-1, -1), dims=(1, 3)).reshape(batch, slots * d, slots * d)
+        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(-1, -1), dims=(1, 3)).reshape(
+            batch, slots * d, slots * d
+        )
         return self.output_activation(tape[:, 0]), ((tape, memory, u), clock)
 
     def extra_repr(self) -> str:

@@ -73,11 +73,15 @@ class SRU(ornn.ORNNCell):
         r = torch.sigmoid(rx + self.weight_c[1] * c + b_r)
         return {"wx": wx, "f": f, "one_minus_f": 1.0 - f, "r": r, "highway": (1.0 - r) * x_tilde}
 
-    def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def zero_state(
+        self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         h = super().zero_state(batch_size, dtype, device)
         return h, torch.zeros_like(h)
 
-    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward_sequence(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Fast path over a (L, B, input_size) sequence: one matrix product, then an elementwise loop."""
         wx, fx, rx, x_tilde = self._split(F.linear(x, self.weight), x)
         b_f, b_r = self._biases()
@@ -88,7 +92,7 @@ class SRU(ornn.ORNNCell):
         for wx_t, fx_t, rx_t, xt_t in zip(wx.unbind(0), fx.unbind(0), rx.unbind(0), x_tilde.unbind(0)):
             f = torch.sigmoid(torch.addcmul(fx_t, v_f, c))
             r = torch.sigmoid(torch.addcmul(rx_t, v_r, c))
-            c = torch.lerp(wx_t, c, f)            # f c + (1 - f) W x
+            c = torch.lerp(wx_t, c, f)  # f c + (1 - f) W x
             outputs.append(torch.lerp(xt_t, c, r))  # r c + (1 - r) x~
         h = torch.stack(outputs)
         return h, (h[-1], c)

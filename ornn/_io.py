@@ -65,7 +65,9 @@ class RunExistsError(FileExistsError):
     """A run folder already holds a run and neither resume nor overwrite was asked for."""
 
 
-def check_run_folder(folder: Path, marker: str, *, resume: bool = False, overwrite: bool = False, resumable: bool = True) -> Path:
+def check_run_folder(
+    folder: Path, marker: str, *, resume: bool = False, overwrite: bool = False, resumable: bool = True
+) -> Path:
     """Refuse to start a run where ``folder / marker`` exists unless resuming or overwriting.
 
     ``resume`` needs the marker to exist; ``resumable=False`` is for runs that cannot be continued.
@@ -78,6 +80,10 @@ def check_run_folder(folder: Path, marker: str, *, resume: bool = False, overwri
     if resume and not exists:
         raise FileNotFoundError(f"--resume: expected a run to continue in {folder}, found no {marker}")
     if exists and not (resume or overwrite):
-        hint = "pass --resume to continue it or --overwrite to start again" if resumable else "pass --overwrite to replace it"
+        hint = (
+            "pass --resume to continue it or --overwrite to start again"
+            if resumable
+            else "pass --overwrite to replace it"
+        )
         raise RunExistsError(f"{folder} already holds a run ({marker}); {hint}, or choose another --out")
     return folder

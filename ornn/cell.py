@@ -119,9 +119,7 @@ class RecurrentCell(nn.Module):
             if not isinstance(got, torch.Tensor):
                 raise TypeError(f"state: expected tensors, got {_checks.describe(got)} at leaf {i}")
             if got.shape != want.shape:
-                raise ValueError(
-                    f"state: expected leaf {i} of shape {tuple(want.shape)}, got {tuple(got.shape)}"
-                )
+                raise ValueError(f"state: expected leaf {i} of shape {tuple(want.shape)}, got {tuple(got.shape)}")
             if got.dtype != want.dtype:
                 raise TypeError(f"state: expected leaf {i} of dtype {want.dtype}, got {got.dtype}")
 
@@ -178,9 +176,7 @@ class ORNNCell(RecurrentCell):
                 f"x_t: expected shape (batch, {self.input_size}) or ({self.input_size},), got {tuple(x.shape)}"
             )
         if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"x_t: expected last dimension {self.input_size} (input_size), got {x.shape[-1]}"
-            )
+            raise ValueError(f"x_t: expected last dimension {self.input_size} (input_size), got {x.shape[-1]}")
         expected = self.default_dtype()
         if x.dtype != expected:
             raise TypeError(f"x_t: expected dtype {expected} (the cell's parameters), got {x.dtype}")

@@ -114,6 +114,9 @@ def wrap(model: nn.Module) -> nn.Module:
     if world_size() == 1:
         return model
     device = next(model.parameters()).device
-    device_ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(model, device_ids=device_ids,
-                                               find_unused_parameters=not getattr(model, "uses_all_parameters", True))
+    device_ids = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    )
+    return nn.parallel.DistributedDataParallel(
+        model, device_ids=device_ids, find_unused_parameters=not getattr(model, "uses_all_parameters", True)
+    )

@@ -147,7 +147,9 @@ def _apply(kind: int, value: Any, tensor: torch.Tensor, gates: Mapping[str, torc
     return value(tensor)
 
 
-def _input(input_map: Any, state: Any, x: Optional[torch.Tensor], gates: Mapping[str, torch.Tensor]) -> Optional[torch.Tensor]:
+def _input(
+    input_map: Any, state: Any, x: Optional[torch.Tensor], gates: Mapping[str, torch.Tensor]
+) -> Optional[torch.Tensor]:
     if input_map is None:
         return None
     if isinstance(input_map, str):
@@ -250,4 +252,3 @@ def _output(
     if op.kappa is not None:
         value = _apply(op.kappa[0], op.kappa[1], value, gates)
     return value if carried is None else carried + value
-

@@ -24,7 +24,8 @@ from torch import nn
 from . import _checks
 from .cell import ORNNCell, RecurrentCell
 from .spec import Output, Stage, UpdateRule, state_input
-from .tableau import Tableau, tableau as lookup_tableau
+from .tableau import Tableau
+from .tableau import tableau as lookup_tableau
 
 __all__ = ["ODECell", "RKCell"]
 
@@ -32,9 +33,7 @@ __all__ = ["ODECell", "RKCell"]
 def _explicit_tableau(value: Union[str, Tableau]) -> Tableau:
     tab = lookup_tableau(value)
     if not tab.explicit:
-        raise ValueError(
-            f"tableau: expected an explicit tableau (strictly lower-triangular a), got {tab.name!r}"
-        )
+        raise ValueError(f"tableau: expected an explicit tableau (strictly lower-triangular a), got {tab.name!r}")
     return tab
 
 
@@ -84,8 +83,8 @@ class ODECell(RecurrentCell):
         self.tableau = _explicit_tableau(tableau)
         self.step_size = _checks.positive_float("step_size", step_size)
         self.time_dependent = time_dependent
-        self.state_shape = None if state_shape is None else tuple(
-            _checks.positive_int("state_shape[i]", s) for s in state_shape
+        self.state_shape = (
+            None if state_shape is None else tuple(_checks.positive_int("state_shape[i]", s) for s in state_shape)
         )
         stages = tuple(
             Stage(

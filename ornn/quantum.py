@@ -76,7 +76,9 @@ def _check_wires(wires: Sequence[int], n: int) -> tuple[int, ...]:
     return wires
 
 
-def basis_state(n: int, index: int = 0, *, batch: int = 1, dtype: torch.dtype = torch.complex64, device=None) -> torch.Tensor:
+def basis_state(
+    n: int, index: int = 0, *, batch: int = 1, dtype: torch.dtype = torch.complex64, device=None
+) -> torch.Tensor:
     """|index> for each of ``batch`` rows."""
     _checks.positive_int("n", n)
     if not 0 <= index < 2**n:
@@ -122,7 +124,9 @@ def apply_diagonal(state: torch.Tensor, diagonal: torch.Tensor) -> torch.Tensor:
     num_wires(state)
     _checks.tensor("diagonal", diagonal)
     if diagonal.shape[-1] != state.shape[1] or diagonal.dim() not in (1, 2):
-        raise ValueError(f"diagonal: expected shape ({state.shape[1]},) or (batch, {state.shape[1]}), got {tuple(diagonal.shape)}")
+        raise ValueError(
+            f"diagonal: expected shape ({state.shape[1]},) or (batch, {state.shape[1]}), got {tuple(diagonal.shape)}"
+        )
     return state * diagonal.to(state.dtype)
 
 
@@ -156,7 +160,9 @@ def apply_pauli(state: torch.Tensor, pauli: str, wires: Sequence[int]) -> torch.
             out = out.flip(axis)  # X|z> = |1 - z>
         if letter in "YZ":
             # Z: +1 on |0>, -1 on |1>; Y = i X Z, so after the flip the sign sits on the new |0>
-            sign = torch.tensor([1.0, -1.0] if letter == "Z" else [-1.0, 1.0], dtype=state.real.dtype, device=state.device)
+            sign = torch.tensor(
+                [1.0, -1.0] if letter == "Z" else [-1.0, 1.0], dtype=state.real.dtype, device=state.device
+            )
             out = out * sign.reshape([2 if d == axis else 1 for d in range(n + 1)])
             if letter == "Y":
                 phase = phase * 1j
@@ -184,7 +190,9 @@ def add_x_sum(out: torch.Tensor, state: torch.Tensor, alpha: complex = 1.0) -> t
     return out
 
 
-def apply_pauli_rotation(state: torch.Tensor, pauli: str, wires: Sequence[int], theta: Union[float, torch.Tensor]) -> torch.Tensor:
+def apply_pauli_rotation(
+    state: torch.Tensor, pauli: str, wires: Sequence[int], theta: Union[float, torch.Tensor]
+) -> torch.Tensor:
     """exp(-i theta P) psi = cos(theta) psi - i sin(theta) P psi; theta a scalar or one per state (B,)."""
     theta = torch.as_tensor(theta, dtype=state.real.dtype, device=state.device)
     if theta.dim() > 1 or (theta.dim() == 1 and theta.shape[0] != state.shape[0]):
@@ -257,7 +265,9 @@ def expectation_diagonal(state: torch.Tensor, diagonal: torch.Tensor) -> torch.T
     probs = probabilities(state)
     _checks.tensor("diagonal", diagonal)
     if diagonal.shape[-1] != state.shape[1] or diagonal.dim() not in (1, 2):
-        raise ValueError(f"diagonal: expected shape ({state.shape[1]},) or (batch, {state.shape[1]}), got {tuple(diagonal.shape)}")
+        raise ValueError(
+            f"diagonal: expected shape ({state.shape[1]},) or (batch, {state.shape[1]}), got {tuple(diagonal.shape)}"
+        )
     if diagonal.is_complex():
         raise TypeError(f"diagonal: expected a real tensor (a Hermitian diagonal), got {diagonal.dtype}")
     return (probs * diagonal.to(probs.dtype)).sum(-1)

@@ -59,7 +59,13 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        layers = [cells] if isinstance(cells, nn.Module) else list(cells) if isinstance(cells, (list, tuple, nn.ModuleList)) else None
+        layers = (
+            [cells]
+            if isinstance(cells, nn.Module)
+            else list(cells)
+            if isinstance(cells, (list, tuple, nn.ModuleList))
+            else None
+        )
         if not layers:
             raise TypeError(f"cells: expected a cell or a non-empty sequence of cells, got {_checks.describe(cells)}")
         for i, cell in enumerate(layers):
@@ -125,7 +131,9 @@ class Recurrent(nn.Module):
                     raise TypeError(f"state: expected leaf {i} of dtype {want.dtype}, got {got.dtype}")
             return [tree_map(lambda leaf, j=j: leaf[j], state) for j in range(self.num_layers)]
         if not (isinstance(state, tuple) and len(state) == self.num_layers):
-            raise ValueError(f"state: expected a tuple with one state per layer ({self.num_layers}), got {_checks.describe(state)}")
+            raise ValueError(
+                f"state: expected a tuple with one state per layer ({self.num_layers}), got {_checks.describe(state)}"
+            )
         return list(state)
 
     # -------------------------------------------------------------- forward
@@ -134,7 +142,9 @@ class Recurrent(nn.Module):
         _checks.tensor("x", x)
         if x.dim() not in (2, 3):
             layout = "(batch, length, features)" if self.batch_first else "(length, batch, features)"
-            raise ValueError(f"x: expected a 3-d tensor {layout} or an unbatched (length, features), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x: expected a 3-d tensor {layout} or an unbatched (length, features), got shape {tuple(x.shape)}"
+            )
         if x.shape[0 if x.dim() == 2 or not self.batch_first else 1] == 0:
             raise ValueError(f"x: expected at least one time step, got shape {tuple(x.shape)}")
         batched = x.dim() == 3

@@ -55,9 +55,7 @@ def state_input(state: Any, x: Optional[torch.Tensor]) -> torch.Tensor:
 
 def _check_coefficient(name: str, value: Any) -> None:
     if isinstance(value, bool) or not (isinstance(value, (Number, str)) or callable(value)):
-        raise TypeError(
-            f"{name}: expected a number, a gate name (str) or a callable linear map, got {value!r}"
-        )
+        raise TypeError(f"{name}: expected a number, a gate name (str) or a callable linear map, got {value!r}")
 
 
 def _check_delay(name: str, delay: Any) -> None:
@@ -165,14 +163,11 @@ class UpdateRule:
             if not isinstance(stage, Stage):
                 raise TypeError(f"stages[{q}]: expected a Stage, got {stage!r}")
             if stage.input_map is None and not stage.couplings:
-                raise ValueError(
-                    f"stages[{q}]: expected an input_map or couplings; the pre-activation would be empty"
-                )
+                raise ValueError(f"stages[{q}]: expected an input_map or couplings; the pre-activation would be empty")
             for k in stage.couplings:
                 if k >= q:
                     raise ValueError(
-                        f"stages[{q}].couplings: an explicit step couples to earlier stages only "
-                        f"(k < {q}), got k = {k}"
+                        f"stages[{q}].couplings: an explicit step couples to earlier stages only (k < {q}), got k = {k}"
                     )
         outputs = self.output if isinstance(self.output, tuple) else (self.output,)
         if not outputs:
@@ -182,9 +177,7 @@ class UpdateRule:
                 raise TypeError(f"output[{i}]: expected an Output, got {out!r}")
             for k in out.weights:
                 if k >= len(stages):
-                    raise ValueError(
-                        f"output[{i}].weights: stage index {k} out of range for {len(stages)} stages"
-                    )
+                    raise ValueError(f"output[{i}].weights: stage index {k} out of range for {len(stages)} stages")
         from ._checks import positive_float
 
         object.__setattr__(self, "step_size", positive_float("step_size", self.step_size))

@@ -67,21 +67,19 @@ class Tableau:
             raise ValueError("a: expected at least one stage, got an empty matrix")
         for i, row in enumerate(rows):
             if len(row) != s:
-                raise ValueError(
-                    f"a: expected a square {s}x{s} matrix, got row {i} of length {len(row)}"
-                )
+                raise ValueError(f"a: expected a square {s}x{s} matrix, got row {i} of length {len(row)}")
         if len(b) != s:
             raise ValueError(f"b: expected {s} weights (one per stage of a), got {len(b)}")
         if len(c) != s:
             raise ValueError(f"c: expected {s} stage times (one per stage of a), got {len(c)}")
         for i, row in enumerate(rows):
             if abs(sum(row) - c[i]) > _ROUND_OFF * max(1.0, abs(c[i])):
-                raise ValueError(
-                    f"c: expected c[{i}] to equal the row sum of a[{i}] ({sum(row)!r}), got {c[i]!r}"
-                )
+                raise ValueError(f"c: expected c[{i}] to equal the row sum of a[{i}] ({sum(row)!r}), got {c[i]!r}")
         if abs(sum(b) - 1.0) > _ROUND_OFF:
             raise ValueError(f"b: expected weights summing to 1 (consistency), got sum {sum(b)!r}")
-        if self.order is not None and (isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1):
+        if self.order is not None and (
+            isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1
+        ):
             raise ValueError(f"order: expected a positive integer or None, got {self.order!r}")
         object.__setattr__(self, "a", rows)
         object.__setattr__(self, "b", b)
@@ -111,9 +109,7 @@ _PRESETS: dict[str, Tableau] = {
         Tableau(a=((0.0,),), b=(1.0,), c=(0.0,), name="euler", order=1),
         Tableau(a=((0.0, 0.0), (0.5, 0.0)), b=(0.0, 1.0), c=(0.0, 0.5), name="midpoint", order=2),
         Tableau(a=((0.0, 0.0), (1.0, 0.0)), b=(0.5, 0.5), c=(0.0, 1.0), name="heun", order=2),
-        Tableau(
-            a=((0.0, 0.0), (2.0 / 3.0, 0.0)), b=(0.25, 0.75), c=(0.0, 2.0 / 3.0), name="ralston", order=2
-        ),
+        Tableau(a=((0.0, 0.0), (2.0 / 3.0, 0.0)), b=(0.25, 0.75), c=(0.0, 2.0 / 3.0), name="ralston", order=2),
         Tableau(
             a=((0.0, 0.0, 0.0, 0.0), (0.5, 0.0, 0.0, 0.0), (0.0, 0.5, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0)),
             b=(1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0),
@@ -155,6 +151,4 @@ def tableau(name: str | Tableau) -> Tableau:
     try:
         return _PRESETS[name]
     except KeyError:
-        raise ValueError(
-            f"tableau: unknown name {name!r}; valid names are {', '.join(_PRESETS)}"
-        ) from None
+        raise ValueError(f"tableau: unknown name {name!r}; valid names are {', '.join(_PRESETS)}") from None

@@ -30,7 +30,9 @@ def _escape_markdown(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def format_table(rows: Iterable[Mapping[str, Any]], *, style: str = "text", columns: Optional[Sequence[str]] = None) -> str:
+def format_table(
+    rows: Iterable[Mapping[str, Any]], *, style: str = "text", columns: Optional[Sequence[str]] = None
+) -> str:
     """Render ``rows`` (dicts sharing keys) as a table.
 
     Args:

@@ -18,7 +18,6 @@ Every strategy takes plain values or strategies for its sizes.
 from __future__ import annotations
 
 import math
-
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -29,7 +28,8 @@ from hypothesis.extra import numpy as hnp
 from . import _checks, stability
 from ._tree import leaves, structure
 from .registry import available_cells, create_cell
-from .tableau import Tableau, tableau as lookup_tableau, tableau_names
+from .tableau import Tableau, tableau_names
+from .tableau import tableau as lookup_tableau
 
 __all__ = [
     "tableaus",
@@ -82,15 +82,23 @@ def anti_hermitian_matrices(
 
 
 @st.composite
-def orthogonal_matrices(draw: Any, n: SizeLike = st.integers(1, 8), *, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def orthogonal_matrices(
+    draw: Any, n: SizeLike = st.integers(1, 8), *, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """Q with Q^H Q = I: exp(A) for a drawn anti-Hermitian A, times a drawn diagonal of +-1 signs.
 
     The exponential covers SO(n) (U(n) for complex dtypes); the signs add the reflections.
     It never degenerates, unlike a QR factor of a drawn (possibly zero) matrix.
     """
     size = draw(_size(n))
-    generator = draw(anti_hermitian_matrices(st.just(size), dtype=torch.complex128 if dtype.is_complex else torch.float64, bound=math.pi))
-    signs = torch.tensor(draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=size, max_size=size)), dtype=torch.float64)
+    generator = draw(
+        anti_hermitian_matrices(
+            st.just(size), dtype=torch.complex128 if dtype.is_complex else torch.float64, bound=math.pi
+        )
+    )
+    signs = torch.tensor(
+        draw(st.lists(st.sampled_from([1.0, -1.0]), min_size=size, max_size=size)), dtype=torch.float64
+    )
     return (torch.linalg.matrix_exp(generator) * signs.to(generator.dtype)).to(dtype)
 
 
@@ -185,7 +193,9 @@ def assert_matches(
             )
 
 
-def assert_stable(cell: Any, inputs: Union[torch.Tensor, int], state: Any = None, **check_options: Any) -> stability.StabilityReport:
+def assert_stable(
+    cell: Any, inputs: Union[torch.Tensor, int], state: Any = None, **check_options: Any
+) -> stability.StabilityReport:
     """Run :func:`ornn.stability.check` and fail with the full report unless the verdict is stable."""
     report = stability.check(cell, inputs, state, **check_options)
     if not report.stable:
@@ -193,9 +203,7 @@ def assert_stable(cell: Any, inputs: Union[torch.Tensor, int], state: Any = None
     return report
 
 
-def assert_reversible(
-    cell: Any, inputs: Union[torch.Tensor, int], state: Any = None, *, tol: float = 1e-8
-) -> float:
+def assert_reversible(cell: Any, inputs: Union[torch.Tensor, int], state: Any = None, *, tol: float = 1e-8) -> float:
     """Fail unless T steps forward then T inverse steps return to the start within ``tol`` (relative)."""
     _checks.positive_float("tol", tol)
     error = stability.round_trip_error(cell, inputs, state)

@@ -83,8 +83,13 @@ def rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "python": {"version": version, "state": torch.tensor(mt, dtype=torch.int64), "gauss": gauss},
     }
 
@@ -95,8 +100,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     numpy = state["numpy"]
-    np.random.set_state((numpy["name"], numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"],
-                         numpy["cached_gaussian"]))
+    np.random.set_state(
+        (
+            numpy["name"],
+            numpy["keys"].numpy().astype(np.uint32),
+            numpy["pos"],
+            numpy["has_gauss"],
+            numpy["cached_gaussian"],
+        )
+    )
     python = state["python"]
     random.setstate((python["version"], tuple(int(v) for v in python["state"].tolist()), python["gauss"]))
 
@@ -114,16 +126,20 @@ def load_checkpoint(path: Union[str, Path], map_location: Any = "cpu") -> dict[s
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint: expected a checkpoint file written by ornn.training.fit, got {str(path)!r}, "
-                                "which does not exist")
+        raise FileNotFoundError(
+            f"checkpoint: expected a checkpoint file written by ornn.training.fit, got {str(path)!r}, "
+            "which does not exist"
+        )
     try:
         saved = torch.load(path, weights_only=True, map_location=map_location)
     except Exception as err:  # torch raises several kinds for a damaged file
         raise ValueError(f"checkpoint: {path} is not a readable checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT or any(k not in saved for k in _KEYS):
         got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
-        raise ValueError(f"checkpoint: {path} is not a {CHECKPOINT_FORMAT} checkpoint (expected the keys "
-                         f"{', '.join(_KEYS)}, got {got})")
+        raise ValueError(
+            f"checkpoint: {path} is not a {CHECKPOINT_FORMAT} checkpoint (expected the keys "
+            f"{', '.join(_KEYS)}, got {got})"
+        )
     return saved
 
 
@@ -206,9 +222,20 @@ def fit(
         elif patience is not None and epoch - history.best_epoch >= patience:
             history.stopped_early = True
         if path is not None and distributed.is_main():
-            _io.save_torch(path, {"format": CHECKPOINT_FORMAT, "epoch": epoch, "model": model.state_dict(),
-                                  "optimizer": optimizer.state_dict(), "history": asdict(history), "best_state": best_state,
-                                  "best_val": best_val, "rng": rng_state(), "extra": dict(extra or {})})
+            _io.save_torch(
+                path,
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "history": asdict(history),
+                    "best_state": best_state,
+                    "best_val": best_val,
+                    "rng": rng_state(),
+                    "extra": dict(extra or {}),
+                },
+            )
         distributed.barrier()  # no rank runs ahead of the checkpoint it could be resumed from
         if bar is not None:
             bar.set_postfix(train=f"{train_loss:.3e}", val=f"{val:.3e}")

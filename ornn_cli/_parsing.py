@@ -58,10 +58,16 @@ def positive_float(text: str) -> float:
 
 def add_training_flags(parser: argparse.ArgumentParser, *, batch: int, items: str) -> None:
     """The flags every training command shares: --batch (of ``items``), --device, --nproc and --resume / --overwrite."""
-    parser.add_argument("--batch", type=positive_int, default=batch, help=f"{items} per batch, over all processes (default {batch})")
+    parser.add_argument(
+        "--batch", type=positive_int, default=batch, help=f"{items} per batch, over all processes (default {batch})"
+    )
     parser.add_argument("--device", default="cpu", help="where the model trains: cpu, cuda, cuda:1 (default cpu)")
-    parser.add_argument("--nproc", type=positive_int, default=1,
-                        help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)")
+    parser.add_argument(
+        "--nproc",
+        type=positive_int,
+        default=1,
+        help="data-parallel processes (torchrun on this machine; gloo on cpu, nccl on cuda; default 1)",
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     group.add_argument("--overwrite", action="store_true", help="start again in an existing run folder")
@@ -77,8 +83,11 @@ def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callab
         return train()
     except KeyboardInterrupt:
         if distributed.is_main():
-            print(f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                  f"  ornn {command} --out {out} --resume  (and the same flags)", file=sys.stderr)
+            print(
+                f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                f"  ornn {command} --out {out} --resume  (and the same flags)",
+                file=sys.stderr,
+            )
         return None
 
 
@@ -102,7 +111,16 @@ def launch_command(nproc: int, module_args: list[str]) -> list[str]:
     from ornn import _checks
 
     _checks.positive_int("nproc", nproc)
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "ornn_cli", *module_args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "ornn_cli",
+        *module_args,
+    ]
 
 
 def without_flag(argv: list[str], flag: str) -> list[str]:

@@ -45,8 +45,12 @@ def command_module(name: str):
 
 
 def _parser() -> Parser:
-    parser = Parser(prog="ornn", description="Recurrent cells as steps of Runge-Kutta integrators (n-t-ORNN).",
-                    epilog=EXAMPLES, usage="ornn [--version] [--verbose] COMMAND [ARGS ...]")
+    parser = Parser(
+        prog="ornn",
+        description="Recurrent cells as steps of Runge-Kutta integrators (n-t-ORNN).",
+        epilog=EXAMPLES,
+        usage="ornn [--version] [--verbose] COMMAND [ARGS ...]",
+    )
     parser.add_argument("--version", action="version", version=f"ornn {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors (anywhere on the line)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -17,7 +17,19 @@ from ornn import tables
 from . import claim1, claim2, claim3, theorem1, theorem2, theorem3, theorem4
 from .result import ProofResult
 
-__all__ = ["ProofResult", "PROOFS", "run", "format_table", "claim1", "claim2", "claim3", "theorem1", "theorem2", "theorem3", "theorem4"]
+__all__ = [
+    "ProofResult",
+    "PROOFS",
+    "run",
+    "format_table",
+    "claim1",
+    "claim2",
+    "claim3",
+    "theorem1",
+    "theorem2",
+    "theorem3",
+    "theorem4",
+]
 
 #: one module per statement, each exposing check(**options) -> ProofResult
 PROOFS: dict[str, Callable[..., ProofResult]] = {
@@ -37,7 +49,9 @@ QUICK_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def run(names: Optional[Sequence[str]] = None, *, quick: bool = False, progress: bool = False, **options: Any) -> list[ProofResult]:
+def run(
+    names: Optional[Sequence[str]] = None, *, quick: bool = False, progress: bool = False, **options: Any
+) -> list[ProofResult]:
     """Run the named proofs (all by default); ``options`` are passed to every selected proof."""
     selected = list(PROOFS) if not names else list(names)
     for name in selected:
@@ -57,6 +71,15 @@ def run(names: Optional[Sequence[str]] = None, *, quick: bool = False, progress:
 
 def format_table(results: Sequence[ProofResult], *, markdown: bool = False) -> str:
     """One row per proof: name, statement source, key figure, verdict."""
-    rows = [{"proof": r.name, "source": r.source.split(",")[1].strip() if "," in r.source else r.source,
-             "key figure": r.key_figure, "verdict": "holds" if r.verdict else "FAILS"} for r in results]
-    return tables.format_table(rows, style="markdown" if markdown else "text", columns=("proof", "source", "key figure", "verdict"))
+    rows = [
+        {
+            "proof": r.name,
+            "source": r.source.split(",")[1].strip() if "," in r.source else r.source,
+            "key figure": r.key_figure,
+            "verdict": "holds" if r.verdict else "FAILS",
+        }
+        for r in results
+    ]
+    return tables.format_table(
+        rows, style="markdown" if markdown else "text", columns=("proof", "source", "key figure", "verdict")
+    )

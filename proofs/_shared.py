@@ -39,7 +39,10 @@ def symplectic_cell(hamiltonian: torch.Tensor, step: float) -> cells.ARNN:
 def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Generator) -> float:
     """max_l ||Y_l|| / ||Y_0|| along ``steps`` steps from random starts (inf if it overflows)."""
     n = cell.hidden_size
-    state = (torch.randn(batch, n, generator=generator, dtype=torch.float64), torch.randn(batch, n, generator=generator, dtype=torch.float64))
+    state = (
+        torch.randn(batch, n, generator=generator, dtype=torch.float64),
+        torch.randn(batch, n, generator=generator, dtype=torch.float64),
+    )
     norm0 = torch.cat(state, 1).norm(dim=1)
     x = torch.zeros(batch, 1, dtype=torch.float64)
     worst = 1.0

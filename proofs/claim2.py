@@ -9,7 +9,10 @@ import cells
 from ._shared import TOLERANCE
 from .result import ProofResult
 
-def check(*, input_size: int = 4, hidden_size: int = 16, length: int = 30, batch: int = 3, seed: int = 0) -> ProofResult:
+
+def check(
+    *, input_size: int = 4, hidden_size: int = 16, length: int = 30, batch: int = 3, seed: int = 0
+) -> ProofResult:
     """Claim 2: the unitary RNN is an n-t-ORNN whose recurrent matrix is unitary."""
     torch.manual_seed(seed)
     cell = cells.URNN(input_size, hidden_size).double()
@@ -30,7 +33,12 @@ def check(*, input_size: int = 4, hidden_size: int = 16, length: int = 30, batch
         name="claim2",
         statement="The URNN step is an n-t-ORNN update rule with a unitary recurrent matrix W = D3 R2 F^-1 D2 Pi R1 F D1.",
         source="the unification paper, Claim 2, Eq. (11); Arjovsky et al. 2016",
-        figures={"||W^H W - I||_F": unitarity, "max_error_vs_dense_W": error, "(n,t)": f"{cell.num_stages}-{cell.memory_span}", "paper": "2-L"},
+        figures={
+            "||W^H W - I||_F": unitarity,
+            "max_error_vs_dense_W": error,
+            "(n,t)": f"{cell.num_stages}-{cell.memory_span}",
+            "paper": "2-L",
+        },
         key_figure=f"||W^H W - I|| = {unitarity:.1e}; step vs dense W {error:.1e}; (n,t) {cell.num_stages}-{cell.memory_span} (paper 2-1)",
         verdict=ok,
         instance={"input_size": input_size, "hidden_size": hidden_size, "length": length, "batch": batch, "seed": seed},

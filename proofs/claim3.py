@@ -10,6 +10,7 @@ import ornn
 from ._shared import TOLERANCE, run_generic
 from .result import ProofResult
 
+
 def koutnik_reference(cell: "cells.CWRNN", x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """Koutník et al.'s CW-RNN equations, module by module (clock from 0), with a dense W_H."""
     w_h = cell.hidden_matrix().detach()
@@ -23,7 +24,15 @@ def koutnik_reference(cell: "cells.CWRNN", x: torch.Tensor, h: torch.Tensor) -> 
     return torch.stack(outputs)
 
 
-def check(*, input_size: int = 3, hidden_size: int = 12, periods: tuple[int, ...] = (1, 2, 4, 8), length: int = 40, batch: int = 2, seed: int = 0) -> ProofResult:
+def check(
+    *,
+    input_size: int = 3,
+    hidden_size: int = 12,
+    periods: tuple[int, ...] = (1, 2, 4, 8),
+    length: int = 40,
+    batch: int = 2,
+    seed: int = 0,
+) -> ProofResult:
     """Claim 3: the clockwork RNN is an n-t-ORNN."""
     torch.manual_seed(seed)
     cell = cells.CWRNN(input_size, hidden_size, periods=list(periods)).double()
@@ -36,9 +45,20 @@ def check(*, input_size: int = 3, hidden_size: int = 12, periods: tuple[int, ...
         name="claim3",
         statement="The clockwork RNN step (modules firing every T_i steps, block-triangular W_H) is an n-t-ORNN update rule.",
         source="the unification paper, Claim 3, Eq. (12); Koutnik et al. 2014",
-        figures={"max_error_vs_direct": error, "(n,t)": f"{cell.num_stages}-{cell.memory_span}", "paper": f"{len(periods)}-{len(periods)} (L-L)"},
+        figures={
+            "max_error_vs_direct": error,
+            "(n,t)": f"{cell.num_stages}-{cell.memory_span}",
+            "paper": f"{len(periods)}-{len(periods)} (L-L)",
+        },
         key_figure=f"max |ours - direct| = {error:.1e}; (n,t) {cell.num_stages}-{cell.memory_span} (paper {len(periods)}-{len(periods)})",
         verdict=error <= TOLERANCE,
-        instance={"input_size": input_size, "hidden_size": hidden_size, "periods": list(periods), "length": length, "batch": batch, "seed": seed},
+        instance={
+            "input_size": input_size,
+            "hidden_size": hidden_size,
+            "periods": list(periods),
+            "length": length,
+            "batch": batch,
+            "seed": seed,
+        },
         notes="The paper unrolls the schedule into L delays; our cell carries the clock in its state, so t = 1.",
     )

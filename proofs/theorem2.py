@@ -12,7 +12,9 @@ from ornn import stability
 from .result import ProofResult
 
 
-def check(*, input_size: int = 3, hidden_size: int = 8, steps: int = 1000, step_size: float = 0.1, seed: int = 0) -> ProofResult:
+def check(
+    *, input_size: int = 3, hidden_size: int = 8, steps: int = 1000, step_size: float = 0.1, seed: int = 0
+) -> ProofResult:
     """Theorem 2: 1-ARNN and 2-ARNN are reversible; a generic tanh RNN is not, numerically."""
     torch.manual_seed(seed)
     x = torch.randn(steps, 2, input_size, dtype=torch.float64)
@@ -30,10 +32,17 @@ def check(*, input_size: int = 3, hidden_size: int = 8, steps: int = 1000, step_
         figures={**{f"round_trip_{k}": v for k, v in errors.items()}, "tanh_rnn_reconstruction_error": contrast},
         key_figure=f"round trip after {steps} steps: 1-ARNN {errors['1-ARNN']:.1e}, 2-ARNN {errors['2-ARNN']:.1e}; tanh RNN {contrast:.1e}",
         verdict=ok,
-        instance={"input_size": input_size, "hidden_size": hidden_size, "steps": steps, "step_size": step_size, "seed": seed, "activation": "tanh"},
+        instance={
+            "input_size": input_size,
+            "hidden_size": hidden_size,
+            "steps": steps,
+            "step_size": step_size,
+            "seed": seed,
+            "activation": "tanh",
+        },
         notes="The tanh RNN h' = tanh(W h + U x + b) is inverted as h = W^-1 (atanh(h') - U x - b); its error is "
-              "the largest deviation from the start (|h| < 1), and inf means the inversion left the domain of atanh: "
-              "W^-1 and atanh amplify round-off at every step.",
+        "the largest deviation from the start (|h| < 1), and inf means the inversion left the domain of atanh: "
+        "W^-1 and atanh amplify round-off at every step.",
     )
 
 

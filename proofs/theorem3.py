@@ -13,7 +13,6 @@ from .result import ProofResult
 Bits = tuple[int, ...]
 
 
-
 def toffoli(c1: int, c2: int, target: int) -> Callable[[Bits], Bits]:
     def gate(bits: Bits) -> Bits:
         out = list(bits)
@@ -75,7 +74,7 @@ def check(*, final_time: float = 6.0, samples: int = 121) -> ProofResult:
         peak = int(np.argmax(success))
         best.append(success[peak])
         final = qutip.sesolve(hamiltonian, start, [0.0, times[peak]], options={"atol": 1e-12, "rtol": 1e-10}).states[-1]
-        register = (qutip.tensor(*[qutip.qeye(2)] * wires, qutip.basis(k + 1, k).dag()) * final)  # <clock = k|psi>
+        register = qutip.tensor(*[qutip.qeye(2)] * wires, qutip.basis(k + 1, k).dag()) * final  # <clock = k|psi>
         total = a + b + c
         expected = qutip.tensor(*[qutip.basis(2, v) for v in (a, b, total % 2, total // 2)])
         fidelity = abs(expected.overlap(register)) ** 2 / register.norm() ** 2
@@ -86,12 +85,16 @@ def check(*, final_time: float = 6.0, samples: int = 121) -> ProofResult:
         name="theorem3",
         statement="A reversible full adder (2 Toffoli + 3 CNOT) encoded in Feynman's clock Hamiltonian: conditioned on the final clock slot, the register holds (a, b, sum, carry) for every input.",
         source="the unification paper, Theorem 3 and supplementary A (Feynman 1986)",
-        figures={"worst_conditional_fidelity": worst_fidelity, "min_peak_success_probability": float(min(best)),
-                 "peak_time": float(times[int(np.argmax(mean_curve))]), "mean_success_curve": mean_curve.tolist(),
-                 "times": times.tolist()},
+        figures={
+            "worst_conditional_fidelity": worst_fidelity,
+            "min_peak_success_probability": float(min(best)),
+            "peak_time": float(times[int(np.argmax(mean_curve))]),
+            "mean_success_curve": mean_curve.tolist(),
+            "times": times.tolist(),
+        },
         key_figure=f"fidelity on the final clock slot >= {worst_fidelity:.10f} for all 8 inputs; peak success probability {min(best):.3f}",
         verdict=ok,
         instance={"circuit": "full adder", "register_qubits": wires, "clock_levels": k + 1, "final_time": final_time},
         notes="The computation succeeds only when the clock is read at its final slot; the success probability is "
-              "that of a quantum walk on k + 1 sites and peaks below 1, as in Feynman's construction.",
+        "that of a quantum walk on k + 1 sites and peaks below 1, as in Feynman's construction.",
     )

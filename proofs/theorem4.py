@@ -30,18 +30,35 @@ def _rnn_evolution(hamiltonian: np.ndarray, psi0: np.ndarray, dt: float, steps: 
     return (state[0] + 1j * state[1])[0].numpy()
 
 
-def _convergence(hamiltonian: np.ndarray, final_time: float, dts: Sequence[float], seed: int) -> tuple[list[float], float]:
+def _convergence(
+    hamiltonian: np.ndarray, final_time: float, dts: Sequence[float], seed: int
+) -> tuple[list[float], float]:
     rng = np.random.default_rng(seed)
     psi0 = rng.normal(size=hamiltonian.shape[0]) + 1j * rng.normal(size=hamiltonian.shape[0])
     psi0 /= np.linalg.norm(psi0)
-    exact = qutip.sesolve(qutip.Qobj(hamiltonian), qutip.Qobj(psi0), [0.0, final_time], options={"atol": 1e-13, "rtol": 1e-12}).states[-1].full()[:, 0]
-    errors = [float(np.linalg.norm(_rnn_evolution(hamiltonian, psi0, dt, round(final_time / dt)) - exact)) for dt in dts]
+    exact = (
+        qutip.sesolve(
+            qutip.Qobj(hamiltonian), qutip.Qobj(psi0), [0.0, final_time], options={"atol": 1e-13, "rtol": 1e-12}
+        )
+        .states[-1]
+        .full()[:, 0]
+    )
+    errors = [
+        float(np.linalg.norm(_rnn_evolution(hamiltonian, psi0, dt, round(final_time / dt)) - exact)) for dt in dts
+    ]
     slope = float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
     return errors, slope
 
 
-def check(*, dimension: int = 8, spins: int = 3, final_time: float = 2.0, dts: Sequence[float] = (0.04, 0.02, 0.01, 0.005, 0.0025),
-             stability_steps: int = 2000, seed: int = 0) -> ProofResult:
+def check(
+    *,
+    dimension: int = 8,
+    spins: int = 3,
+    final_time: float = 2.0,
+    dts: Sequence[float] = (0.04, 0.02, 0.01, 0.005, 0.0025),
+    stability_steps: int = 2000,
+    seed: int = 0,
+) -> ProofResult:
     """Theorem 4: symplectic-Euler RNN vs exact Schrödinger evolution; convergence order and stability bound."""
     rng = np.random.default_rng(seed)
     m = rng.normal(size=(dimension, dimension))
@@ -55,7 +72,12 @@ def check(*, dimension: int = 8, spins: int = 3, final_time: float = 2.0, dts: S
         # stability scan in units of dt ||H||: bounded below 2, growing above
         scan = {}
         for scaled in (1.0, 1.5, 1.9, 2.1, 2.5):
-            growth = max_growth(symplectic_cell(torch.from_numpy(ham), scaled / norm), stability_steps, 2, torch.Generator().manual_seed(seed))
+            growth = max_growth(
+                symplectic_cell(torch.from_numpy(ham), scaled / norm),
+                stability_steps,
+                2,
+                torch.Generator().manual_seed(seed),
+            )
             scan[f"{scaled:.1f}"] = growth
         results[label] = {"errors": errors, "slope": slope, "norm": norm, "growth_by_dt_norm": scan}
     slopes = [r["slope"] for r in results.values()]
@@ -66,12 +88,15 @@ def check(*, dimension: int = 8, spins: int = 3, final_time: float = 2.0, dts: S
         name="theorem4",
         statement="The symplectic-Euler RNN of Eq. (14) converges to the exact Schrödinger evolution as dt -> 0 and is stable for dt ||H|| < 2.",
         source="the unification paper, Theorem 4, Eq. (14); Zhang et al. Eq. (1) for the Ising chain",
-        figures={**{f"{k}_{name}": v for k, r in results.items() for name, v in r.items()}, "dts": list(dts),
-                 "paper_claimed_order": 2},
+        figures={
+            **{f"{k}_{name}": v for k, r in results.items() for name, v in r.items()},
+            "dts": list(dts),
+            "paper_claimed_order": 2,
+        },
         key_figure=f"observed order {slopes[0]:.2f} (random H), {slopes[1]:.2f} (Ising) vs paper's 2; bounded below dt||H|| = 2, growing above",
         verdict=ok,
         instance={"dimension": dimension, "spins": spins, "final_time": final_time, "seed": seed},
         notes="Symplectic Euler is a first-order method: the global error at fixed final time falls like dt, not dt^2 "
-              "as the paper's O((1/(T||H||))^2) suggests. Its orbits stay on a nearby conserved ellipse, so the "
-              "norm error does not grow with time below dt ||H|| = 2.",
+        "as the paper's O((1/(T||H||))^2) suggests. Its orbits stay on a nearby conserved ellipse, so the "
+        "norm error does not grow with time below dt ||H|| = 2.",
     )

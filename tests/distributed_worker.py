@@ -28,15 +28,27 @@ def train(job: str, epochs: int, checkpoint: Path, resume: bool = False) -> tupl
 
         spec = dynamics.SequenceSpec(**DYNAMICS_SPEC)
         model = dynamics.DynamicsPredictor(max_spins=3, width=8, cell="gru", num_layers=1, dropout=0.0).double()
-        history = dynamics.train_predictor(model, spec, epochs=epochs, batch_size=5, lr=3e-3, seed=1,
-                                           checkpoint=checkpoint, resume=resume)
+        history = dynamics.train_predictor(
+            model, spec, epochs=epochs, batch_size=5, lr=3e-3, seed=1, checkpoint=checkpoint, resume=resume
+        )
         return model.state_dict(), history.val_loss
     from applications import qaoa
 
     model = qaoa.MetaOptimizer("gru", 2, hidden_size=4).double()
-    history = qaoa.meta_train(model, qaoa.ProblemDistribution("3-regular", (4, 6)), p=1, steps=2, epochs=epochs,
-                              batches_per_epoch=2, batch_size=5, validation_size=3, patience=100, seed=1,
-                              checkpoint=checkpoint, resume=resume)
+    history = qaoa.meta_train(
+        model,
+        qaoa.ProblemDistribution("3-regular", (4, 6)),
+        p=1,
+        steps=2,
+        epochs=epochs,
+        batches_per_epoch=2,
+        batch_size=5,
+        validation_size=3,
+        patience=100,
+        seed=1,
+        checkpoint=checkpoint,
+        resume=resume,
+    )
     return model.state_dict(), history.val_loss
 
 

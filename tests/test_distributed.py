@@ -24,8 +24,16 @@ TOLERANCE = 1e-10  # float64: only the order of the gradient sums differs betwee
 
 
 def torchrun(nproc: int, *args: str) -> None:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "tests.distributed_worker", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={nproc}",
+        "-m",
+        "tests.distributed_worker",
+        *args,
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -58,9 +66,37 @@ def test_two_processes_equal_one_and_resume_on_another_world_size(job, tmp_path)
 
 def test_cli_nproc_launches_torchrun_and_rank_0_writes_the_run(tmp_path):
     out = tmp_path / "run"
-    result = subprocess.run([sys.executable, "-m", "ornn_cli", "qaoa", "train", "--cell", "gru", "--hidden", "3", "--kind", "3-regular",
-                             "--train-sizes", "4", "--steps", "2", "--epochs", "1", "--batch", "4", "--nproc", "2", "--out", str(out)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ornn_cli",
+            "qaoa",
+            "train",
+            "--cell",
+            "gru",
+            "--hidden",
+            "3",
+            "--kind",
+            "3-regular",
+            "--train-sizes",
+            "4",
+            "--steps",
+            "2",
+            "--epochs",
+            "1",
+            "--batch",
+            "4",
+            "--nproc",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("best validation loss") == 1  # printed by rank 0 only
     metrics = json.loads((out / "metrics.json").read_text())

@@ -13,7 +13,12 @@ from ornn import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-GUIDES = ("docs/guides/composing-a-cell.md", "docs/guides/property-testing.md", "docs/guides/applications.md", "docs/conventions.md")
+GUIDES = (
+    "docs/guides/composing-a-cell.md",
+    "docs/guides/property-testing.md",
+    "docs/guides/applications.md",
+    "docs/conventions.md",
+)
 
 
 def python_blocks(page: Path) -> list[str]:

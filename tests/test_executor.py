@@ -103,7 +103,10 @@ class GatedLSTM(ornn.ORNNCell):
                 Stage(torch.tanh, input_map="g", kappa="i"),
                 Stage(ornn.identity, input_map=self.cell_state, gamma=1.0, kappa="f"),
             ),
-            output=(Output(weights={1: 1.0}, activation=torch.tanh, gamma=0.0, kappa="o"), Output(weights={1: 1.0}, gamma=0.0)),
+            output=(
+                Output(weights={1: 1.0}, activation=torch.tanh, gamma=0.0, kappa="o"),
+                Output(weights={1: 1.0}, gamma=0.0),
+            ),
             gates=self.gates,
         )
 
@@ -136,8 +139,11 @@ def test_gated_tuple_state_rule_equals_torch_lstm_cell():
 
 
 def test_missing_gate_is_reported_by_name():
-    rule = UpdateRule(stages=(Stage(torch.tanh, state_input, kappa="z"),), output=Output(weights={0: 1.0}),
-                      gates=lambda x, y, clock: {"r": y})
+    rule = UpdateRule(
+        stages=(Stage(torch.tanh, state_input, kappa="z"),),
+        output=Output(weights={0: 1.0}),
+        gates=lambda x, y, clock: {"r": y},
+    )
     with pytest.raises(ValueError, match=r"gate 'z' is referenced by the rule but the gate function produced \['r'\]"):
         ornn.execute(rule, None, (torch.zeros(1, 2),))
 
@@ -152,25 +158,57 @@ def test_output_without_terms_keeps_gamma_times_state():
     "build, error, message",
     [
         (lambda: UpdateRule(stages=(), output=Output()), ValueError, r"stages: expected at least one Stage"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh),), output=Output()), ValueError,
-         r"stages\[0\]: expected an input_map or couplings"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input), Stage(torch.tanh, couplings={1: 1.0})), output=Output()),
-         ValueError, r"stages\[1\].couplings: an explicit step couples to earlier stages only \(k < 1\), got k = 1"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(weights={3: 1.0})), ValueError,
-         r"output\[0\].weights: stage index 3 out of range for 1 stages"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(), step_size=0.0), ValueError,
-         r"step_size: expected a positive finite number, got 0.0"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(), step_size=-1), ValueError,
-         r"step_size: expected a positive finite number, got -1.0"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input, time_dependent=True),), output=Output()), ValueError,
-         r"clocked: time-dependent stages read the step counter"),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh),), output=Output()),
+            ValueError,
+            r"stages\[0\]: expected an input_map or couplings",
+        ),
+        (
+            lambda: UpdateRule(
+                stages=(Stage(torch.tanh, state_input), Stage(torch.tanh, couplings={1: 1.0})), output=Output()
+            ),
+            ValueError,
+            r"stages\[1\].couplings: an explicit step couples to earlier stages only \(k < 1\), got k = 1",
+        ),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(weights={3: 1.0})),
+            ValueError,
+            r"output\[0\].weights: stage index 3 out of range for 1 stages",
+        ),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(), step_size=0.0),
+            ValueError,
+            r"step_size: expected a positive finite number, got 0.0",
+        ),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output=Output(), step_size=-1),
+            ValueError,
+            r"step_size: expected a positive finite number, got -1.0",
+        ),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh, state_input, time_dependent=True),), output=Output()),
+            ValueError,
+            r"clocked: time-dependent stages read the step counter",
+        ),
         (lambda: UpdateRule(stages=("tanh",), output=Output()), TypeError, r"stages\[0\]: expected a Stage"),
-        (lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output="y"), TypeError, r"output\[0\]: expected an Output"),
-        (lambda: Stage(torch.tanh, state_input, delay=-1), ValueError, r"delay: expected a non-negative integer delay, got -1"),
+        (
+            lambda: UpdateRule(stages=(Stage(torch.tanh, state_input),), output="y"),
+            TypeError,
+            r"output\[0\]: expected an Output",
+        ),
+        (
+            lambda: Stage(torch.tanh, state_input, delay=-1),
+            ValueError,
+            r"delay: expected a non-negative integer delay, got -1",
+        ),
         (lambda: Stage(torch.tanh, "g", delay=1), ValueError, r"delay: a gate-name input map reads Y_l only"),
         (lambda: Stage("tanh", state_input), TypeError, r"activation: expected a callable"),
         (lambda: Stage(torch.tanh, state_input, gamma=[1.0]), TypeError, r"gamma: expected a number, a gate name"),
-        (lambda: Stage(torch.tanh, state_input, couplings={-1: 1.0}), ValueError, r"couplings: expected non-negative integer"),
+        (
+            lambda: Stage(torch.tanh, state_input, couplings={-1: 1.0}),
+            ValueError,
+            r"couplings: expected non-negative integer",
+        ),
         (lambda: Output(kappa=None), TypeError, r"kappa: expected a number, a gate name"),
     ],
 )

@@ -32,7 +32,11 @@ def test_registered_cell_on_cuda_equals_cpu(name):
     out_cpu, _ = cpu(x)
     out_gpu, state = gpu(x.to(CUDA))
     assert out_gpu.device.type == CUDA.type
-    assert all(t.device.type == CUDA.type for t in (state if isinstance(state, tuple) else (state,)) if isinstance(t, torch.Tensor))
+    assert all(
+        t.device.type == CUDA.type
+        for t in (state if isinstance(state, tuple) else (state,))
+        if isinstance(t, torch.Tensor)
+    )
     torch.testing.assert_close(out_gpu.cpu(), out_cpu, rtol=1e-10, atol=1e-12)
     out_gpu.sum().backward()
     assert all(p.grad is not None and p.grad.device.type == CUDA.type for p in gpu.parameters() if p.requires_grad)
@@ -100,8 +104,16 @@ def test_meta_training_on_cuda_equals_cpu():
     def run(device):
         torch.manual_seed(0)
         meta = qaoa.MetaOptimizer("gru", 2, hidden_size=4).double().to(device)
-        history = qaoa.meta_train(meta, qaoa.ProblemDistribution("3-regular", (6, 8)), p=1, steps=3, epochs=2,
-                                  batches_per_epoch=2, batch_size=4, seed=0)
+        history = qaoa.meta_train(
+            meta,
+            qaoa.ProblemDistribution("3-regular", (6, 8)),
+            p=1,
+            steps=3,
+            epochs=2,
+            batches_per_epoch=2,
+            batch_size=4,
+            seed=0,
+        )
         return meta, history
 
     (cpu, h_cpu), (gpu, h_gpu) = run("cpu"), run(CUDA)
@@ -116,7 +128,7 @@ def test_exact_evolution_on_cuda_equals_qutip(spins):
 
     psi0 = dynamics.haar_states(spins, 3, generator=torch.Generator().manual_seed(1))
     reference = dynamics.evolve_qutip(psi0, spins, 40)
-    ours = dynamics.evolve_exact(psi0.to(CUDA), spins, 40)   # eig up to 8 spins, Lanczos above
+    ours = dynamics.evolve_exact(psi0.to(CUDA), spins, 40)  # eig up to 8 spins, Lanczos above
     assert ours.device.type == CUDA.type
     assert (ours.cpu() - reference).abs().max() < 1e-8
 
@@ -128,7 +140,9 @@ def test_predictor_training_on_cuda_equals_cpu():
 
     def run(device):
         torch.manual_seed(0)
-        model = dynamics.DynamicsPredictor(max_spins=3, width=8, cell="sru", num_layers=1, dropout=0.0).double().to(device)
+        model = (
+            dynamics.DynamicsPredictor(max_spins=3, width=8, cell="sru", num_layers=1, dropout=0.0).double().to(device)
+        )
         history = dynamics.train_predictor(model, spec, epochs=2, batch_size=5, lr=3e-3)
         return model, history, dynamics.evaluate_predictor(model, spec, steps=6)
 
@@ -136,5 +150,7 @@ def test_predictor_training_on_cuda_equals_cpu():
     assert h_gpu.val_loss == pytest.approx(h_cpu.val_loss, rel=1e-8)
     assert e_gpu[3]["predictor"]["mre"] == pytest.approx(e_cpu[3]["predictor"]["mre"], rel=1e-6, abs=1e-12)
     norm = dynamics.NormPreservingPredictor((2, 3)).to(CUDA)
-    rolled = norm.rollout(dynamics.haar_states(3, 2, generator=torch.Generator().manual_seed(0)).to(torch.complex64).to(CUDA), 10)
+    rolled = norm.rollout(
+        dynamics.haar_states(3, 2, generator=torch.Generator().manual_seed(0)).to(torch.complex64).to(CUDA), 10
+    )
     assert rolled.device.type == CUDA.type

@@ -33,8 +33,13 @@ def imported_roots(path: Path) -> set[tuple[int, str]]:
             found |= {(node.lineno, alias.name.split(".")[0]) for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add((node.lineno, node.module.split(".")[0]))
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.add((node.lineno, node.args[0].value.split(".")[0]))
     return found
 
@@ -51,28 +56,34 @@ def test_imports_point_down():
 
 def test_the_checker_sees_an_upward_import(tmp_path):
     module = tmp_path / "bad.py"
-    module.write_text("import torch\nfrom cells.gated import LSTM\n\ndef f():\n    importlib.import_module('ornn_cli.main')\n")
+    module.write_text(
+        "import torch\nfrom cells.gated import LSTM\n\ndef f():\n    importlib.import_module('ornn_cli.main')\n"
+    )
     assert imported_roots(module) == {(1, "torch"), (2, "cells"), (5, "ornn_cli")}
 
 
-@pytest.mark.parametrize("package, forbidden", [
-    ("ornn", ("cells", "applications", "proofs", "ornn_cli")),
-    ("ornn.testing", ("cells", "applications", "proofs", "ornn_cli")),
-    ("cells", ("applications", "proofs", "ornn_cli")),
-    ("applications.qaoa", ("proofs", "ornn_cli")),
-    ("applications.dynamics", ("proofs", "ornn_cli")),
-    ("proofs", ("ornn_cli",)),
-])
+@pytest.mark.parametrize(
+    "package, forbidden",
+    [
+        ("ornn", ("cells", "applications", "proofs", "ornn_cli")),
+        ("ornn.testing", ("cells", "applications", "proofs", "ornn_cli")),
+        ("cells", ("applications", "proofs", "ornn_cli")),
+        ("applications.qaoa", ("proofs", "ornn_cli")),
+        ("applications.dynamics", ("proofs", "ornn_cli")),
+        ("proofs", ("ornn_cli",)),
+    ],
+)
 def test_importing_a_package_loads_nothing_above_it(package, forbidden):
     code = f"import json, sys, {package}; print(json.dumps(sorted(sys.modules)))"
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    )
     above = [m for m in loaded if m.split(".")[0] in forbidden]
     assert not above, f"importing {package} loaded {above}"
 
 
 def test_importing_ornn_registers_no_cells_and_cells_registers_only_the_zoo():
-    code = ("import ornn; before = ornn.available_cells(); import cells; "
-            "print(repr((before, ornn.available_cells())))")
+    code = "import ornn; before = ornn.available_cells(); import cells; print(repr((before, ornn.available_cells())))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     before, after = ast.literal_eval(result.stdout.strip())
     assert before == ()

@@ -140,12 +140,33 @@ def test_module_f_is_registered_and_moves_with_the_cell():
 @pytest.mark.parametrize(
     "build, error, message",
     [
-        (lambda: ornn.ODECell(lambda y: y, step_size=0.0), ValueError, r"step_size: expected a positive finite number, got 0.0"),
-        (lambda: ornn.ODECell(lambda y: y, step_size=-0.1), ValueError, r"step_size: expected a positive finite number, got -0.1"),
-        (lambda: ornn.ODECell(lambda y: y, step_size="0.1"), TypeError, r"step_size: expected a positive real number, got '0.1'"),
-        (lambda: ornn.ODECell(lambda y: y, tableau="rk45"), ValueError, r"tableau: unknown name 'rk45'; valid names are euler"),
-        (lambda: ornn.ODECell(lambda y: y, tableau=ornn.Tableau(a=[[0.5]], b=[1.0], c=[0.5], name="implicit_midpoint")),
-         ValueError, r"tableau: expected an explicit tableau .* got 'implicit_midpoint'"),
+        (
+            lambda: ornn.ODECell(lambda y: y, step_size=0.0),
+            ValueError,
+            r"step_size: expected a positive finite number, got 0.0",
+        ),
+        (
+            lambda: ornn.ODECell(lambda y: y, step_size=-0.1),
+            ValueError,
+            r"step_size: expected a positive finite number, got -0.1",
+        ),
+        (
+            lambda: ornn.ODECell(lambda y: y, step_size="0.1"),
+            TypeError,
+            r"step_size: expected a positive real number, got '0.1'",
+        ),
+        (
+            lambda: ornn.ODECell(lambda y: y, tableau="rk45"),
+            ValueError,
+            r"tableau: unknown name 'rk45'; valid names are euler",
+        ),
+        (
+            lambda: ornn.ODECell(
+                lambda y: y, tableau=ornn.Tableau(a=[[0.5]], b=[1.0], c=[0.5], name="implicit_midpoint")
+            ),
+            ValueError,
+            r"tableau: expected an explicit tableau .* got 'implicit_midpoint'",
+        ),
         (lambda: ornn.ODECell("f"), TypeError, r"f: expected a callable or nn.Module, got 'f'"),
         (lambda: ornn.ODECell(lambda y: y, time_dependent=1), TypeError, r"time_dependent: expected a bool"),
         (lambda: ornn.RKCell(3, 4, step_size=0), ValueError, r"step_size: expected a positive finite number"),
@@ -160,7 +181,9 @@ def test_construction_errors(build, error, message):
 
 def test_call_errors():
     cell = ornn.ODECell(lambda y: -y)
-    with pytest.raises(TypeError, match=r"x_t: ODECell integrates an autonomous .* expected None, got tensor of shape \(2,\)"):
+    with pytest.raises(
+        TypeError, match=r"x_t: ODECell integrates an autonomous .* expected None, got tensor of shape \(2,\)"
+    ):
         cell(torch.zeros(2), torch.zeros(2))
     with pytest.raises(TypeError, match=r"y0: expected a floating-point or complex tensor, got dtype torch.int64"):
         cell.solve(torch.zeros(2, dtype=torch.long), 3)

@@ -26,7 +26,10 @@ def states(draw, n=st.integers(1, 6), batch=st.integers(1, 3)):
     n, batch = draw(n), draw(batch)
     seed = draw(st.integers(0, 2**31 - 1))
     g = torch.Generator().manual_seed(seed)
-    psi = torch.complex(torch.randn(batch, 2**n, generator=g, dtype=torch.float64), torch.randn(batch, 2**n, generator=g, dtype=torch.float64))
+    psi = torch.complex(
+        torch.randn(batch, 2**n, generator=g, dtype=torch.float64),
+        torch.randn(batch, 2**n, generator=g, dtype=torch.float64),
+    )
     return psi / psi.norm(dim=1, keepdim=True)
 
 
@@ -44,7 +47,7 @@ def test_pauli_rotations_match_qutip_expm(psi, data):
     theta = data.draw(st.floats(-math.pi, math.pi))
     ours = q.apply_pauli_rotation(psi, pauli, wires, theta)
     operator = dense({w: QUTIP_PAULI[c] for w, c in zip(wires, pauli)}, n)
-    reference = (psi.numpy() @ qutip.Qobj((-1j * theta * qutip.Qobj(operator)).expm()).full().T)
+    reference = psi.numpy() @ qutip.Qobj((-1j * theta * qutip.Qobj(operator)).expm()).full().T
     assert close(ours.numpy(), reference)
 
 
@@ -103,7 +106,16 @@ def test_gradients_flow_through_the_engine():
     psi = q.apply_pauli_rotation(q.plus_state(2, dtype=torch.complex128), "ZZ", (0, 1), theta)
     psi = q.apply_gate(psi, q.rotation("X", 2 * theta, dtype=torch.complex128), 0)
     energy = q.expectation_z(psi)[0, 1]
-    assert torch.autograd.gradcheck(lambda t: q.expectation_z(q.apply_gate(q.apply_pauli_rotation(q.plus_state(2, dtype=torch.complex128), "ZZ", (0, 1), t), q.rotation("Y", 2 * t, dtype=torch.complex128), 0))[0, 1], (theta,))
+    assert torch.autograd.gradcheck(
+        lambda t: q.expectation_z(
+            q.apply_gate(
+                q.apply_pauli_rotation(q.plus_state(2, dtype=torch.complex128), "ZZ", (0, 1), t),
+                q.rotation("Y", 2 * t, dtype=torch.complex128),
+                0,
+            )
+        )[0, 1],
+        (theta,),
+    )
     energy.backward()
     assert theta.grad is not None
 
@@ -111,16 +123,56 @@ def test_gradients_flow_through_the_engine():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: q.num_wires(torch.zeros(1, 3, dtype=torch.complex64)), ValueError, r"state: expected a power-of-two dimension 2\*\*n, got 3"),
-        (lambda: q.num_wires(torch.zeros(1, 4)), TypeError, r"state: expected dtype complex64 or complex128, got torch.float32"),
-        (lambda: q.num_wires(torch.zeros(4, dtype=torch.complex64)), ValueError, r"state: expected shape \(batch, 2\*\*n\), got \(4,\)"),
-        (lambda: q.apply_pauli(q.zero_state(2), "ZQ", (0, 1)), ValueError, r"pauli: expected a non-empty string over I, X, Y, Z, got 'ZQ'"),
-        (lambda: q.apply_pauli(q.zero_state(2), "ZZ", (0,)), ValueError, r"wires: expected 2 wires for pauli 'ZZ', got 1"),
-        (lambda: q.apply_pauli(q.zero_state(2), "ZZ", (0, 0)), ValueError, r"wires: expected distinct wires, got \(0, 0\)"),
-        (lambda: q.apply_gate(q.zero_state(2), torch.eye(2), 2), ValueError, r"wires: expected integers in \[0, 2\), got \(2,\)"),
-        (lambda: q.apply_gate(q.zero_state(2), torch.eye(3), 0), ValueError, r"gate: expected shape \(2, 2\) or \(batch, 2, 2\), got \(3, 3\)"),
-        (lambda: q.apply_pauli_rotation(q.zero_state(2, batch=2), "Z", (0,), torch.zeros(3)), ValueError, r"theta: expected a scalar or shape \(2,\), got \(3,\)"),
-        (lambda: q.expectation_diagonal(q.zero_state(2), torch.zeros(3)), ValueError, r"diagonal: expected shape \(4,\) or \(batch, 4\), got \(3,\)"),
+        (
+            lambda: q.num_wires(torch.zeros(1, 3, dtype=torch.complex64)),
+            ValueError,
+            r"state: expected a power-of-two dimension 2\*\*n, got 3",
+        ),
+        (
+            lambda: q.num_wires(torch.zeros(1, 4)),
+            TypeError,
+            r"state: expected dtype complex64 or complex128, got torch.float32",
+        ),
+        (
+            lambda: q.num_wires(torch.zeros(4, dtype=torch.complex64)),
+            ValueError,
+            r"state: expected shape \(batch, 2\*\*n\), got \(4,\)",
+        ),
+        (
+            lambda: q.apply_pauli(q.zero_state(2), "ZQ", (0, 1)),
+            ValueError,
+            r"pauli: expected a non-empty string over I, X, Y, Z, got 'ZQ'",
+        ),
+        (
+            lambda: q.apply_pauli(q.zero_state(2), "ZZ", (0,)),
+            ValueError,
+            r"wires: expected 2 wires for pauli 'ZZ', got 1",
+        ),
+        (
+            lambda: q.apply_pauli(q.zero_state(2), "ZZ", (0, 0)),
+            ValueError,
+            r"wires: expected distinct wires, got \(0, 0\)",
+        ),
+        (
+            lambda: q.apply_gate(q.zero_state(2), torch.eye(2), 2),
+            ValueError,
+            r"wires: expected integers in \[0, 2\), got \(2,\)",
+        ),
+        (
+            lambda: q.apply_gate(q.zero_state(2), torch.eye(3), 0),
+            ValueError,
+            r"gate: expected shape \(2, 2\) or \(batch, 2, 2\), got \(3, 3\)",
+        ),
+        (
+            lambda: q.apply_pauli_rotation(q.zero_state(2, batch=2), "Z", (0,), torch.zeros(3)),
+            ValueError,
+            r"theta: expected a scalar or shape \(2,\), got \(3,\)",
+        ),
+        (
+            lambda: q.expectation_diagonal(q.zero_state(2), torch.zeros(3)),
+            ValueError,
+            r"diagonal: expected shape \(4,\) or \(batch, 4\), got \(3,\)",
+        ),
         (lambda: q.basis_state(2, 4), ValueError, r"index: expected an integer in \[0, 4\), got 4"),
         (lambda: q.plus_state(2, dtype=torch.float32), TypeError, r"dtype: expected complex64 or complex128"),
     ],

@@ -24,7 +24,9 @@ class Elman(ornn.ORNNCell):
     def __init__(self, input_size, hidden_size):
         super().__init__(input_size, hidden_size)
         self.torch_cell = nn.RNNCell(input_size, hidden_size)
-        self.rule = UpdateRule(stages=(Stage(torch.tanh, input_map=self.drive),), output=Output(weights={0: 1.0}, gamma=0.0))
+        self.rule = UpdateRule(
+            stages=(Stage(torch.tanh, input_map=self.drive),), output=Output(weights={0: 1.0}, gamma=0.0)
+        )
 
     def drive(self, y, x):
         m = self.torch_cell
@@ -156,12 +158,26 @@ def test_initial_state_matches_forward_layout():
         (lambda rnn: rnn(torch.randn(5, 2, 3, 1)), ValueError, r"x: expected a 3-d tensor \(length, batch, features\)"),
         (lambda rnn: rnn(torch.randn(0, 2, 3)), ValueError, r"x: expected at least one time step"),
         (lambda rnn: rnn([[1.0, 2.0, 3.0]]), TypeError, r"x: expected a torch.Tensor"),
-        (lambda rnn: rnn(torch.randn(5, 2, 3, dtype=torch.float64)), TypeError,
-         r"x_t: expected dtype torch.float32 \(the cell's parameters\), got torch.float64"),
-        (lambda rnn: rnn(torch.randn(5, 2, 3), torch.zeros(1, 2, 4)), ValueError, r"state: expected leaf 0 of shape \(2, 2, 4\), got \(1, 2, 4\)"),
-        (lambda rnn: rnn(torch.randn(5, 2, 3), torch.zeros(2, 2, 4, dtype=torch.float64)), TypeError,
-         r"state: expected leaf 0 of dtype torch.float32, got torch.float64"),
-        (lambda rnn: rnn(torch.randn(5, 2, 3), (torch.zeros(2, 2, 4),)), ValueError, r"state: expected the structure of initial_state\(\)"),
+        (
+            lambda rnn: rnn(torch.randn(5, 2, 3, dtype=torch.float64)),
+            TypeError,
+            r"x_t: expected dtype torch.float32 \(the cell's parameters\), got torch.float64",
+        ),
+        (
+            lambda rnn: rnn(torch.randn(5, 2, 3), torch.zeros(1, 2, 4)),
+            ValueError,
+            r"state: expected leaf 0 of shape \(2, 2, 4\), got \(1, 2, 4\)",
+        ),
+        (
+            lambda rnn: rnn(torch.randn(5, 2, 3), torch.zeros(2, 2, 4, dtype=torch.float64)),
+            TypeError,
+            r"state: expected leaf 0 of dtype torch.float32, got torch.float64",
+        ),
+        (
+            lambda rnn: rnn(torch.randn(5, 2, 3), (torch.zeros(2, 2, 4),)),
+            ValueError,
+            r"state: expected the structure of initial_state\(\)",
+        ),
     ],
 )
 def test_bad_input_is_named(call, error, message):
@@ -174,10 +190,21 @@ def test_bad_input_is_named(call, error, message):
     "build, error, message",
     [
         (lambda: ornn.Recurrent([]), TypeError, r"cells: expected a cell or a non-empty sequence of cells"),
-        (lambda: ornn.Recurrent([ornn.RKCell(3, 4), ornn.RKCell(5, 4)]), ValueError,
-         r"cells\[1\]: expected input_size 4 \(hidden_size of layer 0\), got 5"),
-        (lambda: ornn.Recurrent([nn.Linear(2, 2)]), TypeError, r"cells\[0\]: expected a cell module with initial_state"),
-        (lambda: ornn.Recurrent(ornn.RKCell(2, 2), dropout=1.0), ValueError, r"dropout: expected a number in \[0, 1\), got 1.0"),
+        (
+            lambda: ornn.Recurrent([ornn.RKCell(3, 4), ornn.RKCell(5, 4)]),
+            ValueError,
+            r"cells\[1\]: expected input_size 4 \(hidden_size of layer 0\), got 5",
+        ),
+        (
+            lambda: ornn.Recurrent([nn.Linear(2, 2)]),
+            TypeError,
+            r"cells\[0\]: expected a cell module with initial_state",
+        ),
+        (
+            lambda: ornn.Recurrent(ornn.RKCell(2, 2), dropout=1.0),
+            ValueError,
+            r"dropout: expected a number in \[0, 1\), got 1.0",
+        ),
         (lambda: ornn.Recurrent(ornn.RKCell(2, 2), batch_first=1), TypeError, r"batch_first: expected a bool, got 1"),
     ],
 )

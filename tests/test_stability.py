@@ -100,7 +100,9 @@ class Linear(ornn.ORNNCell):
     def __init__(self, matrix, input_size=1):
         super().__init__(input_size, matrix.shape[0])
         self.register_buffer("matrix", matrix)
-        self.rule = UpdateRule(stages=(Stage(ornn.identity, input_map=self.apply_matrix),), output=Output(weights={0: 1.0}, gamma=0.0))
+        self.rule = UpdateRule(
+            stages=(Stage(ornn.identity, input_map=self.apply_matrix),), output=Output(weights={0: 1.0}, gamma=0.0)
+        )
 
     def apply_matrix(self, y, x):
         return y @ self.matrix.T
@@ -113,13 +115,19 @@ class Linear(ornn.ORNNCell):
 
 
 def sym(eigenvalues, seed=0):
-    q, _ = torch.linalg.qr(torch.randn(len(eigenvalues), len(eigenvalues), dtype=torch.float64, generator=torch.Generator().manual_seed(seed)))
+    q, _ = torch.linalg.qr(
+        torch.randn(
+            len(eigenvalues), len(eigenvalues), dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+        )
+    )
     return q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ q.T
 
 
 def test_step_jacobian_of_a_linear_cell_is_its_matrix():
     a = sym([1.3, 0.9, 0.5, -0.2])
-    jac = stability.step_jacobian(Linear(a), torch.zeros(3, 1, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64))
+    jac = stability.step_jacobian(
+        Linear(a), torch.zeros(3, 1, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
+    )
     assert jac.shape == (3, 4, 4)
     for j in jac:
         assert_matches(j, a)
@@ -171,7 +179,9 @@ def test_gradient_norm_ratio_is_one_for_orthogonal_maps(q):
 
 
 def test_gradient_norm_ratio_of_a_contraction():
-    ratio = stability.gradient_norm_ratio(Linear(0.5 * torch.eye(3, dtype=torch.float64)), torch.zeros(10, 2, 1, dtype=torch.float64))
+    ratio = stability.gradient_norm_ratio(
+        Linear(0.5 * torch.eye(3, dtype=torch.float64)), torch.zeros(10, 2, 1, dtype=torch.float64)
+    )
     assert torch.allclose(ratio, torch.full((2,), 0.5**10, dtype=torch.float64), rtol=1e-12)
 
 
@@ -236,7 +246,9 @@ def test_check_uses_reversibility_and_skewness_when_offered():
     assert not bad.stable and bad.rule.startswith("not reversible")
     rotation = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
     assert stability.check(ClaimsAntiHermitian(rotation), torch.zeros(5, 1, 1, dtype=torch.float64)).skewness == 0.0
-    skewed = stability.check(ClaimsAntiHermitian(torch.eye(2, dtype=torch.float64) * 0.5), torch.zeros(5, 1, 1, dtype=torch.float64))
+    skewed = stability.check(
+        ClaimsAntiHermitian(torch.eye(2, dtype=torch.float64) * 0.5), torch.zeros(5, 1, 1, dtype=torch.float64)
+    )
     assert not skewed.stable and skewed.rule.startswith("weights not anti-Hermitian")
 
 
@@ -252,7 +264,9 @@ def test_check_on_an_ode_cell_with_a_number_of_steps():
     cell = ornn.ODECell(lambda y: -y, tableau="rk4", step_size=0.1)
     report = stability.check(cell, 20, torch.ones(2, 3, dtype=torch.float64))
     assert report.stable
-    assert report.lyapunov_exponent == pytest.approx(math.log(float(stability.stability_function("rk4", -0.1).real)), abs=1e-12)
+    assert report.lyapunov_exponent == pytest.approx(
+        math.log(float(stability.stability_function("rk4", -0.1).real)), abs=1e-12
+    )
     with pytest.raises(ValueError, match="state: expected an initial state when inputs is a number of steps"):
         stability.check(cell, 20)
 
@@ -260,7 +274,11 @@ def test_check_on_an_ode_cell_with_a_number_of_steps():
 @pytest.mark.parametrize(
     "inputs, error, message",
     [
-        (torch.zeros(5, 3), ValueError, r"inputs: expected a \(length, batch, features\) tensor with length >= 1, got shape \(5, 3\)"),
+        (
+            torch.zeros(5, 3),
+            ValueError,
+            r"inputs: expected a \(length, batch, features\) tensor with length >= 1, got shape \(5, 3\)",
+        ),
         (torch.zeros(0, 2, 3), ValueError, r"inputs: expected a \(length, batch, features\) tensor"),
         (torch.zeros(5, 2, 4), ValueError, r"x_t: expected last dimension 3 \(input_size\), got 4"),
         ("abc", TypeError, r"inputs: expected a torch.Tensor"),
@@ -280,6 +298,8 @@ def test_log_gradient_norm_ratio_survives_long_horizons():
     cell = Linear(0.5 * torch.eye(3, dtype=torch.float64))
     short = stability.log_gradient_norm_ratio(cell, torch.zeros(10, 2, 1, dtype=torch.float64))
     assert torch.allclose(short, torch.full((2,), 10 * math.log(0.5), dtype=torch.float64), rtol=1e-12)
-    assert torch.allclose(torch.exp(short), stability.gradient_norm_ratio(cell, torch.zeros(10, 2, 1, dtype=torch.float64)))
+    assert torch.allclose(
+        torch.exp(short), stability.gradient_norm_ratio(cell, torch.zeros(10, 2, 1, dtype=torch.float64))
+    )
     long = stability.log_gradient_norm_ratio(cell, torch.zeros(2000, 1, 1, dtype=torch.float64))
     assert long.item() == pytest.approx(2000 * math.log(0.5), rel=1e-12)  # the ratio itself underflows float64

@@ -67,11 +67,23 @@ def test_unknown_name_lists_valid_ones():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(a=[[0, 0], [1]], b=[0.5, 0.5], c=[0, 1]), ValueError, r"a: expected a square 2x2 matrix, got row 1 of length 1"),
+        (
+            dict(a=[[0, 0], [1]], b=[0.5, 0.5], c=[0, 1]),
+            ValueError,
+            r"a: expected a square 2x2 matrix, got row 1 of length 1",
+        ),
         (dict(a=[[0]], b=[0.5, 0.5], c=[0]), ValueError, r"b: expected 1 weights"),
         (dict(a=[[0]], b=[1.0], c=[0, 1]), ValueError, r"c: expected 1 stage times"),
-        (dict(a=[[0, 0], [1, 0]], b=[0.5, 0.5], c=[0, 0.5]), ValueError, r"c: expected c\[1\] to equal the row sum of a\[1\] \(1.0\), got 0.5"),
-        (dict(a=[[0, 0], [1, 0]], b=[0.5, 0.6], c=[0, 1]), ValueError, r"b: expected weights summing to 1 \(consistency\), got sum 1.1"),
+        (
+            dict(a=[[0, 0], [1, 0]], b=[0.5, 0.5], c=[0, 0.5]),
+            ValueError,
+            r"c: expected c\[1\] to equal the row sum of a\[1\] \(1.0\), got 0.5",
+        ),
+        (
+            dict(a=[[0, 0], [1, 0]], b=[0.5, 0.6], c=[0, 1]),
+            ValueError,
+            r"b: expected weights summing to 1 \(consistency\), got sum 1.1",
+        ),
         (dict(a=[], b=[], c=[]), ValueError, r"a: expected at least one stage"),
         (dict(a=[[math.nan]], b=[1.0], c=[0.0]), ValueError, r"a\[0\]: expected finite numbers"),
         (dict(a=[["x"]], b=[1.0], c=[0.0]), TypeError, r"a\[0\]: expected a sequence of real numbers"),

@@ -32,8 +32,9 @@ def run(model, checkpoint=None, *, epochs=5, resume=False, **kwargs):
     def validate():
         return float((model(DATA) - TARGET).square().mean())
 
-    return training.fit(model, train_epoch, validate, optimizer=optimizer, epochs=epochs, checkpoint=checkpoint,
-                        resume=resume, **kwargs)
+    return training.fit(
+        model, train_epoch, validate, optimizer=optimizer, epochs=epochs, checkpoint=checkpoint, resume=resume, **kwargs
+    )
 
 
 def test_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
@@ -62,13 +63,28 @@ def test_the_model_ends_at_its_best_validation_state_and_patience_stops(tmp_path
         states.append({k: v.clone() for k, v in model.state_dict().items()})
         return 0.0
 
-    history = training.fit(model, train_epoch, lambda: next(scores), optimizer=optimizer, epochs=6, patience=2,
-                           checkpoint=tmp_path / "c.pt")
+    history = training.fit(
+        model,
+        train_epoch,
+        lambda: next(scores),
+        optimizer=optimizer,
+        epochs=6,
+        patience=2,
+        checkpoint=tmp_path / "c.pt",
+    )
     assert history.val_loss == [3.0, 1.0, 2.0, 2.5] and history.stopped_early and history.best_epoch == 1
     assert all(torch.equal(v, states[1][k]) for k, v in model.state_dict().items())
     again = toy()
-    resumed = training.fit(again, train_epoch, lambda: 0.0, optimizer=training.make_optimizer("sgd", again.parameters(), 0.1),
-                           epochs=6, patience=2, checkpoint=tmp_path / "c.pt", resume=True)
+    resumed = training.fit(
+        again,
+        train_epoch,
+        lambda: 0.0,
+        optimizer=training.make_optimizer("sgd", again.parameters(), 0.1),
+        epochs=6,
+        patience=2,
+        checkpoint=tmp_path / "c.pt",
+        resume=True,
+    )
     assert resumed.val_loss == history.val_loss  # a stopped run stays stopped; its best state is restored
     assert all(torch.equal(v, states[1][k]) for k, v in again.state_dict().items())
 
@@ -86,10 +102,13 @@ def test_rng_state_round_trip_covers_torch_numpy_and_python():
     assert torch.equal(drawn[0], again[0]) and np.array_equal(drawn[1], again[1]) and drawn[2] == again[2]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "is not a readable checkpoint"),
-    (b"garbage bytes", "is not a readable checkpoint"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is not a readable checkpoint"),
+        (b"garbage bytes", "is not a readable checkpoint"),
+    ],
+)
 def test_damaged_checkpoints_are_refused_by_name(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)
@@ -116,4 +135,6 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="optimizer: expected a torch.optim.Optimizer"):
         training.fit(model, lambda net, e: 0.0, lambda: 0.0, optimizer="adam", epochs=1)
     with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
-        training.fit(model, lambda net, e: 0.0, lambda: 0.0, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=0)
+        training.fit(
+            model, lambda net, e: 0.0, lambda: 0.0, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=0
+        )

@@ -13,7 +13,9 @@ import torch
 
 
 def ornn(*args, cwd=None, timeout=240):
-    return subprocess.run([sys.executable, "-m", "ornn_cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ornn_cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def one_line_error(result, *fragments):
@@ -29,36 +31,62 @@ def test_quick_demo_end_to_end(tmp_path):
     result = ornn("demo", "--quick", "--out", out, "--seed", 1)
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
-    for title in ("Tableaus", "ODECell vs torchdiffeq", "Proofs: the unification paper", "Cells: computed (n, t)",
-                  "QAOA and DC-QAOA", "Ising-chain dynamics", "== Summary (quick, seed 1, cpu"):
+    for title in (
+        "Tableaus",
+        "ODECell vs torchdiffeq",
+        "Proofs: the unification paper",
+        "Cells: computed (n, t)",
+        "QAOA and DC-QAOA",
+        "Ising-chain dynamics",
+        "== Summary (quick, seed 1, cpu",
+    ):
         assert title in printed, title
-    summary = printed[printed.index("== Summary"):]
-    for part in ("proofs", "cells", "QAOA meta-learning", "DC-QAOA meta-learning", "Ising, SRU", "Ising, norm-preserving"):
+    summary = printed[printed.index("== Summary") :]
+    for part in (
+        "proofs",
+        "cells",
+        "QAOA meta-learning",
+        "DC-QAOA meta-learning",
+        "Ising, SRU",
+        "Ising, norm-preserving",
+    ):
         assert part in summary, part
     assert "every verdict holds" in summary
-    assert "meta-training" in result.stderr and "training sru predictor" in result.stderr   # progress bars
+    assert "meta-training" in result.stderr and "training sru predictor" in result.stderr  # progress bars
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["passed"] is True and metrics["seconds"] > 0
-    assert {row["part"] for row in metrics["summary"]} >= {"ODECell", "proofs", "cells", "QAOA meta-learning", "Ising, SRU (Zhang et al.)"}
+    assert {row["part"] for row in metrics["summary"]} >= {
+        "ODECell",
+        "proofs",
+        "cells",
+        "QAOA meta-learning",
+        "Ising, SRU (Zhang et al.)",
+    }
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 1 and config["quick"] is True and config["device"] == "cpu"
     report = (out / "report.md").read_text()
     assert "## Summary" in report and "| proofs |" in report
     embedded = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
-    assert {"stability_regions.png", "qaoa-compare/relative_error.png", "dc-qaoa-compare/relative_error.png",
-            "dynamics-mre.png"} <= set(embedded)
+    assert {
+        "stability_regions.png",
+        "qaoa-compare/relative_error.png",
+        "dc-qaoa-compare/relative_error.png",
+        "dynamics-mre.png",
+    } <= set(embedded)
     for name in embedded:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
-    again = ornn("demo", "--quick", "--out", out)                    # an existing report is never overwritten silently
+    again = ornn("demo", "--quick", "--out", out)  # an existing report is never overwritten silently
     one_line_error(again, "already holds a run", "--overwrite")
     assert json.loads((out / "metrics.json").read_text()) == metrics
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
 def test_demo_refuses_a_missing_device(tmp_path):
-    one_line_error(ornn("demo", "--quick", "--device", "cuda", "--out", tmp_path / "x"), "--device", "CUDA is not available")
+    one_line_error(
+        ornn("demo", "--quick", "--device", "cuda", "--out", tmp_path / "x"), "--device", "CUDA is not available"
+    )
     one_line_error(ornn("demo", "--device", "tpu7", "--out", tmp_path / "x"), "--device")
     assert not (tmp_path / "x").exists()
 
@@ -66,9 +94,23 @@ def test_demo_refuses_a_missing_device(tmp_path):
 def test_every_subcommand_has_help_with_examples(capsys):
     from ornn_cli.main import main  # in-process: twelve interpreters would only time the imports
 
-    for command in ([], ["demo"], ["cells"], ["check"], ["bench"], ["prove"], ["qaoa"], ["qaoa", "train"], ["qaoa", "compare"],
-                    ["qaoa", "evaluate"], ["dynamics"], ["dynamics", "generate"], ["dynamics", "train"],
-                    ["dynamics", "evaluate"], ["dynamics", "transfer"]):
+    for command in (
+        [],
+        ["demo"],
+        ["cells"],
+        ["check"],
+        ["bench"],
+        ["prove"],
+        ["qaoa"],
+        ["qaoa", "train"],
+        ["qaoa", "compare"],
+        ["qaoa", "evaluate"],
+        ["dynamics"],
+        ["dynamics", "generate"],
+        ["dynamics", "train"],
+        ["dynamics", "evaluate"],
+        ["dynamics", "transfer"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main([*command, "--help"])
         assert exit_info.value.code == 0, command
@@ -78,9 +120,13 @@ def test_every_subcommand_has_help_with_examples(capsys):
 def test_usage_errors_are_one_line_and_verbose_shows_the_traceback(tmp_path):
     one_line_error(ornn("cells", "--hidden", "0"), "--hidden: expected a positive integer, got 0")
     one_line_error(ornn("check", "nope"), "unknown cell 'nope'")
-    one_line_error(ornn("qaoa", "train", "--p", "0", "--out", tmp_path / "q"), "argument --p: expected a positive integer, got 0")
-    one_line_error(ornn("dynamics", "train", "--spins", "2", "--per-spin", "10", "--epochs", "0", "--out", tmp_path / "d"),
-                   "argument --epochs: expected a positive integer, got 0")
+    one_line_error(
+        ornn("qaoa", "train", "--p", "0", "--out", tmp_path / "q"), "argument --p: expected a positive integer, got 0"
+    )
+    one_line_error(
+        ornn("dynamics", "train", "--spins", "2", "--per-spin", "10", "--epochs", "0", "--out", tmp_path / "d"),
+        "argument --epochs: expected a positive integer, got 0",
+    )
     one_line_error(ornn("qaoa", "train", "--cell", "nope", "--out", tmp_path / "n"), "unknown cell 'nope'")
     verbose = ornn("--verbose", "check", "nope")
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr
@@ -109,8 +155,24 @@ def test_bench_lists_runs_and_refuses():
 
 def test_qaoa_runs_refuse_to_overwrite(tmp_path):
     run = tmp_path / "gru"
-    train = ["qaoa", "train", "--cell", "gru", "--hidden", "3", "--kind", "3-regular", "--train-sizes", "4", "--steps", "2",
-             "--epochs", "1", "--out", run]
+    train = [
+        "qaoa",
+        "train",
+        "--cell",
+        "gru",
+        "--hidden",
+        "3",
+        "--kind",
+        "3-regular",
+        "--train-sizes",
+        "4",
+        "--steps",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        run,
+    ]
     assert ornn(*train).returncode == 0
     for name in ("config.json", "checkpoint.pt", "best.pt", "metrics.json"):
         assert (run / name).stat().st_size > 0
@@ -119,7 +181,26 @@ def test_qaoa_runs_refuse_to_overwrite(tmp_path):
     assert (run / "best.pt").read_bytes() == first
     assert ornn(*train, "--overwrite").returncode == 0
     one_line_error(ornn(*train[:-2], "--out", tmp_path / "fresh", "--resume"), "--resume: expected a run to continue")
-    compare = ["qaoa", "compare", "--quick", "--kind", "3-regular", "--cells", "gru", "--hidden", "3", "--train-sizes", "4",
-               "--test-sizes", "6", "--steps", "2", "--epochs", "1", "--out", tmp_path / "cmp"]
+    compare = [
+        "qaoa",
+        "compare",
+        "--quick",
+        "--kind",
+        "3-regular",
+        "--cells",
+        "gru",
+        "--hidden",
+        "3",
+        "--train-sizes",
+        "4",
+        "--test-sizes",
+        "6",
+        "--steps",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "cmp",
+    ]
     assert ornn(*compare).returncode == 0
     one_line_error(ornn(*compare), "already holds a run", "--overwrite")

@@ -32,8 +32,9 @@ __all__ = ["haar_states", "SequenceSpec", "sequences", "materialise", "batches",
 SPLITS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
 
 
-def haar_states(n_spins: int, count: int, *, generator: Optional[torch.Generator] = None,
-                dtype: torch.dtype = torch.complex128) -> torch.Tensor:
+def haar_states(
+    n_spins: int, count: int, *, generator: Optional[torch.Generator] = None, dtype: torch.dtype = torch.complex128
+) -> torch.Tensor:
     """(count, 2^N) Haar-random pure states: complex Gaussian vectors, normalised."""
     _checks.positive_int("count", count)
     dim = 2 ** _checks.positive_int("n_spins", n_spins)
@@ -56,7 +57,9 @@ class SequenceSpec:
     chunk: int = 64
 
     def __post_init__(self) -> None:
-        if not self.spins or any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SPINS for n in self.spins):
+        if not self.spins or any(
+            isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SPINS for n in self.spins
+        ):
             raise ValueError(f"spins: expected integers in [1, {MAX_SPINS}], got {self.spins!r}")
         _checks.positive_int("per_spin", self.per_spin, minimum=10)
         _checks.positive_int("steps", self.steps)
@@ -77,16 +80,18 @@ def _chunk(spec: SequenceSpec, n: int, index: int) -> torch.Tensor:
     return evolve_exact(psi0, n, spec.steps, spec.dt, spec.g, spec.h)
 
 
-def sequences(spec: SequenceSpec, n: int, indices: range, *, cached: Optional[dict[int, torch.Tensor]] = None) -> torch.Tensor:
+def sequences(
+    spec: SequenceSpec, n: int, indices: range, *, cached: Optional[dict[int, torch.Tensor]] = None
+) -> torch.Tensor:
     """The sequences ``indices`` of N spins: (len, steps + 1, 2^N) complex128, from the cache or regenerated."""
     if n not in spec.spins:
         raise ValueError(f"n: expected one of the spec's spins {spec.spins}, got {n!r}")
     if cached is not None and n in cached:
-        return cached[n][indices.start:indices.stop]
+        return cached[n][indices.start : indices.stop]
     chunks = range(indices.start // spec.chunk, (max(indices.stop, 1) - 1) // spec.chunk + 1)
     block = torch.cat([_chunk(spec, n, c) for c in chunks])
     offset = chunks.start * spec.chunk
-    return block[indices.start - offset:indices.stop - offset]
+    return block[indices.start - offset : indices.stop - offset]
 
 
 def materialise(spec: SequenceSpec) -> dict[int, torch.Tensor]:
@@ -94,8 +99,15 @@ def materialise(spec: SequenceSpec) -> dict[int, torch.Tensor]:
     return {n: sequences(spec, n, range(spec.per_spin)) for n in spec.spins}
 
 
-def batches(spec: SequenceSpec, split: str, batch_size: int, *, shuffle: bool = True, seed: int = 0,
-            cached: Optional[dict[int, torch.Tensor]] = None) -> Iterator[tuple[int, torch.Tensor]]:
+def batches(
+    spec: SequenceSpec,
+    split: str,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    cached: Optional[dict[int, torch.Tensor]] = None,
+) -> Iterator[tuple[int, torch.Tensor]]:
     """(N, (B, steps + 1, 2^N)) mini-batches of one N each, N and sequences shuffled with ``seed``."""
     _checks.positive_int("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
@@ -103,7 +115,7 @@ def batches(spec: SequenceSpec, split: str, batch_size: int, *, shuffle: bool = 
     plan = []
     for n, pool in pools.items():
         order = torch.randperm(pool.shape[0], generator=rng) if shuffle else torch.arange(pool.shape[0])
-        plan += [(n, order[i:i + batch_size]) for i in range(0, pool.shape[0], batch_size)]
+        plan += [(n, order[i : i + batch_size]) for i in range(0, pool.shape[0], batch_size)]
     if shuffle:
         plan = [plan[i] for i in torch.randperm(len(plan), generator=rng).tolist()]
     for n, rows in plan:

@@ -74,8 +74,15 @@ def ising_qobj(n_spins: int, g: float = -1.05, h: float = 0.5) -> qutip.Qobj:
     return total
 
 
-def ising_matrix(n_spins: int, g: float = -1.05, h: float = 0.5, *, sparse: bool = False,
-                 dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
+def ising_matrix(
+    n_spins: int,
+    g: float = -1.05,
+    h: float = 0.5,
+    *,
+    sparse: bool = False,
+    dtype: torch.dtype = torch.float64,
+    device=None,
+) -> torch.Tensor:
     """H as a real (2^N x 2^N) torch matrix, dense or sparse COO; built without QuTiP."""
     n = _spins(n_spins)
     g, h = _field("g", g), _field("h", h)
@@ -88,7 +95,9 @@ def ising_matrix(n_spins: int, g: float = -1.05, h: float = 0.5, *, sparse: bool
         rows.append(index)
         cols.append(index ^ (1 << (n - 1 - wire)))  # X on wire flips that bit
         values.append(torch.full((2**n,), -g, dtype=dtype, device=device))
-    matrix = torch.sparse_coo_tensor(torch.stack([torch.cat(rows), torch.cat(cols)]), torch.cat(values), (2**n, 2**n), check_invariants=False).coalesce()
+    matrix = torch.sparse_coo_tensor(
+        torch.stack([torch.cat(rows), torch.cat(cols)]), torch.cat(values), (2**n, 2**n), check_invariants=False
+    ).coalesce()
     return matrix if sparse else matrix.to_dense()
 
 
@@ -131,8 +140,17 @@ def _steps(steps: int) -> int:
     return _checks.positive_int("steps", steps, minimum=0)
 
 
-def evolve_exact(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002, g: float = -1.05, h: float = 0.5,
-                 *, method: str = "auto", tol: float = 1e-13) -> torch.Tensor:
+def evolve_exact(
+    psi0: torch.Tensor,
+    n_spins: int,
+    steps: int,
+    dt: float = 0.002,
+    g: float = -1.05,
+    h: float = 0.5,
+    *,
+    method: str = "auto",
+    tol: float = 1e-13,
+) -> torch.Tensor:
     """Exact states psi(k dt) = exp(-i H k dt) psi0 for k = 0..steps: (B, steps + 1, 2^N), psi0's dtype.
 
     ``method``: ``"eig"`` (dense eigendecomposition, exact to round-off), ``"krylov"`` (batched
@@ -159,7 +177,9 @@ def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: 
     energies = energies.to(psi0.device)
     coefficients = torch.complex(psi0.real.to(real) @ vectors, psi0.imag.to(real) @ vectors)  # V^T psi0
     times = dt * torch.arange(steps + 1, dtype=torch.float64, device=psi0.device)
-    phases = torch.polar(torch.ones_like(times)[:, None].expand(-1, energies.numel()), -times[:, None] * energies[None, :])
+    phases = torch.polar(
+        torch.ones_like(times)[:, None].expand(-1, energies.numel()), -times[:, None] * energies[None, :]
+    )
     rotated = coefficients[:, None, :] * phases.to(psi0.dtype)[None]  # (B, steps + 1, 2^N)
     vt = vectors.T
     return torch.complex(rotated.real @ vt, rotated.imag @ vt)
@@ -185,7 +205,9 @@ def _evolve_krylov(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, 
         path, current, done = [batch[:, None]], batch, 0
         while done < steps:
             count = min(span, steps - done)
-            block = _krylov_window(current, diagonal, g, n, dim, dt * torch.arange(1, count + 1, dtype=real, device=psi0.device))
+            block = _krylov_window(
+                current, diagonal, g, n, dim, dt * torch.arange(1, count + 1, dtype=real, device=psi0.device)
+            )
             path.append(block)
             current, done = block[:, -1], done + count
         outputs.append(torch.cat(path, dim=1))
@@ -201,7 +223,9 @@ def _krylov_dimension(reach: float, tolerance: float = 1e-13) -> int:
     return m
 
 
-def _krylov_window(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int, dim: int, taus: torch.Tensor) -> torch.Tensor:
+def _krylov_window(
+    psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int, dim: int, taus: torch.Tensor
+) -> torch.Tensor:
     """exp(-i H tau) psi for every tau of the window, from one batched Lanczos basis: (B, len(taus), 2^N).
 
     Plain three-term Lanczos (H is Hermitian); with ||H|| tau <= KRYLOV_REACH the basis is far
@@ -232,13 +256,24 @@ def _krylov_window(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int, 
         off = torch.diag_embed(betas, offset=1)
         t = t + off + off.transpose(1, 2)
     theta, s = torch.linalg.eigh(t)  # (B, m), (B, m, m)
-    phases = torch.polar(torch.ones_like(taus)[None, :, None].expand(batch, -1, dim), -taus[None, :, None] * theta[:, None, :])
+    phases = torch.polar(
+        torch.ones_like(taus)[None, :, None].expand(batch, -1, dim), -taus[None, :, None] * theta[:, None, :]
+    )
     coefficients = torch.einsum("bkm,bm,bjm->bkj", phases.to(psi.dtype), s[:, 0, :].to(psi.dtype), s.to(psi.dtype))
     return beta0[:, None, None] * torch.bmm(coefficients, basis)
 
 
-def evolve_qutip(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002, g: float = -1.05, h: float = 0.5,
-                 *, atol: float = 1e-12, rtol: float = 1e-10) -> torch.Tensor:
+def evolve_qutip(
+    psi0: torch.Tensor,
+    n_spins: int,
+    steps: int,
+    dt: float = 0.002,
+    g: float = -1.05,
+    h: float = 0.5,
+    *,
+    atol: float = 1e-12,
+    rtol: float = 1e-10,
+) -> torch.Tensor:
     """The reference: ``qutip.sesolve`` once per initial state (what a typical user writes); (B, steps + 1, 2^N)."""
     batched = check_states(psi0, n_spins)
     steps = _steps(steps)
@@ -248,7 +283,11 @@ def evolve_qutip(psi0: torch.Tensor, n_spins: int, steps: int, dt: float = 0.002
     dims = [[2] * n_spins, [1] * n_spins]
     rows = []
     for psi in batched.detach().cpu().to(torch.complex128).numpy():
-        result = qutip.sesolve(hamiltonian, qutip.Qobj(psi[:, None], dims=dims), times,
-                               options={"atol": atol, "rtol": rtol, "nsteps": 100_000})
+        result = qutip.sesolve(
+            hamiltonian,
+            qutip.Qobj(psi[:, None], dims=dims),
+            times,
+            options={"atol": atol, "rtol": rtol, "nsteps": 100_000},
+        )
         rows.append(np.stack([state.full()[:, 0] for state in result.states]))
     return torch.from_numpy(np.stack(rows)).to(dtype=batched.dtype, device=batched.device)

@@ -25,9 +25,11 @@ __all__ = ["mean_relative_entropy", "born_kl", "magnetisation", "fidelity", "nor
 def _check_pair(predicted: torch.Tensor, exact: torch.Tensor) -> None:
     for name, t in (("predicted", predicted), ("exact", exact)):
         if not isinstance(t, torch.Tensor) or not t.is_complex() or t.dim() != 3:
-            raise ValueError(f"{name}: expected a complex tensor (batch, steps, 2**N), got "
-                             f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}"
-                             f"{'' if not isinstance(t, torch.Tensor) else ' ' + str(t.dtype)}")
+            raise ValueError(
+                f"{name}: expected a complex tensor (batch, steps, 2**N), got "
+                f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}"
+                f"{'' if not isinstance(t, torch.Tensor) else ' ' + str(t.dtype)}"
+            )
     if predicted.shape != exact.shape:
         raise ValueError(f"predicted: expected the shape of exact {tuple(exact.shape)}, got {tuple(predicted.shape)}")
 
@@ -58,7 +60,9 @@ def born_kl(predicted: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
 def magnetisation(states: torch.Tensor) -> torch.Tensor:
     """m = (1/N) sum_i <Z_i> of each (normalised) state: (B, T, 2^N) -> (B, T)."""
     if not isinstance(states, torch.Tensor) or not states.is_complex() or states.dim() != 3:
-        raise ValueError(f"states: expected a complex tensor (batch, steps, 2**N), got {getattr(states, 'shape', type(states))}")
+        raise ValueError(
+            f"states: expected a complex tensor (batch, steps, 2**N), got {getattr(states, 'shape', type(states))}"
+        )
     n = states.shape[-1].bit_length() - 1
     probs = states.abs() ** 2
     mean_sign = quantum.z_signs(n, dtype=probs.dtype, device=probs.device).mean(0)  # (2^N,)

@@ -82,8 +82,17 @@ class DynamicsPredictor(StatePredictor):
         cell_kwargs: extra arguments for the cell factory.
     """
 
-    def __init__(self, max_spins: int = 10, width: int = 512, cell: str = "sru", num_layers: int = 4, dropout: float = 0.005,
-                 tie_decoder: bool = True, residual: bool = True, cell_kwargs: Optional[dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        max_spins: int = 10,
+        width: int = 512,
+        cell: str = "sru",
+        num_layers: int = 4,
+        dropout: float = 0.005,
+        tie_decoder: bool = True,
+        residual: bool = True,
+        cell_kwargs: Optional[dict[str, Any]] = None,
+    ) -> None:
         super().__init__()
         self.max_spins = _checks.positive_int("max_spins", max_spins)
         if max_spins > 14:
@@ -103,13 +112,23 @@ class DynamicsPredictor(StatePredictor):
             self.decode_re = nn.Parameter(torch.randn(2**max_spins, half) / half**0.5)
             self.decode_im = nn.Parameter(torch.randn(2**max_spins, half) / half**0.5)
         self.block_in = _FeedForward(width, dropout)
-        self.recurrent = cells.recurrent(cell, width, width, num_layers=num_layers, batch_first=True, **(cell_kwargs or {}))
+        self.recurrent = cells.recurrent(
+            cell, width, width, num_layers=num_layers, batch_first=True, **(cell_kwargs or {})
+        )
         self.block_out = _FeedForward(width, dropout)
         self.cell_name = cell
         # the increment's scale starts small, so an untrained residual model is close to persistence
         self.increment_gain = nn.Parameter(torch.tensor(0.01)) if residual else None
-        self.config = {"max_spins": max_spins, "width": width, "cell": cell, "num_layers": num_layers, "dropout": dropout,
-                       "tie_decoder": tie_decoder, "residual": bool(residual), "cell_kwargs": dict(cell_kwargs or {})}
+        self.config = {
+            "max_spins": max_spins,
+            "width": width,
+            "cell": cell,
+            "num_layers": num_layers,
+            "dropout": dropout,
+            "tie_decoder": tie_decoder,
+            "residual": bool(residual),
+            "cell_kwargs": dict(cell_kwargs or {}),
+        }
 
     @property
     def residual(self) -> bool:
@@ -119,14 +138,18 @@ class DynamicsPredictor(StatePredictor):
         dim = states.shape[-1]
         n = dim.bit_length() - 1
         if not states.is_complex() or 1 << n != dim or not 1 <= n <= self.max_spins:
-            raise ValueError(f"states: expected complex amplitudes over 2^N entries with 1 <= N <= {self.max_spins}, "
-                             f"got last dimension {dim} ({states.dtype})")
+            raise ValueError(
+                f"states: expected complex amplitudes over 2^N entries with 1 <= N <= {self.max_spins}, "
+                f"got last dimension {dim} ({states.dtype})"
+            )
         return n
 
     def _encode(self, states: torch.Tensor, n: int) -> torch.Tensor:
         rows = 2**n
         real_dtype = self.spin_re.dtype
-        features = torch.cat([states.real.to(real_dtype) @ self.spin_re[:rows], states.imag.to(real_dtype) @ self.spin_im[:rows]], dim=-1)
+        features = torch.cat(
+            [states.real.to(real_dtype) @ self.spin_re[:rows], states.imag.to(real_dtype) @ self.spin_im[:rows]], dim=-1
+        )
         return features + self.chain[n - 1]
 
     def _decode(self, v: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor:
@@ -145,4 +168,3 @@ class DynamicsPredictor(StatePredictor):
         hidden, memory = self.recurrent(self.block_in(self._encode(states, n)), memory)
         decoded = self._decode(self.block_out(hidden), n, states.dtype)
         return (states + self.increment_gain * decoded if self.residual else decoded), memory
-

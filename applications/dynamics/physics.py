@@ -47,8 +47,12 @@ class NormPreservingPredictor(StatePredictor):
         self.spins = spins
         self.max_spins = max(spins)
         self.dt = _checks.positive_float("dt", dt)
-        self.cores = nn.ModuleDict({str(n): cells.ARNN(1, 2**n, scheme="symplectic_euler", step_size=dt, activation=identity, bias=False)
-                                    for n in spins})
+        self.cores = nn.ModuleDict(
+            {
+                str(n): cells.ARNN(1, 2**n, scheme="symplectic_euler", step_size=dt, activation=identity, bias=False)
+                for n in spins
+            }
+        )
         self.cell_name = "arnn (norm-preserving)"
         self.config = {"spins": list(spins), "dt": dt}
 
@@ -59,8 +63,10 @@ class NormPreservingPredictor(StatePredictor):
     def _core(self, states: torch.Tensor) -> Any:
         n = states.shape[-1].bit_length() - 1
         if not states.is_complex() or 1 << n != states.shape[-1] or str(n) not in self.cores:
-            raise ValueError(f"states: expected complex amplitudes of one of the trained chain lengths {self.spins} "
-                             f"(2^N entries), got last dimension {states.shape[-1]} ({states.dtype})")
+            raise ValueError(
+                f"states: expected complex amplitudes of one of the trained chain lengths {self.spins} "
+                f"(2^N entries), got last dimension {states.shape[-1]} ({states.dtype})"
+            )
         return self.cores[str(n)]
 
     def step(self, psi: torch.Tensor) -> torch.Tensor:

@@ -17,11 +17,19 @@ def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step:
     rows = []
     for n, per in sorted(evaluation.items()):
         p, q = per["predictor"], per["persistence"]
-        rows.append({"N": n, "MRE": p["mre"][step], "MRE persistence": q["mre"][step],
-                     "fidelity": p["fidelity"][step], "fidelity persistence": q["fidelity"][step],
-                     "|dm|": p["magnetisation_error"][step], "|dm| persistence": q["magnetisation_error"][step],
-                     "norm drift": p["norm_drift"][step],
-                     "beats persistence": "yes" if p["mre"][step] < q["mre"][step] else "no"})
+        rows.append(
+            {
+                "N": n,
+                "MRE": p["mre"][step],
+                "MRE persistence": q["mre"][step],
+                "fidelity": p["fidelity"][step],
+                "fidelity persistence": q["fidelity"][step],
+                "|dm|": p["magnetisation_error"][step],
+                "|dm| persistence": q["magnetisation_error"][step],
+                "norm drift": p["norm_drift"][step],
+                "beats persistence": "yes" if p["mre"][step] < q["mre"][step] else "no",
+            }
+        )
     return rows
 
 
@@ -47,7 +55,7 @@ def plot_metric(evaluation: dict, metric: str, path: Path, *, ylabel: str, log: 
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(7, 4.2))
     for n, per in sorted(evaluation.items()):
-        line, = ax.plot(per["predictor"][metric], label=f"N = {n}")
+        (line,) = ax.plot(per["predictor"][metric], label=f"N = {n}")
         ax.plot(per["persistence"][metric], linestyle="--", color=line.get_color(), alpha=0.6)
     if log:
         ax.set_yscale("symlog", linthresh=1e-4)
@@ -67,7 +75,7 @@ def plot_amplitudes(predicted: dict[int, torch.Tensor], exact: dict[int, torch.T
     figure, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4), squeeze=False)
     for ax, n in zip(axes[0], sizes):
         for x in range(min(2**n, 8)):
-            line, = ax.plot(exact[n][:, x].abs().cpu(), linewidth=1)
+            (line,) = ax.plot(exact[n][:, x].abs().cpu(), linewidth=1)
             ax.plot(predicted[n][:, x].detach().abs().cpu(), linestyle="--", color=line.get_color(), linewidth=1)
         ax.set_title(f"N = {n} (first {min(2**n, 8)} amplitudes)")
         ax.set_xlabel("step")
@@ -84,7 +92,7 @@ def plot_magnetisation(predicted: dict[int, torch.Tensor], exact: dict[int, torc
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(7, 4.2))
     for n in sorted(predicted):
-        line, = ax.plot(magnetisation(exact[n][None])[0].cpu(), label=f"N = {n}")
+        (line,) = ax.plot(magnetisation(exact[n][None])[0].cpu(), label=f"N = {n}")
         ax.plot(magnetisation(predicted[n][None].detach())[0].cpu(), linestyle="--", color=line.get_color())
     ax.set_xlabel("step (dt = 0.002)")
     ax.set_ylabel("magnetisation m(t)")

@@ -47,7 +47,9 @@ def _data(config: dict[str, Any]) -> tuple[SequenceSpec, Optional[dict]]:
     return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
 
 
-def load_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[torch.nn.Module, SequenceSpec, Optional[dict], dict]:
+def load_run(
+    folder: Union[str, Path], device: Any = "cpu"
+) -> tuple[torch.nn.Module, SequenceSpec, Optional[dict], dict]:
     """(model with its best weights, data spec, cached sequences or None, config) of a run folder."""
     folder = Path(folder)
     config = json.loads((folder / "config.json").read_text())
@@ -57,8 +59,9 @@ def load_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[torch.nn.Mo
     return model, spec, cached, config
 
 
-def evaluate_run(folder: Union[str, Path], *, steps: Optional[int] = None, count: Optional[int] = None,
-                 device: Any = "cpu") -> dict[str, Any]:
+def evaluate_run(
+    folder: Union[str, Path], *, steps: Optional[int] = None, count: Optional[int] = None, device: Any = "cpu"
+) -> dict[str, Any]:
     """Roll the run's model out on its held-out states, write evaluation.json, report.md and plots; return the tables.
 
     ``steps`` beyond the data's horizon regenerates the same seeded sequences for longer (their first
@@ -74,21 +77,35 @@ def evaluate_run(folder: Union[str, Path], *, steps: Optional[int] = None, count
     plot_metric(evaluation, "mre", folder / "mre.png", ylabel="mean relative entropy (Eq. 7)", log=True)
     plot_metric(evaluation, "magnetisation_error", folder / "magnetisation_error.png", ylabel="|m_pred - m_exact|")
     first = spec.split_range("test").start
-    exact = {n: to_model(sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1], model) for n in spec.spins}
+    exact = {
+        n: to_model(sequences(spec, n, range(first, first + 1), cached=cached)[0, : steps + 1], model)
+        for n in spec.spins
+    }
     predicted = {n: model.rollout(exact[n][None, 0], steps)[0] for n in spec.spins}
     plot_amplitudes(predicted, exact, folder / "amplitudes.png")
     plot_magnetisation(predicted, exact, folder / "magnetisation.png")
     table = summary_rows(evaluation, steps)
     horizons = [k for k in (100, 250, 1000) if k <= steps]
-    growth = [{"N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
-               **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in horizons}}
-              for n, per in sorted(evaluation.items())] if horizons else []
+    growth = (
+        [
+            {
+                "N": n,
+                **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
+                **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in horizons},
+            }
+            for n, per in sorted(evaluation.items())
+        ]
+        if horizons
+        else []
+    )
     label = config["model"].get("cell", config["kind"])
     growth_text = tables.format_table(growth, style="markdown") if growth else "(no horizon of 100 steps or more)"
-    report = (f"# Ising predictor ({label}) against exact evolution\n\n"
-              f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
-              f"## At step {steps}\n\n{tables.format_table(table, style='markdown')}\n\n## MRE growth\n\n{growth_text}\n\n"
-              "![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n"
-              "![amplitudes](amplitudes.png)\n")
+    report = (
+        f"# Ising predictor ({label}) against exact evolution\n\n"
+        f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
+        f"## At step {steps}\n\n{tables.format_table(table, style='markdown')}\n\n## MRE growth\n\n{growth_text}\n\n"
+        "![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n"
+        "![amplitudes](amplitudes.png)\n"
+    )
     _io.write_text(folder / "report.md", report)
     return {"evaluation": evaluation, "table": table, "growth": growth}

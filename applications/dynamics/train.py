@@ -46,8 +46,14 @@ def to_model(states: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
     return states.to(device=next(model.parameters()).device, dtype=complex_dtype_of(model))
 
 
-def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size: int = 32, split: str = "validation",
-                    cached: Optional[dict] = None) -> float:
+def validation_loss(
+    model: DynamicsPredictor,
+    spec: SequenceSpec,
+    *,
+    batch_size: int = 32,
+    split: str = "validation",
+    cached: Optional[dict] = None,
+) -> float:
     """Teacher-forced MSE over a split, weighted by batch size (each rank scores its shard of every batch)."""
     was_training = model.training
     model.eval()
@@ -64,10 +70,21 @@ def validation_loss(model: DynamicsPredictor, spec: SequenceSpec, *, batch_size:
     return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
 
 
-def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int = 10, batch_size: int = 32,
-                    lr: float = 1e-3, decay: float = 0.95, min_lr: float = 5e-5, seed: int = 0,
-                    checkpoint: Optional[Path] = None, resume: bool = False, progress: bool = False,
-                    cached: Optional[dict] = None) -> History:
+def train_predictor(
+    model: DynamicsPredictor,
+    spec: SequenceSpec,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    decay: float = 0.95,
+    min_lr: float = 5e-5,
+    seed: int = 0,
+    checkpoint: Optional[Path] = None,
+    resume: bool = False,
+    progress: bool = False,
+    cached: Optional[dict] = None,
+) -> History:
     """Train in place through :func:`ornn.training.fit` and load the best-validation weights; returns the history.
 
     Under ``torchrun`` (a process group set up with :func:`ornn.distributed.setup`) every rank
@@ -98,14 +115,29 @@ def train_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, epochs: int
             count += local.shape[0] if factor else 0
         return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
 
-    return fit(model, train_epoch, lambda: validation_loss(model, spec, batch_size=batch_size, cached=cached),
-               optimizer=optimizer, epochs=epochs, lr_at=lambda epoch: max(lr * decay**epoch, min(lr, min_lr)),
-               checkpoint=checkpoint, resume=resume, extra={"config": model.config, "spec": asdict(spec)},
-               progress=f"training {model.cell_name} predictor" if progress else None)
+    return fit(
+        model,
+        train_epoch,
+        lambda: validation_loss(model, spec, batch_size=batch_size, cached=cached),
+        optimizer=optimizer,
+        epochs=epochs,
+        lr_at=lambda epoch: max(lr * decay**epoch, min(lr, min_lr)),
+        checkpoint=checkpoint,
+        resume=resume,
+        extra={"config": model.config, "spec": asdict(spec)},
+        progress=f"training {model.cell_name} predictor" if progress else None,
+    )
 
 
-def evaluate_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, steps: Optional[int] = None, count: Optional[int] = None,
-                       split: str = "test", cached: Optional[dict] = None) -> dict[int, dict[str, dict[str, list[float]]]]:
+def evaluate_predictor(
+    model: DynamicsPredictor,
+    spec: SequenceSpec,
+    *,
+    steps: Optional[int] = None,
+    count: Optional[int] = None,
+    split: str = "test",
+    cached: Optional[dict] = None,
+) -> dict[int, dict[str, dict[str, list[float]]]]:
     """Per N: per-step metrics of the autoregressive rollout and of persistence on ``count`` held-out sequences.
 
     Returns {N: {"predictor": {metric: [per step]}, "persistence": {...}}}, steps 0..steps.
@@ -123,6 +155,8 @@ def evaluate_predictor(model: DynamicsPredictor, spec: SequenceSpec, *, steps: O
         exact = to_model(sequences(spec, n, indices, cached=cached)[:, : steps + 1], model)
         predicted = model.rollout(exact[:, 0], steps)
         persistence = exact[:, :1].expand_as(exact)
-        out[n] = {name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}
-                  for name, pred in (("predictor", predicted), ("persistence", persistence))}
+        out[n] = {
+            name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}
+            for name, pred in (("predictor", predicted), ("persistence", persistence))
+        }
     return out

@@ -69,7 +69,9 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
     if config.target in config.base_spins:
         raise ValueError(f"target: expected a chain length outside base_spins {config.base_spins}, got {config.target}")
     max_spins = max(*config.base_spins, config.target)
-    base_spec = SequenceSpec(spins=tuple(config.base_spins), per_spin=config.per_spin, steps=config.steps, seed=config.seed)
+    base_spec = SequenceSpec(
+        spins=tuple(config.base_spins), per_spin=config.per_spin, steps=config.steps, seed=config.seed
+    )
     target_spec = replace(base_spec, spins=(config.target,))
     target_data = materialise(target_spec)  # generated once for both trainings and the three evaluations
 
@@ -79,30 +81,62 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
 
     start = time.perf_counter()
     base = build()
-    base_history = train_predictor(base, base_spec, epochs=config.base_epochs, lr=config.base_lr, decay=config.base_decay,
-                                   seed=config.seed, progress=progress)
+    base_history = train_predictor(
+        base,
+        base_spec,
+        epochs=config.base_epochs,
+        lr=config.base_lr,
+        decay=config.base_decay,
+        seed=config.seed,
+        progress=progress,
+    )
     base_seconds = time.perf_counter() - start
     tuned = copy.deepcopy(base)
-    tuned_history = train_predictor(tuned, target_spec, epochs=config.epochs, lr=config.transfer_lr,
-                                    decay=config.transfer_decay, seed=config.seed, progress=progress, cached=target_data)
+    tuned_history = train_predictor(
+        tuned,
+        target_spec,
+        epochs=config.epochs,
+        lr=config.transfer_lr,
+        decay=config.transfer_decay,
+        seed=config.seed,
+        progress=progress,
+        cached=target_data,
+    )
     scratch = build()
-    scratch_history = train_predictor(scratch, target_spec, epochs=config.epochs, lr=config.base_lr, decay=config.base_decay,
-                                      seed=config.seed, progress=progress, cached=target_data)
+    scratch_history = train_predictor(
+        scratch,
+        target_spec,
+        epochs=config.epochs,
+        lr=config.base_lr,
+        decay=config.base_decay,
+        seed=config.seed,
+        progress=progress,
+        cached=target_data,
+    )
     rows = []
     for label, model in (("fine-tuned base", tuned), ("from scratch", scratch), ("base, no fine-tuning", base)):
         evaluation = evaluate_predictor(model, target_spec, count=20, cached=target_data)
         rows.append({"model": label, **summary_rows(evaluation, config.steps)[0]})
     curves = {"fine-tuned base": tuned_history.val_loss, "from scratch": scratch_history.val_loss}
-    metrics = {"config": asdict(config), "curves": curves, "base_val_loss": base_history.val_loss,
-               "base_seconds": base_seconds, "rows": rows}
+    metrics = {
+        "config": asdict(config),
+        "curves": curves,
+        "base_val_loss": base_history.val_loss,
+        "base_seconds": base_seconds,
+        "rows": rows,
+    }
     if out is not None:
         out = Path(out)
         _io.write_json(out / "config.json", asdict(config))
         _io.write_json(out / "metrics.json", metrics)
         _plot(curves, out / "transfer.png", config.target)
-        _io.write_text(out / "report.md", (
-            f"# Transfer to N = {config.target} (base trained on N in {list(config.base_spins)})\n\n"
-            f"Base: {config.base_epochs} epochs; then {config.epochs} epochs on N = {config.target} fine-tuning "
-            f"(lr {config.transfer_lr}, decay {config.transfer_decay}) or from scratch (lr {config.base_lr}, decay {config.base_decay}).\n\n"
-            f"![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{markdown_table(rows)}\n"))
+        _io.write_text(
+            out / "report.md",
+            (
+                f"# Transfer to N = {config.target} (base trained on N in {list(config.base_spins)})\n\n"
+                f"Base: {config.base_epochs} epochs; then {config.epochs} epochs on N = {config.target} fine-tuning "
+                f"(lr {config.transfer_lr}, decay {config.transfer_decay}) or from scratch (lr {config.base_lr}, decay {config.base_decay}).\n\n"
+                f"![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{markdown_table(rows)}\n"
+            ),
+        )
     return metrics

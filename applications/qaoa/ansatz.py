@@ -31,8 +31,8 @@ from typing import Union
 import torch
 
 from ornn import _checks, quantum
-from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
 
+from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
 from .problems import Problem
 
 __all__ = ["QAOA", "DCQAOA", "BatchedQAOA", "CD_POOL", "make_ansatz", "parameter_count"]
@@ -80,12 +80,18 @@ class QAOA:
 
     def _batch(self, params: Union[torch.Tensor, list]) -> tuple[torch.Tensor, bool]:
         if not isinstance(params, torch.Tensor):
-            raise TypeError(f"params: expected a tensor of shape ({self.num_params},) or (batch, {self.num_params}), got {_checks.describe(params)}")
+            raise TypeError(
+                f"params: expected a tensor of shape ({self.num_params},) or (batch, {self.num_params}), got {_checks.describe(params)}"
+            )
         if params.shape[-1] != self.num_params or params.dim() not in (1, 2):
-            raise ValueError(f"params: expected shape ({self.num_params},) or (batch, {self.num_params}), got {tuple(params.shape)}")
+            raise ValueError(
+                f"params: expected shape ({self.num_params},) or (batch, {self.num_params}), got {tuple(params.shape)}"
+            )
         if params.device != self.device:
-            raise ValueError(f"params: expected a tensor on the ansatz's device {self.device}, got one on {params.device}; "
-                             "move one of them with .to(device)")
+            raise ValueError(
+                f"params: expected a tensor on the ansatz's device {self.device}, got one on {params.device}; "
+                "move one of them with .to(device)"
+            )
         single = params.dim() == 1
         return (params[None] if single else params).to(self.real_dtype), single
 
@@ -130,7 +136,9 @@ class DCQAOA(QAOA):
 
     layer_size = 3
 
-    def __init__(self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128, device=None) -> None:
+    def __init__(
+        self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128, device=None
+    ) -> None:
         super().__init__(problem, p, dtype=dtype, device=device)
         if cd not in CD_POOL:
             raise ValueError(f"cd: expected one of {', '.join(CD_POOL)}, got {cd!r}")
@@ -166,7 +174,9 @@ class BatchedQAOA(QAOA):
     (num_params,) is shared by every problem.
     """
 
-    def __init__(self, problems: "list[Problem]", p: int, *, dtype: torch.dtype = torch.complex128, device=None) -> None:
+    def __init__(
+        self, problems: "list[Problem]", p: int, *, dtype: torch.dtype = torch.complex128, device=None
+    ) -> None:
         problems = list(problems)
         if not problems:
             raise ValueError("problems: expected at least one problem, got none")

@@ -68,7 +68,9 @@ def random_init(ansatz: QAOA, batch: int = 1, *, seed: Optional[int] = None) -> 
     u = torch.rand(batch, ansatz.p, ansatz.layer_size, generator=generator, dtype=torch.float64)
     low = torch.tensor([-math.pi, 0.0, -math.pi / 2][: ansatz.layer_size], dtype=torch.float64)
     width = torch.tensor([math.pi, math.pi / 2, math.pi][: ansatz.layer_size], dtype=torch.float64)
-    return (low + width * u).reshape(batch, ansatz.num_params).to(ansatz.device)  # drawn on the CPU: same draw on every device
+    return (
+        (low + width * u).reshape(batch, ansatz.num_params).to(ansatz.device)
+    )  # drawn on the CPU: same draw on every device
 
 
 def linear_ramp(ansatz: QAOA, *, dt: float = 0.75) -> torch.Tensor:
@@ -84,7 +86,9 @@ def fixed_angles(ansatz: QAOA) -> torch.Tensor:
     """Wurtz & Lykov's fixed angles for 3-regular MaxCut, (num_params,)."""
     ansatz = _check_ansatz(ansatz)
     if ansatz.p not in FIXED_ANGLES_3_REGULAR:
-        raise ValueError(f"ansatz: fixed angles are shipped for p in {sorted(FIXED_ANGLES_3_REGULAR)}, got p = {ansatz.p}")
+        raise ValueError(
+            f"ansatz: fixed angles are shipped for p in {sorted(FIXED_ANGLES_3_REGULAR)}, got p = {ansatz.p}"
+        )
     problem = ansatz.problem
     if not isinstance(problem, MaxCut) or any(d != 3 for _, d in problem.graph.degree):
         raise ValueError("ansatz: fixed angles are for MaxCut on 3-regular graphs")
@@ -118,8 +122,13 @@ class DegreeRule:
         x = torch.tensor([1.0 / math.sqrt(mean_degree(problem)) for problem in problems], dtype=torch.float64)
         c = (best[:, :, 0] * x[:, None]).sum(0) / (x**2).sum()
         residual = best[:, :, 0] - c[None, :] * x[:, None]
-        return cls(p=p, c=tuple(c.tolist()), b=tuple(best[:, :, 1].mean(0).tolist()), training_graphs=len(problems),
-                   fit_rms_gamma=float(residual.pow(2).mean().sqrt()))
+        return cls(
+            p=p,
+            c=tuple(c.tolist()),
+            b=tuple(best[:, :, 1].mean(0).tolist()),
+            training_graphs=len(problems),
+            fit_rms_gamma=float(residual.pow(2).mean().sqrt()),
+        )
 
     def __call__(self, ansatz: QAOA) -> torch.Tensor:
         """The start for ``ansatz`` (its p must be the fit's)."""
@@ -136,8 +145,13 @@ class DegreeRule:
     @classmethod
     def load(cls, path: Union[str, Path]) -> "DegreeRule":
         data = json.loads(Path(path).read_text())
-        return cls(p=data["p"], c=tuple(data["c"]), b=tuple(data["b"]), training_graphs=data["training_graphs"],
-                   fit_rms_gamma=data["fit_rms_gamma"])
+        return cls(
+            p=data["p"],
+            c=tuple(data["c"]),
+            b=tuple(data["b"]),
+            training_graphs=data["training_graphs"],
+            fit_rms_gamma=data["fit_rms_gamma"],
+        )
 
 
 def ansatz_optimum(ansatz: QAOA, *, starts: int = 16, steps: int = 100, seed: int = 0) -> tuple[float, torch.Tensor]:

@@ -32,7 +32,9 @@ from ornn.quantum import add_x_sum, apply_pauli, num_wires
 __all__ = ["Rotation", "circuit_expectation", "circuit_state", "apply_rotation", "diagonal_rotation"]
 
 
-def diagonal_rotation(param: int, diagonal: torch.Tensor, coefficient: float = 1.0, *, max_levels: int = 4096) -> "Rotation":
+def diagonal_rotation(
+    param: int, diagonal: torch.Tensor, coefficient: float = 1.0, *, max_levels: int = 4096
+) -> "Rotation":
     """A 'diagonal' rotation, compressed to its distinct values when there are at most ``max_levels``
     (an unweighted MaxCut cost has at most |E| + 1)."""
     levels, index = torch.unique(diagonal, return_inverse=True)
@@ -210,18 +212,24 @@ def circuit_expectation(
     """
     n, initial = _check_circuit(initial, rotations, params)
     if observable.shape[-1] != initial.shape[1] or observable.is_complex():
-        raise ValueError(f"observable: expected a real diagonal of {initial.shape[1]} entries, got {tuple(observable.shape)} {observable.dtype}")
+        raise ValueError(
+            f"observable: expected a real diagonal of {initial.shape[1]} entries, got {tuple(observable.shape)} {observable.dtype}"
+        )
     return _AdjointExpectation.apply(params, initial, observable, tuple(rotations), n)
 
 
-def _check_circuit(initial: torch.Tensor, rotations: Sequence[Rotation], params: torch.Tensor) -> tuple[int, torch.Tensor]:
+def _check_circuit(
+    initial: torch.Tensor, rotations: Sequence[Rotation], params: torch.Tensor
+) -> tuple[int, torch.Tensor]:
     """Checks shared by the two runners; returns n and the initial state broadcast to the batch."""
     n = num_wires(initial)
     _checks.tensor("params", params)
     if params.dim() != 2:
         raise ValueError(f"params: expected (batch, num_params), got shape {tuple(params.shape)}")
     if initial.shape[0] not in (1, params.shape[0]):
-        raise ValueError(f"initial: expected 1 or {params.shape[0]} rows (one per parameter row), got {initial.shape[0]}")
+        raise ValueError(
+            f"initial: expected 1 or {params.shape[0]} rows (one per parameter row), got {initial.shape[0]}"
+        )
     for rot in rotations:
         if not isinstance(rot, Rotation):
             raise TypeError(f"rotations: expected Rotation objects, got {_checks.describe(rot)}")

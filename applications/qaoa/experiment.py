@@ -45,7 +45,9 @@ class CompareConfig:
     dc: bool = False
     cells: tuple[str, ...] = ("lstm", "gru")
     hidden_size: int = 20
-    use_delta: bool = True  # feed the change of the cost too (the sequence-model paper's input is parameters and cost only)
+    use_delta: bool = (
+        True  # feed the change of the cost too (the sequence-model paper's input is parameters and cost only)
+    )
     steps: int = 10
     epochs: int = 20
     batches_per_epoch: int = 4
@@ -81,7 +83,9 @@ def _starts(config: CompareConfig, tests: list[QAOA], rule: Optional[DegreeRule]
     return methods
 
 
-def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: bool = True, echo=print) -> dict[str, Any]:
+def run_compare(
+    config: CompareConfig, out: Optional[Path] = None, *, progress: bool = True, echo=print
+) -> dict[str, Any]:
     """Train, evaluate and report; returns the metrics written to metrics.json."""
     _checks.device("config.device", config.device)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -92,17 +96,38 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
     metas, training = {}, {}
     for name in config.cells:
         torch.manual_seed(config.seed)
-        meta = MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta).double().to(config.device)
+        meta = (
+            MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta)
+            .double()
+            .to(config.device)
+        )
         start = time.perf_counter()
-        history = meta_train(meta, train_dist, p=config.p, dc=config.dc, steps=config.steps, epochs=config.epochs,
-                             batches_per_epoch=config.batches_per_epoch, batch_size=config.batch_size, loss=config.loss,
-                             optimizer=config.meta_optimizer, lr=config.meta_lr, patience=config.patience, seed=config.seed,
-                             checkpoint=out / f"checkpoint-{name}.pt", progress=progress)
+        history = meta_train(
+            meta,
+            train_dist,
+            p=config.p,
+            dc=config.dc,
+            steps=config.steps,
+            epochs=config.epochs,
+            batches_per_epoch=config.batches_per_epoch,
+            batch_size=config.batch_size,
+            loss=config.loss,
+            optimizer=config.meta_optimizer,
+            lr=config.meta_lr,
+            patience=config.patience,
+            seed=config.seed,
+            checkpoint=out / f"checkpoint-{name}.pt",
+            progress=progress,
+        )
         seconds = time.perf_counter() - start
         metas[name] = meta
-        training[name] = {"parameters": sum(p.numel() for p in meta.parameters()), "seconds": seconds,
-                          "seconds_per_epoch": seconds / max(1, len(history.val_loss)),
-                          "best_val_loss": min(history.val_loss), "epochs_run": len(history.val_loss)}
+        training[name] = {
+            "parameters": sum(p.numel() for p in meta.parameters()),
+            "seconds": seconds,
+            "seconds_per_epoch": seconds / max(1, len(history.val_loss)),
+            "best_val_loss": min(history.val_loss),
+            "epochs_run": len(history.val_loss),
+        }
 
     rule = None  # fitted once on training graphs, then applied to every test and transfer size
     if config.kind in ("erdos-renyi", "3-regular") and not config.dc:
@@ -114,16 +139,30 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
         tests = [_ansatz(problem, config) for problem in problems]
         optimum = torch.tensor([problem.optimum for problem in problems], dtype=torch.float64, device=config.device)
         if config.reference_optimum:
-            best = torch.tensor([ansatz_optimum(a, starts=8, seed=config.seed)[0] for a in tests], dtype=torch.float64, device=config.device)
+            best = torch.tensor(
+                [ansatz_optimum(a, starts=8, seed=config.seed)[0] for a in tests],
+                dtype=torch.float64,
+                device=config.device,
+            )
             results.setdefault("ansatz optimum (multi-start L-BFGS)", {})[n] = {
-                "ratio_phase_one_mean": float((best / optimum).mean()), "ratio_phase_one_std": float((best / optimum).std()),
-                "ratio_phase_two_mean": float((best / optimum).mean()), "ratio_phase_two_std": float((best / optimum).std()),
-                "iterations_to_convergence": 0, "phase_one_length": 0,
+                "ratio_phase_one_mean": float((best / optimum).mean()),
+                "ratio_phase_one_std": float((best / optimum).std()),
+                "ratio_phase_two_mean": float((best / optimum).mean()),
+                "ratio_phase_two_std": float((best / optimum).std()),
+                "iterations_to_convergence": 0,
+                "phase_one_length": 0,
                 "relative_error_mean": float(((best - optimum) / optimum.abs()).mean()),
             }
         for method, phase_one in _starts(config, tests, rule, metas).items():
-            energies_one, phase_two = two_phase(tests, phase_one, steps=config.steps, optimizer=config.phase_two_optimizer,
-                                                lr=config.phase_two_lr, phase_two_steps=config.phase_two_steps, tol=1e-12)
+            energies_one, phase_two = two_phase(
+                tests,
+                phase_one,
+                steps=config.steps,
+                optimizer=config.phase_two_optimizer,
+                lr=config.phase_two_lr,
+                phase_two_steps=config.phase_two_steps,
+                tol=1e-12,
+            )
             path = torch.cat([energies_one, phase_two.energies[1:]])  # (iterations + 1, B)
             errors = (path - optimum) / optimum.abs()
             ratio_one = energies_one[-1] / optimum
@@ -131,8 +170,10 @@ def run_compare(config: CompareConfig, out: Optional[Path] = None, *, progress: 
             entry = results.setdefault(method, {})
             entry[n] = {
                 "relative_error_phase_one_mean": float(errors[energies_one.shape[0] - 1].mean()),
-                "ratio_phase_one_mean": float(ratio_one.mean()), "ratio_phase_one_std": float(ratio_one.std()),
-                "ratio_phase_two_mean": float(ratio_two.mean()), "ratio_phase_two_std": float(ratio_two.std()),
+                "ratio_phase_one_mean": float(ratio_one.mean()),
+                "ratio_phase_one_std": float(ratio_one.std()),
+                "ratio_phase_two_mean": float(ratio_two.mean()),
+                "ratio_phase_two_std": float(ratio_two.std()),
                 "iterations_to_convergence": iterations_to_convergence(errors.mean(1), tol=config.convergence_tol),
                 "phase_one_length": energies_one.shape[0] - 1,
             }
@@ -199,27 +240,58 @@ def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[
 
 def _report(config: CompareConfig, training: dict, results: dict, transfer: Optional[dict] = None) -> str:
     sizes = list(config.test_sizes)
-    lines = [f"# QAOA meta-learning comparison ({config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''})", "",
-             f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
-             f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
-             f"for {config.phase_two_steps} steps, seed {config.seed}.", "", "![relative error](relative_error.png)", "",
-             "## Cells", "", f"Hidden size {config.hidden_size}; every cell is followed by the meta-optimiser's linear head (counted).", "",
-             "| cell | trainable parameters | epochs | s / epoch | best validation loss |", "|---|---|---|---|---|"]
+    lines = [
+        f"# QAOA meta-learning comparison ({config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''})",
+        "",
+        f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
+        f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
+        f"for {config.phase_two_steps} steps, seed {config.seed}.",
+        "",
+        "![relative error](relative_error.png)",
+        "",
+        "## Cells",
+        "",
+        f"Hidden size {config.hidden_size}; every cell is followed by the meta-optimiser's linear head (counted).",
+        "",
+        "| cell | trainable parameters | epochs | s / epoch | best validation loss |",
+        "|---|---|---|---|---|",
+    ]
     for name, t in training.items():
-        lines.append(f"| {name} | {t['parameters']} | {t['epochs_run']} | {t['seconds_per_epoch']:.2f} | {t['best_val_loss']:.4f} |")
-    for title, key in (("Approximation ratio after Phase I", "phase_one"), ("Approximation ratio after Phase II", "phase_two")):
-        lines += ["", f"## {title} (mean +- std)", "", "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+        lines.append(
+            f"| {name} | {t['parameters']} | {t['epochs_run']} | {t['seconds_per_epoch']:.2f} | {t['best_val_loss']:.4f} |"
+        )
+    for title, key in (
+        ("Approximation ratio after Phase I", "phase_one"),
+        ("Approximation ratio after Phase II", "phase_two"),
+    ):
+        lines += [
+            "",
+            f"## {title} (mean +- std)",
+            "",
+            "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
         for method, per_n in results.items():
             cells = [f"{per_n[n][f'ratio_{key}_mean']:.4f} +- {per_n[n][f'ratio_{key}_std']:.4f}" for n in sizes]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += ["", f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; Phase I steps included)", "",
-              "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    lines += [
+        "",
+        f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; Phase I steps included)",
+        "",
+        "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
     for method, per_n in results.items():
         lines.append(f"| {method} | " + " | ".join(str(per_n[n]["iterations_to_convergence"]) for n in sizes) + " |")
     if transfer:
         tsizes = list(config.transfer_sizes)
-        lines += ["", f"## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in {list(config.train_sizes)})", "",
-                  "| method | " + " | ".join(f"n = {n}" for n in tsizes) + " |", "|---|" + "---|" * len(tsizes)]
+        lines += [
+            "",
+            f"## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in {list(config.train_sizes)})",
+            "",
+            "| method | " + " | ".join(f"n = {n}" for n in tsizes) + " |",
+            "|---|" + "---|" * len(tsizes),
+        ]
         for method, per_n in transfer.items():
             lines.append(f"| {method} | " + " | ".join(f"{per_n[n]:.4f}" for n in tsizes) + " |")
     return "\n".join(lines) + "\n"
@@ -235,8 +307,19 @@ def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOp
     return meta, config
 
 
-def evaluate_meta(meta: MetaOptimizer, *, kind: str, p: int, dc: bool = False, steps: int = 10, test_sizes: Sequence[int] = (10,),
-                  per_size: int = 5, seed: int = 10_007, phase_two_steps: int = 100, device: Any = "cpu") -> list[dict[str, Any]]:
+def evaluate_meta(
+    meta: MetaOptimizer,
+    *,
+    kind: str,
+    p: int,
+    dc: bool = False,
+    steps: int = 10,
+    test_sizes: Sequence[int] = (10,),
+    per_size: int = 5,
+    seed: int = 10_007,
+    phase_two_steps: int = 100,
+    device: Any = "cpu",
+) -> list[dict[str, Any]]:
     """Seed-drawn unseen problems of each size through the two-phase protocol: mean approximation ratio per phase and n."""
     rows = []
     for n in test_sizes:
@@ -244,6 +327,11 @@ def evaluate_meta(meta: MetaOptimizer, *, kind: str, p: int, dc: bool = False, s
         tests = [make_ansatz(q, p, dc=dc, device=device) for q in problems]
         optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
         one, two = two_phase(tests, meta, steps=steps, phase_two_steps=phase_two_steps)
-        rows.append({"n": n, "ratio_phase_one": float((one[-1] / optimum).mean()),
-                     "ratio_phase_two": float((two.final_energies / optimum).mean())})
+        rows.append(
+            {
+                "n": n,
+                "ratio_phase_one": float((one[-1] / optimum).mean()),
+                "ratio_phase_two": float((two.final_energies / optimum).mean()),
+            }
+        )
     return rows

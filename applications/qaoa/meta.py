@@ -94,11 +94,15 @@ class MetaOptimizer(nn.Module):
         self.use_delta = bool(use_delta)
         self.input_size = num_params + 1 + (1 if use_delta else 0) + (2 if problem_features else 0)
         if isinstance(cell, str):
-            self.cell = ornn.create_cell(cell, self.input_size, _checks.positive_int("hidden_size", hidden_size), **(cell_kwargs or {}))
+            self.cell = ornn.create_cell(
+                cell, self.input_size, _checks.positive_int("hidden_size", hidden_size), **(cell_kwargs or {})
+            )
             self.cell_name = cell
         elif isinstance(cell, nn.Module) and hasattr(cell, "initial_state"):
             if getattr(cell, "input_size", self.input_size) != self.input_size:
-                raise ValueError(f"cell: expected input_size {self.input_size} (parameters, cost{', change' if use_delta else ''}{', 2 features' if problem_features else ''}), got {cell.input_size}")
+                raise ValueError(
+                    f"cell: expected input_size {self.input_size} (parameters, cost{', change' if use_delta else ''}{', 2 features' if problem_features else ''}), got {cell.input_size}"
+                )
             self.cell = cell
             self.cell_name = type(cell).__name__
         else:
@@ -116,13 +120,19 @@ class MetaOptimizer(nn.Module):
         steps = _checks.positive_int("steps", steps)
         for a in ansatzes:
             if a.num_params != self.num_params:
-                raise ValueError(f"ansatzes: expected {self.num_params} parameters per ansatz, got {a.num_params} ({a!r})")
+                raise ValueError(
+                    f"ansatzes: expected {self.num_params} parameters per ansatz, got {a.num_params} ({a!r})"
+                )
         dtype = self.head.weight.dtype
         batch = len(ansatzes)
         theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
         if theta.shape != (batch, self.num_params):
-            raise ValueError(f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}")
-        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self.head.weight.device)
+            raise ValueError(
+                f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
+            )
+        scales = torch.tensor(
+            [coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self.head.weight.device
+        )
         features = self._features(ansatzes, dtype) if self.problem_features else None
         energy = batch_energy(ansatzes, theta).to(dtype)
         previous = energy / scales
@@ -241,14 +251,18 @@ def meta_train(
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
     if optimizer == "lbfgs":
-        raise ValueError("optimizer: meta_train steps once per batch; expected one of sgd, adam, adagrad, rmsprop, got 'lbfgs'")
+        raise ValueError(
+            "optimizer: meta_train steps once per batch; expected one of sgd, adam, adagrad, rmsprop, got 'lbfgs'"
+        )
     _checks.positive_int("batch_size", batch_size)
     _checks.positive_int("batches_per_epoch", batches_per_epoch)
     _checks.positive_int("validation_size", validation_size)
     device = _device(meta)
     start = torch.full((meta.num_params,), 0.1, dtype=torch.float64, device=device) if start is None else start
     opt = make_optimizer(optimizer, meta.parameters(), lr)
-    validation, validation_factor = distributed.local_items(distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983))
+    validation, validation_factor = distributed.local_items(
+        distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983)
+    )
     validation = _ansatzes(validation, p, dc, device)
     validation_weight = len(validation) if validation_factor else 0
     loss_fn = LOSSES[loss]
@@ -266,10 +280,22 @@ def meta_train(
         return distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch)
 
     def validate() -> float:
-        return distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight) / validation_size
+        return (
+            distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight)
+            / validation_size
+        )
 
-    return fit(meta, train_epoch, validate, optimizer=opt, epochs=epochs, patience=patience, checkpoint=checkpoint,
-               resume=resume, progress=f"meta-training {meta.cell_name}" if progress else None)
+    return fit(
+        meta,
+        train_epoch,
+        validate,
+        optimizer=opt,
+        epochs=epochs,
+        patience=patience,
+        checkpoint=checkpoint,
+        resume=resume,
+        progress=f"meta-training {meta.cell_name}" if progress else None,
+    )
 
 
 def two_phase(
@@ -290,17 +316,25 @@ def two_phase(
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
     if isinstance(phase_one, MetaOptimizer):
-        start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=_device(phase_one)) if start is None else start
+        start = (
+            torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=_device(phase_one))
+            if start is None
+            else start
+        )
         with torch.no_grad():
             trajectory = phase_one(ansatz_list, steps, start)
         init, phase_one_energies = trajectory.params[-1], trajectory.energies
     elif isinstance(phase_one, torch.Tensor):  # a baseline start: Phase I is empty
         init = phase_one if phase_one.dim() == 2 else phase_one.expand(len(ansatz_list), -1)
         if init.shape != (len(ansatz_list), ansatz_list[0].num_params):
-            raise ValueError(f"phase_one: expected shape ({len(ansatz_list)}, {ansatz_list[0].num_params}), got {tuple(phase_one.shape)}")
+            raise ValueError(
+                f"phase_one: expected shape ({len(ansatz_list)}, {ansatz_list[0].num_params}), got {tuple(phase_one.shape)}"
+            )
         with torch.no_grad():
             phase_one_energies = batch_energy(ansatz_list, init)[None]
     else:
-        raise TypeError(f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}")
+        raise TypeError(
+            f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}"
+        )
     result = optimize(ansatz_list, init.detach().double(), optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
     return phase_one_energies, result

@@ -23,7 +23,6 @@ from .ansatz import QAOA
 __all__ = ["OptimizationResult", "optimize", "batch_energy"]
 
 
-
 @dataclass(frozen=True)
 class OptimizationResult:
     """Trajectories of a batched optimisation.
@@ -109,7 +108,9 @@ def _lbfgs(ansatzes, init, lr, steps, tol) -> OptimizationResult:
     for b in range(init.shape[0]):
         ansatz = ansatzes if isinstance(ansatzes, QAOA) else ansatzes[b]
         params = init[b].detach().clone().to(ansatz.real_dtype).requires_grad_(True)
-        opt = torch.optim.LBFGS([params], lr=lr, max_iter=10, line_search_fn="strong_wolfe")  # one step = up to 10 inner iterations
+        opt = torch.optim.LBFGS(
+            [params], lr=lr, max_iter=10, line_search_fn="strong_wolfe"
+        )  # one step = up to 10 inner iterations
 
         def closure():
             opt.zero_grad()

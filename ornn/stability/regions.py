@@ -19,8 +19,14 @@ import numpy as np
 from ..tableau import Tableau
 from ..tableau import tableau as lookup_tableau
 
-__all__ = ["stability_function", "stability_polynomial", "is_stable", "real_stability_interval",
-           "imaginary_stability_interval", "plot_stability_regions"]
+__all__ = [
+    "stability_function",
+    "stability_polynomial",
+    "is_stable",
+    "real_stability_interval",
+    "imaginary_stability_interval",
+    "plot_stability_regions",
+]
 
 
 def stability_function(tab: Union[str, Tableau], z: Any) -> np.ndarray:

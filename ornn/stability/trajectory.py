@@ -22,8 +22,16 @@ import torch
 from .. import _checks
 from .._tree import flatten_dynamic, unflatten_dynamic
 
-__all__ = ["step_jacobian", "spectral_radius", "spectral_norm", "lyapunov_exponents", "gradient_norm_ratio",
-           "log_gradient_norm_ratio", "skewness", "round_trip_error"]
+__all__ = [
+    "step_jacobian",
+    "spectral_radius",
+    "spectral_norm",
+    "lyapunov_exponents",
+    "gradient_norm_ratio",
+    "log_gradient_norm_ratio",
+    "skewness",
+    "round_trip_error",
+]
 
 
 def _stepper(cell: Any) -> Callable[[Optional[torch.Tensor], Any], tuple[torch.Tensor, Any]]:
@@ -211,7 +219,9 @@ def skewness(weight: torch.Tensor) -> float:
 def round_trip_error(cell: Any, inputs: Union[torch.Tensor, int], state: Any = None) -> float:
     """Run T steps forward, then ``cell.inverse`` T steps back; return max |Y_0' - Y_0| / max(1, max |Y_l|)."""
     if not callable(getattr(cell, "inverse", None)):
-        raise TypeError(f"cell: expected a reversible cell with an inverse(x_t, state) method, got {type(cell).__name__}")
+        raise TypeError(
+            f"cell: expected a reversible cell with an inverse(x_t, state) method, got {type(cell).__name__}"
+        )
     xs, state = _prepare(cell, inputs, state)
     return _round_trip(cell, xs, state)
 

@@ -96,7 +96,11 @@ def check(
     round-trips to ``reversibility_tol``, and the largest Lyapunov exponent is at
     most ``lyapunov_tol``; ``rule`` names the first condition that failed, or all of them.
     """
-    for name, value in (("lyapunov_tol", lyapunov_tol), ("reversibility_tol", reversibility_tol), ("skewness_tol", skewness_tol)):
+    for name, value in (
+        ("lyapunov_tol", lyapunov_tol),
+        ("reversibility_tol", reversibility_tol),
+        ("skewness_tol", skewness_tol),
+    ):
         _checks.positive_float(name, value)
     xs, state0 = _prepare(cell, inputs, state)
     exponents, radii, norms, finite, _ = _lyapunov(cell, xs, state0, 1, generator)

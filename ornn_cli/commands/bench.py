@@ -15,8 +15,34 @@ HELP = "run a benchmark script from benchmarks/ (list them without a name)"
 #: per benchmark, the arguments of ``ornn bench NAME --quick`` (tiny sizes, seconds)
 QUICK_BENCH_ARGS = {
     "ode_cells": ["--steps", "50", "--dim", "32", "--repeats", "2"],
-    "cells_speed": ["--length", "10", "--batch", "4", "--input", "8", "--hidden", "16", "--repeats", "1", "--part", "1"],
-    "dynamics_speed": ["--spins", "2", "4", "--batches", "1", "8", "--steps", "20", "--qutip-states", "2", "--repeats", "1"],
+    "cells_speed": [
+        "--length",
+        "10",
+        "--batch",
+        "4",
+        "--input",
+        "8",
+        "--hidden",
+        "16",
+        "--repeats",
+        "1",
+        "--part",
+        "1",
+    ],
+    "dynamics_speed": [
+        "--spins",
+        "2",
+        "4",
+        "--batches",
+        "1",
+        "8",
+        "--steps",
+        "20",
+        "--qutip-states",
+        "2",
+        "--repeats",
+        "1",
+    ],
     "memory_tasks": ["--cell", "lstm", "--delay", "5", "--length", "10", "--iterations", "5", "--hidden", "8"],
     "qaoa_speed": ["--sizes", "6", "8", "--repeats", "1", "--max-default-qubit", "0"],
     "distributed_training": ["--epochs", "1", "--jobs", "qaoa"],
@@ -24,11 +50,16 @@ QUICK_BENCH_ARGS = {
 
 
 def parser() -> Parser:
-    parser = Parser(prog="ornn bench", description=HELP,
-                    epilog="examples:\n  ornn bench\n  ornn bench ode_cells --quick\n"
-                           "  ornn bench cells_speed -- --part 2 --repeats 3   (arguments after -- go to the script)")
+    parser = Parser(
+        prog="ornn bench",
+        description=HELP,
+        epilog="examples:\n  ornn bench\n  ornn bench ode_cells --quick\n"
+        "  ornn bench cells_speed -- --part 2 --repeats 3   (arguments after -- go to the script)",
+    )
     parser.add_argument("name", nargs="?", default=None, help="benchmark name (the script's file name without .py)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs, not a measurement")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks that the benchmark runs, not a measurement"
+    )
     return parser
 
 
@@ -52,7 +83,7 @@ def main(argv: Sequence[str]) -> int:
     script_args: list[str] = []
     if "--" in argv:  # what follows -- belongs to the benchmark script
         cut = argv.index("--")
-        argv, script_args = argv[:cut], argv[cut + 1:]
+        argv, script_args = argv[:cut], argv[cut + 1 :]
     args = parser().parse_args(argv)
     available = benchmarks()
     if not available:
@@ -64,6 +95,10 @@ def main(argv: Sequence[str]) -> int:
         return 0
     if args.name not in available:
         raise UsageError(f"NAME: expected one of {', '.join(available)}, got {args.name!r}")
-    command = [sys.executable, str(benchmark_folder() / f"{args.name}.py"),
-               *(QUICK_BENCH_ARGS.get(args.name, []) if args.quick else []), *script_args]
+    command = [
+        sys.executable,
+        str(benchmark_folder() / f"{args.name}.py"),
+        *(QUICK_BENCH_ARGS.get(args.name, []) if args.quick else []),
+        *script_args,
+    ]
     return subprocess.run(command, check=False).returncode

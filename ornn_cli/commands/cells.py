@@ -13,15 +13,24 @@ HELP = "table of the registered cells: (n, t), parameters, stability verdict"
 
 
 def parser() -> Parser:
-    parser = Parser(prog="ornn cells", description=HELP,
-                    epilog="examples:\n  ornn cells --hidden 8 --steps 20\n"
-                           "  ornn cells --write docs/family_table.md   (the whole docs page, at its reference size)")
+    parser = Parser(
+        prog="ornn cells",
+        description=HELP,
+        epilog="examples:\n  ornn cells --hidden 8 --steps 20\n"
+        "  ornn cells --write docs/family_table.md   (the whole docs page, at its reference size)",
+    )
     parser.add_argument("--input", type=positive_int, default=8, help="input size of every cell (default 8)")
-    parser.add_argument("--hidden", type=positive_int, default=16, help="hidden size (default 16; QUNN is checked at 4)")
+    parser.add_argument(
+        "--hidden", type=positive_int, default=16, help="hidden size (default 16; QUNN is checked at 4)"
+    )
     parser.add_argument("--steps", type=positive_int, default=50, help="steps of the stability check (default 50)")
     parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--write", type=Path, default=None,
-                        help="write the Markdown page (family table, QUNN and quantum-model parameter counts) to this file")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        default=None,
+        help="write the Markdown page (family table, QUNN and quantum-model parameter counts) to this file",
+    )
     return parser
 
 

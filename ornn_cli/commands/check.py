@@ -10,7 +10,11 @@ HELP = "stability report of one registered cell on random inputs; exit 1 if unst
 
 
 def parser() -> Parser:
-    parser = Parser(prog="ornn check", description=HELP, epilog="examples:\n  ornn check lstm\n  ornn check arnn --hidden 32 --steps 500")
+    parser = Parser(
+        prog="ornn check",
+        description=HELP,
+        epilog="examples:\n  ornn check lstm\n  ornn check arnn --hidden 32 --steps 500",
+    )
     parser.add_argument("cell", help="a registered cell name (see `ornn cells`)")
     parser.add_argument("--input", type=positive_int, default=8, help="input size (default 8)")
     parser.add_argument("--hidden", type=positive_int, default=16, help="hidden size (default 16)")
@@ -32,7 +36,9 @@ def main(argv: Sequence[str]) -> int:
     cell = cells.create(args.cell, args.input, args.hidden).double()
     inputs = torch.randn(args.steps, args.batch, args.input, dtype=torch.float64)
     report = stability.check(cell, inputs, generator=torch.Generator().manual_seed(args.seed))
-    print(f"{args.cell}: (n, t) = ({cell.num_stages}, {cell.memory_span}), "
-          f"{sum(p.numel() for p in cell.parameters() if p.requires_grad)} trainable parameters")
+    print(
+        f"{args.cell}: (n, t) = ({cell.num_stages}, {cell.memory_span}), "
+        f"{sum(p.numel() for p in cell.parameters() if p.requires_grad)} trainable parameters"
+    )
     print(report)
     return 0 if report.stable else 1

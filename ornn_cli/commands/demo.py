@@ -16,10 +16,10 @@ def parser() -> Parser:
     parser = Parser(
         prog="ornn demo",
         description="Every headline result at small scale: tableaus and ODECell against torchdiffeq, the proofs, the cell "
-                    "table, QAOA/DC-QAOA meta-learning on unseen graphs, and Ising predictors against exact evolution. "
-                    "Prints a summary table; writes report.md (plots embedded), metrics.json, config.json and PNGs.",
+        "table, QAOA/DC-QAOA meta-learning on unseen graphs, and Ising predictors against exact evolution. "
+        "Prints a summary table; writes report.md (plots embedded), metrics.json, config.json and PNGs.",
         epilog="examples:\n  ornn demo                      about a minute on two cores\n"
-               "  ornn demo --quick --out /tmp/ornn-demo\n  ornn demo --out runs/demo --overwrite --device cuda",
+        "  ornn demo --quick --out /tmp/ornn-demo\n  ornn demo --out runs/demo --overwrite --device cuda",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-demo)")
@@ -33,6 +33,11 @@ def main(argv: Sequence[str]) -> int:
     from ..tour import run_demo
 
     args = parser().parse_args(list(argv))
-    metrics = run_demo(args.out, seed=args.seed, quick=args.quick, device=_checks.device("--device", args.device),
-                       overwrite=args.overwrite)
+    metrics = run_demo(
+        args.out,
+        seed=args.seed,
+        quick=args.quick,
+        device=_checks.device("--device", args.device),
+        overwrite=args.overwrite,
+    )
     return 0 if metrics["passed"] else 1

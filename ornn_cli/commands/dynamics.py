@@ -40,51 +40,89 @@ HELP = "Ising-chain predictors: generate, train, evaluate, transfer (ornn dynami
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="ornn dynamics", description="Ising-chain dynamics predictors (Zhang et al.).",
-                                     epilog="examples:\n" + __doc__.split("\n\n")[1])
+    parser = Parser(
+        prog="ornn dynamics",
+        description="Ising-chain dynamics predictors (Zhang et al.).",
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     def spec_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--spins", type=positive_int, nargs="+", default=[2, 3, 4], help="chain lengths N (default 2 3 4)")
-        p.add_argument("--per-spin", type=positive_int, default=200, help="sequences per N, split 80/10/10 (default 200)")
+        p.add_argument(
+            "--spins", type=positive_int, nargs="+", default=[2, 3, 4], help="chain lengths N (default 2 3 4)"
+        )
+        p.add_argument(
+            "--per-spin", type=positive_int, default=200, help="sequences per N, split 80/10/10 (default 200)"
+        )
         p.add_argument("--steps", type=positive_int, default=100, help="steps per sequence (default 100)")
         p.add_argument("--seed", type=non_negative_int, default=0)
 
-    generate = actions.add_parser("generate", help="evolve Haar-random states exactly and cache them",
-                                  epilog="example:\n  ornn dynamics generate --spins 2 3 4 5 --per-spin 500 --out data/ising")
+    generate = actions.add_parser(
+        "generate",
+        help="evolve Haar-random states exactly and cache them",
+        epilog="example:\n  ornn dynamics generate --spins 2 3 4 5 --per-spin 500 --out data/ising",
+    )
     spec_flags(generate)
     generate.add_argument("--out", type=Path, required=True, help="cache folder")
     generate.add_argument("--overwrite", action="store_true", help="replace a cache already in --out")
-    train = actions.add_parser("train", help="teacher-forced training of a predictor",
-                               epilog="examples:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru\n"
-                                      "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result")
+    train = actions.add_parser(
+        "train",
+        help="teacher-forced training of a predictor",
+        epilog="examples:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru\n"
+        "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result",
+    )
     spec_flags(train)
-    train.add_argument("--data", type=Path, default=None, help="a cache from `generate` (default: generate in memory from the spec flags)")
-    train.add_argument("--model", choices=MODEL_KINDS, default="recurrent-stack",
-                       help="recurrent-stack: encoders + recurrent stack (Zhang et al., Table B1); "
-                            "norm-preserving: psi itself in a linear 1-ARNN per N")
+    train.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a cache from `generate` (default: generate in memory from the spec flags)",
+    )
+    train.add_argument(
+        "--model",
+        choices=MODEL_KINDS,
+        default="recurrent-stack",
+        help="recurrent-stack: encoders + recurrent stack (Zhang et al., Table B1); "
+        "norm-preserving: psi itself in a linear 1-ARNN per N",
+    )
     train.add_argument("--cell", default="sru", help="registered cell of the recurrent stack (default sru)")
-    train.add_argument("--width", "--hidden", dest="width", type=positive_int, default=64,
-                       help="feature width = the recurrent cells' hidden size (Zhang et al.: 512; default 64)")
+    train.add_argument(
+        "--width",
+        "--hidden",
+        dest="width",
+        type=positive_int,
+        default=64,
+        help="feature width = the recurrent cells' hidden size (Zhang et al.: 512; default 64)",
+    )
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (Zhang et al.: 4; default 2)")
     train.add_argument("--epochs", type=positive_int, default=15)
     train.add_argument("--lr", type=positive_float, default=3e-3)
     train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)")
     train.add_argument("--out", type=Path, required=True, help="run folder")
     add_training_flags(train, batch=32, items="sequences")
-    evaluate = actions.add_parser("evaluate", help="autoregressive rollout against exact evolution and persistence",
-                                  epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50")
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="autoregressive rollout against exact evolution and persistence",
+        epilog="example:\n  ornn dynamics evaluate --run runs/ising-sru --steps 100 --count 50",
+    )
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn dynamics train`")
     evaluate.add_argument("--steps", type=positive_int, default=None, help="rollout length (default: the data's steps)")
-    evaluate.add_argument("--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)")
+    evaluate.add_argument(
+        "--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)"
+    )
     evaluate.add_argument("--device", default="cpu", help="where the model runs (default cpu)")
-    transfer = actions.add_parser("transfer", help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
-                                  epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5")
+    transfer = actions.add_parser(
+        "transfer",
+        help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
+        epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
+    )
     transfer.add_argument("--base-spins", type=positive_int, nargs="+", default=[2, 3, 4])
     transfer.add_argument("--target", type=positive_int, default=5)
     transfer.add_argument("--per-spin", type=positive_int, default=200)
     transfer.add_argument("--steps", type=positive_int, default=100)
-    transfer.add_argument("--width", "--hidden", dest="width", type=positive_int, default=64, help="feature width (default 64)")
+    transfer.add_argument(
+        "--width", "--hidden", dest="width", type=positive_int, default=64, help="feature width (default 64)"
+    )
     transfer.add_argument("--layers", type=positive_int, default=2)
     transfer.add_argument("--base-epochs", type=positive_int, default=15)
     transfer.add_argument("--epochs", type=positive_int, default=10, help="epochs on the target chain, for both models")
@@ -116,9 +154,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
 
-        metrics = run_transfer(TransferConfig(base_spins=tuple(args.base_spins), target=args.target, per_spin=args.per_spin,
-                                              steps=args.steps, width=args.width, layers=args.layers, base_epochs=args.base_epochs,
-                                              epochs=args.epochs, seed=args.seed), args.out, progress=True)
+        metrics = run_transfer(
+            TransferConfig(
+                base_spins=tuple(args.base_spins),
+                target=args.target,
+                per_spin=args.per_spin,
+                steps=args.steps,
+                width=args.width,
+                layers=args.layers,
+                base_epochs=args.base_epochs,
+                epochs=args.epochs,
+                seed=args.seed,
+            ),
+            args.out,
+            progress=True,
+        )
         print(tables.format_table(metrics["rows"], style="markdown"))
         print(f"\nreport: {args.out / 'report.md'}")
         return 0
@@ -135,22 +185,58 @@ def _train(args: argparse.Namespace) -> int:
     device = _checks.device("--device", args.device)
     distributed.setup(device)
     main_rank = distributed.is_main()
-    checkpoint = _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    checkpoint = (
+        _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    )
     distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
     spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
     torch.manual_seed(args.seed)
-    model = build_model({"kind": args.model, "model": (
-        {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
-        if args.model == "recurrent-stack" else {"spins": spec.spins, "dt": spec.dt})}).to(device)
-    config = {"data": str(args.data) if args.data else None, "spec": asdict(spec), "kind": args.model, "model": model.config,
-              "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "decay": args.decay, "seed": args.seed}
+    model = build_model(
+        {
+            "kind": args.model,
+            "model": (
+                {"max_spins": max(spec.spins), "width": args.width, "cell": args.cell, "num_layers": args.layers}
+                if args.model == "recurrent-stack"
+                else {"spins": spec.spins, "dt": spec.dt}
+            ),
+        }
+    ).to(device)
+    config = {
+        "data": str(args.data) if args.data else None,
+        "spec": asdict(spec),
+        "kind": args.model,
+        "model": model.config,
+        "epochs": args.epochs,
+        "batch": args.batch,
+        "lr": args.lr,
+        "decay": args.decay,
+        "seed": args.seed,
+    }
     if main_rank:
         _io.write_json(args.out / "config.json", config)
-    history = train_in_run_folder("dynamics train", args.out, checkpoint, lambda: train_predictor(
-        model, spec, epochs=args.epochs, batch_size=args.batch, lr=args.lr, decay=args.decay, seed=args.seed,
-        checkpoint=checkpoint, resume=args.resume, progress=main_rank, cached=cached))
+    history = train_in_run_folder(
+        "dynamics train",
+        args.out,
+        checkpoint,
+        lambda: train_predictor(
+            model,
+            spec,
+            epochs=args.epochs,
+            batch_size=args.batch,
+            lr=args.lr,
+            decay=args.decay,
+            seed=args.seed,
+            checkpoint=checkpoint,
+            resume=args.resume,
+            progress=main_rank,
+            cached=cached,
+        ),
+    )
     if history is None:
         return 130
-    return finish_run_folder(args.out, model.state_dict(), asdict(history),
-                             f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}")
-
+    return finish_run_folder(
+        args.out,
+        model.state_dict(),
+        asdict(history),
+        f"best validation loss {min(history.val_loss):.3e} at epoch {history.best_epoch}; run folder {args.out}",
+    )

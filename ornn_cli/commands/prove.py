@@ -21,17 +21,24 @@ HELP = "run the unification paper's claims and theorems as numerical checks"
 
 def main(argv: list[str]) -> int:
     parser = Parser(
-        prog="ornn prove", description="Run the claims and theorems of the unification paper as numerical checks. "
-                                       "Exit code 0 when every verdict holds, 1 when one fails, 2 on bad input.",
+        prog="ornn prove",
+        description="Run the claims and theorems of the unification paper as numerical checks. "
+        "Exit code 0 when every verdict holds, 1 when one fails, 2 on bad input.",
         epilog="examples:\n  ornn prove                          every claim and theorem\n  ornn prove theorem4 --quick\n"
-               "  ornn prove theorem1 --set size=12 --set steps=20000\n  ornn prove --markdown --json proofs.json",
+        "  ornn prove theorem1 --set size=12 --set steps=20000\n  ornn prove --markdown --json proofs.json",
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"proofs to run (default all): {', '.join(PROOFS)}")
     parser.add_argument("--quick", action="store_true", help="smaller instances")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--json", type=Path, default=None, help="also write every result to this JSON file")
-    parser.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                        help="an instance option for the selected proofs, e.g. size=12 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an instance option for the selected proofs, e.g. size=12 (repeatable)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in PROOFS]
     if unknown:
@@ -62,4 +69,3 @@ def _parse_options(pairs: list[str], names: list[str]) -> dict:
                 valid = ", ".join(inspect.signature(PROOFS[name]).parameters)
                 raise ValueError(f"--set: proof {name!r} has no option {key!r}; its options are {valid}")
     return options
-

@@ -33,6 +33,7 @@ from .._parsing import (
 
 HELP = "QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)"
 
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=FAMILIES, default="erdos-renyi", help="problem family (default erdos-renyi)")
     parser.add_argument("--p", type=positive_int, default=1, help="QAOA depth (default 1)")
@@ -43,12 +44,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="ornn qaoa", description="QAOA/DC-QAOA meta-learning (Chandarana et al., arXiv:2206.09966; arXiv:2512.05058).",
-                    epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
-                           "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
+    parser = Parser(
+        prog="ornn qaoa",
+        description="QAOA/DC-QAOA meta-learning (Chandarana et al., arXiv:2206.09966; arXiv:2512.05058).",
+        epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
+        "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    train = actions.add_parser("train", help="meta-train one cell", epilog="examples:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru\n"
-                               "  ornn qaoa train --cell gru --batch 16 --nproc 2 --out runs/gru-ddp   # two processes, same result")
+    train = actions.add_parser(
+        "train",
+        help="meta-train one cell",
+        epilog="examples:\n  ornn qaoa train --cell gru --epochs 30 --out runs/gru\n"
+        "  ornn qaoa train --cell gru --batch 16 --nproc 2 --out runs/gru-ddp   # two processes, same result",
+    )
     _common(train)
     train.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
     train.add_argument("--hidden", type=positive_int, default=20)
@@ -56,28 +64,48 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=positive_int, default=20)
     train.add_argument("--lr", type=positive_float, default=0.01)
     add_training_flags(train, batch=8, items="problems")
-    evaluate = actions.add_parser("evaluate", help="two-phase evaluation of a trained cell on unseen graphs",
-                                  epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14")
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="two-phase evaluation of a trained cell on unseen graphs",
+        epilog="example:\n  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
+    )
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
     evaluate.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
     evaluate.add_argument("--per-size", type=positive_int, default=5)
     evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
-    compare = actions.add_parser("compare", help="train cells and compare them with the baselines",
-                                 epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
-                                        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # the sequence-model paper's models")
+    compare = actions.add_parser(
+        "compare",
+        help="train cells and compare them with the baselines",
+        epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa compare --cells lstm gru sru arnn qunn --epochs 30\n"
+        "  ornn qaoa compare --cells qk_lstm qlstm qfwp lstm --hidden 4 --no-delta   # the sequence-model paper's models",
+    )
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
     compare.add_argument("--hidden", type=positive_int, default=20, help="hidden size of every cell (default 20)")
-    compare.add_argument("--no-delta", action="store_true", help="feed parameters and cost only (the sequence-model paper's input of size 3 at p = 1)")
+    compare.add_argument(
+        "--no-delta",
+        action="store_true",
+        help="feed parameters and cost only (the sequence-model paper's input of size 3 at p = 1)",
+    )
     compare.add_argument("--epochs", type=positive_int, default=20)
     compare.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     compare.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
     compare.add_argument("--per-size", type=positive_int, default=5)
-    compare.add_argument("--reference", action="store_true", help="also find each test graph's ansatz optimum (multi-start L-BFGS)")
-    compare.add_argument("--transfer-sizes", type=positive_int, nargs="*", default=[], help="3-regular only: Phase I ratios on these larger n")
+    compare.add_argument(
+        "--reference", action="store_true", help="also find each test graph's ansatz optimum (multi-start L-BFGS)"
+    )
+    compare.add_argument(
+        "--transfer-sizes",
+        type=positive_int,
+        nargs="*",
+        default=[],
+        help="3-regular only: Phase I ratios on these larger n",
+    )
     compare.add_argument("--quick", action="store_true", help="3 epochs, 2 test sizes, 3 graphs each")
     compare.add_argument("--overwrite", action="store_true", help="replace a comparison already in --out")
-    compare.add_argument("--device", default="cpu", help="where the cells train and the circuits run: cpu, cuda, cuda:1 (default cpu)")
+    compare.add_argument(
+        "--device", default="cpu", help="where the cells train and the circuits run: cpu, cuda, cuda:1 (default cpu)"
+    )
     return parser
 
 
@@ -89,13 +117,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if launched is not None:
         return launched
     if args.action == "compare":
-        config = CompareConfig(kind=args.kind, p=args.p, dc=args.dc, steps=args.steps, seed=args.seed, cells=tuple(args.cells),
-                               epochs=args.epochs, train_sizes=tuple(args.train_sizes), test_sizes=tuple(args.test_sizes),
-                               test_per_size=args.per_size, reference_optimum=args.reference,
-                               transfer_sizes=tuple(args.transfer_sizes), hidden_size=args.hidden, use_delta=not args.no_delta,
-                               device=str(device))
+        config = CompareConfig(
+            kind=args.kind,
+            p=args.p,
+            dc=args.dc,
+            steps=args.steps,
+            seed=args.seed,
+            cells=tuple(args.cells),
+            epochs=args.epochs,
+            train_sizes=tuple(args.train_sizes),
+            test_sizes=tuple(args.test_sizes),
+            test_per_size=args.per_size,
+            reference_optimum=args.reference,
+            transfer_sizes=tuple(args.transfer_sizes),
+            hidden_size=args.hidden,
+            use_delta=not args.no_delta,
+            device=str(device),
+        )
         if args.quick:
-            config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = 3, config.test_sizes[:2], 3, 30
+            config.epochs, config.test_sizes, config.test_per_size, config.phase_two_steps = (
+                3,
+                config.test_sizes[:2],
+                3,
+                30,
+            )
         if args.out is not None:
             _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
         run_compare(config, args.out)
@@ -103,10 +148,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.action == "train":
         return _train(args, device)
     meta, config = load_meta_run(args.run, device)
-    rows = evaluate_meta(meta, kind=config["kind"], p=config["p"], dc=config["dc"], steps=config["steps"],
-                         test_sizes=args.test_sizes, per_size=args.per_size, device=device)
-    print(tables.format_table([{"n": r["n"], "ratio after Phase I": r["ratio_phase_one"], "ratio after Phase II": r["ratio_phase_two"]}
-                               for r in rows]))
+    rows = evaluate_meta(
+        meta,
+        kind=config["kind"],
+        p=config["p"],
+        dc=config["dc"],
+        steps=config["steps"],
+        test_sizes=args.test_sizes,
+        per_size=args.per_size,
+        device=device,
+    )
+    print(
+        tables.format_table(
+            [
+                {"n": r["n"], "ratio after Phase I": r["ratio_phase_one"], "ratio after Phase II": r["ratio_phase_two"]}
+                for r in rows
+            ]
+        )
+    )
     _io.write_json(args.run / "evaluation.json", rows)
     return 0
 
@@ -116,19 +175,43 @@ def _train(args: argparse.Namespace, device: torch.device) -> int:
     distributed.setup(device)
     main_rank = distributed.is_main()
     out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
-    checkpoint = _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    checkpoint = (
+        _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
+    )
     distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
-    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("resume", "overwrite", "nproc")}
+    config = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in ("resume", "overwrite", "nproc")
+    }
     if main_rank:
         _io.write_json(out / "config.json", config)
     torch.manual_seed(args.seed)
     meta = MetaOptimizer(args.cell, parameter_count(args.p, dc=args.dc), hidden_size=args.hidden).double().to(device)
-    history = train_in_run_folder("qaoa train", out, checkpoint, lambda: meta_train(
-        meta, ProblemDistribution(args.kind, tuple(args.train_sizes)), p=args.p, dc=args.dc, steps=args.steps,
-        epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch, checkpoint=checkpoint, resume=args.resume,
-        progress=main_rank))
+    history = train_in_run_folder(
+        "qaoa train",
+        out,
+        checkpoint,
+        lambda: meta_train(
+            meta,
+            ProblemDistribution(args.kind, tuple(args.train_sizes)),
+            p=args.p,
+            dc=args.dc,
+            steps=args.steps,
+            epochs=args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+            batch_size=args.batch,
+            checkpoint=checkpoint,
+            resume=args.resume,
+            progress=main_rank,
+        ),
+    )
     if history is None:
         return 130
-    return finish_run_folder(out, meta.state_dict(), asdict(history),
-                             f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}")
-
+    return finish_run_folder(
+        out,
+        meta.state_dict(),
+        asdict(history),
+        f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}",
+    )

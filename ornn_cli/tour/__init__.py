@@ -76,8 +76,15 @@ def pyplot():
     return plt
 
 
-def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, device: Any = "cpu",
-             overwrite: bool = False, echo: Any = print) -> dict[str, Any]:
+def run_demo(
+    out: Optional[Path] = None,
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    device: Any = "cpu",
+    overwrite: bool = False,
+    echo: Any = print,
+) -> dict[str, Any]:
     """Run the tour, print it and a final summary table, write the run folder; return the metrics.
 
     Args:
@@ -93,8 +100,16 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-demo"
     _io.check_run_folder(out, "report.md", overwrite=overwrite, resumable=False)
-    config = {"seed": seed, "quick": quick, "device": str(device), "out": str(out), "ode_dim": 32 if quick else 64,
-              "ode_steps": 50 if quick else 200, "report_steps": 20 if quick else 60, "torch": torch.__version__}
+    config = {
+        "seed": seed,
+        "quick": quick,
+        "device": str(device),
+        "out": str(out),
+        "ode_dim": 32 if quick else 64,
+        "ode_steps": 50 if quick else 200,
+        "report_steps": 20 if quick else 60,
+        "torch": torch.__version__,
+    }
     sections = []
     for title, target in SECTIONS:
         result = section_function(target)(config)
@@ -110,13 +125,25 @@ def run_demo(out: Optional[Path] = None, *, seed: int = 0, quick: bool = False, 
     echo(tables.format_table(summary, columns=SUMMARY_COLUMNS))
     echo(verdict)
 
-    metrics = {"sections": {title: result.metrics for title, result in sections}, "summary": summary,
-               "passed": passed, "seconds": seconds}
+    metrics = {
+        "sections": {title: result.metrics for title, result in sections},
+        "summary": summary,
+        "passed": passed,
+        "seconds": seconds,
+    }
     _io.write_json(out / "metrics.json", metrics)
     _io.write_json(out / "config.json", config)
-    lines = ["# ornn demo", "", f"Run {stamp}, seed {seed}, device {device}{', quick' if quick else ''}, {seconds:.0f} s "
-             f"(torch {torch.__version__}). {verdict.capitalize()}.", "", "## Summary", "",
-             tables.format_table(summary, style="markdown", columns=SUMMARY_COLUMNS), ""]
+    lines = [
+        "# ornn demo",
+        "",
+        f"Run {stamp}, seed {seed}, device {device}{', quick' if quick else ''}, {seconds:.0f} s "
+        f"(torch {torch.__version__}). {verdict.capitalize()}.",
+        "",
+        "## Summary",
+        "",
+        tables.format_table(summary, style="markdown", columns=SUMMARY_COLUMNS),
+        "",
+    ]
     for title, result in sections:
         lines += [f"## {title}", "", "```", result.text, "```", ""]
         lines += [f"![{Path(name).stem}]({name})\n" for name in result.figures]

@@ -15,7 +15,21 @@ def family_section(config: dict[str, Any]) -> SectionResult:
     stable = sum(row["verdict"] == "stable" for row in rows)
     listed = [row for row in rows if not row["paper"].startswith("not in")]
     agree = sum(row["(n, t)"] == row["paper"].split(" ")[0] for row in listed)
-    return SectionResult(summary(rows), rows, summary=[
-        {"part": "cells", "measure": "stability verdict on random inputs (float64)", "ours": f"{stable}/{len(rows)} stable", "against": ""},
-        {"part": "cells", "measure": "computed (n, t) equal to the unification paper's Table 1", "ours": f"{agree}/{len(listed)}",
-         "against": "differences explained in docs/family_table.md"}])
+    return SectionResult(
+        summary(rows),
+        rows,
+        summary=[
+            {
+                "part": "cells",
+                "measure": "stability verdict on random inputs (float64)",
+                "ours": f"{stable}/{len(rows)} stable",
+                "against": "",
+            },
+            {
+                "part": "cells",
+                "measure": "computed (n, t) equal to the unification paper's Table 1",
+                "ours": f"{agree}/{len(listed)}",
+                "against": "differences explained in docs/family_table.md",
+            },
+        ],
+    )

@@ -43,7 +43,9 @@ def tableau_table() -> list[dict[str, Any]]:
     return rows
 
 
-def compare_with_torchdiffeq(*, dim: int = 64, steps: int = 200, step_size: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
+def compare_with_torchdiffeq(
+    *, dim: int = 64, steps: int = 200, step_size: float = 0.05, seed: int = 0
+) -> list[dict[str, Any]]:
     """Max relative gap between ``ODECell.solve`` and ``torchdiffeq.odeint`` (float64) per method."""
     from torchdiffeq import odeint
 
@@ -65,7 +67,9 @@ def compare_with_torchdiffeq(*, dim: int = 64, steps: int = 200, step_size: floa
         reference = odeint(lambda t, y: f(y), y0, cell.times(steps), method=theirs)
         theirs_s = time.perf_counter() - start
         gap = float(((path - reference).abs().max() / reference.abs().max()).item())
-        rows.append({"ornn": ours, "torchdiffeq": theirs, "max_relative_gap": gap, "ornn_s": ours_s, "torchdiffeq_s": theirs_s})
+        rows.append(
+            {"ornn": ours, "torchdiffeq": theirs, "max_relative_gap": gap, "ornn_s": ours_s, "torchdiffeq_s": theirs_s}
+        )
     return rows
 
 
@@ -79,8 +83,6 @@ def example_report(*, hidden: int = 16, steps: int = 60, seed: int = 0) -> stabi
     return stability.check(cell, inputs, generator=generator)
 
 
-
-
 def tableau_section(config: dict[str, Any]) -> SectionResult:
     plt = pyplot()
     table = tableau_table()
@@ -89,19 +91,42 @@ def tableau_section(config: dict[str, Any]) -> SectionResult:
     _io.save_figure(Path(config["out"]) / "stability_regions.png", figure, dpi=120, bbox_inches="tight")
     plt.close(figure)
     widest = max(table, key=lambda row: row["real_interval"])
-    return SectionResult(tables.format_table(table), table, ["stability_regions.png"],
-                         [{"part": "tableaus", "measure": f"widest real stability interval of {len(table)} presets",
-                           "ours": f"{widest['tableau']}: [-{widest['real_interval']:.3f}, 0]", "against": "|R(h lambda)| <= 1"}])
+    return SectionResult(
+        tables.format_table(table),
+        table,
+        ["stability_regions.png"],
+        [
+            {
+                "part": "tableaus",
+                "measure": f"widest real stability interval of {len(table)} presets",
+                "ours": f"{widest['tableau']}: [-{widest['real_interval']:.3f}, 0]",
+                "against": "|R(h lambda)| <= 1",
+            }
+        ],
+    )
 
 
 def odecell_section(config: dict[str, Any]) -> SectionResult:
     comparisons = compare_with_torchdiffeq(dim=config["ode_dim"], steps=config["ode_steps"], seed=config["seed"])
     matched = all(row["max_relative_gap"] <= MATCH_TOLERANCE for row in comparisons)
     gap = max(row["max_relative_gap"] for row in comparisons)
-    text = tables.format_table(comparisons) + f"\nverdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)"
-    return SectionResult(text, {"rows": comparisons, "matches": matched}, passed=matched,
-                         summary=[{"part": "ODECell", "measure": "max relative gap to torchdiffeq.odeint (3 methods, float64)",
-                                   "ours": f"{gap:.1e}", "against": f"tolerance {MATCH_TOLERANCE:g}"}])
+    text = (
+        tables.format_table(comparisons)
+        + f"\nverdict: {'match' if matched else 'MISMATCH'} (tolerance {MATCH_TOLERANCE:g} relative)"
+    )
+    return SectionResult(
+        text,
+        {"rows": comparisons, "matches": matched},
+        passed=matched,
+        summary=[
+            {
+                "part": "ODECell",
+                "measure": "max relative gap to torchdiffeq.odeint (3 methods, float64)",
+                "ours": f"{gap:.1e}",
+                "against": f"tolerance {MATCH_TOLERANCE:g}",
+            }
+        ],
+    )
 
 
 def report_section(config: dict[str, Any]) -> SectionResult:

@@ -14,13 +14,12 @@ from typing import Any
 
 import torch
 
-from ornn import tables
-
 from applications.dynamics.data import SequenceSpec, materialise
 from applications.dynamics.model import DynamicsPredictor
 from applications.dynamics.physics import NormPreservingPredictor
 from applications.dynamics.report import plot_metric, summary_rows
 from applications.dynamics.train import evaluate_predictor, train_predictor
+from ornn import tables
 
 from . import SectionResult
 
@@ -35,8 +34,9 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
     torch.manual_seed(seed)
     model = DynamicsPredictor(max_spins=4, width=64, cell="sru", num_layers=2).to(device)
     start = time.perf_counter()
-    history = train_predictor(model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data,
-                              progress=True)
+    history = train_predictor(
+        model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data, progress=True
+    )
     seconds = time.perf_counter() - start
     evaluation = evaluate_predictor(model, spec, steps=100, count=20, cached=data)
     figures = []
@@ -47,34 +47,63 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
     torch.manual_seed(seed)
     physics = NormPreservingPredictor(spec.spins, dt=spec.dt).to(device)
     start = time.perf_counter()
-    train_predictor(physics, spec, epochs=20 if quick else 60, batch_size=32, lr=0.3, decay=0.95, seed=seed, cached=data,
-                    progress=True)
+    train_predictor(
+        physics,
+        spec,
+        epochs=20 if quick else 60,
+        batch_size=32,
+        lr=0.3,
+        decay=0.95,
+        seed=seed,
+        cached=data,
+        progress=True,
+    )
     physics_seconds = time.perf_counter() - start
     long = replace(spec, steps=1000)
     growth = []
-    for label, slug, predictor in (("SRU (Zhang et al.)", "sru", model), ("norm-preserving 1-ARNN", "norm-preserving", physics)):
+    for label, slug, predictor in (
+        ("SRU (Zhang et al.)", "sru", model),
+        ("norm-preserving 1-ARNN", "norm-preserving", physics),
+    ):
         far = evaluate_predictor(predictor, long, steps=1000, count=10)
         if out is not None:
             plot_metric(far, "mre", out / f"dynamics-growth-{slug}.png", ylabel=f"MRE, {label}", log=True)
             figures.append(f"dynamics-growth-{slug}.png")
         for n, per in sorted(far.items()):
-            growth.append({"predictor": label, "N": n, **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in (100, 250, 1000)},
-                           "persistence @ 1000": per["persistence"]["mre"][1000],
-                           "norm drift @ 1000": per["predictor"]["norm_drift"][1000]})
-    text = (f"SRU predictor (width 64, 2 layers) trained {len(history.val_loss)} epochs in {seconds:.0f} s on N = 2..4 "
-            f"({spec.per_spin} Haar-random sequences per N, 100 steps of dt = 0.002); 20 held-out states per N, "
-            "autoregressive rollout scored at step 100 against exact evolution, next to persistence:\n" + tables.format_table(rows)
-            + f"\n\nError growth to 1,000 steps (10 held-out states per N); the norm-preserving predictor trained in "
-            f"{physics_seconds:.0f} s on the same data:\n" + tables.format_table(growth))
+            growth.append(
+                {
+                    "predictor": label,
+                    "N": n,
+                    **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in (100, 250, 1000)},
+                    "persistence @ 1000": per["persistence"]["mre"][1000],
+                    "norm drift @ 1000": per["predictor"]["norm_drift"][1000],
+                }
+            )
+    text = (
+        f"SRU predictor (width 64, 2 layers) trained {len(history.val_loss)} epochs in {seconds:.0f} s on N = 2..4 "
+        f"({spec.per_spin} Haar-random sequences per N, 100 steps of dt = 0.002); 20 held-out states per N, "
+        "autoregressive rollout scored at step 100 against exact evolution, next to persistence:\n"
+        + tables.format_table(rows)
+        + f"\n\nError growth to 1,000 steps (10 held-out states per N); the norm-preserving predictor trained in "
+        f"{physics_seconds:.0f} s on the same data:\n" + tables.format_table(growth)
+    )
 
     def mres(key: str, label: str) -> str:
         return " / ".join(f"{r[key]:.2g}" for r in growth if r["predictor"] == label)
 
     summary = [
-        {"part": "Ising, SRU (Zhang et al.)", "measure": "MRE @ step 100, N = 2 / 3 / 4",
-         "ours": " / ".join(f"{r['MRE']:.2g}" for r in rows), "against": "persistence " + " / ".join(f"{r['MRE persistence']:.2g}" for r in rows)},
-        {"part": "Ising, norm-preserving", "measure": "MRE @ step 1000, N = 2 / 3 / 4", "ours": mres("MRE @ 1000", "norm-preserving 1-ARNN"),
-         "against": "SRU " + mres("MRE @ 1000", "SRU (Zhang et al.)")},
+        {
+            "part": "Ising, SRU (Zhang et al.)",
+            "measure": "MRE @ step 100, N = 2 / 3 / 4",
+            "ours": " / ".join(f"{r['MRE']:.2g}" for r in rows),
+            "against": "persistence " + " / ".join(f"{r['MRE persistence']:.2g}" for r in rows),
+        },
+        {
+            "part": "Ising, norm-preserving",
+            "measure": "MRE @ step 1000, N = 2 / 3 / 4",
+            "ours": mres("MRE @ 1000", "norm-preserving 1-ARNN"),
+            "against": "SRU " + mres("MRE @ 1000", "SRU (Zhang et al.)"),
+        },
     ]
     metrics = {"rows": rows, "growth": growth, "train_seconds": seconds, "val_loss": history.val_loss}
     return SectionResult(text, metrics, figures, summary)

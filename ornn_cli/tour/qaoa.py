@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from ornn import tables
-
 from applications.qaoa.ansatz import DCQAOA, QAOA
 from applications.qaoa.baselines import fixed_angles, linear_ramp, random_init
 from applications.qaoa.metrics import approximation_ratio, relative_error
 from applications.qaoa.optimize import optimize
 from applications.qaoa.problems import random_regular_maxcut
+from ornn import tables
 
 from . import SectionResult
 
@@ -40,35 +39,56 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
             result = optimize(ansatz, init, optimizer="adam", lr=0.05, steps=steps)
             start_ratio = approximation_ratio(problem, result.energies[0]).mean()
             final = result.final_energies
-            rows.append({
-                "ansatz": "DC-QAOA (zy)" if isinstance(ansatz, DCQAOA) else "QAOA",
-                "start": name,
-                "ratio at start": float(start_ratio),
-                f"ratio after {steps} Adam steps": float(approximation_ratio(problem, final).mean()),
-                "relative error": float(relative_error(problem, final).mean()),
-            })
+            rows.append(
+                {
+                    "ansatz": "DC-QAOA (zy)" if isinstance(ansatz, DCQAOA) else "QAOA",
+                    "start": name,
+                    "ratio at start": float(start_ratio),
+                    f"ratio after {steps} Adam steps": float(approximation_ratio(problem, final).mean()),
+                    "relative error": float(relative_error(problem, final).mean()),
+                }
+            )
     title = f"MaxCut on a 10-node 3-regular graph (seed {seed}, max cut {problem.max_cut:g}), p = 2"
     text = title + "\n" + tables.format_table(rows)
 
-    summary = [{"part": "QAOA, fixed graph", "measure": f"ratio after {steps} Adam steps from fixed angles, p = 2 (QAOA / DC-QAOA)",
-                "ours": " / ".join(f"{r[f'ratio after {steps} Adam steps']:.3f}" for r in rows if r["start"].startswith("fixed")),
-                "against": "random start " + " / ".join(f"{r[f'ratio after {steps} Adam steps']:.3f}" for r in rows if r["start"].startswith("random"))}]
+    summary = [
+        {
+            "part": "QAOA, fixed graph",
+            "measure": f"ratio after {steps} Adam steps from fixed angles, p = 2 (QAOA / DC-QAOA)",
+            "ours": " / ".join(
+                f"{r[f'ratio after {steps} Adam steps']:.3f}" for r in rows if r["start"].startswith("fixed")
+            ),
+            "against": "random start "
+            + " / ".join(
+                f"{r[f'ratio after {steps} Adam steps']:.3f}" for r in rows if r["start"].startswith("random")
+            ),
+        }
+    ]
     metrics: dict[str, Any] = {"fixed_graph": rows}
     figures = []
     for dc in (False, True):
         name = "DC-QAOA" if dc else "QAOA"
         meta_rows, figure = _meta_learning(config, dc)
-        text += (f"\n\n{name} meta-learned starts (LSTM, GRU trained on 8-node 3-regular graphs; T = 6 proposals), "
-                 f"5 unseen 10-node graphs, p = 2, then Phase II Adam:\n" + tables.format_table(meta_rows))
+        text += (
+            f"\n\n{name} meta-learned starts (LSTM, GRU trained on 8-node 3-regular graphs; T = 6 proposals), "
+            f"5 unseen 10-node graphs, p = 2, then Phase II Adam:\n" + tables.format_table(meta_rows)
+        )
         metrics[f"meta_learning_{'dc' if dc else 'qaoa'}"] = meta_rows
         figures += [figure] if figure else []
-        learned = max((r for r in meta_rows if r["method"].startswith("learned")), key=lambda r: r["ratio after Phase I"])
+        learned = max(
+            (r for r in meta_rows if r["method"].startswith("learned")), key=lambda r: r["ratio after Phase I"]
+        )
         baselines = [r for r in meta_rows if not r["method"].startswith(("learned", "random"))]
         best = max(baselines, key=lambda r: r["ratio after Phase I"])
         rand = next(r for r in meta_rows if r["method"] == "random")
-        summary.append({"part": f"{name} meta-learning", "measure": f"ratio after Phase I on unseen n = 10, {learned['method']}",
-                        "ours": f"{learned['ratio after Phase I']:.3f}",
-                        "against": f"random {rand['ratio after Phase I']:.3f}, {best['method']} {best['ratio after Phase I']:.3f}"})
+        summary.append(
+            {
+                "part": f"{name} meta-learning",
+                "measure": f"ratio after Phase I on unseen n = 10, {learned['method']}",
+                "ours": f"{learned['ratio after Phase I']:.3f}",
+                "against": f"random {rand['ratio after Phase I']:.3f}, {best['method']} {best['ratio after Phase I']:.3f}",
+            }
+        )
     return SectionResult(text, metrics, figures, summary)
 
 
@@ -77,16 +97,37 @@ def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any
     from applications.qaoa.experiment import CompareConfig, run_compare
 
     quick = config.get("quick", False)
-    config_meta = CompareConfig(kind="3-regular", train_sizes=(8,), test_sizes=(10,), test_per_size=5, p=2, steps=6, dc=dc,
-                                cells=("lstm", "gru"), hidden_size=12, epochs=3 if quick else 10, batches_per_epoch=4,
-                                meta_optimizer="rmsprop", meta_lr=0.01,  # fast for this short, small training
-                                batch_size=8, phase_two_optimizer="adam", phase_two_lr=0.05,
-                                phase_two_steps=20 if quick else 60, seed=config.get("seed", 0), device=config.get("device", "cpu"))
+    config_meta = CompareConfig(
+        kind="3-regular",
+        train_sizes=(8,),
+        test_sizes=(10,),
+        test_per_size=5,
+        p=2,
+        steps=6,
+        dc=dc,
+        cells=("lstm", "gru"),
+        hidden_size=12,
+        epochs=3 if quick else 10,
+        batches_per_epoch=4,
+        meta_optimizer="rmsprop",
+        meta_lr=0.01,  # fast for this short, small training
+        batch_size=8,
+        phase_two_optimizer="adam",
+        phase_two_lr=0.05,
+        phase_two_steps=20 if quick else 60,
+        seed=config.get("seed", 0),
+        device=config.get("device", "cpu"),
+    )
     folder = "dc-qaoa-compare" if dc else "qaoa-compare"
     out = Path(config["out"]) / folder if "out" in config else None
     metrics = run_compare(config_meta, out, progress=True, echo=lambda *args: None)
-    rows = [{"method": method, "ratio after Phase I": per_n[10]["ratio_phase_one_mean"],
-             "ratio after Phase II": per_n[10]["ratio_phase_two_mean"],
-             "iterations to convergence": per_n[10]["iterations_to_convergence"]}
-            for method, per_n in metrics["results"].items()]
+    rows = [
+        {
+            "method": method,
+            "ratio after Phase I": per_n[10]["ratio_phase_one_mean"],
+            "ratio after Phase II": per_n[10]["ratio_phase_two_mean"],
+            "iterations to convergence": per_n[10]["iterations_to_convergence"],
+        }
+        for method, per_n in metrics["results"].items()
+    ]
     return rows, f"{folder}/relative_error.png" if out is not None else None

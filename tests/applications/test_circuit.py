@@ -18,7 +18,9 @@ def test_circuit_runners_agree_and_check_their_input():
     params = torch.tensor([[0.3, 0.7], [1.1, -0.4]], dtype=torch.float64)
     initial = q.plus_state(2, dtype=torch.complex128)
     state = circuit_state(initial, rotations, params)
-    assert torch.allclose(circuit_expectation(initial, rotations, params, cost), q.expectation_diagonal(state, cost), atol=1e-12)
+    assert torch.allclose(
+        circuit_expectation(initial, rotations, params, cost), q.expectation_diagonal(state, cost), atol=1e-12
+    )
     with pytest.raises(ValueError, match=r"rotations: parameter index 1 out of range for 1 parameters"):
         circuit_state(initial, rotations, params[:, :1])
     with pytest.raises(ValueError, match=r"params: expected \(batch, num_params\)"):
@@ -39,6 +41,8 @@ def test_adjoint_gradient_of_the_mixer_equals_autograd_through_the_state():
     rotations = [diagonal_rotation(0, cost), Rotation("x_all", 1), diagonal_rotation(2, cost), Rotation("x_all", 3)]
     params = torch.randn(3, 4, generator=generator, dtype=torch.float64, requires_grad=True)
     initial = q.plus_state(n, dtype=torch.complex128)
-    adjoint, = torch.autograd.grad(circuit_expectation(initial, rotations, params, cost).sum(), params)
-    direct, = torch.autograd.grad(q.expectation_diagonal(circuit_state(initial, rotations, params), cost).sum(), params)
+    (adjoint,) = torch.autograd.grad(circuit_expectation(initial, rotations, params, cost).sum(), params)
+    (direct,) = torch.autograd.grad(
+        q.expectation_diagonal(circuit_state(initial, rotations, params), cost).sum(), params
+    )
     assert torch.allclose(adjoint, direct, atol=1e-12)

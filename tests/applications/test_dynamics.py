@@ -35,7 +35,9 @@ def test_torch_hamiltonian_equals_qutip_operator_dense_and_sparse(n):
     expected = torch.from_numpy(dynamics.ising_qobj(n, g=0.3, h=-0.7).full())
     # the same terms summed in another order: equal to round-off
     assert (dynamics.ising_matrix(n, g=0.3, h=-0.7).to(torch.complex128) - expected).abs().max() < 1e-14
-    assert (dynamics.ising_matrix(n, g=0.3, h=-0.7, sparse=True).to_dense().to(torch.complex128) - expected).abs().max() < 1e-14
+    assert (
+        dynamics.ising_matrix(n, g=0.3, h=-0.7, sparse=True).to_dense().to(torch.complex128) - expected
+    ).abs().max() < 1e-14
 
 
 def test_evolution_keeps_the_norm_and_uses_the_fields():
@@ -46,16 +48,47 @@ def test_evolution_keeps_the_norm_and_uses_the_fields():
     assert (out[:, -1] - other[:, -1]).abs().max() > 1e-2
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: dynamics.evolve_exact(torch.ones(4, dtype=torch.complex128), 2, 3), ValueError, r"psi0: expected unit-norm states"),
-    (lambda: dynamics.evolve_exact(random_states(2, 1), 3, 3), ValueError, r"psi0: expected shape \(batch, 8\) or \(8,\) for 3 spins, got \(1, 4\)"),
-    (lambda: dynamics.evolve_exact(random_states(2, 1), 17, 3), ValueError, r"n_spins: expected an integer in \[1, 16\], got 17"),
-    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, -1), ValueError, r"steps"),
-    (lambda: dynamics.evolve_exact(torch.full((4,), float("nan"), dtype=torch.complex128), 2, 3), ValueError, r"psi0: expected finite amplitudes"),
-    (lambda: dynamics.evolve_exact(torch.ones(4) / 2, 2, 3), TypeError, r"psi0: expected a complex64 or complex128 tensor, got torch.float32"),
-    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, method="rk4"), ValueError, r"method: expected 'auto', 'eig' or 'krylov'"),
-    (lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, g=float("inf")), ValueError, r"g: expected a finite number"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: dynamics.evolve_exact(torch.ones(4, dtype=torch.complex128), 2, 3),
+            ValueError,
+            r"psi0: expected unit-norm states",
+        ),
+        (
+            lambda: dynamics.evolve_exact(random_states(2, 1), 3, 3),
+            ValueError,
+            r"psi0: expected shape \(batch, 8\) or \(8,\) for 3 spins, got \(1, 4\)",
+        ),
+        (
+            lambda: dynamics.evolve_exact(random_states(2, 1), 17, 3),
+            ValueError,
+            r"n_spins: expected an integer in \[1, 16\], got 17",
+        ),
+        (lambda: dynamics.evolve_exact(random_states(2, 1), 2, -1), ValueError, r"steps"),
+        (
+            lambda: dynamics.evolve_exact(torch.full((4,), float("nan"), dtype=torch.complex128), 2, 3),
+            ValueError,
+            r"psi0: expected finite amplitudes",
+        ),
+        (
+            lambda: dynamics.evolve_exact(torch.ones(4) / 2, 2, 3),
+            TypeError,
+            r"psi0: expected a complex64 or complex128 tensor, got torch.float32",
+        ),
+        (
+            lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, method="rk4"),
+            ValueError,
+            r"method: expected 'auto', 'eig' or 'krylov'",
+        ),
+        (
+            lambda: dynamics.evolve_exact(random_states(2, 1), 2, 3, g=float("inf")),
+            ValueError,
+            r"g: expected a finite number",
+        ),
+    ],
+)
 def test_bad_input_is_refused_with_a_named_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -151,7 +184,11 @@ def test_checkpoint_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_drop
     torch.manual_seed(77)  # resuming restores the generators whatever they hold now
     resumed = DynamicsPredictor(max_spins=2, width=8, num_layers=2, dropout=0.2).double()
     history_b = train_predictor(resumed, spec, epochs=4, batch_size=8, checkpoint=tmp_path / "b.pt", resume=True)
-    assert history_b.val_loss == history.val_loss and history_b.train_loss == history.train_loss and history_b.lr == history.lr
+    assert (
+        history_b.val_loss == history.val_loss
+        and history_b.train_loss == history.train_loss
+        and history_b.lr == history.lr
+    )
     for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()):
         assert torch.equal(a, b)
     saved = load_checkpoint(tmp_path / "a.pt")
@@ -182,7 +219,20 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     tiny = ["--spins", "2", "3", "--per-spin", "10", "--steps", "6"]
     assert main(["dynamics", "generate", *tiny, "--out", str(cache_dir)]) == 0
     assert (cache_dir / "metadata.json").exists()
-    train = ["dynamics", "train", "--data", str(cache_dir), "--width", "8", "--layers", "1", "--batch", "4", "--out", str(run)]
+    train = [
+        "dynamics",
+        "train",
+        "--data",
+        str(cache_dir),
+        "--width",
+        "8",
+        "--layers",
+        "1",
+        "--batch",
+        "4",
+        "--out",
+        str(run),
+    ]
     assert main([*train, "--epochs", "1"]) == 0
     assert main([*train, "--epochs", "2"]) == 2  # refuses to overwrite a run silently
     assert "pass --resume to continue it or --overwrite" in capsys.readouterr().err
@@ -194,7 +244,15 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "argument --steps: expected a positive integer, got 0" in capsys.readouterr().err
     assert main(["dynamics", "evaluate", "--run", str(run), "--steps", "4"]) == 0
-    for name in ("report.md", "evaluation.json", "mre.png", "magnetisation.png", "magnetisation_error.png", "amplitudes.png", "best.pt"):
+    for name in (
+        "report.md",
+        "evaluation.json",
+        "mre.png",
+        "magnetisation.png",
+        "magnetisation_error.png",
+        "amplitudes.png",
+        "best.pt",
+    ):
         assert (run / name).stat().st_size > 0
     assert "beats persistence" in (run / "report.md").read_text()
 
@@ -214,7 +272,9 @@ def test_norm_preserving_step_is_eq14_and_keeps_the_norm_bounded():
     path = model.rollout(psi, 1000)
     norms = torch.linalg.vector_norm(path, dim=-1)
     assert (norms - 1).abs().max() < 0.05  # symplectic: O(dt ||A||) around 1, no drift
-    with pytest.raises(ValueError, match=r"states: expected complex amplitudes of one of the trained chain lengths \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"states: expected complex amplitudes of one of the trained chain lengths \(3,\)"
+    ):
         model.step(random_states(2, 1))
 
 
@@ -240,7 +300,9 @@ def test_transfer_writes_curves_for_both_models(tmp_path):
     assert set(metrics["curves"]) == {"fine-tuned base", "from scratch"}
     assert all(len(v) == 2 for v in metrics["curves"].values())
     assert [row["model"] for row in metrics["rows"]] == ["fine-tuned base", "from scratch", "base, no fine-tuning"]
-    assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (tmp_path / "t" / "report.md").read_text()
+    assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (
+        tmp_path / "t" / "report.md"
+    ).read_text()
     with pytest.raises(ValueError, match=r"target: expected a chain length outside base_spins \(2,\), got 2"):
         run_transfer(TransferConfig(base_spins=(2,), target=2))
 

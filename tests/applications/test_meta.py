@@ -24,7 +24,9 @@ def test_any_registered_cell_unrolls_to_the_right_shapes(cell):
     assert bool((trajectory.params[1:].abs() <= math.pi).all())
     scales = torch.tensor([sum(w for *_, w in a.problem.terms) for a in tiny_batch()], dtype=torch.float64)
     assert torch.allclose(trajectory.scaled, trajectory.energies / scales)
-    assert torch.allclose(trajectory.energies[0], qaoa.batch_energy(tiny_batch(), torch.tensor([0.1, 0.1]).expand(3, 2)))
+    assert torch.allclose(
+        trajectory.energies[0], qaoa.batch_energy(tiny_batch(), torch.tensor([0.1, 0.1]).expand(3, 2))
+    )
 
 
 def test_losses_on_hand_computed_trajectories():
@@ -40,8 +42,18 @@ def test_losses_on_hand_computed_trajectories():
 def test_training_lowers_the_validation_loss():
     torch.manual_seed(1)
     meta = MetaOptimizer("gru", num_params=2, hidden_size=8).double()
-    history = qaoa.meta_train(meta, ProblemDistribution("3-regular", (6,)), p=1, steps=4, epochs=6,
-                              batches_per_epoch=2, batch_size=4, validation_size=4, lr=0.03, patience=10)
+    history = qaoa.meta_train(
+        meta,
+        ProblemDistribution("3-regular", (6,)),
+        p=1,
+        steps=4,
+        epochs=6,
+        batches_per_epoch=2,
+        batch_size=4,
+        validation_size=4,
+        lr=0.03,
+        patience=10,
+    )
     assert len(history.val_loss) == 6
     assert min(history.val_loss) < history.val_loss[0]
 
@@ -54,7 +66,9 @@ class DroppedGRU(cells.GRU):
 
 
 def test_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_dropout(tmp_path):
-    options = dict(p=1, steps=3, epochs=4, batches_per_epoch=2, batch_size=3, validation_size=3, lr=0.02, patience=10, seed=7)
+    options = dict(
+        p=1, steps=3, epochs=4, batches_per_epoch=2, batch_size=3, validation_size=3, lr=0.02, patience=10, seed=7
+    )
     dist = ProblemDistribution("erdos-renyi", (5, 6))
 
     def fresh():
@@ -66,7 +80,9 @@ def test_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_dropout(tmp_pat
     checkpoint = tmp_path / "meta.pt"
     qaoa.meta_train(fresh(), dist, **{**options, "epochs": 2}, checkpoint=checkpoint)
     assert checkpoint.exists() and not list(tmp_path.glob(".*.tmp"))
-    saved = torch.load(checkpoint, weights_only=True)  # after epoch 1 (the resume below writes epochs 2 and 3 to the same file)
+    saved = torch.load(
+        checkpoint, weights_only=True
+    )  # after epoch 1 (the resume below writes epochs 2 and 3 to the same file)
     torch.manual_seed(99)  # whatever the generator holds now, resuming restores the checkpoint's
     again = MetaOptimizer(DroppedGRU(4, 5), num_params=2).double()
     history = qaoa.meta_train(again, dist, **options, checkpoint=checkpoint, resume=True)
@@ -86,8 +102,16 @@ def test_checkpoint_round_trip_restores_the_best_state(tmp_path):
     torch.manual_seed(3)
     meta = MetaOptimizer("sru", num_params=2, hidden_size=4).double()
     checkpoint = tmp_path / "ck.pt"
-    qaoa.meta_train(meta, ProblemDistribution("sk", (4, 5)), steps=2, epochs=2, batches_per_epoch=1, batch_size=2,
-                    validation_size=2, checkpoint=checkpoint)
+    qaoa.meta_train(
+        meta,
+        ProblemDistribution("sk", (4, 5)),
+        steps=2,
+        epochs=2,
+        batches_per_epoch=1,
+        batch_size=2,
+        validation_size=2,
+        checkpoint=checkpoint,
+    )
     saved = load_checkpoint(checkpoint)
     assert saved["epoch"] == 1 and len(saved["history"]["val_loss"]) == 2
     for k, v in meta.state_dict().items():  # the returned model is the best validation state
@@ -111,18 +135,52 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
     "call, error, message",
     [
         (lambda: MetaOptimizer("nope", 2), ValueError, r"name: unknown cell 'nope'"),
-        (lambda: MetaOptimizer(cells.LSTM(3, 4), 2), ValueError, r"cell: expected input_size 4 \(parameters, cost, change\), got 3"),
-        (lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2), TypeError, r"cell: expected a registered cell name or a cell module"),
-        (lambda: MetaOptimizer("gru", 2)(tiny_batch(p=2), 3, torch.zeros(2)), ValueError, r"ansatzes: expected 2 parameters per ansatz, got 4"),
-        (lambda: ProblemDistribution("ring", (4,)), ValueError, r"kind: expected one of erdos-renyi, 3-regular, complete-weighted, sk, got .ring."),
+        (
+            lambda: MetaOptimizer(cells.LSTM(3, 4), 2),
+            ValueError,
+            r"cell: expected input_size 4 \(parameters, cost, change\), got 3",
+        ),
+        (
+            lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2),
+            TypeError,
+            r"cell: expected a registered cell name or a cell module",
+        ),
+        (
+            lambda: MetaOptimizer("gru", 2)(tiny_batch(p=2), 3, torch.zeros(2)),
+            ValueError,
+            r"ansatzes: expected 2 parameters per ansatz, got 4",
+        ),
+        (
+            lambda: ProblemDistribution("ring", (4,)),
+            ValueError,
+            r"kind: expected one of erdos-renyi, 3-regular, complete-weighted, sk, got .ring.",
+        ),
         (lambda: ProblemDistribution("3-regular", (5,)), ValueError, r"sizes: 3-regular graphs need even n >= 4"),
-        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"), ValueError, r"loss: expected one of weighted, improvement"),
-        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True), ValueError,
-         r"checkpoint: resume=True needs the checkpoint path"),
-        (lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), optimizer="lbfgs"), ValueError,
-         r"optimizer: meta_train steps once per batch"),
-        (lambda: qaoa.two_phase(tiny_batch(), "ramp"), TypeError, r"phase_one: expected a MetaOptimizer or a \(batch, num_params\) start tensor"),
-        (lambda: qaoa.two_phase(tiny_batch(), torch.zeros(2, 2)), ValueError, r"phase_one: expected shape \(3, 2\), got \(2, 2\)"),
+        (
+            lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"),
+            ValueError,
+            r"loss: expected one of weighted, improvement",
+        ),
+        (
+            lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True),
+            ValueError,
+            r"checkpoint: resume=True needs the checkpoint path",
+        ),
+        (
+            lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), optimizer="lbfgs"),
+            ValueError,
+            r"optimizer: meta_train steps once per batch",
+        ),
+        (
+            lambda: qaoa.two_phase(tiny_batch(), "ramp"),
+            TypeError,
+            r"phase_one: expected a MetaOptimizer or a \(batch, num_params\) start tensor",
+        ),
+        (
+            lambda: qaoa.two_phase(tiny_batch(), torch.zeros(2, 2)),
+            ValueError,
+            r"phase_one: expected shape \(3, 2\), got \(2, 2\)",
+        ),
     ],
 )
 def test_bad_input(call, error, message):
@@ -143,14 +201,42 @@ def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
     run = tmp_path / "gru"
     common = ["--kind", "3-regular", "--train-sizes", "6", "--steps", "3"]
     assert main(["qaoa", "train", "--cell", "gru", "--hidden", "4", "--epochs", "1", "--out", str(run), *common]) == 0
-    assert main(["qaoa", "train", "--cell", "gru", "--hidden", "4", "--epochs", "2", "--out", str(run), "--resume", *common]) == 0
+    assert (
+        main(
+            ["qaoa", "train", "--cell", "gru", "--hidden", "4", "--epochs", "2", "--out", str(run), "--resume", *common]
+        )
+        == 0
+    )
     metrics = __import__("json").loads((run / "metrics.json").read_text())
     assert len(metrics["val_loss"]) == 2
     assert main(["qaoa", "evaluate", "--run", str(run), "--test-sizes", "8", "--per-size", "2"]) == 0
     assert "ratio after Phase I" in capsys.readouterr().out
     out = tmp_path / "cmp"
-    assert main(["qaoa", "compare", "--quick", "--kind", "3-regular", "--cells", "gru", "--train-sizes", "6",
-                 "--test-sizes", "8", "--steps", "3", "--hidden", "5", "--no-delta", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "qaoa",
+                "compare",
+                "--quick",
+                "--kind",
+                "3-regular",
+                "--cells",
+                "gru",
+                "--train-sizes",
+                "6",
+                "--test-sizes",
+                "8",
+                "--steps",
+                "3",
+                "--hidden",
+                "5",
+                "--no-delta",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     for name in ("report.md", "metrics.json", "config.json", "relative_error.png"):
         assert (out / name).stat().st_size > 0
     report = (out / "report.md").read_text()
@@ -163,9 +249,22 @@ def test_qaoa_cli_train_resume_evaluate_and_compare(tmp_path, capsys):
 def test_compare_with_reference_optimum_and_transfer(tmp_path):
     from applications.qaoa.experiment import CompareConfig, run_compare
 
-    config = CompareConfig(kind="3-regular", train_sizes=(6,), test_sizes=(8,), test_per_size=2, p=1, steps=3, cells=("gru",),
-                           hidden_size=4, epochs=1, batches_per_epoch=1, batch_size=2, phase_two_steps=5,
-                           reference_optimum=True, transfer_sizes=(10,))
+    config = CompareConfig(
+        kind="3-regular",
+        train_sizes=(6,),
+        test_sizes=(8,),
+        test_per_size=2,
+        p=1,
+        steps=3,
+        cells=("gru",),
+        hidden_size=4,
+        epochs=1,
+        batches_per_epoch=1,
+        batch_size=2,
+        phase_two_steps=5,
+        reference_optimum=True,
+        transfer_sizes=(10,),
+    )
     metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
     reference = metrics["results"]["ansatz optimum (multi-start L-BFGS)"][8]["ratio_phase_one_mean"]
     for method, per_n in metrics["results"].items():

@@ -55,7 +55,13 @@ def dense_state(problem, params, cd=None):
 @st.composite
 def graphs(draw, max_n=6, weighted=None):
     n = draw(st.integers(2, max_n))
-    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] != e[1]), min_size=1, max_size=10))
+    edges = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda e: e[0] != e[1]),
+            min_size=1,
+            max_size=10,
+        )
+    )
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     use_weights = draw(st.booleans()) if weighted is None else weighted
@@ -142,8 +148,12 @@ def test_metrics():
 
 
 def test_generators_are_seeded():
-    for make in (lambda s: qaoa.random_regular_maxcut(8, seed=s), lambda s: qaoa.complete_weighted_maxcut(6, seed=s),
-                 lambda s: qaoa.erdos_renyi_maxcut(7, 0.4, seed=s), lambda s: qaoa.random_sk(6, seed=s)):
+    for make in (
+        lambda s: qaoa.random_regular_maxcut(8, seed=s),
+        lambda s: qaoa.complete_weighted_maxcut(6, seed=s),
+        lambda s: qaoa.erdos_renyi_maxcut(7, 0.4, seed=s),
+        lambda s: qaoa.random_sk(6, seed=s),
+    ):
         assert torch.equal(make(3).cost, make(3).cost)
         assert not torch.equal(make(3).cost, make(4).cost)
 
@@ -153,16 +163,36 @@ def test_generators_are_seeded():
     [
         (lambda: MaxCut(nx.empty_graph(3)), ValueError, r"graph: expected at least one edge, got 3 nodes and no edges"),
         (lambda: MaxCut(nx.DiGraph([(0, 1)])), TypeError, r"graph: expected an undirected networkx.Graph, got DiGraph"),
-        (lambda: MaxCut(nx.Graph([(0, 0), (0, 1)])), ValueError, r"graph: self-loops have no cut; got an edge \(0, 0\)"),
-        (lambda: MaxCut(nx.Graph([(0, 1, {"weight": "a"})])), ValueError, r"graph: expected finite numeric edge weights, got 'a'"),
-        (lambda: MaxCut(nx.Graph([(0, 1, {"weight": -1.0})])), ValueError, r"graph: expected non-negative MaxCut weights, got -1.0"),
+        (
+            lambda: MaxCut(nx.Graph([(0, 0), (0, 1)])),
+            ValueError,
+            r"graph: self-loops have no cut; got an edge \(0, 0\)",
+        ),
+        (
+            lambda: MaxCut(nx.Graph([(0, 1, {"weight": "a"})])),
+            ValueError,
+            r"graph: expected finite numeric edge weights, got 'a'",
+        ),
+        (
+            lambda: MaxCut(nx.Graph([(0, 1, {"weight": -1.0})])),
+            ValueError,
+            r"graph: expected non-negative MaxCut weights, got -1.0",
+        ),
         (lambda: MaxCut(nx.path_graph(25)), ValueError, r"n: expected at most 24 qubits .* got 25"),
         (lambda: SK(torch.tensor([[0.0, 1.0], [2.0, 0.0]])), ValueError, r"couplings: expected a symmetric matrix"),
         (lambda: SK(torch.eye(3)), ValueError, r"couplings: expected a zero diagonal"),
         (lambda: SK([[0, 1], [1, 0]]), TypeError, r"couplings: expected a square tensor or array"),
         (lambda: QAOA(MaxCut(nx.path_graph(3)), 0), ValueError, r"p: expected an integer >= 1, got 0"),
-        (lambda: DCQAOA(MaxCut(nx.path_graph(3)), 1, cd="xx"), ValueError, r"cd: expected one of y, zy, yz, xy, yx, got 'xx'"),
-        (lambda: QAOA(MaxCut(nx.path_graph(3)), 1).energy(torch.zeros(3)), ValueError, r"params: expected shape \(2,\) or \(batch, 2\), got \(3,\)"),
+        (
+            lambda: DCQAOA(MaxCut(nx.path_graph(3)), 1, cd="xx"),
+            ValueError,
+            r"cd: expected one of y, zy, yz, xy, yx, got 'xx'",
+        ),
+        (
+            lambda: QAOA(MaxCut(nx.path_graph(3)), 1).energy(torch.zeros(3)),
+            ValueError,
+            r"params: expected shape \(2,\) or \(batch, 2\), got \(3,\)",
+        ),
         (lambda: qaoa.random_regular_maxcut(5, 3), ValueError, r"degree: a 3-regular graph on 5 nodes needs"),
         (lambda: qaoa.erdos_renyi_maxcut(5, 0.0), ValueError, r"p: expected an edge probability in \(0, 1\]"),
         (lambda: MaxCut(nx.path_graph(3)).cut_value([0, 1]), ValueError, r"bits: expected a last dimension of 3"),
@@ -198,5 +228,7 @@ def test_adjoint_gradients_equal_autograd_through_the_state(cd):
     from ornn import quantum
 
     quantum.expectation_diagonal(ansatz.state(b), problem.cost).sum().backward()
-    assert torch.allclose(ansatz.energy(params), quantum.expectation_diagonal(ansatz.state(params), problem.cost), atol=1e-12)
+    assert torch.allclose(
+        ansatz.energy(params), quantum.expectation_diagonal(ansatz.state(params), problem.cost), atol=1e-12
+    )
     assert torch.allclose(a.grad, b.grad, atol=1e-10)

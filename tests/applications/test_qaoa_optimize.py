@@ -1,6 +1,5 @@
 """The optimisation loop and the initialisation baselines."""
 
-
 import networkx as nx
 import pytest
 import torch
@@ -71,12 +70,24 @@ def test_degree_rule_fits_saves_and_predicts(tmp_path):
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda a: qaoa.optimize(a, torch.zeros(2, 2), optimizer="newton"), ValueError, r"optimizer: expected one of sgd, adam, adagrad, rmsprop, lbfgs, got 'newton'"),
+        (
+            lambda a: qaoa.optimize(a, torch.zeros(2, 2), optimizer="newton"),
+            ValueError,
+            r"optimizer: expected one of sgd, adam, adagrad, rmsprop, lbfgs, got 'newton'",
+        ),
         (lambda a: qaoa.optimize(a, torch.zeros(2, 3)), ValueError, r"init: expected 2 parameters per row, got 3"),
         (lambda a: qaoa.optimize(a, torch.zeros(2)), ValueError, r"init: expected a \(batch, num_params\) tensor"),
         (lambda a: qaoa.optimize(a, torch.zeros(2, 2), lr=0), ValueError, r"lr: expected a positive finite number"),
-        (lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.path_graph(4)), 1)), ValueError, r"fixed angles are for MaxCut on 3-regular graphs"),
-        (lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.cubical_graph()), 5)), ValueError, r"fixed angles are shipped for p in \[1, 2\], got p = 5"),
+        (
+            lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.path_graph(4)), 1)),
+            ValueError,
+            r"fixed angles are for MaxCut on 3-regular graphs",
+        ),
+        (
+            lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.cubical_graph()), 5)),
+            ValueError,
+            r"fixed angles are shipped for p in \[1, 2\], got p = 5",
+        ),
         (lambda a: qaoa.linear_ramp(a, dt=-1), ValueError, r"dt: expected a positive finite number"),
         (lambda a: qaoa.DegreeRule.fit([], 1), ValueError, r"problems: expected at least one training graph"),
     ],

@@ -10,7 +10,9 @@ from ornn import stability
 from ornn.testing import assert_matches, assert_reversible
 
 
-@pytest.mark.parametrize("scheme, complex_state", [("symplectic_euler", False), ("leapfrog", False), ("leapfrog", True)])
+@pytest.mark.parametrize(
+    "scheme, complex_state", [("symplectic_euler", False), ("leapfrog", False), ("leapfrog", True)]
+)
 def test_generator_is_anti_hermitian(scheme, complex_state):
     cell = cells.ARNN(3, 5, scheme=scheme, complex_state=complex_state).double()
     g = cell.generator()
@@ -64,7 +66,9 @@ def test_round_trip_over_1000_steps_in_float64(scheme, complex_state, seed):
 
 def test_stability_report_uses_skewness_and_round_trip():
     torch.manual_seed(2)
-    report = stability.check(cells.ARNN(2, 4, scheme="leapfrog").double(), torch.randn(100, 2, 2, dtype=torch.float64), lyapunov_tol=0.05)
+    report = stability.check(
+        cells.ARNN(2, 4, scheme="leapfrog").double(), torch.randn(100, 2, 2, dtype=torch.float64), lyapunov_tol=0.05
+    )
     assert report.skewness == 0.0 and report.round_trip_error < 1e-12
 
 

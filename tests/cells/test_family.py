@@ -20,8 +20,10 @@ def test_every_zoo_name_has_a_row_with_computed_counts():
 def test_committed_docs_page_matches_the_code():
     """Structure columns (not the float figures, which may move in the last digit across machines)."""
     fresh = document()
+
     def structural(text):
         return [line.split(" | ")[:4] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
     assert structural(DOC.read_text()) == structural(fresh), "regenerate with: ornn cells --write docs/family_table.md"
 
 

@@ -32,7 +32,9 @@ TOL = {torch.float64: (1e-10, 1e-12), torch.float32: (1e-5, 1e-6)}
     dtype=st.sampled_from([torch.float64, torch.float32]),
     with_state=st.booleans(),
 )
-def test_layers_match_torch_outputs_states_and_gradients(pair, layers, input_size, hidden, length, batch, bias, batch_first, dtype, with_state):
+def test_layers_match_torch_outputs_states_and_gradients(
+    pair, layers, input_size, hidden, length, batch, bias, batch_first, dtype, with_state
+):
     ours_cls, layer_cls, _ = pair
     reference = layer_cls(input_size, hidden, num_layers=layers, bias=bias, batch_first=batch_first).to(dtype)
     ours = ours_cls.from_torch(reference)
@@ -55,7 +57,12 @@ def test_layers_match_torch_outputs_states_and_gradients(pair, layers, input_siz
     assert_matches(xa.grad, xb.grad, rtol=rtol, atol=atol)
     for layer, cell in enumerate(ours.cells):
         for name, p in cell.named_parameters():
-            assert_matches(p.grad, getattr(reference, f"{name}_l{layer}").grad, rtol=rtol, atol=max(atol, 1e-5 if dtype == torch.float32 else atol))
+            assert_matches(
+                p.grad,
+                getattr(reference, f"{name}_l{layer}").grad,
+                rtol=rtol,
+                atol=max(atol, 1e-5 if dtype == torch.float32 else atol),
+            )
 
 
 @pytest.mark.parametrize("ours_cls, layer_cls, cell_cls", PAIRS)
@@ -67,7 +74,11 @@ def test_cells_match_torch_cells_and_share_state_dicts(ours_cls, layer_cls, cell
     assert set(ours.state_dict()) == set(reference.state_dict())
     x = torch.randn(5, 2, 3, dtype=torch.float64)
     ours_state = ours.initial_state(2)
-    ref_state = (torch.zeros(2, 4, dtype=torch.float64),) * 2 if ours_cls is cells.LSTM else torch.zeros(2, 4, dtype=torch.float64)
+    ref_state = (
+        (torch.zeros(2, 4, dtype=torch.float64),) * 2
+        if ours_cls is cells.LSTM
+        else torch.zeros(2, 4, dtype=torch.float64)
+    )
     for x_t in x:
         out, ours_state = ours(x_t, ours_state)
         ref_state = reference(x_t, ref_state)

@@ -42,7 +42,8 @@ def cnot(control, target, n):
     p0 = torch.tensor([[1, 0], [0, 0]], dtype=C128)
     p1 = torch.tensor([[0, 0], [0, 1]], dtype=C128)
     return kron_all([p0 if w == control else I2 for w in range(n)]) + kron_all(
-        [p1 if w == control else quantum.PAULI["X"] if w == target else I2 for w in range(n)])
+        [p1 if w == control else quantum.PAULI["X"] if w == target else I2 for w in range(n)]
+    )
 
 
 def entangler(n):
@@ -179,7 +180,11 @@ def test_kernel_equals_dense_overlap_of_the_feature_map():
         psi = kron_all([H] * 4)[:, 0]
         for _ in range(2):
             for chunk in f.reshape(2, 4):
-                psi = entangler(4) @ kron_all([rot("Z", math.atan(a**2)) @ rot("Y", math.atan(a)) for a in chunk.tolist()]) @ psi
+                psi = (
+                    entangler(4)
+                    @ kron_all([rot("Z", math.atan(a**2)) @ rot("Y", math.atan(a)) for a in chunk.tolist()])
+                    @ psi
+                )
         return psi
 
     k = cell.kernel(v, w)
@@ -256,8 +261,8 @@ def test_qfwp_output_equals_dense_circuit_on_the_programmed_weights():
         w = w + layer[:, :, None] * qubit[:, None, :]
         for b in range(2):
             psi = encoded(cell.encoder(x[b]).tolist())
-            for l in range(2):
-                psi = entangler(3) @ kron_all([rot("Y", w[b, l, k]) for k in range(3)]) @ psi
+            for layer in range(2):
+                psi = entangler(3) @ kron_all([rot("Y", w[b, layer, k]) for k in range(3)]) @ psi
             assert torch.allclose(y[b], cell.post(z_expect(psi)), atol=1e-12)
 
 
@@ -273,15 +278,33 @@ def test_qfwp_is_a_two_stage_rule_and_checks_its_arguments():
         cells.QLSTM(3, 2, num_qubits=13)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: qc.angle_encoding(torch.zeros(3)), r"features: expected a real tensor \(batch, features\), got shape \(3,\)"),
-    (lambda: qc.feature_map(torch.zeros(2, 3), 13), r"num_qubits: expected at most 12"),
-    (lambda: qc.feature_map(torch.zeros(2, 3), 2, reps=0), r"reps: expected an integer >= 1, got 0"),
-    (lambda: qc.variational_unitary(torch.zeros(2, 1, 3)), r"weights: expected shape \(circuits, depth, qubits, 3\), got \(2, 1, 3\)"),
-    (lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 2)), r"weights: expected shape \(2, depth, 3\), got \(2, 1, 2\)"),
-    (lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 3), axes="W"), r"axes: expected a non-empty string over X, Y, Z"),
-    (lambda: qc.fidelity_kernel(qc.angle_encoding(torch.zeros(2, 3)), qc.angle_encoding(torch.zeros(2, 2))), r"references: expected states of width 8, got 4"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: qc.angle_encoding(torch.zeros(3)),
+            r"features: expected a real tensor \(batch, features\), got shape \(3,\)",
+        ),
+        (lambda: qc.feature_map(torch.zeros(2, 3), 13), r"num_qubits: expected at most 12"),
+        (lambda: qc.feature_map(torch.zeros(2, 3), 2, reps=0), r"reps: expected an integer >= 1, got 0"),
+        (
+            lambda: qc.variational_unitary(torch.zeros(2, 1, 3)),
+            r"weights: expected shape \(circuits, depth, qubits, 3\), got \(2, 1, 3\)",
+        ),
+        (
+            lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 2)),
+            r"weights: expected shape \(2, depth, 3\), got \(2, 1, 2\)",
+        ),
+        (
+            lambda: qc.apply_variational(qc.angle_encoding(torch.zeros(2, 3)), torch.zeros(2, 1, 3), axes="W"),
+            r"axes: expected a non-empty string over X, Y, Z",
+        ),
+        (
+            lambda: qc.fidelity_kernel(qc.angle_encoding(torch.zeros(2, 3)), qc.angle_encoding(torch.zeros(2, 2))),
+            r"references: expected states of width 8, got 4",
+        ),
+    ],
+)
 def test_circuit_blocks_name_the_bad_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()

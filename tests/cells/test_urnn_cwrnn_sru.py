@@ -30,7 +30,9 @@ def test_urnn_factorisation_matches_dense_factors():
     cell = cells.URNN(2, n).double()
     c = torch.complex128
     d = [torch.diag(torch.exp(1j * cell.theta[k].detach().to(c))) for k in range(3)]
-    f = torch.tensor([[math.e ** (-2j * math.pi * j * k / n) for k in range(n)] for j in range(n)], dtype=c) / math.sqrt(n)
+    f = torch.tensor(
+        [[math.e ** (-2j * math.pi * j * k / n) for k in range(n)] for j in range(n)], dtype=c
+    ) / math.sqrt(n)
 
     def reflection(k):
         v = torch.complex(cell.reflections[k, 0], cell.reflections[k, 1]).detach().to(c)
@@ -70,6 +72,7 @@ def test_urnn_emits_a_real_readout_and_stacks():
     with pytest.raises(ValueError, match="activation: expected 'modrelu', 'identity' or a callable"):
         cells.URNN(2, 3, activation="relu")
 
+
 # ---------------------------------------------------------------- CW-RNN
 
 
@@ -79,7 +82,7 @@ def koutnik_loop(cell, x, h):
     bounds = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
     w_h = cell.weight_hh.detach().clone()
     for i in range(len(sizes)):  # module i reads modules j >= i only
-        w_h[bounds[i]:bounds[i + 1], : bounds[i]] = 0
+        w_h[bounds[i] : bounds[i + 1], : bounds[i]] = 0
     outputs = []
     for step, x_t in enumerate(x):
         new = h.clone()
@@ -129,6 +132,7 @@ def test_cwrnn_arguments():
         cells.CWRNN(2, 2, periods=[1, 2, 4])
     assert cells.CWRNN(2, 6, num_modules=3).periods == (1, 2, 4)
 
+
 # ---------------------------------------------------------------- SRU
 
 
@@ -138,8 +142,8 @@ def sru_equations(cell, x, c):
     w = cell.weight
     hs = []
     for x_t in x:
-        wx, fx, rx = x_t @ w[:h_size].T, x_t @ w[h_size:2 * h_size].T, x_t @ w[2 * h_size:3 * h_size].T
-        x_tilde = x_t @ w[3 * h_size:].T if cell.projects_input else x_t
+        wx, fx, rx = x_t @ w[:h_size].T, x_t @ w[h_size : 2 * h_size].T, x_t @ w[2 * h_size : 3 * h_size].T
+        x_tilde = x_t @ w[3 * h_size :].T if cell.projects_input else x_t
         f = torch.sigmoid(fx + cell.weight_c[0] * c + cell.bias[0])
         r = torch.sigmoid(rx + cell.weight_c[1] * c + cell.bias[1])
         c = f * c + (1 - f) * wx

@@ -89,7 +89,9 @@ def test_table_json_and_exit_codes(tmp_path, capsys):
 
 
 def test_failed_verdict_exits_1(monkeypatch):
-    failing = proofs.ProofResult(name="claim1", statement="s", source="the unification paper, Claim 1", figures={}, key_figure="k", verdict=False)
+    failing = proofs.ProofResult(
+        name="claim1", statement="s", source="the unification paper, Claim 1", figures={}, key_figure="k", verdict=False
+    )
     monkeypatch.setitem(proofs.PROOFS, "claim1", lambda **_: failing)
     assert ornn_main(["prove", "claim1"]) == 1
     assert ornn_main(["prove", "claim1"]) == 1
