@@ -9,7 +9,7 @@ import torch
 
 from ornn import _io
 
-__all__ = ["summary_rows", "markdown_table", "plot_metric", "plot_amplitudes", "plot_magnetisation"]
+__all__ = ["summary_rows", "plot_metric", "plot_amplitudes", "plot_magnetisation"]
 
 
 def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step: int) -> list[dict[str, Any]]:
@@ -31,14 +31,6 @@ def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step:
             }
         )
     return rows
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row in rows:
-        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
-    return "\n".join(lines)
 
 
 def _pyplot():

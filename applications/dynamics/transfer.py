@@ -18,11 +18,11 @@ from typing import Any, Optional
 
 import torch
 
-from ornn import _io
+from ornn import _io, tables
 
 from .data import SequenceSpec, materialise
 from .model import DynamicsPredictor
-from .report import markdown_table, summary_rows
+from .report import summary_rows
 from .train import evaluate_predictor, train_predictor
 
 __all__ = ["TransferConfig", "run_transfer"]
@@ -136,7 +136,7 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
                 f"# Transfer to N = {config.target} (base trained on N in {list(config.base_spins)})\n\n"
                 f"Base: {config.base_epochs} epochs; then {config.epochs} epochs on N = {config.target} fine-tuning "
                 f"(lr {config.transfer_lr}, decay {config.transfer_decay}) or from scratch (lr {config.base_lr}, decay {config.base_decay}).\n\n"
-                f"![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{markdown_table(rows)}\n"
+                f"![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{tables.format_table(rows, style='markdown')}\n"
             ),
         )
     return metrics

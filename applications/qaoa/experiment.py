@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from ornn import _checks, _io
+from ornn import _checks, _io, tables
 
 from .ansatz import QAOA, make_ansatz, parameter_count
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
@@ -240,61 +240,53 @@ def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[
 
 def _report(config: CompareConfig, training: dict, results: dict, transfer: Optional[dict] = None) -> str:
     sizes = list(config.test_sizes)
-    lines = [
+
+    def per_size(rows: dict, cell, sizes: list) -> str:
+        return tables.format_table(
+            [{"method": m, **{f"n = {n}": cell(per_n[n]) for n in sizes}} for m, per_n in rows.items()],
+            style="markdown",
+        )
+
+    cells = [
+        {
+            "cell": name,
+            "trainable parameters": t["parameters"],
+            "epochs": t["epochs_run"],
+            "s / epoch": f"{t['seconds_per_epoch']:.2f}",
+            "best validation loss": f"{t['best_val_loss']:.4f}",
+        }
+        for name, t in training.items()
+    ]
+    sections = [
         f"# QAOA meta-learning comparison ({config.kind}, p = {config.p}{', DC-QAOA' if config.dc else ''})",
-        "",
         f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
         f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
         f"for {config.phase_two_steps} steps, seed {config.seed}.",
-        "",
         "![relative error](relative_error.png)",
-        "",
         "## Cells",
-        "",
         f"Hidden size {config.hidden_size}; every cell is followed by the meta-optimiser's linear head (counted).",
-        "",
-        "| cell | trainable parameters | epochs | s / epoch | best validation loss |",
-        "|---|---|---|---|---|",
+        tables.format_table(cells, style="markdown"),
     ]
-    for name, t in training.items():
-        lines.append(
-            f"| {name} | {t['parameters']} | {t['epochs_run']} | {t['seconds_per_epoch']:.2f} | {t['best_val_loss']:.4f} |"
-        )
     for title, key in (
         ("Approximation ratio after Phase I", "phase_one"),
         ("Approximation ratio after Phase II", "phase_two"),
     ):
-        lines += [
-            "",
+        sections += [
             f"## {title} (mean +- std)",
-            "",
-            "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |",
-            "|---|" + "---|" * len(sizes),
+            per_size(results, lambda r, key=key: f"{r[f'ratio_{key}_mean']:.4f} +- {r[f'ratio_{key}_std']:.4f}", sizes),
         ]
-        for method, per_n in results.items():
-            cells = [f"{per_n[n][f'ratio_{key}_mean']:.4f} +- {per_n[n][f'ratio_{key}_std']:.4f}" for n in sizes]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; Phase I steps included)",
-        "",
-        "| method | " + " | ".join(f"n = {n}" for n in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
+    sections += [
+        f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; "
+        "Phase I steps included)",
+        per_size(results, lambda r: r["iterations_to_convergence"], sizes),
     ]
-    for method, per_n in results.items():
-        lines.append(f"| {method} | " + " | ".join(str(per_n[n]["iterations_to_convergence"]) for n in sizes) + " |")
     if transfer:
-        tsizes = list(config.transfer_sizes)
-        lines += [
-            "",
-            f"## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in {list(config.train_sizes)})",
-            "",
-            "| method | " + " | ".join(f"n = {n}" for n in tsizes) + " |",
-            "|---|" + "---|" * len(tsizes),
+        sections += [
+            f"## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in "
+            f"{list(config.train_sizes)})",
+            per_size(transfer, lambda r: f"{r:.4f}", list(config.transfer_sizes)),
         ]
-        for method, per_n in transfer.items():
-            lines.append(f"| {method} | " + " | ".join(f"{per_n[n]:.4f}" for n in tsizes) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n\n".join(sections) + "\n"
 
 
 def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOptimizer, dict[str, Any]]:
