@@ -9,6 +9,9 @@ what came.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Optional
 
@@ -75,8 +78,6 @@ def add_training_flags(parser: argparse.ArgumentParser, *, batch: int, items: st
 
 def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callable[[], Any]) -> Any:
     """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume. None if interrupted."""
-    import sys
-
     from ornn import distributed
 
     try:
@@ -106,8 +107,6 @@ def finish_run_folder(out: Path, state: dict, metrics: dict, summary: str) -> in
 
 def launch_command(nproc: int, module_args: list[str]) -> list[str]:
     """The torchrun command that runs ``python -m ornn_cli <module_args>`` on ``nproc`` local processes (loopback)."""
-    import sys
-
     from ornn import _checks
 
     _checks.positive_int("nproc", nproc)
@@ -139,9 +138,6 @@ def without_flag(argv: list[str], flag: str) -> list[str]:
 def relaunch_if_asked(nproc: int, command: str, argv: list[str]) -> Optional[int]:
     """For a ``--nproc N`` flag: run ``ornn <command> <argv without --nproc>`` on N processes through torchrun
     and return its exit code; None when this process should train itself (N = 1, or already launched)."""
-    import os
-    import subprocess
-
     from ornn import distributed
 
     if nproc <= 1 or distributed.world_size() > 1 or "WORLD_SIZE" in os.environ:

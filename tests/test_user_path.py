@@ -1,4 +1,4 @@
-"""The user's path through the command line, run as a user runs it: ``python -m ornn ...`` in a subprocess.
+"""The user's path through the command line, run as a user runs it: ``python -m ornn_cli ...`` in a subprocess.
 
 Exit codes (0 ok, 1 failed verdict, 2 usage error), the files each command writes, one-line
 errors without tracebacks (and tracebacks with --verbose), refusal to overwrite a run.
