@@ -196,10 +196,15 @@ def assert_matches(
 def assert_stable(
     cell: Any, inputs: Union[torch.Tensor, int], state: Any = None, **check_options: Any
 ) -> stability.StabilityReport:
-    """Run :func:`ornn.stability.check` and fail with the full report unless the verdict is stable."""
+    """Run :func:`ornn.stability.check` and fail with the full report unless the verdict is stable.
+
+    ``check_options`` go to :func:`~ornn.stability.check`; ``require="bounded"`` asks only that
+    nothing explodes, the default ``"gradient-preserving"`` also that gradients neither vanish
+    nor explode over the T steps of ``inputs``.
+    """
     report = stability.check(cell, inputs, state, **check_options)
     if not report.stable:
-        raise AssertionError(f"{report.cell} is not stable on these inputs:\n{report}")
+        raise AssertionError(f"{report.cell} is not stable ({report.require}) on these inputs:\n{report}")
     return report
 
 

@@ -208,22 +208,87 @@ def test_round_trip_of_a_reversible_cell():
 
 
 def test_check_verdicts_and_rules():
+    """Known answers over T = 50 steps: 0.5 I contracts (ratio 0.5^50 = 10^-15.05), 1.5 I explodes."""
     inputs = torch.zeros(50, 2, 1, dtype=torch.float64)
     calm = stability.check(Linear(0.5 * torch.eye(3, dtype=torch.float64)), inputs)
-    assert calm.stable and calm.finite and "largest Lyapunov exponent" in calm.rule
+    assert calm.finite and calm.bounded and not calm.gradient_preserving and not calm.stable
+    assert calm.require == "gradient-preserving" and calm.rule.startswith("gradients not preserved over 50 steps")
     assert calm.lyapunov_exponent == pytest.approx(math.log(0.5), abs=1e-9)
+    assert calm.gradient_log10_range == pytest.approx((50 * math.log10(0.5),) * 2, abs=1e-9)
+    assert calm.gradient_norm_ratio == pytest.approx(0.5**50, rel=1e-9)
     assert calm.spectral_radius == pytest.approx(0.5) and calm.gradient_regime == "vanishing"
+    asked_bounded = stability.check(Linear(0.5 * torch.eye(3, dtype=torch.float64)), inputs, require="bounded")
+    assert asked_bounded.stable and asked_bounded.rule.startswith("bounded over 50 steps: largest Lyapunov exponent")
     wild = stability.check(Linear(1.5 * torch.eye(3, dtype=torch.float64)), inputs)
-    assert not wild.stable and wild.rule.startswith("largest Lyapunov exponent 0.4055 > 0.01")
+    assert not wild.bounded and not wild.gradient_preserving and not wild.stable
+    assert wild.rule.startswith("not bounded over 50 steps: largest Lyapunov exponent 0.4055 > 0.01")
     assert wild.gradient_regime == "exploding"
-    assert set(calm.to_dict()) >= {"stable", "rule", "lyapunov_exponent", "gradient_regime"}
-    assert "verdict" in str(calm) and "stable" in str(calm)
+    assert not stability.check(Linear(1.5 * torch.eye(3, dtype=torch.float64)), inputs, require="bounded").stable
+    assert set(calm.to_dict()) >= {"stable", "bounded", "gradient_preserving", "rule", "gradient_regime"}
+    assert "verdict (gradient-preserving)" in str(calm) and "UNSTABLE" in str(calm)
+
+
+def test_an_orthogonal_cell_is_bounded_and_gradient_preserving():
+    q = torch.linalg.qr(torch.randn(4, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64))[0]
+    report = stability.check(Linear(q), torch.zeros(200, 3, 1, dtype=torch.float64))
+    assert report.bounded and report.gradient_preserving and report.stable
+    assert max(abs(v) for v in report.gradient_log10_range) < 1e-12  # ||v^T Q^200|| = ||v|| = 1
+    assert report.gradient_regime == "preserved"
+
+
+def test_the_gradient_verdict_depends_on_the_horizon_and_the_band():
+    """0.9 I: ratio 0.9^T, inside [1e-3, 1e3] for T <= 65 (0.9^65 = 10^-2.97), outside from T = 66."""
+    cell = Linear(0.9 * torch.eye(2, dtype=torch.float64))
+    assert stability.check(cell, torch.zeros(65, 1, 1, dtype=torch.float64)).gradient_preserving
+    assert not stability.check(cell, torch.zeros(66, 1, 1, dtype=torch.float64)).gradient_preserving
+    assert stability.check(cell, torch.zeros(66, 1, 1, dtype=torch.float64), gradient_band=1e4).gradient_preserving
+
+
+def test_a_slowly_growing_cell_can_preserve_gradients_but_is_not_bounded():
+    """1.02 I over 50 steps: ratio 1.02^50 = 2.7 is in the band, but the exponent 0.0198 > 0.01."""
+    report = stability.check(
+        Linear(1.02 * torch.eye(2, dtype=torch.float64)), torch.zeros(50, 1, 1, dtype=torch.float64)
+    )
+    assert report.gradient_preserving and not report.bounded and not report.stable
+    assert report.rule.startswith("not bounded")
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, preserving",
+    [
+        ("lstm", {}, False),
+        ("gru", {}, False),
+        ("qunn", {"memory": 4}, False),
+        ("urnn", {}, True),
+        ("arnn", {"scheme": "symplectic_euler"}, True),
+        ("arnn", {"scheme": "leapfrog"}, True),
+    ],
+)
+def test_table_4_cells_split_into_contracting_and_gradient_preserving(name, kwargs, preserving):
+    """Over 100 steps at the reference size every one of these cells is bounded; only the rotations keep gradients."""
+    import cells
+
+    torch.manual_seed(0)
+    cell = cells.create(name, 8, 4 if name == "qunn" else 16, **kwargs).double()
+    report = stability.check(
+        cell, torch.randn(100, 2, 8, dtype=torch.float64), generator=torch.Generator().manual_seed(0)
+    )
+    assert report.bounded
+    assert report.gradient_preserving is preserving
+    assert report.gradient_regime == ("preserved" if preserving else "vanishing")
+
+
+def test_check_refuses_an_unknown_property_and_a_bad_band():
+    with pytest.raises(ValueError, match="require: expected one of 'bounded', 'gradient-preserving', got 'stable'"):
+        stability.check(ornn.RKCell(3, 2), torch.zeros(2, 1, 3), require="stable")
+    with pytest.raises(ValueError, match=r"gradient_band: expected a number above 1"):
+        stability.check(ornn.RKCell(3, 2), torch.zeros(2, 1, 3), gradient_band=0.5)
 
 
 def test_check_flags_non_finite_trajectories():
     blow_up = Linear(torch.tensor([[1e200]], dtype=torch.float64))
     report = stability.check(blow_up, torch.zeros(5, 1, 1, dtype=torch.float64))
-    assert not report.finite and not report.stable and "left the finite numbers" in report.rule
+    assert not report.finite and not report.stable and not report.bounded and "left the finite numbers" in report.rule
 
 
 class BrokenInverse(Leapfrog):
@@ -241,9 +306,11 @@ def test_check_uses_reversibility_and_skewness_when_offered():
     torch.manual_seed(4)
     inputs = torch.randn(20, 2, 2, dtype=torch.float64)
     good = stability.check(Leapfrog(2, 3, h=0.01).double(), inputs, lyapunov_tol=0.1)
+    assert good.stable
     assert good.round_trip_error is not None and good.round_trip_error < 1e-12
     bad = stability.check(BrokenInverse(2, 3, h=0.01).double(), inputs, lyapunov_tol=0.1)
-    assert not bad.stable and bad.rule.startswith("not reversible")
+    assert not bad.stable and not bad.bounded and not bad.gradient_preserving
+    assert bad.rule.startswith("not reversible over 20 steps")
     rotation = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
     assert stability.check(ClaimsAntiHermitian(rotation), torch.zeros(5, 1, 1, dtype=torch.float64)).skewness == 0.0
     skewed = stability.check(
@@ -263,7 +330,7 @@ def test_complex_states_use_real_coordinates():
 def test_check_on_an_ode_cell_with_a_number_of_steps():
     cell = ornn.ODECell(lambda y: -y, tableau="rk4", step_size=0.1)
     report = stability.check(cell, 20, torch.ones(2, 3, dtype=torch.float64))
-    assert report.stable
+    assert report.stable  # R(-0.1)^20 = 0.135: inside the band over 20 steps
     assert report.lyapunov_exponent == pytest.approx(
         math.log(float(stability.stability_function("rk4", -0.1).real)), abs=1e-12
     )

@@ -95,8 +95,12 @@ def test_assert_stable_and_reversible():
     inputs = torch.zeros(20, 2, 1, dtype=torch.float64)
     report = assert_stable(Linear(0.9 * torch.eye(2, dtype=torch.float64)), inputs)
     assert report.stable
-    with pytest.raises(AssertionError, match="Linear is not stable on these inputs"):
+    with pytest.raises(AssertionError, match=r"Linear is not stable \(gradient-preserving\) on these inputs"):
         assert_stable(Linear(1.2 * torch.eye(2, dtype=torch.float64)), inputs)
+    contraction = Linear(0.5 * torch.eye(2, dtype=torch.float64))  # ratio 0.5^20 ~ 1e-6 over 20 steps
+    assert assert_stable(contraction, inputs, require="bounded").bounded
+    with pytest.raises(AssertionError, match="gradients not preserved over 20 steps"):
+        assert_stable(contraction, inputs)
     torch.manual_seed(0)
     x = torch.randn(50, 2, 2, dtype=torch.float64)
     assert assert_reversible(Leapfrog(2, 3).double(), x) < 1e-12

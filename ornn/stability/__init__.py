@@ -27,7 +27,7 @@ from .trajectory import (
     spectral_radius,
     step_jacobian,
 )
-from .verdict import StabilityReport, check
+from .verdict import PROPERTIES, StabilityReport, check
 
 __all__ = [
     "stability_function",
@@ -44,6 +44,7 @@ __all__ = [
     "log_gradient_norm_ratio",
     "skewness",
     "round_trip_error",
+    "PROPERTIES",
     "StabilityReport",
     "check",
 ]

@@ -187,6 +187,10 @@ def log_gradient_norm_ratio(
     stored state) and renormalised after every step, accumulating the log norms.
     """
     xs, state = _prepare(cell, inputs, state)
+    return _log_gradient_ratio(cell, xs, state, generator)
+
+
+def _log_gradient_ratio(cell, xs, state, generator) -> torch.Tensor:
     step = _stepper(cell)
     states = [state]
     with torch.no_grad():
