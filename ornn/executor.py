@@ -56,6 +56,7 @@ class _OutputPlan(NamedTuple):
     other_terms: tuple[_Term, ...]
     activation: Any
     gamma: Optional[tuple[int, Any]]  # None when gamma is the scalar 0
+    gamma_delay: int
     kappa: Optional[tuple[int, Any]]
     fold: bool  # identity activation with unit kappa: accumulate straight onto gamma * Y_l
 
@@ -111,6 +112,7 @@ def _compile_output(out: Output, h: float) -> _OutputPlan:
         other_terms=other,
         activation=activation,
         gamma=_optional(out.gamma, 0.0),
+        gamma_delay=out.gamma_delay,
         kappa=kappa,
         fold=activation is None and kappa is None,
     )
@@ -220,21 +222,24 @@ def execute(
         previous = value
 
     if len(plan.outputs) == 1 and not rule.tuple_state:
-        return _output(plan.outputs[0], state, history, x, stages, gates, h)
-    return tuple(_output(op, state[i], history, x, stages, gates, h) for i, op in enumerate(plan.outputs))
+        return _output(plan.outputs[0], history[plan.outputs[0].gamma_delay], history, x, stages, gates, h)
+    return tuple(
+        _output(op, history[op.gamma_delay][i], history, x, stages, gates, h) for i, op in enumerate(plan.outputs)
+    )
 
 
 def _output(
     op: _OutputPlan,
-    current: torch.Tensor,
+    carried_state: torch.Tensor,
     history: Sequence[Any],
     x: Optional[torch.Tensor],
     stages: Sequence[torch.Tensor],
     gates: Mapping[str, torch.Tensor],
     h: float,
 ) -> torch.Tensor:
+    """Y_{l+1} for one output; ``carried_state`` is Y_{l - gamma_delay} (the matching component of a tuple state)."""
     delayed = history[op.delay]
-    carried = None if op.gamma is None else _apply(op.gamma[0], op.gamma[1], current, gates)
+    carried = None if op.gamma is None else _apply(op.gamma[0], op.gamma[1], carried_state, gates)
     if op.fold:
         # Y' = gamma Y + (input + h sum beta_k K_k): one running sum, as in a Runge–Kutta update.
         z = _input(op.input_map, delayed, x, gates)
@@ -242,12 +247,12 @@ def _output(
             z = carried if z is None else carried + z
         z = _accumulate(z, op.scalar_terms, op.other_terms, stages, gates, h)
         if z is None:
-            return torch.zeros_like(current)
+            return torch.zeros_like(carried_state)
         return z
     z = _input(op.input_map, delayed, x, gates)
     z = _accumulate(z, op.scalar_terms, op.other_terms, stages, gates, h)
     if z is None:  # no contribution besides gamma * Y_l
-        return carried if carried is not None else torch.zeros_like(current)
+        return carried if carried is not None else torch.zeros_like(carried_state)
     value = op.activation(z) if op.activation is not None else z
     if op.kappa is not None:
         value = _apply(op.kappa[0], op.kappa[1], value, gates)

@@ -5,13 +5,13 @@ through n stages K_1..K_n::
 
     z_q     = W_q[Y_{l-d_q}, x_l] + b_q + h * sum_{k<q} alpha_qk(K_k)
     K_q     = gamma_q * K_{q-1} + kappa_q * sigma_q(z_q)                (K_0 = 0)
-    Y_{l+1} = gamma_o * Y_l + kappa_o * sigma_o(W_o[Y_{l-d_o}, x_l] + b_o + h * sum_k beta_k(K_k))
+    Y_{l+1} = gamma_o * Y_{l-e_o} + kappa_o * sigma_o(W_o[Y_{l-d_o}, x_l] + b_o + h * sum_k beta_k(K_k))
 
 A :class:`Stage` holds (W_q[.] + b_q, d_q, alpha_q., gamma_q, kappa_q, sigma_q),
 an :class:`Output` holds the last line, and an :class:`UpdateRule` holds the
 stages, the output(s), the step size h and an optional gate function computed
 once per step from (x_l, Y_l). The order n and memory span t are *computed*:
-n = number of stages, t = 1 + the largest delay.
+n = number of stages, t = 1 + the largest delay (d_q, d_o or e_o, the output's ``gamma_delay``).
 
 Coefficients (gamma, kappa, alpha, beta) are given as:
 
@@ -114,10 +114,15 @@ class Stage:
 
 @dataclass(frozen=True)
 class Output:
-    """``Y_{l+1} = gamma * Y_l + kappa * activation(input_map(Y_{l-delay}, x) + h * sum_k weights[k](K_k))``.
+    """``Y_{l+1} = gamma * Y_{l-gamma_delay} + kappa * activation(input_map(Y_{l-delay}, x) + h * sum_k weights[k](K_k))``.
 
-    For a tuple state, ``Y_l`` here is the matching component of the state.
+    For a tuple state, ``Y_.`` here is the matching component of the state.
     Defaults give the Runge–Kutta output Y_l + h * sum_k b_k K_k once ``weights`` holds the b_k.
+
+    ``gamma_delay`` is the unification paper's Eq. (3) read literally: there the dissipative term
+    multiplies the *oldest* state of the window, Y_{l+t_n} = gamma Y_l + kappa sigma(W Y_{l+t_n-1} + ...).
+    With the step written as Y_{l+1}, that is ``gamma_delay = t - 1`` and ``delay = 0``; the default
+    0 multiplies the newest state, as every cell of the zoo does.
     """
 
     weights: Mapping[int, Coefficient] = field(default_factory=dict)
@@ -126,9 +131,11 @@ class Output:
     delay: int = 0
     gamma: Coefficient = 1.0
     kappa: Coefficient = 1.0
+    gamma_delay: int = 0
 
     def __post_init__(self) -> None:
         _validate_term(self, "weights")
+        _check_delay("gamma_delay", self.gamma_delay)
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,7 @@ class UpdateRule:
     def memory_span(self) -> int:
         """t: one more than the largest delay into the state history."""
         outputs = self.output if isinstance(self.output, tuple) else (self.output,)
-        delays = [stage.delay for stage in self.stages] + [out.delay for out in outputs]
+        delays = [stage.delay for stage in self.stages] + [d for out in outputs for d in (out.delay, out.gamma_delay)]
         return 1 + max(delays)
 
     @property

@@ -154,6 +154,61 @@ def test_output_without_terms_keeps_gamma_times_state():
     assert_matches(ornn.execute(rule, None, (y,)), 0.5 * y)
 
 
+def _hand_rolled(w, v, gamma, kappa, delay, gamma_delay, x, history):
+    """Y_{l+1} = gamma Y_{l-gamma_delay} + kappa tanh(W Y_{l-delay} + V x_l + h K_1), K_1 = tanh(W Y_l): by hand."""
+    h = 0.3
+    outputs = []
+    for x_t in x:
+        k1 = torch.tanh(history[0] @ w.T)
+        y = gamma * history[gamma_delay] + kappa * torch.tanh(history[delay] @ w.T + x_t @ v.T + h * k1)
+        history = (y, *history[:-1])
+        outputs.append(y)
+    return torch.stack(outputs)
+
+
+@pytest.mark.parametrize("delay, gamma_delay", [(0, 0), (2, 0), (0, 2), (1, 2), (2, 1)])
+def test_output_with_a_delay_and_a_gamma_against_a_hand_rolled_loop(delay, gamma_delay):
+    """The gamma term reads Y_{l-gamma_delay} (0: the newest state) and the input map Y_{l-delay}, independently."""
+    g = torch.Generator().manual_seed(7)
+    w = torch.randn(3, 3, generator=g, dtype=torch.float64) / 2
+    v = torch.randn(3, 2, generator=g, dtype=torch.float64)
+    x = torch.randn(6, 4, 2, generator=g, dtype=torch.float64)
+    history = tuple(torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    rule = UpdateRule(
+        stages=(Stage(torch.tanh, input_map=lambda y, x_t: y @ w.T),),
+        output=Output(
+            weights={0: 1.0},
+            activation=torch.tanh,
+            input_map=lambda y, x_t: y @ w.T + x_t @ v.T,
+            delay=delay,
+            gamma=0.7,
+            kappa=0.4,
+            gamma_delay=gamma_delay,
+        ),
+        step_size=0.3,
+    )
+    assert rule.memory_span == 1 + max(delay, gamma_delay)
+    span = rule.memory_span
+    state = history[:span]
+    outputs = []
+    for x_t in x:
+        y = ornn.execute(rule, x_t, state)
+        state = (y, *state[:-1])
+        outputs.append(y)
+    assert_matches(torch.stack(outputs), _hand_rolled(w, v, 0.7, 0.4, delay, gamma_delay, x, history[:span]))
+
+
+def test_eq_3_of_the_paper_literally_gamma_on_the_oldest_state():
+    """Eq. (3): Y_{l+t} = gamma Y_l + kappa sigma(W Y_{l+t-1} + ...): with t = 2, gamma_delay = 1, delay = 0."""
+    rule = UpdateRule(
+        stages=(Stage(torch.tanh, state_input),),
+        output=Output(weights={0: 0.0}, activation=torch.tanh, input_map=state_input, gamma=0.5, gamma_delay=1),
+    )
+    newest, oldest = torch.full((1, 2), 0.2, dtype=torch.float64), torch.full((1, 2), -1.0, dtype=torch.float64)
+    assert (rule.num_stages, rule.memory_span) == (1, 2)
+    assert_matches(ornn.execute(rule, None, (newest, oldest)), 0.5 * oldest + torch.tanh(newest))
+
+
 @pytest.mark.parametrize(
     "build, error, message",
     [
@@ -210,6 +265,7 @@ def test_output_without_terms_keeps_gamma_times_state():
             r"couplings: expected non-negative integer",
         ),
         (lambda: Output(kappa=None), TypeError, r"kappa: expected a number, a gate name"),
+        (lambda: Output(gamma_delay=-1), ValueError, r"gamma_delay: expected a non-negative integer delay, got -1"),
     ],
 )
 def test_spec_validation(build, error, message):
