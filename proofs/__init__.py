@@ -3,9 +3,12 @@
 "Unification of Recurrent Neural Network Architectures and Quantum Inspired Stable
 Design", anonymous ICLR 2019 submission (OpenReview).
 
-Each proof is a function ``check(**options) -> ProofResult`` that states the claim in
-our words, measures it on concrete instances, and gives an honest verdict; where the
-measurement disagrees with the paper, ``notes`` says so. ``ornn prove`` prints the table and exits non-zero on a failed verdict.
+Each proof is a function ``check(**options) -> ProofResult`` that states the statement in
+our words, measures it on concrete instances, and gives one :class:`Verdict` per claim the
+statement makes (Theorem 4: the stability bound and the convergence order, separately); where
+the measurement disagrees with the paper, the verdict says so and ``notes`` says why.
+A claim of the paper that the measurement refutes is a finding, printed as failing, never as
+holding; ``ornn prove`` exits 0 when the proofs ran (``--strict``: 1 when a claim fails).
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Any, Callable, Optional, Sequence
 from ornn import tables
 
 from . import claim1, claim2, claim3, theorem1, theorem2, theorem3, theorem4
-from .result import ProofResult
+from .result import ProofResult, Verdict
 
 __all__ = [
     "ProofResult",
+    "Verdict",
     "PROOFS",
     "run",
     "format_table",
+    "summary_line",
     "claim1",
     "claim2",
     "claim3",
@@ -70,16 +75,31 @@ def run(
 
 
 def format_table(results: Sequence[ProofResult], *, markdown: bool = False) -> str:
-    """One row per proof: name, statement source, key figure, verdict."""
+    """One row per claim: proof, source, claim, what was measured, verdict ("holds" or "FAILS")."""
     rows = [
         {
             "proof": r.name,
-            "source": r.source.split(",")[1].strip() if "," in r.source else r.source,
-            "key figure": r.key_figure,
-            "verdict": "holds" if r.verdict else "FAILS",
+            "source": _short_source(r.source),
+            "claim": v.claim,
+            "measured": v.measured,
+            "verdict": "holds" if v.holds else "FAILS",
         }
         for r in results
+        for v in r.verdicts
     ]
-    return tables.format_table(
-        rows, style="markdown" if markdown else "text", columns=("proof", "source", "key figure", "verdict")
-    )
+    return tables.format_table(rows, style="markdown" if markdown else "text")
+
+
+def _short_source(source: str) -> str:
+    """'the unification paper, Theorem 3 and supplementary A (...)' -> 'Theorem 3'."""
+    part = source.split(",")[1].strip() if "," in source else source
+    return part.split(" and ")[0].split(" (")[0]
+
+
+def summary_line(results: Sequence[ProofResult]) -> str:
+    """'k of m claims hold; failing: name (claim), ...' over every verdict of ``results``."""
+    verdicts = [(r.name, v) for r in results for v in r.verdicts]
+    held = sum(v.holds for _, v in verdicts)
+    failing = [f"{name} ({v.claim})" for name, v in verdicts if not v.holds]
+    line = f"{held} of {len(verdicts)} claims hold"
+    return line + ("; failing: " + ", ".join(failing) if failing else "")

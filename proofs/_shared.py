@@ -26,10 +26,30 @@ def run_generic(recurrent, x):
     return layer_input, finals
 
 
-def symplectic_cell(hamiltonian: torch.Tensor, step: float) -> cells.ARNN:
-    """The linear 1-ARNN of Eq. (14): identity activation, no input, A = H (real symmetric)."""
+def stack_count(recurrent) -> tuple[int, int, list[str]]:
+    """(n, t) of a stack of cells read as one n-t-ORNN step, and each layer's own "n-t".
+
+    Within one time step layer l's stages read the new output of layer l - 1, so the stack's step
+    is one update rule whose stages are all the layers' stages in order: n = sum of the n_l; the
+    memory span is the longest of any layer, t = max t_l.
+    """
+    layers = [(cell.num_stages, cell.memory_span) for cell in recurrent.cells]
+    return sum(n for n, _ in layers), max(t for _, t in layers), [f"{n}-{t}" for n, t in layers]
+
+
+def leaky_relu(z: torch.Tensor) -> torch.Tensor:
+    """A monotonic activation that is neither odd nor bounded: slope 1 above zero, 0.1 below."""
+    return torch.nn.functional.leaky_relu(z, 0.1)
+
+
+#: the monotonic activations Theorem 1 is checked with (the theorem covers any monotonic sigma)
+ACTIVATIONS = {"identity": ornn.identity, "tanh": torch.tanh, "leaky_relu": leaky_relu}
+
+
+def symplectic_cell(hamiltonian: torch.Tensor, step: float, activation=ornn.identity) -> cells.ARNN:
+    """The 1-ARNN of Eq. (14): no input, A = H (real symmetric); linear with the default identity activation."""
     n = hamiltonian.shape[0]
-    cell = cells.ARNN(1, n, scheme="symplectic_euler", step_size=step, activation=ornn.identity, bias=False).double()
+    cell = cells.ARNN(1, n, scheme="symplectic_euler", step_size=step, activation=activation, bias=False).double()
     with torch.no_grad():
         cell.weight_a.copy_(hamiltonian)
         cell.weight_v.zero_()
