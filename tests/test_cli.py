@@ -48,17 +48,29 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 def test_cells_table_and_check_exit_codes(capsys):
     assert main(["cells", "--hidden", "4", "--steps", "5"]) == 0
     table = capsys.readouterr().out
-    for name in ("lstm", "qk_lstm", "qfwp", "arnn (scheme=leapfrog)"):
+    for name in ("lstm", "qk_lstm", "qfwp", "arnn (scheme=leapfrog)", "bounded", "gradients", "Table 4 stability"):
         assert name in table
     assert main(["check", "arnn", "--hidden", "4", "--steps", "20"]) == 0
     out = capsys.readouterr().out
-    assert "arnn: (n, t) = (1, 2)" in out and "verdict                           stable" in out
+    assert "arnn: (n, t) = (1, 2)" in out and "verdict (gradient-preserving)" in out and "  stable\n" in out
+    # an LSTM contracts: bounded, but its gradients vanish over 100 steps; the exit code follows --require
+    assert main(["check", "lstm", "--hidden", "4"]) == 1
+    assert "gradients not preserved over 100 steps" in capsys.readouterr().out
+    assert main(["check", "lstm", "--hidden", "4", "--require", "bounded"]) == 0
+    assert "verdict (bounded)" in capsys.readouterr().out
     assert main(["check", "nope"]) == 2
     assert "unknown cell 'nope'; valid names are" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["check", "lstm", "--steps", "0"])
     assert exit_info.value.code == 2
     assert "--steps: expected a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_the_cli_lists_the_same_properties_as_the_library():
+    from ornn import stability
+    from ornn_cli.commands import check
+
+    assert check.PROPERTIES == stability.PROPERTIES
 
 
 def test_check_reports_an_unstable_cell_with_exit_1(capsys):

@@ -3,7 +3,10 @@
 The tour is the table :data:`SECTIONS`: each entry is a title and the function
 (``module:name`` under this package) that runs it. A section takes the run's config
 (``seed``, ``quick``, ``device``, ``out``) and returns a :class:`SectionResult`: its text,
-its metrics, the plots it wrote and its rows of the final summary table. Adding a section
+its metrics, the plots it wrote, its rows of the final summary table and its findings (each a
+claim of a paper, or of ours such as "the learned start beats the best zero-query baseline",
+with whether the measurement supports it). The last line counts the findings that hold and
+names those that fail; a failed finding is a result, not a failed run. Adding a section
 is one entry here; no library package knows about the tour.
 
 The run folder (``runs/<timestamp>-demo`` unless ``out`` is given) receives report.md with
@@ -24,10 +27,10 @@ import torch
 
 from ornn import _checks, _io, tables
 
-__all__ = ["SectionResult", "SECTIONS", "SUMMARY_COLUMNS", "run_demo", "section_function"]
+__all__ = ["SectionResult", "SECTIONS", "SUMMARY_COLUMNS", "findings_line", "run_demo", "section_function"]
 
 #: the final summary table's columns
-SUMMARY_COLUMNS = ("part", "measure", "ours", "against")
+SUMMARY_COLUMNS = ("part", "measure", "ours", "against", "verdict")
 
 #: the tour, in order: (title, "module:function" under ornn_cli.tour)
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -50,14 +53,24 @@ class SectionResult:
         metrics: JSON-able figures, stored in metrics.json under the title.
         figures: PNG paths relative to the run folder that the section wrote; embedded in report.md.
         summary: rows of the final summary table, dicts with the keys of ``SUMMARY_COLUMNS``.
-        passed: False when the section's verdict failed (the demo then exits 1).
+        findings: (claim, holds) pairs: what the section measured against a claim or a baseline.
+        passed: False when our own computation failed its check (the demo then exits 1), e.g. a
+            mismatch with torchdiffeq; a finding that does not hold leaves it True.
     """
 
     text: str
     metrics: Any = None
     figures: list[str] = field(default_factory=list)
     summary: list[dict[str, str]] = field(default_factory=list)
+    findings: list[tuple[str, bool]] = field(default_factory=list)
     passed: bool = True
+
+
+def findings_line(findings: list[tuple[str, bool]]) -> str:
+    """'k of m findings hold; failing: ...' (the demo's last line)."""
+    held = sum(holds for _, holds in findings)
+    failing = [claim for claim, holds in findings if not holds]
+    return f"{held} of {len(findings)} findings hold" + ("; failing: " + "; ".join(failing) if failing else "")
 
 
 def section_function(target: str) -> Callable[[dict[str, Any]], SectionResult]:
@@ -120,7 +133,10 @@ def run_demo(
     seconds = time.perf_counter() - started
     summary = [{k: row.get(k, "") for k in SUMMARY_COLUMNS} for _, result in sections for row in result.summary]
     passed = all(result.passed for _, result in sections)
-    verdict = "every verdict holds" if passed else "FAILED: " + ", ".join(t for t, r in sections if not r.passed)
+    findings = [finding for _, result in sections for finding in result.findings]
+    verdict = findings_line(findings)
+    if not passed:
+        verdict = "FAILED: " + ", ".join(t for t, r in sections if not r.passed) + "; " + verdict
     echo(f"\n== Summary ({'quick, ' if quick else ''}seed {seed}, {device}, {seconds:.0f} s) ==")
     echo(tables.format_table(summary, columns=SUMMARY_COLUMNS))
     echo(verdict)
@@ -128,6 +144,7 @@ def run_demo(
     metrics = {
         "sections": {title: result.metrics for title, result in sections},
         "summary": summary,
+        "findings": [{"claim": claim, "holds": holds} for claim, holds in findings],
         "passed": passed,
         "seconds": seconds,
     }
@@ -137,7 +154,7 @@ def run_demo(
         "# ornn demo",
         "",
         f"Run {stamp}, seed {seed}, device {device}{', quick' if quick else ''}, {seconds:.0f} s "
-        f"(torch {torch.__version__}). {verdict.capitalize()}.",
+        f"(torch {torch.__version__}). {verdict[0].upper() + verdict[1:]}.",
         "",
         "## Summary",
         "",

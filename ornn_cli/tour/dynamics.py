@@ -91,19 +91,31 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
     def mres(key: str, label: str) -> str:
         return " / ".join(f"{r[key]:.2g}" for r in growth if r["predictor"] == label)
 
+    behind = [str(r["N"]) for r in rows if not r["MRE"] < r["MRE persistence"]]
+    far_behind = [
+        str(r["N"])
+        for r in growth
+        if r["predictor"].startswith("norm") and not r["MRE @ 1000"] < r["persistence @ 1000"]
+    ]
+    findings = [
+        ("Ising: the SRU predictor beats persistence at step 100 for every N", not behind),
+        ("Ising: the norm-preserving predictor beats persistence at step 1000 for every N", not far_behind),
+    ]
     summary = [
         {
             "part": "Ising, SRU (Zhang et al.)",
             "measure": "MRE @ step 100, N = 2 / 3 / 4",
             "ours": " / ".join(f"{r['MRE']:.2g}" for r in rows),
             "against": "persistence " + " / ".join(f"{r['MRE persistence']:.2g}" for r in rows),
+            "verdict": f"behind persistence at N = {', '.join(behind)}" if behind else "beats persistence",
         },
         {
             "part": "Ising, norm-preserving",
             "measure": "MRE @ step 1000, N = 2 / 3 / 4",
             "ours": mres("MRE @ 1000", "norm-preserving 1-ARNN"),
             "against": "SRU " + mres("MRE @ 1000", "SRU (Zhang et al.)"),
+            "verdict": f"behind persistence at N = {', '.join(far_behind)}" if far_behind else "beats persistence",
         },
     ]
     metrics = {"rows": rows, "growth": growth, "train_seconds": seconds, "val_loss": history.val_loss}
-    return SectionResult(text, metrics, figures, summary)
+    return SectionResult(text, metrics, figures, summary, findings=findings)

@@ -65,6 +65,7 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
         }
     ]
     metrics: dict[str, Any] = {"fixed_graph": rows}
+    findings: list[tuple[str, bool]] = []
     figures = []
     for dc in (False, True):
         name = "DC-QAOA" if dc else "QAOA"
@@ -81,15 +82,18 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
         baselines = [r for r in meta_rows if not r["method"].startswith(("learned", "random"))]
         best = max(baselines, key=lambda r: r["ratio after Phase I"])
         rand = next(r for r in meta_rows if r["method"] == "random")
+        beats = learned["ratio after Phase I"] > best["ratio after Phase I"]
+        findings.append((f"{name}: the best learned start beats the best zero-query baseline after Phase I", beats))
         summary.append(
             {
                 "part": f"{name} meta-learning",
                 "measure": f"ratio after Phase I on unseen n = 10, {learned['method']}",
                 "ours": f"{learned['ratio after Phase I']:.3f}",
                 "against": f"random {rand['ratio after Phase I']:.3f}, {best['method']} {best['ratio after Phase I']:.3f}",
+                "verdict": "beats the baselines" if beats else f"loses to {best['method']}",
             }
         )
-    return SectionResult(text, metrics, figures, summary)
+    return SectionResult(text, metrics, figures, summary, findings=findings)
 
 
 def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any]], Optional[str]]:

@@ -14,7 +14,18 @@ def test_every_zoo_name_has_a_row_with_computed_counts():
     for (name, kwargs, *_), row in zip(FAMILY, rows):
         cell = cells.create(name, 8, 8, **kwargs)
         assert row["(n, t)"] == f"{cell.num_stages}-{cell.memory_span}"
-        assert row["verdict"] in {"stable", "unstable"} and row["note"]
+        assert row["bounded"] in {"yes", "no"} and row["note"]
+        assert row["gradients"] in {"preserved", "vanishing", "exploding"}
+
+
+def test_the_gradient_column_separates_rotations_from_contractions():
+    """At the reference horizon (50 steps) the rotations keep their gradients and the gated cells lose them."""
+    rows = {row["cell"]: row for row in family_table(hidden_size=8)}
+    assert all(row["bounded"] == "yes" for row in rows.values())
+    preserved = {name for name, row in rows.items() if row["gradients"] == "preserved"}
+    assert preserved == {"urnn", "arnn (scheme=symplectic_euler)", "arnn (scheme=leapfrog)", "qfwp"}
+    assert rows["qunn (memory=4)"]["gradients"] == "vanishing"  # Table 4 says Yes: refuted at this horizon
+    assert rows["qunn (memory=4)"]["paper"].startswith("1-1") and rows["qunn (memory=4)"]["(n, t)"] == "1-1"
 
 
 def test_committed_docs_page_matches_the_code():
