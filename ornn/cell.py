@@ -1,7 +1,17 @@
 """Cells: ``nn.Module`` wrappers that run an :class:`~ornn.spec.UpdateRule` one step at a time.
 
-The calling convention is ``torch.nn.LSTMCell``'s: ``output, new_state = cell(x_t, state)``,
-plus ``cell.initial_state(batch_size, dtype=None, device=None)``.
+The calling convention is close to ``torch.nn.LSTMCell``'s: ``output, new_state = cell(x_t, hx)``
+(the state positionally or as ``hx``; default zeros), plus
+``cell.initial_state(batch_size, dtype=None, device=None)``. Where it differs from torch:
+every cell returns the pair ``(output, new_state)``, for an LSTM ``(h', (h', c'))`` where
+``nn.LSTMCell`` returns ``(h', c')`` and ``nn.GRUCell`` returns ``h'`` alone; the pair is the
+same for every cell, whatever its state holds.
+
+Every cell class, the zoo's and your own subclasses alike, takes torch's factory keywords
+``device=`` and ``dtype=``: ``cells.LSTM(4, 8, dtype=torch.float64, device="cuda")``. The cell
+is built, then its floating-point parameters and buffers are moved to ``device`` and cast to
+``dtype`` (complex ones to the matching complex dtype), so the values equal those of
+``cells.LSTM(4, 8).to(device).double()`` under the same seed.
 
 What the state holds follows from the rule, so a cell never needs a second API
 for memory or clocks:
@@ -17,6 +27,8 @@ history a memory span needs costs it nothing special.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Optional
 
 import torch
@@ -39,6 +51,48 @@ class RecurrentCell(nn.Module):
     """
 
     rule: UpdateRule
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every subclass's constructor the factory keywords ``device`` and ``dtype``."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or getattr(init, "_takes_factory_keywords", False):
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args: Any, device: Any = None, dtype: Optional[torch.dtype] = None, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if device is not None or dtype is not None:
+                self._apply_factory_keywords(device, dtype)
+
+        signature = inspect.signature(init)
+        params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        extra = [p for p in signature.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+        factory = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+            for name in ("device", "dtype")
+            if name not in signature.parameters
+        ]
+        __init__.__signature__ = signature.replace(parameters=params + factory + extra)  # type: ignore[attr-defined]
+        __init__._takes_factory_keywords = True  # type: ignore[attr-defined]
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def _apply_factory_keywords(self, device: Any, dtype: Optional[torch.dtype]) -> None:
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(
+                f"dtype: expected a real floating-point torch.dtype (complex parameters follow it), got {dtype!r}"
+            )
+        device = None if device is None else _checks.device("device", device)
+        complex_dtype = None if dtype is None else (torch.complex64 if dtype != torch.float64 else torch.complex128)
+
+        def cast(t: torch.Tensor) -> torch.Tensor:
+            if t.is_floating_point():
+                return t.to(device=device, dtype=dtype)
+            if t.is_complex():
+                return t.to(device=device, dtype=complex_dtype)
+            return t.to(device=device)
+
+        self._apply(cast)
 
     # ----------------------------------------------------------------- rule
     @property
@@ -123,8 +177,9 @@ class RecurrentCell(nn.Module):
             if got.dtype != want.dtype:
                 raise TypeError(f"state: expected leaf {i} of dtype {want.dtype}, got {got.dtype}")
 
-    def forward(self, x_t: Optional[torch.Tensor], state: Any = None) -> tuple[torch.Tensor, Any]:
-        """``output_t, new_state = cell(x_t, state)``; x_t is (B, F) or unbatched (F,)."""
+    def forward(self, x_t: Optional[torch.Tensor], hx: Any = None) -> tuple[torch.Tensor, Any]:
+        """``output_t, new_state = cell(x_t, hx)``; x_t is (B, F) or unbatched (F,); ``hx`` defaults to zeros."""
+        state = hx
         batched = self.check_input(x_t)
         batch_size = x_t.shape[0] if batched else None
         if state is None:

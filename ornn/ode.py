@@ -133,8 +133,9 @@ class ODECell(RecurrentCell):
                 raise TypeError(f"state: expected clock to be a 0-d integer tensor, got {_checks.describe(clock)}")
         _check_ode_state("state", y)
 
-    def forward(self, x_t: Optional[torch.Tensor], state: Any = None) -> tuple[torch.Tensor, Any]:
-        """``y_next, new_state = cell(None, y)`` (``(y, clock)`` for time-dependent f)."""
+    def forward(self, x_t: Optional[torch.Tensor], hx: Any = None) -> tuple[torch.Tensor, Any]:
+        """``y_next, new_state = cell(None, y)`` (``(y, clock)`` for time-dependent f); ``hx`` is the state."""
+        state = hx
         self.check_input(x_t)
         if state is None:
             state = self.initial_state(None)

@@ -137,8 +137,9 @@ class Recurrent(nn.Module):
         return list(state)
 
     # -------------------------------------------------------------- forward
-    def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
-        """Run the stack over x; returns (output, final state)."""
+    def forward(self, x: torch.Tensor, hx: Any = None) -> tuple[torch.Tensor, Any]:
+        """Run the stack over x from the state ``hx`` (default zeros); returns (output, final state)."""
+        state = hx
         _checks.tensor("x", x)
         if x.dim() not in (2, 3):
             layout = "(batch, length, features)" if self.batch_first else "(length, batch, features)"

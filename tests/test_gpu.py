@@ -154,3 +154,11 @@ def test_predictor_training_on_cuda_equals_cpu():
         dynamics.haar_states(3, 2, generator=torch.Generator().manual_seed(0)).to(torch.complex64).to(CUDA), 10
     )
     assert rolled.device.type == CUDA.type
+
+
+@pytest.mark.parametrize("name", cells.available())
+def test_device_factory_keyword_builds_on_cuda(name):
+    cell = cells.create(name, 3, 4, device="cuda", dtype=torch.float64)
+    assert all(p.device.type == "cuda" for p in cell.parameters())
+    out, _ = cell(torch.randn(2, 3, dtype=torch.float64, device=CUDA))
+    assert out.device.type == "cuda" and out.dtype == torch.float64

@@ -198,3 +198,14 @@ def test_call_errors():
         timed(None, torch.zeros(2))
     with pytest.raises(TypeError, match=r"state: expected clock to be a 0-d integer tensor"):
         timed(None, (torch.zeros(2), torch.zeros(())))
+
+
+def test_rk_and_ode_cells_take_torch_factory_keywords():
+    torch.manual_seed(0)
+    rk = ornn.RKCell(3, 4, tableau="rk4", step_size=0.5, dtype=torch.float64)
+    torch.manual_seed(0)
+    assert torch.equal(rk.weight_hh, ornn.RKCell(3, 4, tableau="rk4", step_size=0.5).double().weight_hh)
+    ode = ornn.ODECell(torch.nn.Linear(3, 3), tableau="heun", step_size=0.1, dtype=torch.float64)
+    assert ode.f.weight.dtype == torch.float64
+    y = torch.ones(2, 3, dtype=torch.float64)
+    assert torch.equal(ode(None, hx=y)[0], ode(None, y)[0])

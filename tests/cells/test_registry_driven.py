@@ -28,6 +28,27 @@ def test_keyword_construction_and_spec(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_factory_keywords_equal_building_then_casting(name):
+    """``dtype=``/``device=`` as torch modules take them: the same values as ``.to(device).double()``."""
+    torch.manual_seed(3)
+    built = cells.create(name, 3, 4, dtype=torch.float64, device="cpu")
+    torch.manual_seed(3)
+    cast = cells.create(name, 3, 4).double()
+    assert built.state_dict().keys() == cast.state_dict().keys()
+    for key, value in built.state_dict().items():
+        assert value.dtype == cast.state_dict()[key].dtype and torch.equal(value, cast.state_dict()[key]), key
+    assert all(p.dtype in (torch.float64, torch.complex128) for p in built.parameters())
+    x = torch.randn(2, 3, dtype=torch.float64)
+    out, state = built(x)
+    assert out.dtype == torch.float64
+    # the state positionally or as hx, as torch's cells take it
+    by_position, by_keyword = built(x, state), built(x, hx=state)
+    assert torch.equal(by_position[0], by_keyword[0])
+    with pytest.raises(TypeError, match="dtype: expected a real floating-point torch.dtype"):
+        cells.create(name, 3, 4, dtype=torch.int32)
+
+
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_shapes_batched_and_unbatched(name, dtype):
     torch.manual_seed(0)
