@@ -14,7 +14,6 @@ Two cells, both run by the one executor:
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any, Callable, Optional, Union
 
 import torch
@@ -23,7 +22,7 @@ from torch import nn
 
 from . import _checks
 from .cell import ORNNCell, RecurrentCell
-from .spec import Output, Stage, UpdateRule, state_input
+from .spec import UpdateRule
 from .tableau import Tableau
 from .tableau import tableau as lookup_tableau
 
@@ -35,10 +34,6 @@ def _explicit_tableau(value: Union[str, Tableau]) -> Tableau:
     if not tab.explicit:
         raise ValueError(f"tableau: expected an explicit tableau (strictly lower-triangular a), got {tab.name!r}")
     return tab
-
-
-def _output_weights(tab: Tableau) -> dict[int, float]:
-    return {k: b for k, b in enumerate(tab.b) if b != 0.0}
 
 
 class ODECell(RecurrentCell):
@@ -86,22 +81,8 @@ class ODECell(RecurrentCell):
         self.state_shape = (
             None if state_shape is None else tuple(_checks.positive_int("state_shape[i]", s) for s in state_shape)
         )
-        stages = tuple(
-            Stage(
-                activation=f,
-                input_map=state_input,
-                couplings={k: a for k, a in enumerate(row[:q]) if a != 0.0},
-                time=c,
-                time_dependent=time_dependent,
-            )
-            for q, (row, c) in enumerate(zip(self.tableau.a, self.tableau.c))
-        )
-        self.rule = UpdateRule(
-            stages=stages,
-            output=Output(weights=_output_weights(self.tableau)),
-            step_size=self.step_size,
-            clocked=time_dependent,
-            start_time=float(start_time),
+        self.rule = UpdateRule.from_tableau(
+            self.tableau, f, step_size=self.step_size, time_dependent=time_dependent, start_time=float(start_time)
         )
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> torch.Tensor:
@@ -202,18 +183,12 @@ class RKCell(ORNNCell):
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.bias = nn.Parameter(torch.empty(hidden_size)) if bias else None
         self.reset_parameters()
-        stages = tuple(
-            Stage(
-                activation=activation,
-                input_map="drive",
-                couplings={k: partial(self._coupling, a) for k, a in enumerate(row[:q]) if a != 0.0},
-            )
-            for q, row in enumerate(self.tableau.a)
-        )
-        self.rule = UpdateRule(
-            stages=stages,
-            output=Output(weights=_output_weights(self.tableau)),
+        self.rule = UpdateRule.from_tableau(
+            self.tableau,
+            activation,
             step_size=self.step_size,
+            input_map="drive",
+            coupling=self._recurrent,
             gates=self._drive,
         )
 
@@ -226,9 +201,9 @@ class RKCell(ORNNCell):
         # W Y + U x + b, shared by every stage of the step (computed once).
         return {"drive": F.linear(x, self.weight_ih, self.bias) + F.linear(y, self.weight_hh)}
 
-    def _coupling(self, a: float, k_value: torch.Tensor) -> torch.Tensor:
-        # alpha_qk = a_qk W
-        return a * F.linear(k_value, self.weight_hh)
+    def _recurrent(self, k_value: torch.Tensor) -> torch.Tensor:
+        # W K: the tableau's a_qk multiply it, alpha_qk = a_qk W
+        return F.linear(k_value, self.weight_hh)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, tableau={self.tableau.name!r}, step_size={self.step_size}"

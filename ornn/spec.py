@@ -138,6 +138,19 @@ class Output:
         _check_delay("gamma_delay", self.gamma_delay)
 
 
+class _ScaledMap:
+    """``a * coupling(K)``: the coupling alpha_qk = a_qk W of a tableau step (a class, so it pickles)."""
+
+    def __init__(self, a: float, coupling: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.a, self.coupling = float(a), coupling
+
+    def __call__(self, k_value: torch.Tensor) -> torch.Tensor:
+        return self.a * self.coupling(k_value)
+
+    def __repr__(self) -> str:
+        return f"{self.a:g} * {self.coupling!r}"
+
+
 @dataclass(frozen=True)
 class UpdateRule:
     """A complete n-t-ORNN step: stages, output(s), step size and gates.
@@ -194,6 +207,88 @@ class UpdateRule:
         if needs_clock and not self.clocked:
             raise ValueError("clocked: time-dependent stages read the step counter, so expected clocked=True")
         object.__setattr__(self, "stages", stages)
+
+    @classmethod
+    def from_tableau(
+        cls,
+        tableau: Any,
+        stage: Callable[..., torch.Tensor],
+        *,
+        step_size: float = 1.0,
+        input_map: Optional[InputMap] = None,
+        coupling: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+        gates: Optional[GateFunction] = None,
+        gate: Optional[str] = None,
+        output: Optional[Mapping[str, Any]] = None,
+        time_dependent: bool = False,
+        start_time: float = 0.0,
+    ) -> "UpdateRule":
+        r"""The rule of one explicit Runge–Kutta step of a Butcher tableau, with your own stage function.
+
+        Stage q is ``K_q = stage(input_map(Y_l, x_l) + h * sum_{k<q} a_qk * coupling(K_k))`` (with
+        ``time_dependent``, ``stage(t_l + c_q h, z)``) and the output ``Y_{l+1} = Y_l + h sum_k b_k K_k``.
+
+        Args:
+            tableau: an explicit :class:`~ornn.Tableau` or a preset name (``"heun"``, ``"rk4"``, ...).
+            stage: sigma, the stage function applied to the pre-activation.
+            step_size: h > 0.
+            input_map: ``W[Y, x] + b`` (a callable of (Y, x), or a gate name); default Y itself, so
+                that ``stage = f`` integrates dy/dt = f(y).
+            coupling: the linear map the a_qk multiply (default the identity: scalar couplings). For
+                f(y, x) = sigma(W y + U x + b) it is y -> W y, which makes K_q = f(Y + h sum a_qk K_k, x).
+            gates: ``gates(x_l, Y_l, clock) -> {name: tensor}``, computed once per step.
+            gate: the name of a gate tensor g that scales the increment:
+                ``Y_{l+1} = Y_l + g * (h sum_k b_k K_k)`` (a gated step; sugar for ``output={"kappa": g}``).
+            output: further :class:`Output` fields (``gamma``, ``kappa``, ``activation``, ...); the
+                weights are always the tableau's b_k.
+            time_dependent, start_time: for stage functions of (t, z); the rule is then clocked.
+
+        Example, a gated Heun cell (composing guide)::
+
+            rule = UpdateRule.from_tableau("heun", torch.tanh, step_size=0.5, input_map="drive",
+                                           coupling=cell.recurrent, gates=cell.gates, gate="z")
+        """
+        from .tableau import tableau as lookup_tableau
+
+        tab = lookup_tableau(tableau)
+        if not tab.explicit:
+            raise ValueError(f"tableau: expected an explicit tableau (strictly lower-triangular a), got {tab.name!r}")
+        if not callable(stage):
+            raise TypeError(f"stage: expected a callable, got {stage!r}")
+        if coupling is not None and not callable(coupling):
+            raise TypeError(f"coupling: expected a callable linear map or None, got {coupling!r}")
+        fields = dict(output or {})
+        if "weights" in fields:
+            raise ValueError("output: the weights are the tableau's b_k; expected the other Output fields only")
+        if gate is not None:
+            if not isinstance(gate, str):
+                raise TypeError(f"gate: expected the name of a gate tensor, got {gate!r}")
+            if gates is None:
+                raise ValueError(f"gate: {gate!r} names a gate tensor, so expected a gates function")
+            if "kappa" in fields:
+                raise ValueError("gate: sets the output's kappa; expected kappa in output or gate, not both")
+            fields["kappa"] = gate
+        stages = tuple(
+            Stage(
+                activation=stage,
+                input_map=state_input if input_map is None else input_map,
+                couplings={
+                    k: a if coupling is None else _ScaledMap(a, coupling) for k, a in enumerate(row[:q]) if a != 0.0
+                },
+                time=c,
+                time_dependent=time_dependent,
+            )
+            for q, (row, c) in enumerate(zip(tab.a, tab.c))
+        )
+        weights = {k: b for k, b in enumerate(tab.b) if b != 0.0}
+        return cls(
+            stages=stages,
+            output=Output(weights=weights, **fields),
+            step_size=step_size,
+            gates=gates,
+            clocked=time_dependent,
+            start_time=float(start_time),
+        )
 
     @property
     def num_stages(self) -> int:

@@ -298,3 +298,23 @@ def test_gradients_flow_to_every_parameter(x):
     out.sum().backward()
     for name, p in cell.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_from_tableau_builds_the_runge_kutta_step_and_refuses_what_it_cannot_build():
+    """RK4 on dy/dt = -y from the classmethod equals R(-h) y; gates scale the increment elementwise."""
+    rule = UpdateRule.from_tableau("rk4", lambda y: -y, step_size=0.1)
+    y = torch.ones(1, 3, dtype=torch.float64)
+    r = 1 - 0.1 + 0.1**2 / 2 - 0.1**3 / 6 + 0.1**4 / 24
+    assert (rule.num_stages, rule.memory_span) == (4, 1)
+    assert_matches(ornn.execute(rule, None, (y,)), r * y)
+    half = torch.tensor([[0.0, 0.5, 1.0]], dtype=torch.float64)
+    gated = UpdateRule.from_tableau("rk4", lambda y: -y, step_size=0.1, gates=lambda x, y, c: {"g": half}, gate="g")
+    assert_matches(ornn.execute(gated, None, (y,)), y + half * (r - 1) * y)
+    with pytest.raises(ValueError, match="gate: 'g' names a gate tensor, so expected a gates function"):
+        UpdateRule.from_tableau("heun", torch.tanh, gate="g")
+    with pytest.raises(ValueError, match="output: the weights are the tableau's b_k"):
+        UpdateRule.from_tableau("heun", torch.tanh, output={"weights": {0: 1.0}})
+    with pytest.raises(ValueError, match="tableau: expected an explicit tableau"):
+        UpdateRule.from_tableau(ornn.Tableau(a=[[0.5]], b=[1.0], c=[0.5], name="implicit midpoint"), torch.tanh)
+    with pytest.raises(TypeError, match="stage: expected a callable"):
+        UpdateRule.from_tableau("heun", "tanh")
