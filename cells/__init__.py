@@ -62,12 +62,28 @@ def recurrent(
     num_layers: int = 1,
     batch_first: bool = False,
     dropout: float = 0.0,
+    bidirectional: bool = False,
     **kwargs: Any,
 ) -> ornn.Recurrent:
-    """An ``ornn.Recurrent`` of ``num_layers`` cells ``name`` (layer i > 0 reads hidden_size features)."""
+    """An ``ornn.Recurrent`` of ``num_layers`` cells ``name``, as ``torch.nn.LSTM(input_size, hidden_size, ...)``.
+
+    Layer i > 0 reads hidden_size features (2 * hidden_size when ``bidirectional``, whose backward
+    cells are built the same way, drawn independently). ``kwargs`` go to every cell (``dtype=``,
+    ``device=`` included).
+    """
     from ornn import _checks
 
     _checks.positive_int("num_layers", num_layers)
+    if not isinstance(bidirectional, bool):
+        raise TypeError(f"bidirectional: expected a bool, got {bidirectional!r}")
     factory = ornn.cell_factory(name)
-    layers = [factory(input_size if i == 0 else hidden_size, hidden_size, **kwargs) for i in range(num_layers)]
-    return ornn.Recurrent(layers, batch_first=batch_first, dropout=dropout)
+    width = 2 * hidden_size if bidirectional else hidden_size
+
+    def build() -> list:
+        return [factory(input_size if i == 0 else width, hidden_size, **kwargs) for i in range(num_layers)]
+
+    layers = build()
+    reverse = build() if bidirectional else None
+    return ornn.Recurrent(
+        layers, batch_first=batch_first, dropout=dropout, bidirectional=bidirectional, reverse_cells=reverse
+    )

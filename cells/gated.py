@@ -76,21 +76,25 @@ class _TorchLayout(ornn.ORNNCell):
             cell.load_state_dict(module.state_dict())
             return cell.to(device=module.weight_ih.device, dtype=module.weight_ih.dtype)
         if isinstance(module, cls.torch_layer):
-            if module.bidirectional:
-                raise ValueError(
-                    f"module: bidirectional {cls.torch_layer.__name__} layers are not supported, got bidirectional=True"
-                )
             if getattr(module, "proj_size", 0):
                 raise ValueError(f"module: LSTM projections are not supported, got proj_size={module.proj_size}")
-            cells = []
-            for layer in range(module.num_layers):
-                cell = cls(
-                    module.input_size if layer == 0 else module.hidden_size, module.hidden_size, bias=module.bias
-                )
-                names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if module.bias else [])
-                cell.load_state_dict({name: getattr(module, f"{name}_l{layer}") for name in names})
-                cells.append(cell.to(device=module.weight_ih_l0.device, dtype=module.weight_ih_l0.dtype))
-            return ornn.Recurrent(cells, batch_first=module.batch_first, dropout=float(module.dropout))
+            width = (2 if module.bidirectional else 1) * module.hidden_size
+
+            def build() -> list:
+                return [
+                    cls(module.input_size if layer == 0 else width, module.hidden_size, bias=module.bias)
+                    for layer in range(module.num_layers)
+                ]
+
+            stack = ornn.Recurrent(
+                build(),
+                batch_first=module.batch_first,
+                dropout=float(module.dropout),
+                bidirectional=module.bidirectional,
+                reverse_cells=build() if module.bidirectional else None,
+            )
+            stack.load_state_dict(module.state_dict())  # torch's weight_ih_l{k}[_reverse] keys are understood
+            return stack.to(device=module.weight_ih_l0.device, dtype=module.weight_ih_l0.dtype)
         raise TypeError(
             f"module: expected torch.nn.{cls.torch_cell.__name__} or torch.nn.{cls.torch_layer.__name__}, "
             f"got {type(module).__name__}"

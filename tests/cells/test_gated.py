@@ -98,8 +98,7 @@ def test_spec_and_computed_order():
 
 
 def test_from_torch_refuses_what_it_cannot_copy():
-    with pytest.raises(ValueError, match="bidirectional"):
-        cells.LSTM.from_torch(nn.LSTM(2, 3, bidirectional=True))
+    assert cells.LSTM.from_torch(nn.LSTM(2, 3, bidirectional=True)).bidirectional  # now copied too
     with pytest.raises(ValueError, match=r"proj_size=2"):
         cells.LSTM.from_torch(nn.LSTM(2, 3, proj_size=2))
     with pytest.raises(TypeError, match=r"module: expected torch.nn.GRUCell or torch.nn.GRU, got LSTM"):
