@@ -36,7 +36,10 @@ __all__ = [
     "anti_hermitian_matrices",
     "orthogonal_matrices",
     "input_sequences",
+    "input_sequence",
     "cells",
+    "seeded_cell",
+    "describe_cell",
     "assert_stable",
     "assert_reversible",
     "assert_matches",
@@ -102,43 +105,121 @@ def orthogonal_matrices(
     return (torch.linalg.matrix_exp(generator) * signs.to(generator.dtype)).to(dtype)
 
 
-@st.composite
+def input_sequence(
+    length: int,
+    batch: int,
+    features: int,
+    *,
+    seed: int,
+    bound: float = 2.0,
+    fill: Optional[float] = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A (length, batch, features) tensor uniform in [-bound, bound] from ``seed`` (all ``fill`` if given).
+
+    :func:`input_sequences` draws through this function, so a failing example prints as the call
+    that rebuilds it, ``input_sequence(30, 2, 4, seed=..., ...)``, not as a wall of numbers.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    shape = (length, batch, features)
+    if fill is not None:
+        return torch.full(shape, float(fill), dtype=torch.float64).to(dtype)
+    return (bound * (2 * torch.rand(shape, generator=generator, dtype=torch.float64) - 1)).to(dtype)
+
+
 def input_sequences(
-    draw: Any,
     length: SizeLike = st.integers(1, 12),
     batch: SizeLike = st.integers(1, 4),
     features: SizeLike = st.integers(1, 6),
     *,
     dtype: torch.dtype = torch.float32,
     bound: float = 2.0,
-) -> torch.Tensor:
-    """A (length, batch, features) tensor with entries in [-bound, bound]."""
-    shape = (draw(_size(length)), draw(_size(batch)), draw(_size(features)))
-    width = 32 if dtype == torch.float32 else 64
-    values = draw(hnp.arrays(np.float64, shape, elements=st.floats(-bound, bound, allow_nan=False, width=width)))
-    return torch.from_numpy(values).to(dtype)
+) -> st.SearchStrategy[torch.Tensor]:
+    """(length, batch, features) tensors with entries in [-bound, bound]: seeded uniform draws, and the
+    constant sequences -bound, 0 and bound (the saturating extremes). Failing examples print as
+    :func:`input_sequence` calls."""
+    _checks.positive_float("bound", bound)
+    return st.builds(
+        input_sequence,
+        _size(length),
+        _size(batch),
+        _size(features),
+        seed=st.integers(0, 2**32 - 1),
+        bound=st.just(bound),
+        fill=st.one_of(st.none(), st.sampled_from([-bound, 0.0, bound])),
+        dtype=st.just(dtype),
+    )
 
 
-@st.composite
+def seeded_cell(
+    name: str, input_size: int, hidden_size: int, *, seed: int, dtype: torch.dtype = torch.float32
+) -> torch.nn.Module:
+    """``cells.create(name, input_size, hidden_size)`` under ``torch.manual_seed(seed)``, cast to ``dtype``
+    (the global random state is left as it was). The :func:`cells` strategy draws through it, so a failing
+    example prints as the call that rebuilds the cell."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        cell = create_cell(name, input_size, hidden_size)
+    cell = cell.to(dtype) if any(p.is_floating_point() for p in cell.parameters()) else cell
+    reproducer = f"ornn.testing.seeded_cell({name!r}, {input_size}, {hidden_size}, seed={seed}, dtype={dtype})"
+    cell._ornn_reproducer = reproducer  # read by the assertions' messages
+    cell._repr_pretty_ = _PrettyAs(reproducer)  # how hypothesis prints the cell in a failing example
+    return cell
+
+
+class _PrettyAs:
+    """A picklable ``_repr_pretty_`` that prints a fixed text (hypothesis's pretty-printer protocol)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text)
+
+
 def cells(
-    draw: Any,
     names: Optional[Sequence[str]] = None,
     input_size: SizeLike = st.integers(1, 6),
     hidden_size: SizeLike = st.integers(1, 8),
     *,
     dtype: torch.dtype = torch.float32,
-) -> torch.nn.Module:
-    """A registered cell with drawn sizes and a drawn parameter seed (reproducible under shrinking)."""
+) -> st.SearchStrategy[torch.nn.Module]:
+    """A registered cell with drawn sizes and a drawn parameter seed (reproducible under shrinking);
+    failing examples print as :func:`seeded_cell` calls."""
     pool = tuple(names) if names is not None else available_cells()
     if not pool:
         raise ValueError("names: no cells are registered; import cells (or register your own) first")
-    name = draw(st.sampled_from(pool))
-    sizes = draw(_size(input_size)), draw(_size(hidden_size))
-    seed = draw(st.integers(0, 2**31 - 1))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        cell = create_cell(name, *sizes)
-    return cell.to(dtype) if any(p.is_floating_point() for p in cell.parameters()) else cell
+    return st.builds(
+        seeded_cell,
+        st.sampled_from(pool),
+        _size(input_size),
+        _size(hidden_size),
+        seed=st.integers(0, 2**31 - 1),
+        dtype=st.just(dtype),
+    )
+
+
+def describe_cell(cell: Any) -> str:
+    """How to rebuild ``cell``: the seeded_cell call for drawn cells, else its one-line repr."""
+    reproducer = getattr(cell, "_ornn_reproducer", None)
+    if reproducer is not None:
+        return reproducer
+    text = repr(cell)
+    return (
+        text
+        if "\n" not in text
+        else f"{type(cell).__name__}(...)  # {sum(p.numel() for p in cell.parameters())} parameters"
+    )
+
+
+def _describe_inputs(inputs: Any) -> str:
+    if isinstance(inputs, torch.Tensor):
+        kind = str(inputs.dtype).replace("torch.", "")
+        if not inputs.numel():
+            return f"inputs of shape {tuple(inputs.shape)}, {kind}"
+        low, high = float(inputs.min()), float(inputs.max())
+        return f"inputs of shape {tuple(inputs.shape)}, {kind}, in [{low:.3g}, {high:.3g}]"
+    return f"{inputs} steps without input"
 
 
 # --------------------------------------------------------------------------- assertions
@@ -204,7 +285,10 @@ def assert_stable(
     """
     report = stability.check(cell, inputs, state, **check_options)
     if not report.stable:
-        raise AssertionError(f"{report.cell} is not stable ({report.require}) on these inputs:\n{report}")
+        raise AssertionError(
+            f"{report.cell} is not stable ({report.require}): {report.rule}\n"
+            f"  cell: {describe_cell(cell)}\n  {_describe_inputs(inputs)}\n{report}"
+        )
     return report
 
 
@@ -213,5 +297,8 @@ def assert_reversible(cell: Any, inputs: Union[torch.Tensor, int], state: Any = 
     _checks.positive_float("tol", tol)
     error = stability.round_trip_error(cell, inputs, state)
     if not error <= tol:
-        raise AssertionError(f"{type(cell).__name__} round-trip error {error:.3e} exceeds tol {tol:g}")
+        raise AssertionError(
+            f"{type(cell).__name__} round-trip error {error:.3e} exceeds tol {tol:g}\n"
+            f"  cell: {describe_cell(cell)}\n  {_describe_inputs(inputs)}"
+        )
     return error

@@ -13,6 +13,7 @@ from ornn.testing import (
     assert_reversible,
     assert_stable,
     cells,
+    input_sequence,
     input_sequences,
     orthogonal_matrices,
 )
@@ -61,13 +62,44 @@ def test_cells_strategy_draws_registered_cells():
 
 
 def test_cells_strategy_without_registered_cells():
-    @settings(max_examples=1)
-    @given(cell=cells(names=[]))
-    def draw(cell):
-        pass
-
     with pytest.raises(ValueError, match="names: no cells are registered"):
-        draw()
+        cells(names=[])
+
+
+def test_a_failing_property_prints_a_compact_reproducer():
+    """The falsifying example is the calls that rebuild the cell and the inputs, and the message names the
+    failed rule, the cell's constructor call and the input shape: no tensors."""
+    from hypothesis import Phase
+
+    import cells as zoo  # noqa: F401  (registers the zoo)
+
+    @settings(max_examples=5, deadline=None, database=None, phases=[Phase.generate])
+    @given(
+        cell=cells(names=["lstm"], input_size=3, hidden_size=4, dtype=torch.float64),
+        x=input_sequences(length=40, batch=2, features=3, dtype=torch.float64),
+    )
+    def lstm_preserves_gradients(cell, x):
+        assert_stable(cell, x)  # an LSTM contracts: gradients vanish over 40 steps
+
+    with pytest.raises(AssertionError) as info:
+        lstm_preserves_gradients()
+    message = str(info.value)
+    assert "gradients not preserved over 40 steps" in message
+    assert "cell: ornn.testing.seeded_cell('lstm', 3, 4, seed=" in message
+    assert "inputs of shape (40, 2, 3), float64" in message and "tensor(" not in message
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "seeded_cell(" in notes and "input_sequence(" in notes and "tensor(" not in notes
+    rebuilt = eval(message.split("cell: ")[1].split("\n")[0], {"ornn": __import__("ornn"), "torch": torch})
+    assert torch.equal(rebuilt.weight_hh, torch.as_tensor(rebuilt.weight_hh))  # the reproducer runs
+
+
+def test_input_sequence_is_seeded_and_bounded():
+    a = input_sequence(5, 2, 3, seed=7, bound=0.5, dtype=torch.float64)
+    assert torch.equal(a, input_sequence(5, 2, 3, seed=7, bound=0.5, dtype=torch.float64))
+    assert a.abs().max() <= 0.5 and a.shape == (5, 2, 3)
+    assert torch.equal(input_sequence(2, 1, 1, seed=0, fill=-2.0), torch.full((2, 1, 1), -2.0))
+    with pytest.raises(ValueError, match="bound: expected a positive finite number"):
+        input_sequences(bound=0.0)
 
 
 def test_assert_matches_passes_and_fails_with_location():
@@ -95,7 +127,9 @@ def test_assert_stable_and_reversible():
     inputs = torch.zeros(20, 2, 1, dtype=torch.float64)
     report = assert_stable(Linear(0.9 * torch.eye(2, dtype=torch.float64)), inputs)
     assert report.stable
-    with pytest.raises(AssertionError, match=r"Linear is not stable \(gradient-preserving\) on these inputs"):
+    with pytest.raises(
+        AssertionError, match=r"Linear is not stable \(gradient-preserving\): not bounded over 20 steps"
+    ):
         assert_stable(Linear(1.2 * torch.eye(2, dtype=torch.float64)), inputs)
     contraction = Linear(0.5 * torch.eye(2, dtype=torch.float64))  # ratio 0.5^20 ~ 1e-6 over 20 steps
     assert assert_stable(contraction, inputs, require="bounded").bounded
