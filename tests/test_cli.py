@@ -89,3 +89,12 @@ def test_check_reports_an_unstable_cell_with_exit_1(capsys):
         assert "UNSTABLE" in capsys.readouterr().out
     finally:
         ornn.unregister_cell("doubling_test")
+
+
+def test_the_demo_summary_counts_repeated_failing_proofs_once():
+    from ornn_cli.tour import findings_line
+    from ornn_cli.tour.proofs import _counted
+
+    assert _counted(["claim1", "claim1", "claim2", "theorem4"]) == ["claim1 (x2)", "claim2", "theorem4"]
+    assert findings_line([("a", True), ("b", False)]) == "1 of 2 findings hold; failing: b"
+    assert findings_line([("a", True)]) == "1 of 1 findings hold"
