@@ -79,8 +79,10 @@ def test_a_failing_property_prints_a_compact_reproducer():
         x=input_sequences(length=40, batch=2, features=3, dtype=torch.float64),
     )
     def lstm_preserves_gradients(cell, x):
+        drawn[cell._ornn_reproducer] = cell
         assert_stable(cell, x)  # an LSTM contracts: gradients vanish over 40 steps
 
+    drawn = {}
     with pytest.raises(AssertionError) as info:
         lstm_preserves_gradients()
     message = str(info.value)
@@ -89,8 +91,9 @@ def test_a_failing_property_prints_a_compact_reproducer():
     assert "inputs of shape (40, 2, 3), float64" in message and "tensor(" not in message
     notes = "\n".join(getattr(info.value, "__notes__", []))
     assert "seeded_cell(" in notes and "input_sequence(" in notes and "tensor(" not in notes
-    rebuilt = eval(message.split("cell: ")[1].split("\n")[0], {"ornn": __import__("ornn"), "torch": torch})
-    assert torch.equal(rebuilt.weight_hh, torch.as_tensor(rebuilt.weight_hh))  # the reproducer runs
+    call = message.split("cell: ")[1].split("\n")[0]
+    rebuilt = eval(call, {"ornn": __import__("ornn"), "torch": torch})  # the printed call rebuilds the failing cell
+    assert torch.equal(rebuilt.weight_hh, drawn[call].weight_hh) and torch.equal(rebuilt.bias_ih, drawn[call].bias_ih)
 
 
 def test_input_sequence_is_seeded_and_bounded():
