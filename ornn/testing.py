@@ -162,8 +162,7 @@ def seeded_cell(
         cell = create_cell(name, input_size, hidden_size)
     cell = cell.to(dtype) if any(p.is_floating_point() for p in cell.parameters()) else cell
     reproducer = f"ornn.testing.seeded_cell({name!r}, {input_size}, {hidden_size}, seed={seed}, dtype={dtype})"
-    cell._ornn_reproducer = reproducer  # read by the assertions' messages
-    cell._repr_pretty_ = _PrettyAs(reproducer)  # how hypothesis prints the cell in a failing example
+    cell._repr_pretty_ = _PrettyAs(reproducer)  # how hypothesis prints it; describe_cell reads it too
     return cell
 
 
@@ -201,9 +200,9 @@ def cells(
 
 def describe_cell(cell: Any) -> str:
     """How to rebuild ``cell``: the seeded_cell call for drawn cells, else its one-line repr."""
-    reproducer = getattr(cell, "_ornn_reproducer", None)
-    if reproducer is not None:
-        return reproducer
+    pretty = cell.__dict__.get("_repr_pretty_") if hasattr(cell, "__dict__") else None
+    if isinstance(pretty, _PrettyAs):
+        return pretty.text
     text = repr(cell)
     return (
         text

@@ -79,7 +79,7 @@ def test_a_failing_property_prints_a_compact_reproducer():
         x=input_sequences(length=40, batch=2, features=3, dtype=torch.float64),
     )
     def lstm_preserves_gradients(cell, x):
-        drawn[cell._ornn_reproducer] = cell
+        drawn[testing.describe_cell(cell)] = cell
         assert_stable(cell, x)  # an LSTM contracts: gradients vanish over 40 steps
 
     drawn = {}

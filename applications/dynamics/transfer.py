@@ -79,40 +79,19 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
         torch.manual_seed(config.seed)
         return DynamicsPredictor(max_spins=max_spins, width=config.width, cell=config.cell, num_layers=config.layers)
 
+    def train(model: DynamicsPredictor, spec: SequenceSpec, epochs: int, lr: float, decay: float, cached=None):
+        return train_predictor(
+            model, spec, epochs=epochs, lr=lr, decay=decay, seed=config.seed, progress=progress, cached=cached
+        )
+
     start = time.perf_counter()
     base = build()
-    base_history = train_predictor(
-        base,
-        base_spec,
-        epochs=config.base_epochs,
-        lr=config.base_lr,
-        decay=config.base_decay,
-        seed=config.seed,
-        progress=progress,
-    )
+    base_history = train(base, base_spec, config.base_epochs, config.base_lr, config.base_decay)
     base_seconds = time.perf_counter() - start
     tuned = copy.deepcopy(base)
-    tuned_history = train_predictor(
-        tuned,
-        target_spec,
-        epochs=config.epochs,
-        lr=config.transfer_lr,
-        decay=config.transfer_decay,
-        seed=config.seed,
-        progress=progress,
-        cached=target_data,
-    )
+    tuned_history = train(tuned, target_spec, config.epochs, config.transfer_lr, config.transfer_decay, target_data)
     scratch = build()
-    scratch_history = train_predictor(
-        scratch,
-        target_spec,
-        epochs=config.epochs,
-        lr=config.base_lr,
-        decay=config.base_decay,
-        seed=config.seed,
-        progress=progress,
-        cached=target_data,
-    )
+    scratch_history = train(scratch, target_spec, config.epochs, config.base_lr, config.base_decay, target_data)
     rows = []
     for label, model in (("fine-tuned base", tuned), ("from scratch", scratch), ("base, no fine-tuning", base)):
         evaluation = evaluate_predictor(model, target_spec, count=20, cached=target_data)
