@@ -63,27 +63,34 @@ def recurrent(
     batch_first: bool = False,
     dropout: float = 0.0,
     bidirectional: bool = False,
+    check_finite: bool = False,
     **kwargs: Any,
 ) -> ornn.Recurrent:
     """An ``ornn.Recurrent`` of ``num_layers`` cells ``name``, as ``torch.nn.LSTM(input_size, hidden_size, ...)``.
 
     Layer i > 0 reads hidden_size features (2 * hidden_size when ``bidirectional``, whose backward
     cells are built the same way, drawn independently). ``kwargs`` go to every cell (``dtype=``,
-    ``device=`` included).
+    ``device=`` included). ``check_finite`` is :class:`ornn.Recurrent`'s.
     """
     from ornn import _checks
 
     _checks.positive_int("num_layers", num_layers)
     if not isinstance(bidirectional, bool):
         raise TypeError(f"bidirectional: expected a bool, got {bidirectional!r}")
-    factory = ornn.cell_factory(name)
     width = 2 * hidden_size if bidirectional else hidden_size
 
     def build() -> list:
-        return [factory(input_size if i == 0 else width, hidden_size, **kwargs) for i in range(num_layers)]
+        return [
+            ornn.create_cell(name, input_size if i == 0 else width, hidden_size, **kwargs) for i in range(num_layers)
+        ]
 
     layers = build()
     reverse = build() if bidirectional else None
     return ornn.Recurrent(
-        layers, batch_first=batch_first, dropout=dropout, bidirectional=bidirectional, reverse_cells=reverse
+        layers,
+        batch_first=batch_first,
+        dropout=dropout,
+        bidirectional=bidirectional,
+        reverse_cells=reverse,
+        check_finite=check_finite,
     )

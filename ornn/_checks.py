@@ -71,3 +71,35 @@ def device(name: str, value: Any) -> torch.device:
     elif result.type not in ("cpu", "mps"):
         raise ValueError(f"{name}: expected 'cpu' or 'cuda[:N]', got {value!r}")
     return result
+
+
+def real_tensor(name: str, value: Any) -> torch.Tensor:
+    """A floating-point (real) tensor: complex, integer and bool tensors are refused rather than cast."""
+    tensor(name, value)
+    if value.is_complex():
+        raise TypeError(f"{name}: expected a real floating-point tensor, got complex dtype {value.dtype}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name}: expected a real floating-point tensor, got dtype {value.dtype}")
+    return value
+
+
+def finite(name: str, value: torch.Tensor) -> torch.Tensor:
+    """Refuse a tensor holding NaN or +-inf (real or imaginary part), naming the first bad entry."""
+    bad = ~torch.isfinite(value)
+    if bool(bad.any()):
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"{name}: expected finite values, got {value[index].item()} at index {index} "
+            f"({int(bad.sum())} non-finite of {value.numel()})"
+        )
+    return value
+
+
+def finite_number(name: str, value: Any) -> float:
+    """A finite real number (int or float, not bool): what an argument such as a step size or a weight must be."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name}: expected a finite real number, got {describe(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite real number, got {value!r}")
+    return value

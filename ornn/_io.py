@@ -11,12 +11,22 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+#: the temporary files :func:`_atomic` writes are ``.<name>.<random>.tmp`` next to their target
+TEMPORARY_PATTERN = ".*.*.tmp"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def _atomic(path: Path, write: Callable[[Any], None], mode: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files get the mode open() would give
         with os.fdopen(fd, mode) as handle:
             write(handle)
             handle.flush()
@@ -53,6 +63,36 @@ def save_figure(path: Path, figure: Any, **options: Any) -> Path:
     return _atomic(path, lambda h: figure.savefig(h, format=fmt, **options), "wb")
 
 
+def remove_orphans(folder: Path) -> list[Path]:
+    """Delete the temporary files an interrupted atomic write left in ``folder`` (a kill mid-write); returns them."""
+    removed = []
+    for tmp in Path(folder).glob(TEMPORARY_PATTERN):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)  # another rank may have removed it already
+            removed.append(tmp)
+    return removed
+
+
+def read_json(path: Path, what: str, *, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A JSON object from ``path``, with ``keys`` present; every failure is one ``FileNotFoundError``/``ValueError``.
+
+    ``what`` names the file in the message (``"config.json of the run"``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: expected {path}, which does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{what}: {path} is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: expected a JSON object in {path}, got {type(data).__name__}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"{what}: {path} lacks the entries {', '.join(missing)} (is it from another command?)")
+    return data
+
+
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
@@ -71,11 +111,14 @@ def check_run_folder(
     """Refuse to start a run where ``folder / marker`` exists unless resuming or overwriting.
 
     ``resume`` needs the marker to exist; ``resumable=False`` is for runs that cannot be continued.
+    Temporary files left by an interrupted write are removed.
     The messages name the command-line flags (``--resume``, ``--overwrite``), which match the keyword arguments.
     """
     folder = Path(folder)
     if resume and overwrite:
         raise ValueError("--resume and --overwrite exclude each other")
+    if folder.is_dir():
+        remove_orphans(folder)
     exists = (folder / marker).exists()
     if resume and not exists:
         raise FileNotFoundError(f"--resume: expected a run to continue in {folder}, found no {marker}")

@@ -192,6 +192,15 @@ class RecurrentCell(nn.Module):
         return self.forward_unchecked(x_t, state)
 
 
+def _check_device(name: str, x: torch.Tensor, device: torch.device) -> None:
+    """Refuse input on another device than the cell's parameters (torch's own message names neither)."""
+    if x.device.type != device.type or (device.index is not None and x.device.index not in (None, device.index)):
+        raise ValueError(
+            f"{name}: expected a tensor on the cell's device {device}, got one on {x.device}; "
+            "move the input or the cell with .to(device)"
+        )
+
+
 def _add_batch(leaf: torch.Tensor) -> torch.Tensor:
     return leaf.unsqueeze(0) if is_dynamic(leaf) else leaf
 
@@ -232,9 +241,12 @@ class ORNNCell(RecurrentCell):
             )
         if x.shape[-1] != self.input_size:
             raise ValueError(f"x_t: expected last dimension {self.input_size} (input_size), got {x.shape[-1]}")
+        if x.dim() == 2 and x.shape[0] == 0:
+            raise ValueError(f"x_t: expected a batch of at least one row, got shape {tuple(x.shape)}")
         expected = self.default_dtype()
         if x.dtype != expected:
             raise TypeError(f"x_t: expected dtype {expected} (the cell's parameters), got {x.dtype}")
+        _check_device("x_t", x, self.default_device())
         return x.dim() == 2
 
     def extra_repr(self) -> str:

@@ -121,6 +121,7 @@ class ODECell(RecurrentCell):
         if state is None:
             state = self.initial_state(None)
         self.check_state(state, None, None)
+        self._check_against_f("state", state[0] if self.time_dependent else state)
         return self.forward_unchecked(None, state)
 
     def solve(self, y0: torch.Tensor, steps: int) -> torch.Tensor:
@@ -130,12 +131,38 @@ class ODECell(RecurrentCell):
         """
         _check_ode_state("y0", y0)
         steps = _checks.positive_int("steps", steps, minimum=0)
+        self._check_against_f("y0", y0)
+        _checks.finite("y0", y0)
         state: Any = (y0, torch.zeros((), dtype=torch.long, device=y0.device)) if self.time_dependent else y0
         path = [y0]
-        for _ in range(steps):
-            y, state = self.forward_unchecked(None, state)
+        for step in range(steps):
+            try:
+                y, state = self.forward_unchecked(None, state)
+            except RuntimeError as err:
+                if step:
+                    raise
+                raise ValueError(
+                    f"y0: f could not be evaluated at y0 of shape {tuple(y0.shape)}, dtype {y0.dtype}, device "
+                    f"{y0.device} (torch: {str(err).splitlines()[0]})"
+                ) from None
             path.append(y)
         return torch.stack(path)
+
+    def _check_against_f(self, name: str, y: torch.Tensor) -> None:
+        """Shape against ``state_shape`` and dtype and device against the parameters of f, when they are known."""
+        if self.state_shape is not None and tuple(y.shape[-len(self.state_shape) :]) != self.state_shape:
+            raise ValueError(
+                f"{name}: expected shape (..., {', '.join(map(str, self.state_shape))}) (state_shape), "
+                f"got {tuple(y.shape)}"
+            )
+        for p in self.parameters():
+            if p.is_floating_point() and y.is_floating_point() and p.dtype != y.dtype:
+                raise TypeError(f"{name}: expected dtype {p.dtype} (the parameters of f), got {y.dtype}")
+            if p.device != y.device:
+                raise ValueError(
+                    f"{name}: expected a tensor on the device of f's parameters {p.device}, got one on {y.device}"
+                )
+            break
 
     def times(self, steps: int, *, dtype: torch.dtype = torch.float64, device: Any = None) -> torch.Tensor:
         """The grid t_l = start_time + l * h, l = 0..steps, matching :meth:`solve`."""

@@ -89,6 +89,8 @@ class Recurrent(nn.Module):
         bidirectional: also run every layer backwards in time, with the cells of ``reverse_cells``.
         reverse_cells: the backward cells, one per layer; by default a copy of each cell
             re-initialised with its ``reset_parameters()`` (torch draws both directions independently).
+        check_finite: raise ``ValueError`` at the first NaN or infinite input or layer output, naming
+            the layer, the direction and the step (off by default: like torch, no per-step cost).
     """
 
     def __init__(
@@ -98,8 +100,12 @@ class Recurrent(nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         reverse_cells: Optional[Sequence[nn.Module]] = None,
+        check_finite: bool = False,
     ) -> None:
         super().__init__()
+        if not isinstance(check_finite, bool):
+            raise TypeError(f"check_finite: expected a bool, got {check_finite!r}")
+        self.check_finite = check_finite
         layers = _layers("cells", cells)
         if not isinstance(batch_first, bool):
             raise TypeError(f"batch_first: expected a bool, got {batch_first!r}")
@@ -233,6 +239,8 @@ class Recurrent(nn.Module):
         if x.shape[0 if x.dim() == 2 or not self.batch_first or packed else 1] == 0:
             raise ValueError(f"x: expected at least one time step, got shape {tuple(x.shape)}")
         batched = x.dim() == 3
+        if batched and x.shape[1 if not self.batch_first or packed else 0] == 0:
+            raise ValueError(f"x: expected at least one sequence (batch size >= 1), got shape {tuple(x.shape)}")
         if not batched:
             if lengths is not None:
                 raise ValueError("lengths: expected a batched x (lengths are per sequence), got an unbatched one")
@@ -264,6 +272,8 @@ class Recurrent(nn.Module):
                 "to have the full length"
             )
 
+        if self.check_finite:
+            _first_non_finite(x, mask, "x: expected finite input, got {value} at step {step}, sequence {sequence}")
         final_states = []
         layer_input = x
         for i in range(self.num_layers):
@@ -274,13 +284,21 @@ class Recurrent(nn.Module):
                 out, s = _run(cell, sequence, layer_states[i * self.num_directions + d], mask)
                 outputs.append(out if d == 0 else _reverse(out, lengths, mask))
                 final_states.append(s)
+                if self.check_finite:
+                    direction = ("forward", "backward")[d] if self.bidirectional else ""
+                    _first_non_finite(
+                        outputs[-1],
+                        mask,
+                        f"check_finite: layer {i} {direction + ' ' if direction else ''}produced {{value}} at step "
+                        "{step}, sequence {sequence}, from finite input",
+                    )
             layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
             if self.dropout > 0.0 and self.training and i < self.num_layers - 1:
                 layer_input = nn.functional.dropout(layer_input, p=self.dropout, training=True)
 
         output = layer_input
         if mask is not None:
-            output = output * mask.unsqueeze(-1).to(output.dtype)
+            output = torch.where(mask.unsqueeze(-1), output, torch.zeros((), dtype=output.dtype, device=output.device))
         state_out = self._join(final_states)
         if packed:
             return pack_padded_sequence(output, lengths, enforce_sorted=False), state_out
@@ -318,7 +336,7 @@ class Recurrent(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"num_layers={self.num_layers}, batch_first={self.batch_first}, dropout={self.dropout}, "
-            f"bidirectional={self.bidirectional}"
+            f"bidirectional={self.bidirectional}" + (", check_finite=True" if self.check_finite else "")
         )
 
 
@@ -339,6 +357,18 @@ def _run(cell: nn.Module, x: torch.Tensor, state: Any, mask: Optional[torch.Tens
         state = new
         outputs.append(out)
     return torch.stack(outputs), state
+
+
+def _first_non_finite(values: torch.Tensor, mask: Optional[torch.Tensor], message: str) -> None:
+    """Raise ``ValueError(message)`` at the first (step, sequence) of (L, B, F) ``values`` that is not finite."""
+    bad = ~torch.isfinite(values).all(-1)  # (L, B)
+    if mask is not None:
+        bad = bad & mask
+    if bool(bad.any()):
+        step, sequence = (int(i) for i in bad.nonzero()[0])
+        row = values[step, sequence]
+        value = row[~torch.isfinite(row)][0].item()
+        raise ValueError(message.format(value=value, step=step, sequence=sequence))
 
 
 def _where(keep: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:

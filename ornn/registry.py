@@ -29,6 +29,11 @@ def register_cell(name: str, factory: Callable[..., nn.Module] | None = None, *,
     def add(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if not callable(factory):
             raise TypeError(f"factory: expected a callable returning a cell, got {factory!r}")
+        if isinstance(factory, type) and not (issubclass(factory, nn.Module) and hasattr(factory, "initial_state")):
+            raise TypeError(
+                f"factory: expected a recurrent cell class (an nn.Module with initial_state()) or a function "
+                f"returning one, got the class {factory.__name__}"
+            )
         if name in _REGISTRY and not replace and _REGISTRY[name] is not factory:
             raise ValueError(f"name: {name!r} is already registered; pass replace=True to override it")
         _REGISTRY[name] = factory
@@ -57,5 +62,15 @@ def cell_factory(name: str) -> Callable[..., nn.Module]:
 
 
 def create_cell(name: str, *args: Any, **kwargs: Any) -> nn.Module:
-    """Build the cell registered under ``name``: ``factory(input_size, hidden_size, **kwargs)``."""
-    return cell_factory(name)(*args, **kwargs)
+    """Build the cell registered under ``name``: ``factory(input_size, hidden_size, **kwargs)``.
+
+    The result must be a recurrent cell: an ``nn.Module`` with ``initial_state`` (an ornn cell or one
+    following its convention); a factory that returns anything else is reported, not passed on.
+    """
+    cell = cell_factory(name)(*args, **kwargs)
+    if not (isinstance(cell, nn.Module) and callable(getattr(cell, "initial_state", None))):
+        raise TypeError(
+            f"name: the factory registered as {name!r} returned {type(cell).__name__} ({cell!r:.60}), "
+            "expected a recurrent cell (an nn.Module with initial_state())"
+        )
+    return cell

@@ -36,7 +36,18 @@ from torch import nn
 
 from . import _checks, _io, distributed
 
-__all__ = ["History", "fit", "load_checkpoint", "OPTIMIZERS", "make_optimizer", "CHECKPOINT_FORMAT"]
+__all__ = [
+    "History",
+    "fit",
+    "load_checkpoint",
+    "OPTIMIZERS",
+    "make_optimizer",
+    "CHECKPOINT_FORMAT",
+    "NonFiniteLossError",
+    "check_step",
+    "load_weights",
+    "restore",
+]
 
 CHECKPOINT_FORMAT = "ornn.training/1"
 
@@ -55,6 +66,31 @@ def make_optimizer(name: str, parameters: Iterable[Any], lr: float) -> torch.opt
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {name!r}")
     return OPTIMIZERS[name](parameters, lr=_checks.positive_float("lr", lr))
+
+
+class NonFiniteLossError(ValueError):
+    """Training met a NaN or infinite loss or gradient; the message names the epoch and the batch.
+
+    A ``ValueError``, so the command line reports it in one line (exit 2). The last checkpoint written
+    (that of the epoch before) is untouched.
+    """
+
+
+def check_step(loss: torch.Tensor, parameters: Iterable[torch.Tensor], *, epoch: int, batch: int) -> None:
+    """Refuse a non-finite loss or gradient; call it after ``backward()`` and before ``optimizer.step()``.
+
+    The gradients are checked as well as the loss: under data parallelism they are all-reduced, so a
+    non-finite loss on any rank makes them non-finite on every rank, and all ranks stop at the same batch.
+    """
+    value = float(loss.detach())
+    grads = [p.grad for p in parameters if p.grad is not None]
+    grads_finite = bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()) if grads else True
+    if not (math.isfinite(value) and grads_finite):
+        what = f"loss {value}" if not math.isfinite(value) else f"a non-finite gradient (loss {value:.4g})"
+        raise NonFiniteLossError(
+            f"training: {what} at epoch {epoch}, batch {batch}; lower the learning rate or check the data "
+            "(the checkpoint of the previous epoch is kept)"
+        )
 
 
 @dataclass
@@ -133,7 +169,9 @@ def load_checkpoint(path: Union[str, Path], map_location: Any = "cpu") -> dict[s
     try:
         saved = torch.load(path, weights_only=True, map_location=map_location)
     except Exception as err:  # torch raises several kinds for a damaged file
-        raise ValueError(f"checkpoint: {path} is not a readable checkpoint ({type(err).__name__}: {err})") from None
+        raise ValueError(
+            f"checkpoint: {path} is not a readable checkpoint (damaged, truncated or not a torch.save file: {_first_line(err)})"
+        ) from None
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT or any(k not in saved for k in _KEYS):
         got = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
         raise ValueError(
@@ -141,6 +179,43 @@ def load_checkpoint(path: Union[str, Path], map_location: Any = "cpu") -> dict[s
             f"{', '.join(_KEYS)}, got {got})"
         )
     return saved
+
+
+def restore(module: nn.Module, state: Any, what: str) -> nn.Module:
+    r"""``module.load_state_dict(state)`` with one-line ``ValueError``\ s naming ``what`` for a state that does not fit."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{what}: expected a state dict of tensors, got {_checks.describe(state)}")
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        detail = next((line.strip().rstrip(".") for line in str(err).splitlines()[1:] if line.strip()), str(err))
+        raise ValueError(
+            f"{what}: the saved weights do not fit the model built from the run's settings ({detail})"
+        ) from None
+    return module
+
+
+def load_weights(module: nn.Module, path: Union[str, Path], *, what: str = "weights") -> nn.Module:
+    """Load a state dict saved with ``torch.save`` at ``path`` into ``module`` (``weights_only=True``).
+
+    Missing, truncated, garbage or mismatched files raise ``FileNotFoundError`` or ``ValueError`` in one line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: expected {path}, which does not exist")
+    try:
+        state = torch.load(path, weights_only=True, map_location=_module_device(module))
+    except Exception as err:  # torch raises several kinds for a damaged file
+        raise ValueError(
+            f"{what}: {path} is not a readable weights file (damaged, truncated or not a torch.save file: {_first_line(err)})"
+        ) from None
+    return restore(module, state, f"{what} ({path})")
+
+
+def _module_device(module: nn.Module) -> torch.device:
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -192,8 +267,11 @@ def fit(
         if path is None:
             raise ValueError("checkpoint: resume=True needs the checkpoint path to continue from, got None")
         saved = load_checkpoint(path, map_location=next(model.parameters()).device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
+        restore(model, saved["model"], f"checkpoint ({path})")
+        try:
+            optimizer.load_state_dict(saved["optimizer"])
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"checkpoint ({path}): the optimiser state does not fit ({err})") from None
         history = History(**saved["history"])
         best_state, best_val, first = saved["best_state"], saved["best_val"], saved["epoch"] + 1
         set_rng_state(saved["rng"])
@@ -214,6 +292,11 @@ def fit(
         model.eval()
         with torch.no_grad():
             val = float(validate())
+        if not (math.isfinite(train_loss) and math.isfinite(val)):
+            raise NonFiniteLossError(
+                f"training: epoch {epoch} ended with training loss {train_loss} and validation loss {val}; "
+                "lower the learning rate or check the data (the checkpoint of the previous epoch is kept)"
+            )
         history.train_loss.append(train_loss)
         history.val_loss.append(val)
         history.lr.append(float(optimizer.param_groups[0]["lr"]))
@@ -246,3 +329,9 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _first_line(err: BaseException) -> str:
+    """The first sentence of an error's message, with its type (torch's messages run to several lines)."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text.split('. ')[0]}" if text else type(err).__name__

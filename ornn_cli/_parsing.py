@@ -25,6 +25,7 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # --epoch is an error, not a silent --epochs
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
@@ -77,19 +78,106 @@ def add_training_flags(parser: argparse.ArgumentParser, *, batch: int, items: st
 
 
 def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callable[[], Any]) -> Any:
-    """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume. None if interrupted."""
+    """Run ``train()``; on Ctrl-C, rank 0 says where the last checkpoint is and how to resume (or that nothing was
+    saved yet). None if interrupted."""
     from ornn import distributed
 
     try:
         return train()
     except KeyboardInterrupt:
         if distributed.is_main():
-            print(
-                f"\ninterrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
-                f"  ornn {command} --out {out} --resume  (and the same flags)",
-                file=sys.stderr,
-            )
+            if checkpoint.is_file():
+                message = (
+                    f"interrupted; the last finished epoch is in {checkpoint}. Resume with:\n"
+                    f"  ornn {command} --out {out} --resume"
+                )
+            else:
+                message = (
+                    "interrupted before the first epoch finished; nothing was saved, so there is nothing to resume. "
+                    "Run the same command again to start afresh"
+                )
+            print(f"\n{message}", file=sys.stderr)
         return None
+
+
+#: flags a resumed run may change: where it runs and how many epochs it has in all
+RESUME_MAY_CHANGE = ("epochs", "device")
+#: namespace entries that are not settings of a run (the process count is in metrics.json: it may change)
+NOT_SETTINGS = ("resume", "overwrite", "action", "out", "nproc")
+
+
+def run_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings of a training run as JSON values (saved in config.json under ``"flags"``)."""
+    return {k: _plain(v) for k, v in sorted(vars(args).items()) if k not in NOT_SETTINGS}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def given_flags(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations of the flags ``argv`` sets explicitly (a fresh ``parser`` is modified: pass a new one)."""
+
+    def suppress(p: argparse.ArgumentParser) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    suppress(sub)
+            elif action.dest != "help":
+                action.default = argparse.SUPPRESS
+
+    suppress(parser)
+    return set(vars(parser.parse_args(argv)))
+
+
+def adopt_saved_flags(
+    args: argparse.Namespace, given: set[str], saved: Any, parser: argparse.ArgumentParser, config: Path
+) -> None:
+    """For ``--resume``: take the flags left out from the saved settings and refuse any given one that differs.
+
+    ``saved`` is config.json's ``"flags"``; ``parser`` (the command's) names the flags in the messages and
+    converts the saved values back (``type=Path``). Only :data:`RESUME_MAY_CHANGE` may differ. Raises
+    :class:`UsageError` naming the first differing flag.
+    """
+    if not isinstance(saved, dict):
+        raise UsageError(f"--resume: {config} holds no record of the run's flags, so the run cannot be checked")
+    actions = _actions(parser)
+    for dest, value in sorted(saved.items()):
+        if not hasattr(args, dest) or dest in NOT_SETTINGS:
+            raise UsageError(f"--resume: {config} records a setting {dest!r} this command does not have")
+        action = actions.get(dest)
+        flag = next((o for o in action.option_strings if o.startswith("--")), dest) if action else dest
+        mine = _plain(getattr(args, dest))
+        if dest not in given:
+            if value is not None and action is not None and action.type is Path:
+                value = Path(value)
+            setattr(args, dest, value)
+        elif mine != value and dest not in RESUME_MAY_CHANGE:
+            raise UsageError(
+                f"{flag}: the run in {config.parent} was trained with {flag} {_shown(value)}, got {_shown(mine)}; "
+                "a resumed run keeps its settings (leave the flag out, or start a new run with --out)"
+            )
+
+
+def _shown(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """destination -> its action, over a parser and its subparsers."""
+    found: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, sub_action in _actions(sub).items():
+                    found.setdefault(dest, sub_action)
+        elif action.option_strings:
+            found.setdefault(action.dest, action)
+    return found
 
 
 def finish_run_folder(out: Path, state: dict, metrics: dict, summary: str) -> int:

@@ -4,7 +4,7 @@ Every subcommand module has ``HELP`` (its line in ``ornn --help``) and ``main(ar
 adding a subcommand is one module and one entry in :data:`COMMANDS`.
 
 Exit codes: 0 success, 1 a failed verdict, 2 a usage error or bad input (one line on
-stderr; ``--verbose`` anywhere before a ``--`` shows the traceback).
+stderr; ``--verbose`` anywhere before a ``--`` shows the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import importlib
 import sys
 import traceback
 from typing import Optional, Sequence
-
-from ornn import __version__
 
 from ._parsing import Parser, UsageError
 
@@ -33,7 +31,8 @@ EXAMPLES = """examples:
   ornn dynamics train --out runs/ising-sru && ornn dynamics evaluate --run runs/ising-sru
   ornn bench                  list the benchmarks; ornn bench ode_cells --quick runs one
 
-exit codes: 0 success, 1 a failed verdict (unstable cell, failed proof), 2 a usage error or bad input.
+exit codes: 0 success, 1 a failed verdict (unstable cell, failed proof), 2 a usage error or bad input,
+130 interrupted (Ctrl-C).
 """
 
 
@@ -51,6 +50,8 @@ def _parser() -> Parser:
         epilog=EXAMPLES,
         usage="ornn [--version] [--verbose] COMMAND [ARGS ...]",
     )
+    from ornn import __version__
+
     parser.add_argument("--version", action="version", version=f"ornn {__version__}")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks on errors (anywhere on the line)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -67,6 +68,15 @@ def _split_verbose(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``ornn ARGS``; Ctrl-C at any point (imports included) exits 130 with one line, no traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\nornn: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     argv, verbose = _split_verbose(list(sys.argv[1:] if argv is None else argv))
     if not argv or argv[0].startswith("-") or argv[0] not in COMMANDS:
         parser = _parser()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -153,13 +152,19 @@ def load_cached(folder: Path) -> tuple[SequenceSpec, dict[int, torch.Tensor]]:
     meta_path = folder / "metadata.json"
     if not meta_path.exists():
         raise FileNotFoundError(f"folder: expected a data cache with metadata.json, got {folder}")
-    meta = json.loads(meta_path.read_text())
-    raw = meta["spec"]
-    spec = SequenceSpec(**{**raw, "spins": tuple(raw["spins"])})
+    meta = _io.read_json(meta_path, "metadata.json of the data cache", keys=("spec", "sha256"))
+    try:
+        raw = meta["spec"]
+        spec = SequenceSpec(**{**raw, "spins": tuple(raw["spins"])})
+        checksums = {n: meta["sha256"][str(n)] for n in spec.spins}
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"folder: {meta_path} does not describe a data cache ({err})") from None
     data = {}
     for n in spec.spins:
         path = folder / f"spins-{n}.pt"
-        if _sha256(path) != meta["sha256"][str(n)]:
+        if not path.is_file():
+            raise FileNotFoundError(f"folder: the data cache lacks {path}")
+        if _sha256(path) != checksums[n]:
             raise ValueError(f"folder: checksum mismatch for {path} (the cache was modified or truncated)")
         data[n] = torch.load(path, weights_only=True)
     return spec, data

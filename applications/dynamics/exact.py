@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import qutip
@@ -33,7 +34,16 @@ import torch
 
 from ornn import _checks, quantum
 
-__all__ = ["MAX_SPINS", "DENSE_MAX_SPINS", "ising_qobj", "ising_matrix", "evolve_exact", "evolve_qutip", "check_states"]
+__all__ = [
+    "MAX_SPINS",
+    "DENSE_MAX_SPINS",
+    "ising_qobj",
+    "ising_matrix",
+    "evolve_exact",
+    "evolve_qutip",
+    "check_states",
+    "as_state_tensor",
+]
 
 #: the largest chain the exact evolution accepts (a 2^16 statevector per sample)
 MAX_SPINS = 16
@@ -112,6 +122,32 @@ def _norm_bound(n: int, g: float, h: float) -> float:
     return (n - 1) + n * abs(h) + n * abs(g)
 
 
+def as_state_tensor(name: str, states: Any) -> torch.Tensor:
+    """States given as a tensor, a complex numpy array or a QuTiP ket (or a list of kets), as a tensor.
+
+    Nothing is cast: a real array is refused (a state is complex), a QuTiP operator or bra is refused.
+    """
+    if isinstance(states, torch.Tensor):
+        return states
+    if isinstance(states, qutip.Qobj) or (
+        isinstance(states, (list, tuple)) and states and all(isinstance(k, qutip.Qobj) for k in states)
+    ):
+        kets = [states] if isinstance(states, qutip.Qobj) else list(states)
+        for i, ket in enumerate(kets):
+            if not ket.isket:
+                raise TypeError(f"{name}: expected QuTiP kets, got a {ket.type} at position {i}")
+        rows = [np.asarray(ket.full(), dtype=np.complex128)[:, 0] for ket in kets]
+        array = rows[0] if isinstance(states, qutip.Qobj) else np.stack(rows)
+        return torch.from_numpy(array)
+    if isinstance(states, np.ndarray):
+        if states.dtype.kind != "c":
+            raise TypeError(f"{name}: expected a complex array (amplitudes), got dtype {states.dtype}")
+        return torch.from_numpy(np.ascontiguousarray(states))
+    raise TypeError(
+        f"{name}: expected a complex tensor, a complex numpy array or a QuTiP ket, got {_checks.describe(states)}"
+    )
+
+
 def check_states(psi0: torch.Tensor, n_spins: int, *, atol: float = 1e-6) -> torch.Tensor:
     """Validate initial states: complex (B, 2^N) or (2^N,), finite, unit norm; returns them batched."""
     n = _spins(n_spins)
@@ -153,10 +189,13 @@ def evolve_exact(
 ) -> torch.Tensor:
     """Exact states psi(k dt) = exp(-i H k dt) psi0 for k = 0..steps: (B, steps + 1, 2^N), psi0's dtype.
 
+    ``psi0`` is a complex tensor or numpy array of shape (B, 2^N), or one state (2^N,) (then the
+    trajectory is (steps + 1, 2^N)), or a QuTiP ket (unbatched) or list of kets (batched).
     ``method``: ``"eig"`` (dense eigendecomposition, exact to round-off), ``"krylov"`` (batched
     Lanczos, truncation error below ``tol`` per window) or ``"auto"`` (eig up to
     ``DENSE_MAX_SPINS`` spins). complex64 states are evolved in single precision.
     """
+    psi0 = as_state_tensor("psi0", psi0)
     batched = check_states(psi0, n_spins)
     steps = _steps(steps)
     dt, g, h = _checks.positive_float("dt", dt), _field("g", g), _field("h", h)
@@ -165,9 +204,13 @@ def evolve_exact(
     if method == "auto":
         method = "eig" if n_spins <= DENSE_MAX_SPINS else "krylov"
     tol = _checks.positive_float("tol", tol)
-    if method == "eig":
-        return _evolve_eig(batched, n_spins, steps, dt, g, h)
-    return _evolve_krylov(batched, n_spins, steps, dt, g, h, tol)
+    if batched.shape[0] == 0:  # no states: an empty trajectory on either path
+        path = batched.new_zeros(0, steps + 1, batched.shape[1])
+    elif method == "eig":
+        path = _evolve_eig(batched, n_spins, steps, dt, g, h)
+    else:
+        path = _evolve_krylov(batched, n_spins, steps, dt, g, h, tol)
+    return path if psi0.dim() == 2 else path[0]
 
 
 def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
@@ -274,7 +317,11 @@ def evolve_qutip(
     atol: float = 1e-12,
     rtol: float = 1e-10,
 ) -> torch.Tensor:
-    """The reference: ``qutip.sesolve`` once per initial state (what a typical user writes); (B, steps + 1, 2^N)."""
+    """The reference: ``qutip.sesolve`` once per initial state (what a typical user writes); (B, steps + 1, 2^N).
+
+    ``psi0`` takes the forms :func:`evolve_exact` takes, with the same unbatched convention.
+    """
+    psi0 = as_state_tensor("psi0", psi0)
     batched = check_states(psi0, n_spins)
     steps = _steps(steps)
     dt = _checks.positive_float("dt", dt)
@@ -290,4 +337,7 @@ def evolve_qutip(
             options={"atol": atol, "rtol": rtol, "nsteps": 100_000},
         )
         rows.append(np.stack([state.full()[:, 0] for state in result.states]))
-    return torch.from_numpy(np.stack(rows)).to(dtype=batched.dtype, device=batched.device)
+    if not rows:
+        return batched.new_zeros(0, steps + 1, batched.shape[1])
+    path = torch.from_numpy(np.stack(rows)).to(dtype=batched.dtype, device=batched.device)
+    return path if psi0.dim() == 2 else path[0]

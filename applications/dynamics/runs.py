@@ -8,7 +8,6 @@ constructor arguments, the data spec or the cache it came from, the training set
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -16,6 +15,7 @@ from typing import Any, Optional, Union
 import torch
 
 from ornn import _io, tables
+from ornn.training import load_weights
 
 from .data import SequenceSpec, load_cached, sequences
 from .model import DynamicsPredictor
@@ -31,31 +31,49 @@ MODEL_KINDS = ("recurrent-stack", "norm-preserving")
 
 
 def build_model(config: dict[str, Any]) -> torch.nn.Module:
-    """The (untrained) model a run folder's config describes."""
+    """The (untrained) model a run folder's config describes; a config that describes none raises ``ValueError``."""
+    if not isinstance(config, dict):
+        raise ValueError(f"config: expected a dict with 'kind' and 'model', got {type(config).__name__}")
     kind = config.get("kind")
     if kind not in MODEL_KINDS:
         raise ValueError(f"config: expected a model kind in {', '.join(MODEL_KINDS)}, got {kind!r}")
-    if kind == "norm-preserving":
-        return NormPreservingPredictor(tuple(config["model"]["spins"]), dt=config["model"]["dt"])
-    return DynamicsPredictor(**config["model"])
+    arguments = config.get("model")
+    if not isinstance(arguments, dict):
+        raise ValueError(f"config: expected 'model' to hold the constructor arguments, got {arguments!r:.60}")
+    try:
+        if kind == "norm-preserving":
+            return NormPreservingPredictor(tuple(arguments["spins"]), dt=arguments["dt"])
+        return DynamicsPredictor(**arguments)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"config: the 'model' entry does not describe a {kind} model ({err})") from None
 
 
 def _data(config: dict[str, Any]) -> tuple[SequenceSpec, Optional[dict]]:
     if config.get("data"):
         return load_cached(Path(config["data"]))
-    raw = config["spec"]
-    return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
+    raw = config.get("spec")
+    try:
+        return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"config: the 'spec' entry does not describe a data spec ({err})") from None
 
 
 def load_run(
     folder: Union[str, Path], device: Any = "cpu"
 ) -> tuple[torch.nn.Module, SequenceSpec, Optional[dict], dict]:
-    """(model with its best weights, data spec, cached sequences or None, config) of a run folder."""
+    """(model with its best weights, data spec, cached sequences or None, config) of a run folder.
+
+    Every way a folder can be unreadable (missing, truncated or foreign files, weights of another
+    shape) raises ``FileNotFoundError`` or ``ValueError`` with a one-line message.
+    """
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
-    spec, cached = _data(config)
-    model = build_model(config).to(device)
-    model.load_state_dict(torch.load(folder / "best.pt", weights_only=True, map_location=device))
+    config = _io.read_json(folder / "config.json", "config.json of the run", keys=("kind", "model", "spec"))
+    try:
+        spec, cached = _data(config)
+        model = build_model(config).to(device)
+    except ValueError as err:
+        raise ValueError(f"{folder / 'config.json'}: {err}") from None
+    load_weights(model, folder / "best.pt", what="best.pt of the run")
     return model, spec, cached, config
 
 

@@ -22,7 +22,7 @@ from typing import Optional
 import torch
 
 from ornn import _checks, distributed
-from ornn.training import History, fit, make_optimizer
+from ornn.training import History, check_step, fit, make_optimizer
 
 from .data import SequenceSpec, batches, materialise, sequences
 from .metrics import evaluate_sequences
@@ -103,13 +103,14 @@ def train_predictor(
 
     def train_epoch(net: torch.nn.Module, epoch: int) -> float:
         total, count = 0.0, 0
-        for _, batch in batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached):
+        for b, (_, batch) in enumerate(batches(spec, "train", batch_size, seed=seed * 100_003 + epoch, cached=cached)):
             local, factor = distributed.local_items(batch)  # the same global batch on every rank, sharded
             local = to_model(local, model)
             predicted, _ = net(local[:, :-1])
             loss = _mse(predicted, local[:, 1:])
             optimizer.zero_grad(set_to_none=True)
             (loss * factor).backward()
+            check_step(loss, model.parameters(), epoch=epoch, batch=b)
             optimizer.step()
             total += float(loss.detach()) * (local.shape[0] if factor else 0)
             count += local.shape[0] if factor else 0

@@ -79,19 +79,22 @@ class QAOA:
         return self.layer_size * self.p
 
     def _batch(self, params: Union[torch.Tensor, list]) -> tuple[torch.Tensor, bool]:
+        expected = f"shape ({self.num_params},) or (batch, {self.num_params})"
         if not isinstance(params, torch.Tensor):
-            raise TypeError(
-                f"params: expected a tensor of shape ({self.num_params},) or (batch, {self.num_params}), got {_checks.describe(params)}"
-            )
-        if params.shape[-1] != self.num_params or params.dim() not in (1, 2):
+            raise TypeError(f"params: expected a tensor of {expected}, got {_checks.describe(params)}")
+        if params.dim() not in (1, 2) or params.shape[-1] != self.num_params:
+            raise ValueError(f"params: expected {expected}, got {tuple(params.shape)}")
+        if params.dim() == 2 and params.shape[0] == 0:
             raise ValueError(
-                f"params: expected shape ({self.num_params},) or (batch, {self.num_params}), got {tuple(params.shape)}"
+                f"params: expected at least one row of {self.num_params} angles, got shape (0, {self.num_params})"
             )
+        _checks.real_tensor("params", params)  # complex angles are refused, not cast to their real parts
         if params.device != self.device:
             raise ValueError(
                 f"params: expected a tensor on the ansatz's device {self.device}, got one on {params.device}; "
                 "move one of them with .to(device)"
             )
+        _checks.finite("params", params)
         single = params.dim() == 1
         return (params[None] if single else params).to(self.real_dtype), single
 

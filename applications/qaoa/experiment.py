@@ -15,7 +15,6 @@ The tables hold:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Optional, Sequence, Union
 import torch
 
 from ornn import _checks, _io, tables
+from ornn.training import load_weights
 
 from .ansatz import QAOA, make_ansatz, parameter_count
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
@@ -292,10 +292,18 @@ def _report(config: CompareConfig, training: dict, results: dict, transfer: Opti
 def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOptimizer, dict[str, Any]]:
     """The trained meta-optimiser of a run folder written by ``ornn qaoa train`` (config.json and best.pt), and its config."""
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
-    meta = MetaOptimizer(config["cell"], parameter_count(config["p"], dc=config["dc"]), hidden_size=config["hidden"])
+    path = folder / "config.json"
+    config = _io.read_json(path, "config.json of the run", keys=("cell", "p", "dc", "hidden", "kind", "steps"))
+    try:
+        meta = MetaOptimizer(
+            config["cell"], parameter_count(config["p"], dc=config["dc"]), hidden_size=config["hidden"]
+        )
+        ProblemDistribution(config["kind"], (4,) if config["kind"] == "3-regular" else (2,))  # a known family
+        _checks.positive_int("steps", config["steps"])
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{path}: the settings do not describe a meta-optimiser ({err})") from None
     meta = meta.double().to(device)
-    meta.load_state_dict(torch.load(folder / "best.pt", weights_only=True, map_location=device))
+    load_weights(meta, folder / "best.pt", what="best.pt of the run")
     return meta, config
 
 

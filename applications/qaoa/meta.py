@@ -34,7 +34,7 @@ from torch import nn
 import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
 from ornn import _checks, distributed
-from ornn.training import History, fit, make_optimizer
+from ornn.training import History, NonFiniteLossError, check_step, fit, make_optimizer
 
 from .ansatz import QAOA, make_ansatz
 from .optimize import OptimizationResult, batch_energy, optimize
@@ -138,13 +138,18 @@ class MetaOptimizer(nn.Module):
         previous = energy / scales
         params, energies = [theta], [energy]
         state = self.cell.initial_state(batch, dtype=dtype)
-        for _ in range(steps):
+        for step in range(steps):
             scaled = energy / scales
             parts = [theta, scaled[:, None]] + ([(scaled - previous)[:, None]] if self.use_delta else [])
             if features is not None:
                 parts.append(features)
             output, state = self.cell(torch.cat(parts, dim=1), state)
             theta = math.pi * torch.tanh(self.head(output))
+            if not bool(torch.isfinite(theta).all()):
+                raise NonFiniteLossError(
+                    f"meta: the cell proposed non-finite parameters at Phase I step {step + 1} of {steps} "
+                    "(its weights or state are no longer finite)"
+                )
             previous = scaled
             energy = batch_energy(ansatzes, theta).to(dtype)
             params.append(theta)
@@ -273,8 +278,12 @@ def meta_train(
             problems = distribution.sample(batch_size, seed=seed * 1_000_003 + epoch * batches_per_epoch + b)
             local, factor = distributed.local_items(problems)  # the same global batch on every rank, sharded
             opt.zero_grad()
-            value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start).scaled)
+            try:
+                value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start).scaled)
+            except NonFiniteLossError as err:
+                raise NonFiniteLossError(f"training: at epoch {epoch}, batch {b}: {err}") from None
             (value * factor).backward()
+            check_step(value, meta.parameters(), epoch=epoch, batch=b)
             opt.step()
             local_sum += float(value.detach()) * factor
         return distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch)

@@ -51,7 +51,15 @@ def _pair_disagreement(index: torch.Tensor, n: int, i: int, j: int) -> torch.Ten
 class Problem:
     """A diagonal cost Hamiltonian on n qubits, with two-body ``terms`` (i, j, weight)."""
 
-    def __init__(self, n: int, terms: Sequence[tuple[int, int, float]], constant_per_term: float, sign: float) -> None:
+    def __init__(
+        self,
+        n: int,
+        terms: Sequence[tuple[int, int, float]],
+        constant_per_term: float,
+        sign: float,
+        *,
+        argument: str = "terms",
+    ) -> None:
         if n > MAX_BRUTE_FORCE_QUBITS:
             raise ValueError(
                 f"n: expected at most {MAX_BRUTE_FORCE_QUBITS} qubits (the brute-force optimum enumerates 2**n states), got {n}"
@@ -66,6 +74,12 @@ class Problem:
             offset += w * (constant_per_term + sign)
             cost -= (2.0 * sign * w) * _pair_disagreement(index, n, i, j).to(torch.float64)
         self.cost = cost + offset
+        if not bool(torch.isfinite(self.cost).all()):  # finite weights whose sums overflow float64
+            largest = max(abs(w) for _, _, w in self.terms)
+            raise ValueError(
+                f"{argument}: the cost overflows float64 (largest |weight| {largest:g}, {len(self.terms)} terms); "
+                "rescale the weights, which leaves the optimal cuts unchanged"
+            )
         self.optimum = float(self.cost.min())
         self._optimal_indices = torch.nonzero(self.cost <= self.optimum + 1e-9 * max(1.0, abs(self.optimum))).flatten()
 
@@ -122,7 +136,7 @@ class MaxCut(Problem):
         self.graph = graph
         self.nodes = nodes
         # -1/2 w (1 - s_i s_j) = -1/2 w + 1/2 w s_i s_j: constant -1/2, sign +1/2
-        super().__init__(len(nodes), terms, constant_per_term=-0.5, sign=0.5)
+        super().__init__(len(nodes), terms, constant_per_term=-0.5, sign=0.5, argument="graph")
 
     @property
     def max_cut(self) -> float:
@@ -142,6 +156,13 @@ class SK(Problem):
     def __init__(self, couplings: Union[torch.Tensor, np.ndarray]) -> None:
         if not isinstance(couplings, (torch.Tensor, np.ndarray)):
             raise TypeError(f"couplings: expected a square tensor or array, got {_checks.describe(couplings)}")
+        dtype = couplings.dtype
+        if (
+            (dtype.is_complex or dtype == torch.bool)
+            if isinstance(couplings, torch.Tensor)
+            else dtype.kind not in "iuf"
+        ):
+            raise TypeError(f"couplings: expected real couplings, got dtype {dtype}; SK couplings are real, not cast")
         j = torch.as_tensor(couplings, dtype=torch.float64)
         if j.dim() != 2 or j.shape[0] != j.shape[1] or j.shape[0] < 2:
             raise ValueError(f"couplings: expected a square n x n matrix with n >= 2, got shape {tuple(j.shape)}")
@@ -157,7 +178,7 @@ class SK(Problem):
         if not terms:
             raise ValueError("couplings: expected at least one non-zero coupling")
         # -J s_i s_j: constant 0, sign -1
-        super().__init__(n, terms, constant_per_term=0.0, sign=-1.0)
+        super().__init__(n, terms, constant_per_term=0.0, sign=-1.0, argument="couplings")
 
     def __repr__(self) -> str:
         return f"SK(n={self.n}, optimum={self.optimum:g})"

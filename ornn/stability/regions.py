@@ -15,7 +15,9 @@ import math
 from typing import Any, Iterable, Union
 
 import numpy as np
+import torch
 
+from .. import _checks
 from ..tableau import Tableau
 from ..tableau import tableau as lookup_tableau
 
@@ -30,17 +32,50 @@ __all__ = [
 
 
 def stability_function(tab: Union[str, Tableau], z: Any) -> np.ndarray:
-    """R(z) = 1 + z b^T (I - zA)^{-1} 1, elementwise over an array of complex z (any tableau)."""
+    """R(z) = 1 + z b^T (I - zA)^{-1} 1, elementwise over an array of complex z (any tableau).
+
+    For an explicit tableau R is the polynomial :func:`stability_polynomial`, evaluated by Horner's
+    rule. A z at which R is not representable (overflow, or a pole of an implicit method) raises
+    ``ValueError`` naming z rather than returning inf or NaN.
+    """
     tab = lookup_tableau(tab)
-    a, b, _ = tab.matrices()
-    z_arr = np.asarray(z, dtype=np.complex128)
-    flat = z_arr.reshape(-1)
-    s = tab.stages
-    systems = np.eye(s)[None, :, :] - flat[:, None, None] * a[None, :, :]
-    ones = np.ones((flat.size, s, 1), dtype=np.complex128)
-    solved = np.linalg.solve(systems, ones)[..., 0]  # (N, s)
-    values = 1.0 + flat * (solved @ b)
+    z_arr = _complex_array("z", z)
+    values = _evaluate(tab, z_arr.reshape(-1))
+    if not np.all(np.isfinite(values)):
+        worst = z_arr.reshape(-1)[~np.isfinite(values)][0]
+        raise ValueError(
+            f"z: R(z) of the {tab.name!r} tableau is not representable at z = {worst:.3g} (overflow or pole)"
+        )
     return values.reshape(z_arr.shape)
+
+
+def _evaluate(tab: Tableau, flat: np.ndarray) -> np.ndarray:
+    """R at every z of ``flat``; inf or NaN where it overflows or has a pole (|R| is then beyond any bound)."""
+    with np.errstate(all="ignore"):
+        if tab.explicit:
+            return np.polynomial.polynomial.polyval(flat, stability_polynomial(tab))
+        a, b, _ = tab.matrices()
+        systems = np.eye(tab.stages)[None, :, :] - flat[:, None, None] * a[None, :, :]
+        values = np.full(flat.shape, np.inf, dtype=np.complex128)
+        singular = np.abs(np.linalg.det(systems)) == 0
+        if np.any(~singular):
+            ones = np.ones((int((~singular).sum()), tab.stages, 1), dtype=np.complex128)
+            solved = np.linalg.solve(systems[~singular], ones)[..., 0]  # (N, s)
+            values[~singular] = 1.0 + flat[~singular] * (solved @ b)
+        return values
+
+
+def _complex_array(name: str, value: Any) -> np.ndarray:
+    """``value`` (numbers, arrays, tensors) as a complex array; strings, objects and non-finite values are refused."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "biufc" or array.dtype.kind == "b":
+        raise TypeError(f"{name}: expected complex or real numbers, got {_checks.describe(value)}")
+    array = array.astype(np.complex128)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: expected finite values, got {_checks.describe(value)}")
+    return array
 
 
 def stability_polynomial(tab: Union[str, Tableau]) -> np.ndarray:
@@ -59,8 +94,9 @@ def stability_polynomial(tab: Union[str, Tableau]) -> np.ndarray:
 
 def is_stable(tab: Union[str, Tableau], h_lambda: Any, *, tol: float = 1e-12) -> bool:
     """Whether |R(h lambda)| <= 1 (+ tol) for every given h * eigenvalue."""
-    values = np.abs(stability_function(tab, h_lambda))
-    return bool(np.all(values <= 1.0 + tol))
+    tab = lookup_tableau(tab)
+    values = np.abs(_evaluate(tab, _complex_array("h_lambda", h_lambda).reshape(-1)))
+    return bool(np.all(np.isfinite(values) & (values <= 1.0 + tol)))  # an overflowing R is not stable
 
 
 def _first_exit(poly: np.polynomial.Polynomial, scale: float = 1.0) -> float:

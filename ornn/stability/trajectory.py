@@ -40,6 +40,11 @@ def _stepper(cell: Any) -> Callable[[Optional[torch.Tensor], Any], tuple[torch.T
 
 def _prepare(cell: Any, inputs: Union[torch.Tensor, int], state: Any) -> tuple[list[Optional[torch.Tensor]], Any]:
     """Validate the inputs once and return (list of x_t, initial state)."""
+    if not (callable(cell) and callable(getattr(cell, "initial_state", None))):
+        raise TypeError(
+            "cell: expected a recurrent cell (forward(x_t, state) -> (output, state) and initial_state()), "
+            f"got {_checks.describe(cell)}"
+        )
     if isinstance(inputs, int) and not isinstance(inputs, bool):
         steps = _checks.positive_int("inputs", inputs)
         xs: list[Optional[torch.Tensor]] = [None] * steps
@@ -54,6 +59,7 @@ def _prepare(cell: Any, inputs: Union[torch.Tensor, int], state: Any) -> tuple[l
             )
         if hasattr(cell, "check_input"):
             cell.check_input(inputs[0])
+        _checks.finite("inputs", inputs)
         xs = list(inputs.unbind(0))
         batch_size = inputs.shape[1]
     if state is None:

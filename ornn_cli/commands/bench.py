@@ -46,6 +46,7 @@ QUICK_BENCH_ARGS = {
     "memory_tasks": ["--cell", "lstm", "--delay", "5", "--length", "10", "--iterations", "5", "--hidden", "8"],
     "qaoa_speed": ["--sizes", "6", "8", "--repeats", "1", "--max-default-qubit", "0"],
     "distributed_training": ["--epochs", "1", "--jobs", "qaoa"],
+    "arnn_horizon": ["--steps", "40", "--seeds", "1"],
 }
 
 

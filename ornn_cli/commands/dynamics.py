@@ -24,15 +24,19 @@ from applications.dynamics.data import SequenceSpec, cache, load_cached
 from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run
 from applications.dynamics.train import train_predictor
 from ornn import _checks, _io, distributed, tables
+from ornn.training import load_checkpoint, restore
 
 from .._parsing import (
     Parser,
     add_training_flags,
+    adopt_saved_flags,
     finish_run_folder,
+    given_flags,
     non_negative_int,
     positive_float,
     positive_int,
     relaunch_if_asked,
+    run_flags,
     train_in_run_folder,
 )
 
@@ -148,7 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"cached {len(args.spins)} chain lengths in {folder}")
         return 0
     if args.action == "train":
-        return _train(args)
+        return _train(args, argv)
     if args.action == "transfer":
         from applications.dynamics.transfer import TransferConfig, run_transfer
 
@@ -180,14 +184,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    """Train on one process, or on this rank of a torchrun group (rank 0 writes the run folder)."""
-    device = _checks.device("--device", args.device)
-    distributed.setup(device)
-    main_rank = distributed.is_main()
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    """Train on one process, or on this rank of a torchrun group (rank 0 writes the run folder).
+
+    With ``--resume`` the flags left out are read from the run's config.json and any other given flag
+    must match it; nothing in the folder is written before the checkpoint has loaded.
+    """
     checkpoint = (
         _io.check_run_folder(args.out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
     )
+    if args.resume:
+        config_path = args.out / "config.json"
+        saved = _io.read_json(config_path, "config.json of the run", keys=("flags",))
+        adopt_saved_flags(args, given_flags(_parser(), argv), saved["flags"], _parser(), config_path)
+    device = _checks.device("--device", args.device)
+    distributed.setup(device)
+    main_rank = distributed.is_main()
     distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
     spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
     torch.manual_seed(args.seed)
@@ -201,6 +213,8 @@ def _train(args: argparse.Namespace) -> int:
             ),
         }
     ).to(device)
+    if args.resume:  # a checkpoint that does not load stops the run before anything is written
+        restore(model, load_checkpoint(checkpoint, map_location=device)["model"], f"checkpoint ({checkpoint})")
     config = {
         "data": str(args.data) if args.data else None,
         "spec": asdict(spec),
@@ -211,6 +225,7 @@ def _train(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "decay": args.decay,
         "seed": args.seed,
+        "flags": run_flags(args),
     }
     if main_rank:
         _io.write_json(args.out / "config.json", config)

@@ -19,15 +19,19 @@ from applications.qaoa.experiment import CompareConfig, evaluate_meta, load_meta
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
 from applications.qaoa.problems import FAMILIES
 from ornn import _checks, _io, distributed, tables
+from ornn.training import load_checkpoint, restore
 
 from .._parsing import (
     Parser,
     add_training_flags,
+    adopt_saved_flags,
     finish_run_folder,
+    given_flags,
     non_negative_int,
     positive_float,
     positive_int,
     relaunch_if_asked,
+    run_flags,
     train_in_run_folder,
 )
 
@@ -112,10 +116,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    device = _checks.device("--device", args.device)
     launched = relaunch_if_asked(getattr(args, "nproc", 1), "qaoa", argv)
     if launched is not None:
         return launched
+    if args.action == "train":
+        return _train(args, argv)
+    device = _checks.device("--device", args.device)
     if args.action == "compare":
         config = CompareConfig(
             kind=args.kind,
@@ -145,8 +151,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
         run_compare(config, args.out)
         return 0
-    if args.action == "train":
-        return _train(args, device)
     meta, config = load_meta_run(args.run, device)
     rows = evaluate_meta(
         meta,
@@ -170,31 +174,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace, device: torch.device) -> int:
-    """Meta-train on one process, or on this rank of a torchrun group (rank 0 writes the run folder)."""
-    distributed.setup(device)
-    main_rank = distributed.is_main()
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    """Meta-train on one process, or on this rank of a torchrun group (rank 0 writes the run folder).
+
+    With ``--resume`` the flags left out are read from the run's config.json and any other given flag
+    must match it; nothing in the folder is written before the checkpoint has loaded.
+    """
     out = args.out or Path("runs") / f"{args.cell}-{args.kind}-p{args.p}"
     checkpoint = (
         _io.check_run_folder(out, "checkpoint.pt", resume=args.resume, overwrite=args.overwrite) / "checkpoint.pt"
     )
+    if args.resume:
+        saved = _io.read_json(out / "config.json", "config.json of the run", keys=("flags",))
+        adopt_saved_flags(args, given_flags(_parser(), argv), saved["flags"], _parser(), out / "config.json")
+    device = _checks.device("--device", args.device)
+    distributed.setup(device)
+    main_rank = distributed.is_main()
     distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
-    config = {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in vars(args).items()
-        if k not in ("resume", "overwrite", "nproc")
-    }
-    if main_rank:
-        _io.write_json(out / "config.json", config)
+    flags = run_flags(args)
+    config = {**flags, "flags": flags}
     torch.manual_seed(args.seed)
     meta = MetaOptimizer(args.cell, parameter_count(args.p, dc=args.dc), hidden_size=args.hidden).double().to(device)
+    distribution = ProblemDistribution(args.kind, tuple(args.train_sizes))
+    if args.resume:  # a checkpoint that does not load stops the run before anything is written
+        restore(meta, load_checkpoint(checkpoint, map_location=device)["model"], f"checkpoint ({checkpoint})")
+    if main_rank:
+        _io.write_json(out / "config.json", config)
     history = train_in_run_folder(
         "qaoa train",
         out,
         checkpoint,
         lambda: meta_train(
             meta,
-            ProblemDistribution(args.kind, tuple(args.train_sizes)),
+            distribution,
             p=args.p,
             dc=args.dc,
             steps=args.steps,
