@@ -29,7 +29,6 @@ __all__ = [
     "plus_state",
     "basis_state",
     "apply_gate",
-    "apply_diagonal",
     "apply_pauli",
     "apply_pauli_rotation",
     "apply_cnot",
@@ -117,17 +116,6 @@ def apply_gate(state: torch.Tensor, gate: torch.Tensor, wire: int) -> torch.Tens
             raise ValueError(f"gate: expected a batch of {state.shape[0]} gates, got {gate.shape[0]}")
         out = torch.einsum("bij,bajc->baic", gate, view)
     return out.reshape(state.shape)
-
-
-def apply_diagonal(state: torch.Tensor, diagonal: torch.Tensor) -> torch.Tensor:
-    """Multiply by a diagonal operator given as its 2^n entries (or (B, 2^n), one per state)."""
-    num_wires(state)
-    _checks.tensor("diagonal", diagonal)
-    if diagonal.shape[-1] != state.shape[1] or diagonal.dim() not in (1, 2):
-        raise ValueError(
-            f"diagonal: expected shape ({state.shape[1]},) or (batch, {state.shape[1]}), got {tuple(diagonal.shape)}"
-        )
-    return state * diagonal.to(state.dtype)
 
 
 def z_signs(n: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:

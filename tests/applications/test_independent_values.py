@@ -1,0 +1,288 @@
+"""Application and training-loop tests against values worked out here, not read back from the code.
+
+Each test names the wrong answer it was written to catch. A copy of the code with that bug planted
+fails the test (the bugs are listed in the mutation record of benchmarks/RESULTS.md).
+"""
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+import qutip
+import torch
+from torch import nn
+
+import cells
+import ornn
+from applications import qaoa
+from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact, train_predictor
+from applications.dynamics.data import haar_states
+from applications.dynamics.metrics import mean_relative_entropy
+from applications.qaoa import QAOA, MaxCut
+from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
+
+
+def test_mean_relative_entropy_averages_over_sequences_at_every_step():
+    """Two sequences, two steps, one spin: D(t) = mean_b sum_x P log(P / Q), P and Q the normalised |amplitudes|.
+
+    Catches: summing over the sequences instead of averaging (D would double).
+    """
+    exact = torch.tensor([[[0.6, 0.8], [1.0, 0.0]], [[0.8, 0.6j], [0.0, 1.0]]], dtype=torch.complex128)
+    predicted = torch.tensor([[[0.8, 0.6], [0.6, 0.8]], [[0.8, 0.6], [0.6, -0.8j]]], dtype=torch.complex128)
+    # by hand: the normalised |coefficients| of each state, then KL(P || Q)
+    p = [[(0.6 / 1.4, 0.8 / 1.4), (1.0, 0.0)], [(0.8 / 1.4, 0.6 / 1.4), (0.0, 1.0)]]
+    q = [[(0.8 / 1.4, 0.6 / 1.4), (0.6 / 1.4, 0.8 / 1.4)], [(0.8 / 1.4, 0.6 / 1.4), (0.6 / 1.4, 0.8 / 1.4)]]
+
+    def kl(a, b):
+        return sum(x * math.log(x / y) for x, y in zip(a, b) if x > 0)
+
+    expected = [(kl(p[0][t], q[0][t]) + kl(p[1][t], q[1][t])) / 2 for t in range(2)]
+    assert expected[0] > 0 and expected[1] > 0
+    assert mean_relative_entropy(predicted, exact).tolist() == pytest.approx(expected, rel=1e-12)
+
+
+def test_krylov_path_at_nine_spins_equals_qutip_with_the_hamiltonian_built_here():
+    """H = -sum Z_i Z_{i+1} - h sum Z_i - g sum X_i (README, Zhang et al. Eq. 1), built from QuTiP's operators.
+
+    The Krylov path (above DENSE_MAX_SPINS = 8) runs on the CPU here; catches any error of the matrix-free H.
+    """
+    n, g, h, dt, steps = 9, -1.05, 0.5, 0.002, 30
+
+    def site(op, i):
+        return qutip.tensor([op if k == i else qutip.qeye(2) for k in range(n)])
+
+    hamiltonian = -sum(site(qutip.sigmaz(), i) * site(qutip.sigmaz(), i + 1) for i in range(n - 1))
+    hamiltonian -= h * sum(site(qutip.sigmaz(), i) for i in range(n)) + g * sum(
+        site(qutip.sigmax(), i) for i in range(n)
+    )
+    psi0 = haar_states(n, 2, generator=torch.Generator().manual_seed(9))
+    ours = evolve_exact(psi0, n, steps, dt, g, h, method="krylov")
+    times = np.arange(steps + 1) * dt
+    for b in range(2):
+        ket = qutip.Qobj(psi0[b].numpy()[:, None], dims=[[2] * n, [1] * n])
+        result = qutip.sesolve(hamiltonian, ket, times, options={"atol": 1e-12, "rtol": 1e-10})
+        reference = np.stack([state.full()[:, 0] for state in result.states])
+        assert np.abs(ours[b].numpy() - reference).max() < 1e-8
+
+
+def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree():
+    """The fit's c minimises sum_i (gamma_i - c / sqrt(d_i))^2 over the training graphs' optimal gammas.
+
+    gamma_i here come from a grid search of the p = 1 energy (not the code's optimiser). Catches c * sqrt(d),
+    a wrong least-squares formula and a start that random angles reach too.
+    """
+    train = [qaoa.erdos_renyi_maxcut(n, 3 / n, seed=n) for n in (6, 7, 8, 9)]
+    rule = qaoa.DegreeRule.fit(train, p=1, steps=300)
+    # (gamma, beta) and (-gamma, -beta) give the same energy: search the branch of the fit's sign
+    branch = math.copysign(1.0, rule.c[0])
+    grid_g = branch * torch.linspace(0.05, 1.2, 116, dtype=torch.float64)  # gamma step 0.01
+    grid_b = torch.linspace(-0.8, 0.8, 161, dtype=torch.float64)
+    gammas, xs = [], []
+    for problem in train:
+        ansatz = QAOA(problem, 1)
+        pairs = torch.cartesian_prod(grid_g, grid_b)
+        best = pairs[int(torch.argmin(ansatz.energy(pairs)))]
+        gammas.append(float(best[0]))
+        xs.append(1.0 / math.sqrt(2 * problem.graph.number_of_edges() / problem.graph.number_of_nodes()))
+    c_least_squares = sum(g * x for g, x in zip(gammas, xs)) / sum(x * x for x in xs)
+    assert rule.c[0] == pytest.approx(c_least_squares, abs=0.02)  # the grid's step (0.01) and Adam's residual
+    test = qaoa.erdos_renyi_maxcut(12, 0.3, seed=11)
+    degree = 2 * test.graph.number_of_edges() / 12
+    start = rule(QAOA(test, 1))
+    assert float(start[0]) == pytest.approx(rule.c[0] / math.sqrt(degree), rel=1e-12)
+    ansatz = QAOA(test, 1)
+    ratio = float(qaoa.approximation_ratio(test, ansatz.energy(start)))
+    randoms = qaoa.approximation_ratio(test, ansatz.energy(qaoa.random_init(ansatz, 256, seed=0)))
+    assert ratio > 0.78 and ratio > float(randoms.max()) - 0.02  # gamma = 0 gives 0.5; c * sqrt(d) gives ~0.6
+    assert float(randoms.mean()) < 0.7
+
+
+class RecordingCell(nn.Module):
+    """A stub cell: records every input row it is fed and outputs fixed rows (so the proposals vary)."""
+
+    def __init__(self, input_size, hidden_size, outputs):
+        super().__init__()
+        self.input_size, self.hidden_size, self.outputs, self.seen = input_size, hidden_size, outputs, []
+
+    def initial_state(self, batch_size=None, *, dtype=None, device=None):
+        return torch.zeros(batch_size, 1, dtype=dtype)
+
+    def forward(self, x, state):
+        self.seen.append(x.detach().clone())
+        k = int(state[0, 0])
+        return self.outputs[k].expand(x.shape[0], -1), state + 1
+
+
+def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():
+    """Input at step t: [theta_t, F_t / S, (F_t - F_{t-1}) / S], S = sum |w_ij|, F_{-1} = F_0; theta_{t+1} = pi tanh(head).
+
+    Catches the cost change fed as zero, an unscaled cost, a stale theta.
+    """
+    torch.manual_seed(0)
+    outputs = [torch.randn(1, 3, dtype=torch.float64) for _ in range(3)]
+    stub = RecordingCell(4, 3, outputs)
+    meta = MetaOptimizer(stub, 2).double()
+    graph = nx.Graph(
+        [(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})]
+    )
+    ansatz = QAOA(MaxCut(graph), 1)
+    start = torch.tensor([0.2, -0.3], dtype=torch.float64)
+    trajectory = meta(ansatz, 3, start)
+    scale = 2.0 + 0.5 + 1.0 + 1.5
+    theta, previous = start, float(ansatz.energy(start))
+    for t in range(3):
+        energy = float(ansatz.energy(theta))
+        expected = torch.tensor([*theta.tolist(), energy / scale, (energy - previous) / scale], dtype=torch.float64)
+        assert torch.allclose(stub.seen[t][0], expected, atol=1e-12), t
+        previous = energy
+        with torch.no_grad():
+            theta = math.pi * torch.tanh(meta.head(outputs[t]))[0]
+        assert torch.allclose(trajectory.params[t + 1, 0], theta, atol=1e-12)
+    assert float(stub.seen[2][0, 3]) != 0.0  # the change is really there
+
+
+def test_one_qunn_step_pair_at_three_slots_by_hand():
+    """L = 3, d = 1, h = 1. Step 0 from the empty tape writes u = tanh(x) to slot 0 and turns slots (0, 1) by the
+    Cayley angle phi = 2 atan(h p_1 / 2); the output is the next slot, u sin phi, and the tape rolls by -1.
+    Step 1 is computed with numpy from Definition 3 as the module docstring states it.
+
+    Catches the tape rolled the wrong way, the output read from the wrong slot, p_1 and p_2 swapped.
+    """
+    cell = cells.QUNN(1, 1, memory=3, step_size=1.0).double()
+    with torch.no_grad():
+        cell.p_logits.copy_(torch.tensor([[0.3, -0.7, 1.1], [0.9, -0.4, 0.2]], dtype=torch.float64))
+    p1 = 1 / (1 + np.exp(-np.array([0.3, -0.7, 1.1])))
+    p2 = 1 / (1 + np.exp(-np.array([0.9, -0.4, 0.2])))
+    x0, x1 = 0.8, -0.5
+    y0, state = cell(torch.tensor([[x0]], dtype=torch.float64))
+    u0 = math.tanh(x0)
+    phi = 2 * math.atan(p1[0] / 2)
+    assert float(y0) == pytest.approx(u0 * math.sin(phi), rel=1e-12)
+    (tape, memory, u_prev), clock = state
+    assert tape[0, :, 0].tolist() == pytest.approx([u0 * math.sin(phi), 0.0, u0 * math.cos(phi)], abs=1e-14)
+
+    y1, _ = cell(torch.tensor([[x1]], dtype=torch.float64), state)
+    u1 = math.tanh(x1)
+    written = np.array([u1, 0.0, u0 * math.cos(phi)])  # the new input on slot 0, the rolled tape behind it
+    transition = np.zeros((3, 3))
+    transition[0, 2] = u1 * u0  # |u_1><u_0| (x) |0><L-1|
+    transition -= transition.T
+    shift = np.zeros((3, 3))
+    shift[1, 0], shift[0, 1] = 1.0, -1.0
+    generator = (1 - p1[1]) * (p2[1] * transition) + p1[1] * shift  # the generator memory was 0 before
+    eye = np.eye(3)
+    after = np.linalg.solve(eye - 0.5 * generator, (eye + 0.5 * generator) @ written)
+    assert float(y1) == pytest.approx(after[1], rel=1e-12)
+
+
+def test_dropout_acts_between_layers_and_never_after_the_last():
+    """Three layers, p = 0.5: the output equals the layers run by hand with dropout after layers 0 and 1 only.
+
+    Catches dropout after the last layer, dropout on the input, dropout in eval mode.
+    """
+    torch.manual_seed(0)
+    layers = [cells.create("lstm", 3 if i == 0 else 4, 4).double() for i in range(3)]
+    stack = ornn.Recurrent(layers, dropout=0.5).double().train()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    torch.manual_seed(11)
+    got = stack(x)[0]
+    torch.manual_seed(11)
+    h = x
+    for i, cell in enumerate(layers):
+        h = ornn.Recurrent(cell)(h)[0]
+        if i < 2:
+            h = nn.functional.dropout(h, p=0.5, training=True)
+    assert torch.equal(got, h)
+    stack.eval()
+    plain = x
+    for cell in layers:
+        plain = ornn.Recurrent(cell)(plain)[0]
+    assert torch.equal(stack(x)[0], plain)
+
+
+# ----------------------------------------------------------------------------- resume with the best epoch before it
+
+
+def test_meta_train_resume_keeps_a_best_epoch_that_lies_before_the_interruption(tmp_path):
+    """At lr 0.5 the validation loss peaks at epoch 1 of 6: a run stopped after epoch 2 and resumed must report
+    best epoch 1, the same best loss, and end with the epoch-1 weights, like the uninterrupted run.
+
+    Catches a resume that drops the best state or the best validation loss.
+    """
+
+    def run(epochs, checkpoint, resume=False):
+        torch.manual_seed(0)
+        meta = MetaOptimizer("lstm", 2, hidden_size=4).double()
+        kwargs = dict(p=1, steps=2, lr=0.5, batches_per_epoch=1, batch_size=2, validation_size=2, patience=10)
+        history = meta_train(
+            meta, ProblemDistribution("3-regular", (4,)), epochs=epochs, checkpoint=checkpoint, resume=resume, **kwargs
+        )
+        return meta, history
+
+    straight, history = run(6, tmp_path / "a.pt")
+    assert history.best_epoch == 1 and min(history.val_loss[2:]) > history.val_loss[1]
+    run(3, tmp_path / "b.pt")
+    resumed, history_b = run(6, tmp_path / "b.pt", resume=True)
+    assert history_b.best_epoch == 1 and history_b.best_val == history.best_val == history.val_loss[1]
+    for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_train_predictor_resume_keeps_a_best_epoch_that_lies_before_the_interruption(tmp_path):
+    """At lr 0.3 the first epoch's validation loss is the best of six; the same checks as for meta_train."""
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=3)
+
+    def run(epochs, checkpoint, resume=False):
+        torch.manual_seed(0)
+        model = DynamicsPredictor(max_spins=2, width=4, num_layers=1).double()
+        history = train_predictor(
+            model, spec, epochs=epochs, batch_size=4, lr=0.3, decay=1.0, checkpoint=checkpoint, resume=resume
+        )
+        return model, history
+
+    straight, history = run(6, tmp_path / "a.pt")
+    assert history.best_epoch == 0 and min(history.val_loss[1:]) > history.val_loss[0]
+    run(3, tmp_path / "b.pt")
+    resumed, history_b = run(6, tmp_path / "b.pt", resume=True)
+    assert history_b.best_epoch == 0 and history_b.best_val == history.val_loss[0]
+    for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_fit_resume_restores_best_epoch_loss_and_weights_from_before_the_interruption(tmp_path):
+    """A scripted validation curve 3, 1, 2, 4, 5: the best is epoch 1 whether or not the run stops after epoch 2."""
+    curve = [3.0, 1.0, 2.0, 4.0, 5.0]
+
+    def run(epochs, resume=False):
+        torch.manual_seed(0)
+        model = nn.Linear(2, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        snapshots = {}
+
+        def train_epoch(net, epoch):
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.add_(1.0)  # weights after epoch e: the initial ones + (e + 1)
+            snapshots[epoch] = [p.detach().clone() for p in model.parameters()]
+            return float(epoch)
+
+        epoch_of_validation = iter(range(5 - epochs if resume else 0, 5)) if not resume else iter(range(3, 5))
+        history = ornn.training.fit(
+            model,
+            train_epoch,
+            lambda: curve[next(epoch_of_validation)],
+            optimizer=optimizer,
+            epochs=epochs,
+            checkpoint=tmp_path / "c.pt",
+            resume=resume,
+        )
+        return model, history
+
+    run(3)
+    model, history = run(5, resume=True)
+    assert history.best_epoch == 1 and history.best_val == 1.0 and history.val_loss == curve
+    torch.manual_seed(0)
+    initial = [p.detach().clone() for p in nn.Linear(2, 1).parameters()]
+    for p, start in zip(model.parameters(), initial):
+        assert torch.equal(p.detach(), start + 2.0)  # the weights after epoch 1
