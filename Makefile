@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ornn-installed
 
-.PHONY: demo test bench clean-venv
+.PHONY: demo test bench mutation clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ode_cells.py
+
+# Mutation testing of the application modules and the training loop ([tool.mutmut] in pyproject.toml); slow,
+# so not part of `make test`. MUTANTS narrows it to a module: make mutation MUTANTS='applications.dynamics.metrics*'
+MUTANTS ?=
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
 
 clean-venv:
 	rm -rf $(VENV)

@@ -85,6 +85,7 @@ def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callab
     try:
         return train()
     except KeyboardInterrupt:
+        note_interrupt()
         if distributed.is_main():
             if checkpoint.is_file():
                 message = (
@@ -98,6 +99,19 @@ def train_in_run_folder(command: str, out: Path, checkpoint: Path, train: Callab
                 )
             print(f"\n{message}", file=sys.stderr)
         return None
+
+
+#: set once a Ctrl-C has been handled (``ornn_cli.main`` then exits 130 at once)
+INTERRUPTED = False
+
+
+def note_interrupt() -> None:
+    """Record a handled Ctrl-C and ignore further ones while the process leaves."""
+    import signal
+
+    global INTERRUPTED
+    INTERRUPTED = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: flags a resumed run may change: where it runs and how many epochs it has in all

@@ -10,6 +10,7 @@ stderr; ``--verbose`` anywhere before a ``--`` shows the traceback), 130 interru
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import traceback
 from typing import Optional, Sequence
@@ -69,11 +70,21 @@ def _split_verbose(argv: list[str]) -> tuple[list[str], bool]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``ornn ARGS``; Ctrl-C at any point (imports included) exits 130 with one line, no traceback."""
+    from . import _parsing
+
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
+        _parsing.note_interrupt()
         print("\nornn: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if _parsing.INTERRUPTED:
+        # CPython re-raises SIGINT at exit when the interrupt landed in code it ran for an extension (a race,
+        # seen as exit -2 instead of 130); the interrupt was handled and every file written is atomic, so leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    return code
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
