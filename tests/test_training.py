@@ -138,3 +138,31 @@ def test_bad_arguments():
         training.fit(
             model, lambda net, e: 0.0, lambda: 0.0, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=0
         )
+
+
+def test_unreadable_weights_and_checkpoints_name_the_file_and_the_first_line_of_the_cause(tmp_path):
+    model = nn.Linear(2, 1)
+    garbage = tmp_path / "best.pt"
+    garbage.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError) as err:
+        training.load_weights(model, garbage, what="best.pt of the run")
+    message = str(err.value)
+    assert message.startswith(f"best.pt of the run: {garbage} is not a readable weights file (damaged, truncated")
+    assert message.endswith(")") and "\n" not in message and "UnpicklingError" in message
+    with pytest.raises(ValueError, match=r"checkpoint: .* is not a readable checkpoint \(damaged"):
+        training.load_checkpoint(garbage)
+    with pytest.raises(FileNotFoundError, match="best.pt of the run: expected .*missing.pt, which does not exist"):
+        training.load_weights(model, tmp_path / "missing.pt", what="best.pt of the run")
+    torch.save(nn.Linear(3, 1).state_dict(), tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"do not fit the model .*\(size mismatch for weight: copying a param"):
+        training.load_weights(model, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="weights: expected a state dict of tensors, got 3"):
+        training.restore(model, 3, "weights")
+    torch.save(model.state_dict(), tmp_path / "good.pt")
+    assert training.load_weights(nn.Linear(2, 1), tmp_path / "good.pt").weight.equal(model.weight)
+
+
+def test_first_line_keeps_the_type_and_the_first_sentence():
+    assert training._first_line(RuntimeError("first. second\nthird")) == "RuntimeError: first"
+    assert training._first_line(EOFError()) == "EOFError"
+    assert training._first_line(KeyError(101)) == "KeyError: 101"

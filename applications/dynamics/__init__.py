@@ -5,7 +5,7 @@ from .exact import DENSE_MAX_SPINS, MAX_SPINS, check_states, evolve_exact, evolv
 from .metrics import born_kl, evaluate_sequences, fidelity, magnetisation, mean_relative_entropy, norm_drift
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
-from .train import evaluate_predictor, train_predictor, validation_loss
+from .train import evaluate_predictor, evaluate_states, train_predictor, validation_loss
 
 __all__ = [
     "MAX_SPINS",
@@ -32,4 +32,5 @@ __all__ = [
     "train_predictor",
     "validation_loss",
     "evaluate_predictor",
+    "evaluate_states",
 ]

@@ -9,7 +9,7 @@ import torch
 
 from ornn import _io
 
-__all__ = ["summary_rows", "plot_metric", "plot_amplitudes", "plot_magnetisation"]
+__all__ = ["summary_rows", "behind_persistence", "plot_metric", "plot_amplitudes", "plot_magnetisation"]
 
 
 def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step: int) -> list[dict[str, Any]]:
@@ -33,6 +33,15 @@ def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step:
     return rows
 
 
+def behind_persistence(rows: list[dict[str, Any]]) -> str:
+    """One plain sentence: for which N the predictor's MRE is not below persistence's (rows of :func:`summary_rows`)."""
+    behind = [r for r in rows if r["beats persistence"] == "no"]
+    if not behind:
+        return "The predictor beats persistence (a lower MRE) for every N."
+    listed = ", ".join(f"N = {r['N']} (MRE {r['MRE']:.3g} against {r['MRE persistence']:.3g})" for r in behind)
+    return f"**The predictor is behind persistence** for {listed}: repeating the initial state predicts better there."
+
+
 def _pyplot():
     import matplotlib
 
@@ -46,11 +55,23 @@ def plot_metric(evaluation: dict, metric: str, path: Path, *, ylabel: str, log: 
     """``metric`` against the step for every N, predictor solid and persistence dashed (Fig. 5 for the MRE)."""
     plt = _pyplot()
     figure, ax = plt.subplots(figsize=(7, 4.2))
+    first = 1 if log else 0  # both curves start at exactly 0 on a log axis: drawn from step 1, with no kink
     for n, per in sorted(evaluation.items()):
-        (line,) = ax.plot(per["predictor"][metric], label=f"N = {n}")
-        ax.plot(per["persistence"][metric], linestyle="--", color=line.get_color(), alpha=0.6)
+        steps = range(first, len(per["predictor"][metric]))
+        (line,) = ax.plot(steps, per["predictor"][metric][first:], label=f"N = {n} predictor")
+        ax.plot(
+            steps,
+            per["persistence"][metric][first:],
+            linestyle="--",
+            color=line.get_color(),
+            alpha=0.6,
+            label=f"N = {n} persistence",
+        )
     if log:
-        ax.set_yscale("symlog", linthresh=1e-4)
+        ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.set_xlabel("step (dt = 0.002)")
     ax.set_ylabel(ylabel)
     ax.set_title(f"{ylabel}: predictor (solid) and persistence (dashed)")

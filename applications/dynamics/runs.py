@@ -8,6 +8,7 @@ constructor arguments, the data spec or the cache it came from, the training set
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -20,10 +21,10 @@ from ornn.training import load_weights
 from .data import SequenceSpec, load_cached, sequences
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
-from .report import plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
-from .train import evaluate_predictor, to_model
+from .report import behind_persistence, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
+from .train import evaluate_predictor, evaluate_states, to_model
 
-__all__ = ["MODEL_KINDS", "build_model", "load_run", "evaluate_run"]
+__all__ = ["MODEL_KINDS", "build_model", "load_run", "evaluate_run", "read_states", "evaluate_states_of_run"]
 
 #: ``kind`` in a run's config -> what it builds: the encoders + recurrent stack of Zhang et al.
 #: (arXiv:1905.09168, Table B1), or psi itself evolved by a linear 1-ARNN per chain length
@@ -48,9 +49,11 @@ def build_model(config: dict[str, Any]) -> torch.nn.Module:
         raise ValueError(f"config: the 'model' entry does not describe a {kind} model ({err})") from None
 
 
-def _data(config: dict[str, Any]) -> tuple[SequenceSpec, Optional[dict]]:
+def _data(config: dict[str, Any], folder: Path) -> tuple[SequenceSpec, Optional[dict]]:
+    """The run's data: a cache (its path relative to the run folder, or absolute in older runs; checksummed) or the
+    spec to regenerate it from."""
     if config.get("data"):
-        return load_cached(Path(config["data"]))
+        return load_cached(folder / config["data"])  # an absolute path stays absolute
     raw = config.get("spec")
     try:
         return SequenceSpec(**{**raw, "spins": tuple(raw["spins"])}), None
@@ -69,7 +72,7 @@ def load_run(
     folder = Path(folder)
     config = _io.read_json(folder / "config.json", "config.json of the run", keys=("kind", "model", "spec"))
     try:
-        spec, cached = _data(config)
+        spec, cached = _data(config, folder)
         model = build_model(config).to(device)
     except ValueError as err:
         raise ValueError(f"{folder / 'config.json'}: {err}") from None
@@ -121,9 +124,69 @@ def evaluate_run(
     report = (
         f"# Ising predictor ({label}) against exact evolution\n\n"
         f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
-        f"## At step {steps}\n\n{tables.format_table(table, style='markdown')}\n\n## MRE growth\n\n{growth_text}\n\n"
+        f"## At step {steps}\n\n{tables.format_table(table, style='markdown')}\n\n{behind_persistence(table)}\n\n"
+        f"## MRE growth\n\n{growth_text}\n\n"
         "![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n"
         "![amplitudes](amplitudes.png)\n"
     )
     _io.write_text(folder / "report.md", report)
     return {"evaluation": evaluation, "table": table, "growth": growth}
+
+
+def read_states(path: Union[str, Path]) -> torch.Tensor:
+    """Initial states from a file: ``.npy`` (a complex array (B, 2^N) or (2^N,)) or ``.json`` ([re, im] pairs,
+    nested as (B, 2^N, 2) or (2^N, 2)). Every unreadable file is one ``FileNotFoundError``/``ValueError``."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"--states: expected a .npy or .json file of initial states, got {path}, which does not exist"
+        )
+    if path.suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise ValueError(f"--states: {path} is not a readable .npy array ({err})") from None
+        if array.dtype.kind != "c":
+            raise ValueError(f"--states: expected complex amplitudes in {path}, got dtype {array.dtype}")
+        return torch.from_numpy(np.ascontiguousarray(array.astype(np.complex128)))
+    if path.suffix == ".json":
+        try:
+            pairs = np.asarray(json.loads(path.read_text()), dtype=np.float64)
+        except (ValueError, TypeError, UnicodeDecodeError) as err:
+            raise ValueError(f"--states: {path} is not a JSON array of [re, im] pairs ({err})") from None
+        if pairs.ndim not in (2, 3) or pairs.shape[-1] != 2:
+            raise ValueError(
+                f"--states: expected [re, im] pairs of shape (B, 2^N, 2) or (2^N, 2) in {path}, got {pairs.shape}"
+            )
+        return torch.complex(torch.from_numpy(pairs[..., 0]), torch.from_numpy(pairs[..., 1]))
+    raise ValueError(f"--states: expected a .npy or .json file, got {path.name}")
+
+
+def evaluate_states_of_run(
+    folder: Union[str, Path], states_file: Union[str, Path], *, steps: int = 100, device: Any = "cpu"
+) -> dict[str, Any]:
+    """:func:`~applications.dynamics.train.evaluate_states` of a run's model on the states in ``states_file``, with
+    the run's dt, g and h; writes states-evaluation.json, states-evaluation.csv and states-mre.png into the run."""
+    folder = Path(folder)
+    model, spec, _, config = load_run(folder, device)
+    result = evaluate_states(model, read_states(states_file), steps, dt=spec.dt, g=spec.g, h=spec.h)
+    result["states"] = str(Path(states_file).resolve())
+    _io.write_json(folder / "states-evaluation.json", result)
+    rows = [
+        {
+            "step": k,
+            **{
+                f"{name} {metric}": result[name][metric][k]
+                for name in ("predictor", "persistence")
+                for metric in ("mre", "fidelity", "norm_drift")
+            },
+        }
+        for k in range(steps + 1)
+    ]
+    _io.write_text(folder / "states-evaluation.csv", tables.format_table(rows, style="csv"))
+    plot_metric(
+        {result["N"]: result}, "mre", folder / "states-mre.png", ylabel="mean relative entropy (Eq. 7)", log=True
+    )
+    return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
@@ -25,10 +25,11 @@ from ornn import _checks, distributed
 from ornn.training import History, check_step, fit, make_optimizer
 
 from .data import SequenceSpec, batches, materialise, sequences
+from .exact import as_state_tensor, check_states, evolve_exact
 from .metrics import evaluate_sequences
 from .model import DynamicsPredictor
 
-__all__ = ["train_predictor", "validation_loss", "evaluate_predictor", "to_model"]
+__all__ = ["train_predictor", "validation_loss", "evaluate_predictor", "evaluate_states", "to_model"]
 
 
 def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -154,10 +155,48 @@ def evaluate_predictor(
         if n > model.max_spins:
             raise ValueError(f"spec: {n} spins exceed the model's max_spins {model.max_spins}")
         exact = to_model(sequences(spec, n, indices, cached=cached)[:, : steps + 1], model)
-        predicted = model.rollout(exact[:, 0], steps)
-        persistence = exact[:, :1].expand_as(exact)
-        out[n] = {
-            name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}
-            for name, pred in (("predictor", predicted), ("persistence", persistence))
-        }
+        out[n] = _score(model, exact)
     return out
+
+
+def _score(model: torch.nn.Module, exact: torch.Tensor) -> dict[str, dict[str, list[float]]]:
+    """Per-step metrics of the model's rollout from exact[:, 0] and of persistence, against ``exact`` (B, T + 1, 2^N)."""
+    predicted = model.rollout(exact[:, 0], exact.shape[1] - 1)
+    persistence = exact[:, :1].expand_as(exact)
+    return {
+        name: {k: v.double().tolist() for k, v in evaluate_sequences(pred, exact).items()}
+        for name, pred in (("predictor", predicted), ("persistence", persistence))
+    }
+
+
+def evaluate_states(
+    model: torch.nn.Module,
+    states: Any,
+    steps: int,
+    *,
+    dt: float = 0.002,
+    g: float = -1.05,
+    h: float = 0.5,
+) -> dict[str, Any]:
+    """Roll the model out from the user's own initial states and score it against exact evolution and persistence.
+
+    ``states``: a complex tensor or numpy array (B, 2^N) or one state (2^N,), a QuTiP ket or a list of kets,
+    each of unit norm; N is read off 2^N. ``dt``, ``g`` and ``h`` must be those the model was trained on
+    (a run folder's spec). Returns ``{"N": N, "count": B, "steps": steps, "predictor": {metric: [per step]},
+    "persistence": {...}}`` with the metrics of :func:`~applications.dynamics.metrics.evaluate_sequences`.
+    """
+    psi0 = as_state_tensor("states", states)
+    if psi0.dim() not in (1, 2) or psi0.shape[-1] < 2 or psi0.shape[-1] & (psi0.shape[-1] - 1):
+        raise ValueError(f"states: expected shape (batch, 2**N) or (2**N,), got {tuple(psi0.shape)}")
+    n = psi0.shape[-1].bit_length() - 1
+    if n > model.max_spins:
+        raise ValueError(f"states: {n} spins exceed the model's max_spins {model.max_spins}")
+    spins = getattr(model, "spins", None)
+    if spins is not None and n not in spins:
+        raise ValueError(f"states: the model predicts chains of {sorted(spins)} spins, got states of {n}")
+    steps = _checks.positive_int("steps", steps)
+    batched = check_states(psi0, n).to(torch.complex128)  # complex64 states widen; real ones are refused
+    exact = to_model(evolve_exact(batched, n, steps, dt, g, h), model)
+    with torch.no_grad():
+        scores = _score(model, exact)
+    return {"N": n, "count": batched.shape[0], "steps": steps, **scores}

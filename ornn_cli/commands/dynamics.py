@@ -13,6 +13,7 @@ evaluation.json, report.md and the plots.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Optional, Sequence
 import torch
 
 from applications.dynamics.data import SequenceSpec, cache, load_cached
-from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run
+from applications.dynamics.report import behind_persistence
+from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run, evaluate_states_of_run
 from applications.dynamics.train import train_predictor
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
@@ -115,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
         "--count", type=positive_int, default=None, help="test sequences per N (default: the whole test split)"
     )
     evaluate.add_argument("--device", default="cpu", help="where the model runs (default cpu)")
+    evaluate.add_argument(
+        "--states",
+        type=Path,
+        default=None,
+        help="your own initial states instead of the held-out ones: .npy (complex, (B, 2^N)) or .json ([re, im] pairs)",
+    )
     transfer = actions.add_parser(
         "transfer",
         help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
@@ -176,12 +184,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(tables.format_table(metrics["rows"], style="markdown"))
         print(f"\nreport: {args.out / 'report.md'}")
         return 0
-    result = evaluate_run(args.run, steps=args.steps, count=args.count, device=_checks.device("--device", args.device))
+    device = _checks.device("--device", args.device)
+    if args.states is not None:
+        steps = args.steps or 100
+        result = evaluate_states_of_run(args.run, args.states, steps=steps, device=device)
+        shown = sorted({k for k in (1, 10, 100, 250, 1000) if k <= steps} | {steps})
+        rows = [
+            {
+                "step": k,
+                "MRE": result["predictor"]["mre"][k],
+                "MRE persistence": result["persistence"]["mre"][k],
+                "fidelity": result["predictor"]["fidelity"][k],
+                "norm drift": result["predictor"]["norm_drift"][k],
+            }
+            for k in shown
+        ]
+        print(f"{result['count']} state(s) of N = {result['N']} spins from {args.states}")
+        print(tables.format_table(rows, style="markdown"))
+        behind = [r["step"] for r in rows if r["MRE"] >= r["MRE persistence"]]
+        if behind:
+            print(f"the predictor is behind persistence at step(s) {', '.join(map(str, behind))}")
+        print(f"\nwritten: {args.run / 'states-evaluation.json'}, states-evaluation.csv, states-mre.png")
+        return 0
+    result = evaluate_run(args.run, steps=args.steps, count=args.count, device=device)
     print(tables.format_table(result["table"], style="markdown"))
+    print("\n" + behind_persistence(result["table"]).replace("**", ""))
     if result["growth"]:
         print("\n" + tables.format_table(result["growth"], style="markdown"))
     print(f"\nreport: {args.run / 'report.md'}")
     return 0
+
+
+def _relative_data(args: argparse.Namespace) -> Optional[str]:
+    """The --data cache relative to the run folder, so the folder and its cache can move together."""
+    return os.path.relpath(args.data.resolve(), args.out.resolve()) if args.data else None
 
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
@@ -196,7 +232,12 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     if args.resume:
         config_path = args.out / "config.json"
         saved = _io.read_json(config_path, "config.json of the run", keys=("flags",))
-        adopt_saved_flags(args, given_flags(_parser(), argv), saved["flags"], _parser(), config_path)
+        flags = dict(saved["flags"]) if isinstance(saved["flags"], dict) else saved["flags"]
+        if isinstance(flags, dict) and flags.get("data"):  # stored relative to the run folder: compare resolved paths
+            flags["data"] = str((args.out / flags["data"]).resolve())
+            if args.data is not None:
+                args.data = args.data.resolve()
+        adopt_saved_flags(args, given_flags(_parser(), argv), flags, _parser(), config_path)
     device = _checks.device("--device", args.device)
     distributed.setup(device)
     main_rank = distributed.is_main()
@@ -216,7 +257,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     if args.resume:  # a checkpoint that does not load stops the run before anything is written
         restore(model, load_checkpoint(checkpoint, map_location=device)["model"], f"checkpoint ({checkpoint})")
     config = {
-        "data": str(args.data) if args.data else None,
+        "data": _relative_data(args),
         "spec": asdict(spec),
         "kind": args.model,
         "model": model.config,
@@ -225,7 +266,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
         "lr": args.lr,
         "decay": args.decay,
         "seed": args.seed,
-        "flags": run_flags(args),
+        "flags": {**run_flags(args), "data": _relative_data(args)},
     }
     if main_rank:
         _io.write_json(args.out / "config.json", config)
