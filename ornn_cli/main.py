@@ -70,14 +70,28 @@ def _split_verbose(argv: list[str]) -> tuple[list[str], bool]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``ornn ARGS``; Ctrl-C at any point (imports included) exits 130 with one line, no traceback."""
+    import signal
+
     from . import _parsing
 
+    def interrupt(signum: int, frame: object) -> None:  # Python's default, plus a record of it
+        _parsing.INTERRUPTED = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         code = _main(argv)
-    except KeyboardInterrupt:
+    except BaseException as err:
+        # a Ctrl-C during imports can surface as another error (a library that swallowed the KeyboardInterrupt
+        # and was left half-imported); once interrupted, every way out is the one line and 130
+        if not (isinstance(err, KeyboardInterrupt) or _parsing.INTERRUPTED) or isinstance(err, SystemExit):
+            raise
         _parsing.note_interrupt()
         print("\nornn: interrupted", file=sys.stderr)
         code = 130
+    finally:
+        if not _parsing.INTERRUPTED:
+            signal.signal(signal.SIGINT, previous)  # in-process callers (tests) keep their own handler
     if _parsing.INTERRUPTED:
         # CPython re-raises SIGINT at exit when the interrupt landed in code it ran for an extension (a race,
         # seen as exit -2 instead of 130); the interrupt was handled and every file written is atomic, so leave now.

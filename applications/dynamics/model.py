@@ -14,7 +14,8 @@ tables, as the paper's E_dec. ``residual=True`` (our default) predicts the incre
 psi' = psi + decode(v): over dt = 0.002 a state moves by O(||H|| dt), so the network learns
 the small change instead of re-synthesising the whole state (``residual=False`` is the
 seed's form). Training is teacher-forced (:meth:`forward` on the exact
-psi_0..psi_{T-1}, targets psi_1..psi_T); :meth:`rollout` is the autoregressive inference
+psi_0..psi_{T-1}, targets psi_1..psi_T), plus by default free-running rollout losses
+(:func:`~applications.dynamics.train.rollout_loss`); :meth:`rollout` is the autoregressive inference
 from one initial state, each prediction fed back as the next input.
 """
 

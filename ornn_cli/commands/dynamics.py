@@ -24,7 +24,7 @@ import torch
 from applications.dynamics.data import SequenceSpec, cache, load_cached
 from applications.dynamics.report import behind_persistence
 from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run, evaluate_states_of_run
-from applications.dynamics.train import train_predictor
+from applications.dynamics.train import DEFAULT_ROLLOUT, train_predictor
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
 
@@ -41,6 +41,9 @@ from .._parsing import (
     run_flags,
     train_in_run_folder,
 )
+
+#: the default --rollout horizon (chosen by measurement: benchmarks/RESULTS.md, "Rollout training")
+ROLLOUT_DEFAULT = DEFAULT_ROLLOUT
 
 HELP = "Ising-chain predictors: generate, train, evaluate, transfer (ornn dynamics --help)"
 
@@ -73,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--overwrite", action="store_true", help="replace a cache already in --out")
     train = actions.add_parser(
         "train",
-        help="teacher-forced training of a predictor",
+        help="train a predictor (teacher-forced MSE plus free-running rollout losses)",
         epilog="examples:\n  ornn dynamics train --cell sru --epochs 15 --out runs/ising-sru\n"
         "  ornn dynamics train --batch 32 --nproc 2 --out runs/ising-ddp   # two processes, same result",
     )
@@ -104,6 +107,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=positive_int, default=15)
     train.add_argument("--lr", type=positive_float, default=3e-3)
     train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)")
+    train.add_argument(
+        "--rollout",
+        type=non_negative_int,
+        default=ROLLOUT_DEFAULT,
+        help="also train on free-running rollouts of up to this many steps, k = 1, 2, 4, ... by epoch "
+        f"(0: teacher-forced only; default {ROLLOUT_DEFAULT})",
+    )
+    train.add_argument(
+        "--rollout-weight", type=positive_float, default=1.0, help="weight of the rollout loss (default 1)"
+    )
     train.add_argument("--out", type=Path, required=True, help="run folder")
     add_training_flags(train, batch=32, items="sequences")
     evaluate = actions.add_parser(
@@ -286,6 +299,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
             resume=args.resume,
             progress=main_rank,
             cached=cached,
+            rollout=args.rollout,
+            rollout_weight=args.rollout_weight,
         ),
     )
     if history is None:

@@ -18,7 +18,7 @@ from applications.dynamics.data import SequenceSpec, materialise
 from applications.dynamics.model import DynamicsPredictor
 from applications.dynamics.physics import NormPreservingPredictor
 from applications.dynamics.report import plot_metric, summary_rows
-from applications.dynamics.train import evaluate_predictor, train_predictor
+from applications.dynamics.train import DEFAULT_ROLLOUT, evaluate_predictor, train_predictor
 from ornn import tables
 
 from . import SectionResult
@@ -35,7 +35,16 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
     model = DynamicsPredictor(max_spins=4, width=64, cell="sru", num_layers=2).to(device)
     start = time.perf_counter()
     history = train_predictor(
-        model, spec, epochs=5 if quick else 15, batch_size=32, lr=3e-3, decay=0.9, seed=seed, cached=data, progress=True
+        model,
+        spec,
+        epochs=5 if quick else 15,
+        batch_size=32,
+        lr=3e-3,
+        decay=0.9,
+        seed=seed,
+        cached=data,
+        progress=True,
+        rollout=4 if quick else DEFAULT_ROLLOUT,  # the command's recipe; shorter rollouts at the quick size
     )
     seconds = time.perf_counter() - start
     evaluation = evaluate_predictor(model, spec, steps=100, count=20, cached=data)

@@ -286,3 +286,51 @@ def test_fit_resume_restores_best_epoch_loss_and_weights_from_before_the_interru
     initial = [p.detach().clone() for p in nn.Linear(2, 1).parameters()]
     for p, start in zip(model.parameters(), initial):
         assert torch.equal(p.detach(), start + 2.0)  # the weights after epoch 1
+
+
+class CountingModel(nn.Module):
+    """f(psi_t) = psi_t (1 + 0.1 c_t), c_t the number of states read before psi_t (the memory): a rollout by hand."""
+
+    def forward(self, states, memory=None):
+        count = 0 if memory is None else memory
+        factors = 1 + 0.1 * (count + torch.arange(states.shape[1], dtype=torch.float64))
+        return states * factors[None, :, None], count + states.shape[1]
+
+
+def test_rollout_loss_equals_a_hand_computed_value():
+    """Constant exact states [1, 0]; start 1, two steps: psi_hat_2 = 1.1, psi_hat_3 = 1.1 * 1.2 = 1.32 (first entry).
+
+    MSE over the 4 real numbers of each state: (0.1^2 / 4 + 0.32^2 / 4) / 2 = 0.01405.
+    """
+    from applications.dynamics.train import rollout_horizon, rollout_loss
+
+    exact = torch.zeros(1, 4, 2, dtype=torch.complex128)
+    exact[..., 0] = 1.0
+    assert float(rollout_loss(CountingModel(), exact, 2, start=1)) == pytest.approx(0.01405, rel=1e-12)
+    # from the first state: psi_hat_1 = 1.0 (nothing read before), psi_hat_2 = 1.1, psi_hat_3 = 1.1 * 1.2
+    assert float(rollout_loss(CountingModel(), exact, 3)) == pytest.approx((0.0 + 0.01 + 0.1024) / 4 / 3, rel=1e-12)
+    with pytest.raises(ValueError, match="start: expected 0 <= start and start \\+ steps < 4"):
+        rollout_loss(CountingModel(), exact, 3, start=1)
+    assert [rollout_horizon(e, 20) for e in range(7)] == [1, 2, 4, 8, 16, 20, 20]
+    assert rollout_horizon(3, 0) == 0
+
+
+def test_rollout_training_is_reproducible_and_resumes_bit_for_bit(tmp_path):
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=6)
+
+    def run(epochs, checkpoint, resume=False):
+        torch.manual_seed(0)
+        model = DynamicsPredictor(max_spins=2, width=4, num_layers=1, dropout=0.2).double()
+        history = train_predictor(
+            model, spec, epochs=epochs, batch_size=4, rollout=4, checkpoint=checkpoint, resume=resume
+        )
+        return model, history
+
+    straight, history = run(4, tmp_path / "a.pt")
+    run(2, tmp_path / "b.pt")
+    resumed, history_b = run(4, tmp_path / "b.pt", resume=True)
+    assert history_b.train_loss == history.train_loss and history_b.val_loss == history.val_loss
+    for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="rollout: expected fewer steps than the data's 6"):
+        train_predictor(DynamicsPredictor(max_spins=2, width=4).double(), spec, rollout=6)
