@@ -110,9 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--rollout",
         type=non_negative_int,
-        default=ROLLOUT_DEFAULT,
+        default=None,
         help="also train on free-running rollouts of up to this many steps, k = 1, 2, 4, ... by epoch "
-        f"(0: teacher-forced only; default {ROLLOUT_DEFAULT})",
+        f"(0: teacher-forced only; default {ROLLOUT_DEFAULT}, or the data's steps - 1 if fewer)",
     )
     train.add_argument(
         "--rollout-weight", type=positive_float, default=1.0, help="weight of the rollout loss (default 1)"
@@ -256,6 +256,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     main_rank = distributed.is_main()
     distributed.barrier()  # every rank has checked the folder before rank 0 writes to it
     spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
+    if args.rollout is None:  # the default recipe, within the data's horizon (an explicit value is checked as given)
+        args.rollout = min(ROLLOUT_DEFAULT, spec.steps - 1)
     torch.manual_seed(args.seed)
     model = build_model(
         {
