@@ -93,13 +93,3 @@ def finite(name: str, value: torch.Tensor) -> torch.Tensor:
             f"({int(bad.sum())} non-finite of {value.numel()})"
         )
     return value
-
-
-def finite_number(name: str, value: Any) -> float:
-    """A finite real number (int or float, not bool): what an argument such as a step size or a weight must be."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: expected a finite real number, got {describe(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite real number, got {value!r}")
-    return value
