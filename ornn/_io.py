@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-#: the temporary files :func:`_atomic` writes are ``.<name>.<random>.tmp`` next to their target
-TEMPORARY_PATTERN = ".*.*.tmp"
+#: the temporary files :func:`_atomic` writes are ``.<name>.ornn-<8 random characters>.tmp`` next to their
+#: target; only names of exactly this form are orphans (a user's own ``.notes.tmp`` is left alone)
+TEMPORARY_PREFIX, TEMPORARY_SUFFIX = ".ornn-", ".tmp"
+TEMPORARY_NAME = re.compile(r"\..+\.ornn-[a-z0-9_]{8}\.tmp")
 
 
 def _umask() -> int:
@@ -24,7 +27,7 @@ def _umask() -> int:
 def _atomic(path: Path, write: Callable[[Any], None], mode: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TEMPORARY_PREFIX}", suffix=TEMPORARY_SUFFIX)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files get the mode open() would give
         with os.fdopen(fd, mode) as handle:
@@ -66,8 +69,8 @@ def save_figure(path: Path, figure: Any, **options: Any) -> Path:
 def remove_orphans(folder: Path) -> list[Path]:
     """Delete the temporary files an interrupted atomic write left in ``folder`` (a kill mid-write); returns them."""
     removed = []
-    for tmp in Path(folder).glob(TEMPORARY_PATTERN):
-        if tmp.is_file():
+    for tmp in Path(folder).glob(f".*{TEMPORARY_PREFIX}*{TEMPORARY_SUFFIX}"):
+        if TEMPORARY_NAME.fullmatch(tmp.name) and tmp.is_file():
             tmp.unlink(missing_ok=True)  # another rank may have removed it already
             removed.append(tmp)
     return removed

@@ -60,6 +60,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def unit_fraction(text: str) -> float:
+    """A number in (0, 1], such as a per-epoch decay factor."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return value
+
+
 def add_training_flags(parser: argparse.ArgumentParser, *, batch: int, items: str) -> None:
     """The flags every training command shares: --batch (of ``items``), --device, --nproc and --resume / --overwrite."""
     parser.add_argument(

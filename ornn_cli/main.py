@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 import traceback
+from types import FrameType
 from typing import Optional, Sequence
 
 from ._parsing import Parser, UsageError
@@ -74,8 +75,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from . import _parsing
 
-    def interrupt(signum: int, frame: object) -> None:  # Python's default, plus a record of it
+    def interrupt(signum: int, frame: Optional[FrameType]) -> None:  # Python's default, plus a record of it
         _parsing.INTERRUPTED = True
+        if _inside_import(frame) and hasattr(signal, "setitimer"):
+            # an exception raised inside an extension's import (torch's runs Python code from C++) can abort the
+            # process instead of unwinding: raise it once the import is over, checking every 50 ms
+            signal.signal(signal.SIGALRM, interrupt)
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, interrupt)
@@ -99,6 +106,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stderr.flush()
         os._exit(130)
     return code
+
+
+def _inside_import(frame: Optional[FrameType]) -> bool:
+    """Whether ``frame`` runs under the import machinery (a module being imported)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

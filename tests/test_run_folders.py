@@ -174,14 +174,17 @@ def test_flags_take_no_abbreviations(capsys):
 
 def test_orphan_temporary_files_are_removed_and_files_honour_the_umask(runs, tmp_path):
     run = copy_run(runs, "qaoa", tmp_path)
-    orphan = run / ".checkpoint.pt.abc123.tmp"  # what a kill during the checkpoint write leaves
+    orphan = run / ".checkpoint.pt.ornn-abc12_yz.tmp"  # what a kill during the checkpoint write leaves
     orphan.write_bytes(b"half a checkpoint")
+    users = [run / ".notes.tmp", run / ".draft.v2.tmp", run / ".x.ornn-short.tmp"]  # not ours: left alone
+    for path in users:
+        path.write_text("mine")
     old = os.umask(0o027)
     try:
         assert main(["qaoa", "train", "--out", str(run), "--resume", "--epochs", "3"]) == 0
     finally:
         os.umask(old)
-    assert not orphan.exists()
+    assert not orphan.exists() and all(path.read_text() == "mine" for path in users)
     for name in ("config.json", "checkpoint.pt", "best.pt", "metrics.json"):
         assert (run / name).stat().st_mode & 0o777 == 0o640, name
 

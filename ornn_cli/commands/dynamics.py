@@ -40,6 +40,7 @@ from .._parsing import (
     relaunch_if_asked,
     run_flags,
     train_in_run_folder,
+    unit_fraction,
 )
 
 #: the default --rollout horizon (chosen by measurement: benchmarks/RESULTS.md, "Rollout training")
@@ -106,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (Zhang et al.: 4; default 2)")
     train.add_argument("--epochs", type=positive_int, default=15)
     train.add_argument("--lr", type=positive_float, default=3e-3)
-    train.add_argument("--decay", type=float, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)")
+    train.add_argument(
+        "--decay", type=unit_fraction, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)"
+    )
     train.add_argument(
         "--rollout",
         type=non_negative_int,
