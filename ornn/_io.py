@@ -76,18 +76,24 @@ def remove_orphans(folder: Path) -> list[Path]:
     return removed
 
 
+def read_json_value(path: Path, what: str) -> Any:
+    """Any JSON value from ``path``; a missing or unreadable file is one ``FileNotFoundError``/``ValueError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: expected {path}, which does not exist")
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{what}: {path} is not valid JSON ({err})") from None
+
+
 def read_json(path: Path, what: str, *, keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """A JSON object from ``path``, with ``keys`` present; every failure is one ``FileNotFoundError``/``ValueError``.
 
     ``what`` names the file in the message (``"config.json of the run"``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what}: expected {path}, which does not exist")
-    try:
-        data = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{what}: {path} is not valid JSON ({err})") from None
+    data = read_json_value(path, what)
     if not isinstance(data, dict):
         raise ValueError(f"{what}: expected a JSON object in {path}, got {type(data).__name__}")
     missing = [k for k in keys if k not in data]

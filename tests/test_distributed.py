@@ -40,7 +40,7 @@ def torchrun(nproc: int, *args: str) -> None:
 
 def assert_same_state(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    worst = max((a[k] - b[k]).abs().max().item() for k in a)
+    worst = max((a[k].double() - b[k].double()).abs().max().item() for k in a)
     assert worst <= TOLERANCE, f"largest weight difference {worst:.3e}"
 
 

@@ -30,7 +30,47 @@ from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, ra
 from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
 from .metrics import iterations_to_convergence
 
-__all__ = ["CompareConfig", "run_compare", "load_meta_run", "evaluate_meta"]
+__all__ = [
+    "CompareConfig",
+    "run_compare",
+    "verdicts",
+    "load_meta_run",
+    "evaluate_meta",
+    "held_out_graphs",
+    "TEST_FAMILIES",
+]
+
+#: held-out Erdős–Rényi families (connected G(n, j / n)): "sparse" draws j from {2, 3, 4}, "dense" from 3..n-1
+TEST_FAMILIES = ("sparse", "dense")
+
+
+def held_out_graphs(family: str, sizes: Sequence[int], per_size: int, *, seed: int = 12_345) -> list:
+    """Connected Erdős–Rényi MaxCut test graphs, ``per_size`` for each n in ``sizes``, drawn from ``seed``.
+
+    The families are those the QAOA issue measured on: edge probability j / n with j uniform in {2, 3, 4}
+    ("sparse") or in 3..n-1 ("dense"); a disconnected or edgeless draw is redrawn.
+    """
+    import networkx as nx
+    import numpy as np
+
+    from .problems import MaxCut
+
+    if family not in TEST_FAMILIES:
+        raise ValueError(f"family: expected one of {', '.join(TEST_FAMILIES)}, got {family!r}")
+    _checks.positive_int("per_size", per_size)
+    rng = np.random.default_rng(seed)
+    graphs = []
+    for n in sizes:
+        if _checks.positive_int("sizes", n) < 4:
+            raise ValueError(f"sizes: expected n >= 4 (the dense family draws j from 3..n-1), got {n}")
+        for _ in range(per_size):
+            while True:
+                j = int(rng.choice([2, 3, 4])) if family == "sparse" else int(rng.integers(3, n))
+                graph = nx.gnp_random_graph(n, min(1.0, j / n), seed=int(rng.integers(2**31)))
+                if graph.number_of_edges() and nx.is_connected(graph):
+                    break
+            graphs.append(MaxCut(graph))
+    return graphs
 
 
 @dataclass
@@ -45,6 +85,8 @@ class CompareConfig:
     dc: bool = False
     cells: tuple[str, ...] = ("lstm", "gru")
     hidden_size: int = 20
+    proposal: str = "residual"  # "absolute": the sequence-model paper's rule, theta = pi tanh(head(h)) from 0.1
+    step_scale: float = 0.5
     use_delta: bool = (
         True  # feed the change of the cost too (the sequence-model paper's input is parameters and cost only)
     )
@@ -52,9 +94,9 @@ class CompareConfig:
     epochs: int = 20
     batches_per_epoch: int = 4
     batch_size: int = 8
-    loss: str = "weighted"
-    meta_optimizer: str = "adam"  # the sequence-model paper used RMSprop; at lr 0.01 with patience 5 it left the gated cells at a poor fixed point here
-    meta_lr: float = 0.003
+    loss: str = "best"
+    meta_optimizer: str = "adam"  # the sequence-model paper used RMSprop
+    meta_lr: float = 0.01
     patience: int = 10
     phase_two_optimizer: str = "sgd"
     phase_two_lr: float = 0.01
@@ -97,7 +139,14 @@ def run_compare(
     for name in config.cells:
         torch.manual_seed(config.seed)
         meta = (
-            MetaOptimizer(name, num_params, hidden_size=config.hidden_size, use_delta=config.use_delta)
+            MetaOptimizer(
+                name,
+                num_params,
+                hidden_size=config.hidden_size,
+                proposal=config.proposal,
+                step_scale=config.step_scale,
+                use_delta=config.use_delta,
+            )
             .double()
             .to(config.device)
         )
@@ -151,10 +200,12 @@ def run_compare(
                 "ratio_phase_two_std": float((best / optimum).std()),
                 "iterations_to_convergence": 0,
                 "phase_one_length": 0,
+                "phase_one_evaluations": 0,
+                "phase_two_steps_mean": 0.0,
                 "relative_error_mean": float(((best - optimum) / optimum.abs()).mean()),
             }
         for method, phase_one in _starts(config, tests, rule, metas).items():
-            energies_one, phase_two = two_phase(
+            run = two_phase(
                 tests,
                 phase_one,
                 steps=config.steps,
@@ -163,26 +214,34 @@ def run_compare(
                 phase_two_steps=config.phase_two_steps,
                 tol=1e-12,
             )
-            path = torch.cat([energies_one, phase_two.energies[1:]])  # (iterations + 1, B)
+            path = run.path  # best-so-far Phase I energies, then Phase II: (iterations + 1, B)
             errors = (path - optimum) / optimum.abs()
-            ratio_one = energies_one[-1] / optimum
-            ratio_two = phase_two.final_energies / optimum
+            ratio_one = run.phase_one_energies / optimum
+            ratio_two = run.final_energies / optimum
             entry = results.setdefault(method, {})
             entry[n] = {
-                "relative_error_phase_one_mean": float(errors[energies_one.shape[0] - 1].mean()),
+                "relative_error_phase_one_mean": float(((run.phase_one_energies - optimum) / optimum.abs()).mean()),
                 "ratio_phase_one_mean": float(ratio_one.mean()),
                 "ratio_phase_one_std": float(ratio_one.std()),
                 "ratio_phase_two_mean": float(ratio_two.mean()),
                 "ratio_phase_two_std": float(ratio_two.std()),
                 "iterations_to_convergence": iterations_to_convergence(errors.mean(1), tol=config.convergence_tol),
-                "phase_one_length": energies_one.shape[0] - 1,
+                "phase_one_length": run.phase_one.evaluations - 1,
+                "phase_one_evaluations": run.phase_one.evaluations,
+                "phase_two_steps_mean": float(run.phase_two_steps.double().mean()),
             }
             curves.setdefault(method, []).append(errors)
         if progress:
             echo(f"n = {n}: evaluated {len(results)} methods on {len(tests)} graphs")
 
     transfer = _transfer(config, rule, metas) if config.transfer_sizes else {}
-    metrics = {"config": asdict(config), "training": training, "results": results, "transfer": transfer}
+    metrics = {
+        "config": asdict(config),
+        "training": training,
+        "results": results,
+        "verdicts": verdicts(results),
+        "transfer": transfer,
+    }
     _io.write_json(out / "metrics.json", metrics)
     _plot_curves(curves, out / "relative_error.png", config)
     report = _report(config, training, results, transfer)
@@ -229,13 +288,47 @@ def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[
         for method, phase_one in _starts(config, tests, rule, metas).items():
             if isinstance(phase_one, MetaOptimizer):
                 with torch.no_grad():
-                    start = torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=config.device)
-                    final = phase_one(tests, config.steps, start).energies[-1]
+                    final = phase_one(tests, config.steps).best_energies
             else:
                 with torch.no_grad():
                     final = torch.stack([a.energy(row) for a, row in zip(tests, phase_one)])
             table.setdefault(method, {})[n] = float((final / optimum).mean())
     return table
+
+
+def verdicts(results: dict[str, dict[Any, dict[str, float]]]) -> list[dict[str, Any]]:
+    """Each learned method against the best baseline of each phase, by the mean ratio over every test size.
+
+    The baselines are the methods whose names do not start with "learned" or "ansatz optimum"; after Phase I
+    they are zero-query starts (one evaluation each), after Phase II the same starts optimised. A learned method
+    is "ahead" only if its mean ratio is at least the best baseline's.
+    """
+
+    def mean(per_n: dict, key: str) -> float:
+        return sum(r[key] for r in per_n.values()) / len(per_n)
+
+    baselines = {m: r for m, r in results.items() if not m.startswith(("learned", "ansatz optimum"))}
+    rows = []
+    for method, per_n in results.items():
+        if not method.startswith("learned"):
+            continue
+        for phase, key in (("Phase I", "ratio_phase_one_mean"), ("Phase II", "ratio_phase_two_mean")):
+            ours = mean(per_n, key)
+            if not baselines:
+                continue
+            rival = max(baselines, key=lambda m: mean(baselines[m], key))
+            theirs = mean(baselines[rival], key)
+            rows.append(
+                {
+                    "method": method,
+                    "phase": phase,
+                    "ratio": ours,
+                    "best baseline": rival,
+                    "its ratio": theirs,
+                    "verdict": f"ahead by {ours - theirs:.4f}" if ours >= theirs else f"BEHIND by {theirs - ours:.4f}",
+                }
+            )
+    return rows
 
 
 def _report(config: CompareConfig, training: dict, results: dict, transfer: Optional[dict] = None) -> str:
@@ -262,6 +355,12 @@ def _report(config: CompareConfig, training: dict, results: dict, transfer: Opti
         f"Train n in {list(config.train_sizes)}, test n in {sizes} ({config.test_per_size} graphs each), "
         f"T = {config.steps} Phase I steps, Phase II: {config.phase_two_optimizer} lr {config.phase_two_lr} "
         f"for {config.phase_two_steps} steps, seed {config.seed}.",
+        "## Verdict: each learned start against the best baseline (mean ratio over every test size)",
+        "Phase I of a learned start is the best of its T + 1 energy evaluations; a baseline start costs one.",
+        tables.format_table(
+            [{**r, "ratio": f"{r['ratio']:.4f}", "its ratio": f"{r['its ratio']:.4f}"} for r in verdicts(results)],
+            style="markdown",
+        ),
         "![relative error](relative_error.png)",
         "## Cells",
         f"Hidden size {config.hidden_size}; every cell is followed by the meta-optimiser's linear head (counted).",
@@ -279,6 +378,8 @@ def _report(config: CompareConfig, training: dict, results: dict, transfer: Opti
         f"## Iterations to convergence (|change of the mean relative error| < {config.convergence_tol:g}; "
         "Phase I steps included)",
         per_size(results, lambda r: r["iterations_to_convergence"], sizes),
+        "## Evaluations per problem (Phase I energy evaluations + mean Phase II gradient steps)",
+        per_size(results, lambda r: f"{r['phase_one_evaluations']} + {r['phase_two_steps_mean']:.1f}", sizes),
     ]
     if transfer:
         sections += [
@@ -296,7 +397,11 @@ def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOp
     config = _io.read_json(path, "config.json of the run", keys=("cell", "p", "dc", "hidden", "kind", "steps"))
     try:
         meta = MetaOptimizer(
-            config["cell"], parameter_count(config["p"], dc=config["dc"]), hidden_size=config["hidden"]
+            config["cell"],
+            parameter_count(config["p"], dc=config["dc"]),
+            hidden_size=config["hidden"],
+            proposal=config.get("proposal", "absolute"),  # runs written before the residual rule used the paper's
+            step_scale=config.get("step_scale", 0.5),
         )
         ProblemDistribution(config["kind"], (4,) if config["kind"] == "3-regular" else (2,))  # a known family
         _checks.positive_int("steps", config["steps"])
@@ -326,12 +431,78 @@ def evaluate_meta(
         problems = ProblemDistribution(kind, (n,)).sample(_checks.positive_int("per_size", per_size), seed=seed + n)
         tests = [make_ansatz(q, p, dc=dc, device=device) for q in problems]
         optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
-        one, two = two_phase(tests, meta, steps=steps, phase_two_steps=phase_two_steps)
+        run = two_phase(tests, meta, steps=steps, phase_two_steps=phase_two_steps)
         rows.append(
             {
                 "n": n,
-                "ratio_phase_one": float((one[-1] / optimum).mean()),
-                "ratio_phase_two": float((two.final_energies / optimum).mean()),
+                "ratio_phase_one": float((run.phase_one_energies / optimum).mean()),
+                "ratio_phase_two": float((run.final_energies / optimum).mean()),
+                "phase_one_evaluations": run.phase_one.evaluations,
+                "phase_two_steps_mean": float(run.phase_two_steps.double().mean()),
             }
         )
     return rows
+
+
+def read_graphs(path: Union[str, Path]) -> list:
+    """MaxCut problems from a JSON file: a list of graphs, each a list of edges ``[u, v]`` or ``[u, v, weight]``
+    (or ``{"edges": [...]}``). Node labels may be any JSON scalars; weights default to 1.
+    """
+    import networkx as nx
+
+    from .problems import MaxCut
+
+    path = Path(path)
+    data = _io.read_json_value(path, "graphs file")
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"{path}: expected a non-empty JSON list of graphs (each a list of [u, v] or [u, v, w] edges)")
+    problems = []
+    for k, item in enumerate(data):
+        edges = item.get("edges") if isinstance(item, dict) else item
+        if not isinstance(edges, list) or not all(isinstance(e, list) and len(e) in (2, 3) for e in edges):
+            raise ValueError(f"{path}: graph {k}: expected a list of [u, v] or [u, v, weight] edges, got {item!r:.80}")
+        graph = nx.Graph()
+        for edge in edges:
+            u, v = edge[0], edge[1]
+            if isinstance(u, (list, dict)) or isinstance(v, (list, dict)):
+                raise ValueError(f"{path}: graph {k}: node labels must be numbers or strings, got {edge!r}")
+            graph.add_edge(u, v, weight=edge[2] if len(edge) == 3 else 1.0)
+        try:
+            problems.append(MaxCut(graph))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: graph {k}: {err}") from None
+    return problems
+
+
+def evaluate_graphs(
+    meta: MetaOptimizer, problems: Sequence, *, p: int, dc: bool = False, steps: int = 10, phase_two_steps: int = 100
+) -> list[dict[str, Any]]:
+    """The two-phase protocol on the user's own MaxCut problems: per graph, the ratios after each phase, the
+    evaluation counts, and the most probable bitstring of the final state with its cut (nodes in file order)."""
+    rows = []
+    for k, problem in enumerate(problems):
+        ansatz = make_ansatz(problem, p, dc=dc, device=_device_of(meta))
+        run = two_phase([ansatz], meta, steps=steps, phase_two_steps=phase_two_steps)
+        with torch.no_grad():
+            probabilities = ansatz.state(run.final_params[0]).abs() ** 2
+        index = int(torch.argmax(probabilities))
+        bits = [(index >> (problem.n - 1 - i)) & 1 for i in range(problem.n)]
+        rows.append(
+            {
+                "graph": k,
+                "n": problem.n,
+                "ratio_phase_one": float(run.phase_one_energies[0] / problem.optimum),
+                "ratio_phase_two": float(run.final_energies[0] / problem.optimum),
+                "phase_one_evaluations": run.phase_one.evaluations,
+                "phase_two_steps": int(run.phase_two_steps[0]),
+                "bitstring": "".join(map(str, bits)),
+                "probability": float(probabilities[index]),
+                "cut": float(-problem.energy_of(bits)),
+                "max_cut": float(problem.max_cut),
+            }
+        )
+    return rows
+
+
+def _device_of(meta: MetaOptimizer) -> torch.device:
+    return next(meta.parameters()).device

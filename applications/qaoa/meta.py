@@ -1,24 +1,42 @@
-r"""Learned QAOA initialisation: any registered cell as a meta-optimiser (seeds 000 and 001).
+r"""Learned QAOA initialisation: any registered cell as a meta-optimiser (Chandarana et al., arXiv:2206.09966; Verdon et al., arXiv:1907.05415).
 
-At step t the cell reads u_t = [theta_t, F~(theta_t), F~(theta_t) - F~(theta_{t-1})] and proposes
+Two proposal rules share one module.
 
-    theta_{t+1} = pi * tanh(head(output_t))
+``proposal="residual"`` (the default). The meta-optimiser owns a zero-query start rule,
+theta_0 = a + c (x - x_ref) with x = 1 / sqrt(mean degree) (the degree rule's variable), fitted
+by least squares to optimised angles of training graphs and then trained with the cell. The
+cell proposes bounded corrections around that start,
 
-(Chandarana et al.: "g(h_t) = pi h_t = theta_{t+1}", with a linear head so any cell size works).
+    theta_{t+1} = theta_0 + s * tanh(head(output_t)),     s = ``step_scale``,
+
+reading u_t = [(theta_t - theta_0) / s, k (F~_t - F~_0) / |F~_0|, k (F~_t - F~_{t-1}) / |F~_0|,
+k (F~_t - min_{j<=t} F~_j) / |F~_0|, t / T] with k = 10: where it stands, how the cost moved
+relative to the start, to the previous step and to the best so far, and how much of the
+horizon is left. The head starts small, so an untrained optimiser proposes points near the
+start rule (not on it: proposals tied with the start would receive no gradient through the
+best-so-far loss), and the best of the T + 1 evaluated points is never worse than the start.
+
+``proposal="absolute"`` is the sequence-model paper's rule: u_t = [theta_t, F~(theta_t),
+F~(theta_t) - F~(theta_{t-1})] from the fixed start theta_0 = 0.1 and
+theta_{t+1} = pi * tanh(head(output_t)) ("g(h_t) = pi h_t = theta_{t+1}").
+
 F~ is the energy divided by the problem's total coupling weight sum |w_ij| (the number of
-edges for unweighted MaxCut), so a cut fraction in [-1, 0] is what the cell sees whatever
-the graph's size: one trained optimiser transfers across sizes.
+edges for unweighted MaxCut), so a cut fraction in [-1, 0] is what the cell sees whatever the
+graph's size: one trained optimiser transfers across sizes.
 
-Losses over an unrolled horizon T (trajectory energies F~_1..F~_T after the start F~_0):
+Losses over an unrolled horizon T (scaled energies F~_0..F~_T, row 0 the start):
 
-* ``"weighted"`` (Chandarana et al., Eq. 5): L = sum_t w_t F~(theta_t), weights default 1;
-* ``"improvement"`` (Verdon et al. 2019): L = sum_t min(F~_t - min_{j<t} F~_j, 0).
+* ``"best"`` (the default): L = mean_{t>=1} min_{j<=t} F~_j + min_j F~_j + mean_{t>=1} F~_t, the
+  area under the best-so-far curve plus the best value (what Phase I hands to Phase II) plus the
+  mean proposal, which gives every proposal a gradient;
+* ``"weighted"`` (Chandarana et al., Eq. 5): L = sum_{t>=1} w_t F~(theta_t), weights default 1;
+* ``"improvement"`` (Verdon et al. 2019): L = sum_{t>=1} min(F~_t - min_{j<t} F~_j, 0).
 
 :func:`meta_train` trains over a seeded problem distribution with checkpoints written
 atomically after every epoch; ``resume=True`` continues from the last one and, because
 each epoch's problems are drawn from (seed, epoch), reproduces an uninterrupted run.
-:func:`two_phase` is the sequence-model paper's protocol: Phase I runs the trained cell T steps from a
-fixed start, Phase II fine-tunes with a classical optimiser.
+:func:`two_phase` is the sequence-model paper's protocol: Phase I runs the trained cell T steps,
+Phase II fine-tunes the best Phase I point with a classical optimiser.
 """
 
 from __future__ import annotations
@@ -33,16 +51,20 @@ from torch import nn
 
 import cells  # noqa: F401  (registers the cell zoo, so cells can be named)
 import ornn
-from ornn import _checks, distributed
-from ornn.training import History, NonFiniteLossError, check_step, fit, make_optimizer
+from ornn import _checks, _io, distributed
+from ornn.training import History, NonFiniteLossError, check_step, fit, make_optimizer, restore
 
 from .ansatz import QAOA, make_ansatz
+from .baselines import fixed_angles, linear_ramp
 from .optimize import OptimizationResult, batch_energy, optimize
 from .problems import FAMILIES, Problem, complete_weighted_maxcut, erdos_renyi_maxcut, random_regular_maxcut, random_sk
 
 __all__ = [
     "MetaOptimizer",
     "MetaTrajectory",
+    "TwoPhaseResult",
+    "PROPOSALS",
+    "best_so_far_loss",
     "weighted_cost_loss",
     "observed_improvement_loss",
     "ProblemDistribution",
@@ -50,19 +72,60 @@ __all__ = [
     "two_phase",
 ]
 
+#: the proposal rules of :class:`MetaOptimizer` (module docstring)
+PROPOSALS = ("residual", "absolute")
+#: the format tag of :meth:`MetaOptimizer.save` files
+META_FORMAT = "ornn.meta/1"
+_GAIN = 10.0  # k: relative cost changes of a few per cent become inputs of order 0.1..1
+_PAPER_START = 0.1  # the sequence-model paper's fixed start for the absolute rule
+
 
 def coupling_scale(problem: Problem) -> float:
     """sum |w_ij| over the problem's terms: the energy unit the meta-optimiser sees."""
     return sum(abs(w) for _, _, w in problem.terms)
 
 
+def inverse_sqrt_degree(problem: Problem) -> float:
+    """x = 1 / sqrt(mean degree), the degree rule's variable (mean degree = 2 * terms / n)."""
+    return 1.0 / math.sqrt(2.0 * len(problem.terms) / problem.n)
+
+
 @dataclass(frozen=True)
 class MetaTrajectory:
-    """params: (T + 1, B, P) from the start; energies: (T + 1, B) raw; scaled: energies / coupling scale."""
+    """Phase I on a batch: params (T + 1, B, P) from the start; energies (T + 1, B) raw; scaled: energies / coupling scale.
+
+    Each row costs one energy evaluation per problem, so ``evaluations`` = T + 1 and the best
+    point seen is known without further cost.
+    """
 
     params: torch.Tensor
     energies: torch.Tensor
     scaled: torch.Tensor
+
+    @property
+    def evaluations(self) -> int:
+        """Energy evaluations per problem (the start and every proposal)."""
+        return self.energies.shape[0]
+
+    @property
+    def best_index(self) -> torch.Tensor:
+        """(B,) the row of each problem's lowest energy."""
+        return torch.argmin(self.energies, dim=0)
+
+    @property
+    def best_energies(self) -> torch.Tensor:
+        """(B,) the lowest energy seen per problem."""
+        return self.energies.min(dim=0).values
+
+    @property
+    def best_params(self) -> torch.Tensor:
+        """(B, P) the parameters of the lowest energy seen per problem."""
+        return self.params[self.best_index, torch.arange(self.params.shape[1], device=self.params.device)]
+
+    @property
+    def best_so_far(self) -> torch.Tensor:
+        """(T + 1, B) raw energies, the running minimum: what a user holds after each evaluation."""
+        return torch.cummin(self.energies, dim=0).values
 
 
 class MetaOptimizer(nn.Module):
@@ -70,9 +133,12 @@ class MetaOptimizer(nn.Module):
 
     Args:
         cell: a registry name (``"lstm"``, ``"gru"``, ...) or a cell whose input size is
-            num_params + 2 (+ 2 with ``problem_features``, - 1 without ``use_delta``).
+            :attr:`input_size` (``MetaOptimizer.input_size_for(...)`` gives it before building).
         num_params: P, the ansatz's parameter count.
         hidden_size: the cell's hidden size when built by name.
+        proposal: ``"residual"`` (corrections around a fitted start rule) or ``"absolute"``
+            (the sequence-model paper's rule); see the module docstring.
+        step_scale: s, the largest correction per parameter of the residual rule (radians).
         problem_features: also feed (n / 20, mean degree / 10), cheap graph features.
         use_delta: also feed the change of the scaled cost since the previous step.
         cell_kwargs: extra arguments for the registry factory.
@@ -84,67 +150,179 @@ class MetaOptimizer(nn.Module):
         num_params: int = 2,
         *,
         hidden_size: int = 20,
+        proposal: str = "residual",
+        step_scale: float = 0.5,
         problem_features: bool = False,
         use_delta: bool = True,
         cell_kwargs: Optional[dict[str, Any]] = None,
     ) -> None:
         super().__init__()
+        if proposal not in PROPOSALS:
+            raise ValueError(f"proposal: expected one of {', '.join(PROPOSALS)}, got {proposal!r}")
         self.num_params = _checks.positive_int("num_params", num_params)
+        self.proposal = proposal
+        self.step_scale = _checks.positive_float("step_scale", step_scale)
         self.problem_features = bool(problem_features)
         self.use_delta = bool(use_delta)
-        self.input_size = num_params + 1 + (1 if use_delta else 0) + (2 if problem_features else 0)
+        self.cell_kwargs = dict(cell_kwargs or {})
+        self.input_size = self.input_size_for(num_params, proposal, use_delta, problem_features)
         if isinstance(cell, str):
-            self.cell = ornn.create_cell(
-                cell, self.input_size, _checks.positive_int("hidden_size", hidden_size), **(cell_kwargs or {})
-            )
+            self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
+            self.cell = ornn.create_cell(cell, self.input_size, self.hidden_size, **self.cell_kwargs)
             self.cell_name = cell
         elif isinstance(cell, nn.Module) and hasattr(cell, "initial_state"):
             if getattr(cell, "input_size", self.input_size) != self.input_size:
                 raise ValueError(
-                    f"cell: expected input_size {self.input_size} (parameters, cost{', change' if use_delta else ''}{', 2 features' if problem_features else ''}), got {cell.input_size}"
+                    f"cell: expected input_size {self.input_size} for the {proposal} rule with P = {num_params}"
+                    f"{', the cost change' if use_delta else ''}{', 2 features' if problem_features else ''}, "
+                    f"got {cell.input_size}"
                 )
             self.cell = cell
             self.cell_name = type(cell).__name__
+            self.hidden_size = getattr(cell, "hidden_size", hidden_size)
         else:
             raise TypeError(f"cell: expected a registered cell name or a cell module, got {_checks.describe(cell)}")
-        output_size = getattr(self.cell, "hidden_size", hidden_size)
-        self.head = nn.Linear(output_size, num_params)
+        self.head = nn.Linear(getattr(self.cell, "hidden_size", hidden_size), num_params)
+        # the start rule theta_0 = start_bias + start_slope * (x - start_reference)
+        self.start_bias = nn.Parameter(torch.full((num_params,), _PAPER_START))
+        self.start_slope = nn.Parameter(torch.zeros(num_params))
+        self.register_buffer("start_reference", torch.zeros(()))
+        self.register_buffer("start_fitted", torch.zeros((), dtype=torch.bool))
+        if proposal == "residual":  # an untrained optimiser proposes points close to its start rule
+            with torch.no_grad():  # small, not zero: proposals that tie with the start would get no gradient
+                self.head.weight.mul_(0.1)
+            nn.init.zeros_(self.head.bias)
+        else:  # the paper's start is fixed
+            self.start_bias.requires_grad_(False)
+            self.start_slope.requires_grad_(False)
 
-    def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
-        rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
-        return torch.tensor(rows, dtype=dtype, device=self.head.weight.device)
+    @staticmethod
+    def input_size_for(num_params: int, proposal: str, use_delta: bool = True, problem_features: bool = False) -> int:
+        """The cell input size the rule needs (the module docstring lists the features)."""
+        base = num_params + (4 if proposal == "residual" else 2)
+        return base - (0 if use_delta else 1) + (2 if problem_features else 0)
 
-    def forward(self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: torch.Tensor) -> MetaTrajectory:
-        """Unroll ``steps`` proposals from ``start`` ((P,) shared or (B, P)) on a batch of ansatzes."""
+    # ------------------------------------------------------------------ the start rule
+
+    def start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> torch.Tensor:
+        """(B, P) the start rule's theta_0 for each ansatz (zero queries: it reads the graph only)."""
+        ansatzes = self._check_ansatzes(ansatzes)
+        x = torch.tensor(
+            [inverse_sqrt_degree(a.problem) for a in ansatzes], dtype=self.start_bias.dtype, device=self._device()
+        )
+        return self.start_bias + self.start_slope * (x - self.start_reference)[:, None]
+
+    def fit_start(self, problems: Sequence[Problem], p: int, *, dc: bool = False, steps: int = 150) -> "MetaOptimizer":
+        """Fit the start rule by least squares to Adam-optimised angles (from the linear ramp) of ``problems``.
+
+        theta*(problem) ~ a + c (x - mean x) per parameter; when every x is equal (regular graphs)
+        the rule is the mean optimised angles. The fit then competes with the zero-query baselines
+        (the linear ramp, and Wurtz & Lykov's fixed angles when every problem is 3-regular MaxCut at a
+        tabulated depth): the rule with the lowest mean scaled energy on ``problems`` is kept.
+        """
+        if not problems:
+            raise ValueError("problems: expected at least one training problem, got none")
+        ansatzes = [make_ansatz(q, p, dc=dc) for q in problems]
+        if ansatzes[0].num_params != self.num_params:
+            raise ValueError(
+                f"p, dc: the ansatz has {ansatzes[0].num_params} parameters, the optimiser {self.num_params}"
+            )
+        init = torch.stack([linear_ramp(a) for a in ansatzes])
+        best = optimize(ansatzes, init, optimizer="adam", lr=0.05, steps=steps).final_params
+        x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
+        design = torch.stack([torch.ones_like(x), x - x.mean()], dim=1)
+        if float((x - x.mean()).abs().max()) < 1e-12:
+            design = design[:, :1]
+        solution = torch.linalg.lstsq(design, best.cpu()).solution
+        zero = torch.zeros(self.num_params, dtype=torch.float64)
+        candidates = [(solution[0], solution[1] if solution.shape[0] > 1 else zero), (init[0].cpu(), zero)]
+        try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
+            candidates.append((torch.stack([fixed_angles(a) for a in ansatzes]).mean(0).cpu(), zero))
+        except ValueError:
+            pass
+        scales = torch.tensor([coupling_scale(q) for q in problems], dtype=torch.float64)
+
+        def mean_cost(bias: torch.Tensor, slope: torch.Tensor) -> float:
+            starts = bias + slope * (x - x.mean())[:, None]
+            with torch.no_grad():
+                return float((batch_energy(ansatzes, starts).cpu() / scales).mean())
+
+        bias, slope = min(candidates, key=lambda c: mean_cost(*c))
+        with torch.no_grad():
+            self.start_reference.fill_(float(x.mean()))
+            self.start_bias.copy_(bias)
+            self.start_slope.copy_(slope)
+            self.start_fitted.fill_(True)
+        return self
+
+    # ------------------------------------------------------------------ Phase I
+
+    def _device(self) -> torch.device:
+        return self.head.weight.device
+
+    def _check_ansatzes(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> list[QAOA]:
         ansatzes = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
-        steps = _checks.positive_int("steps", steps)
+        if not ansatzes:
+            raise ValueError("ansatzes: expected at least one ansatz, got none")
         for a in ansatzes:
+            if not isinstance(a, QAOA):
+                raise TypeError(f"ansatzes: expected QAOA or DCQAOA ansatzes, got {_checks.describe(a)}")
             if a.num_params != self.num_params:
                 raise ValueError(
                     f"ansatzes: expected {self.num_params} parameters per ansatz, got {a.num_params} ({a!r})"
                 )
+        return ansatzes
+
+    def _default_start(self, ansatzes: list[QAOA]) -> torch.Tensor:
+        if self.proposal == "residual":
+            return self.start(ansatzes)
+        return torch.full(
+            (len(ansatzes), self.num_params), _PAPER_START, dtype=self.head.weight.dtype, device=self._device()
+        )
+
+    def forward(
+        self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: Optional[torch.Tensor] = None
+    ) -> MetaTrajectory:
+        """Unroll ``steps`` proposals on a batch of ansatzes from ``start`` ((P,) shared or (B, P); default: the rule's)."""
+        ansatzes = self._check_ansatzes(ansatzes)
+        steps = _checks.positive_int("steps", steps)
         dtype = self.head.weight.dtype
         batch = len(ansatzes)
-        theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
-        if theta.shape != (batch, self.num_params):
-            raise ValueError(
-                f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
-            )
-        scales = torch.tensor(
-            [coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self.head.weight.device
-        )
+        if start is None:
+            theta = self._default_start(ansatzes).to(dtype)
+        else:
+            _checks.tensor("start", start)
+            theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
+            if theta.shape != (batch, self.num_params):
+                raise ValueError(
+                    f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
+                )
+        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self._device())
         features = self._features(ansatzes, dtype) if self.problem_features else None
         energy = batch_energy(ansatzes, theta).to(dtype)
-        previous = energy / scales
+        first = scaled = previous = best = energy / scales
+        unit = first.abs().clamp_min(1e-2) / _GAIN  # relative changes, |F~_0| guarded for near-zero starts
+        theta_0 = theta
         params, energies = [theta], [energy]
         state = self.cell.initial_state(batch, dtype=dtype)
         for step in range(steps):
-            scaled = energy / scales
-            parts = [theta, scaled[:, None]] + ([(scaled - previous)[:, None]] if self.use_delta else [])
+            if self.proposal == "residual":
+                parts = [(theta - theta_0) / self.step_scale, ((scaled - first) / unit)[:, None]]
+                if self.use_delta:
+                    parts.append(((scaled - previous) / unit)[:, None])
+                parts += [
+                    ((scaled - best) / unit)[:, None],
+                    torch.full((batch, 1), step / steps, dtype=dtype, device=self._device()),
+                ]
+            else:
+                parts = [theta, scaled[:, None]] + ([(scaled - previous)[:, None]] if self.use_delta else [])
             if features is not None:
                 parts.append(features)
             output, state = self.cell(torch.cat(parts, dim=1), state)
-            theta = math.pi * torch.tanh(self.head(output))
+            if self.proposal == "residual":
+                theta = theta_0 + self.step_scale * torch.tanh(self.head(output))
+            else:
+                theta = math.pi * torch.tanh(self.head(output))
             if not bool(torch.isfinite(theta).all()):
                 raise NonFiniteLossError(
                     f"meta: the cell proposed non-finite parameters at Phase I step {step + 1} of {steps} "
@@ -152,10 +330,87 @@ class MetaOptimizer(nn.Module):
                 )
             previous = scaled
             energy = batch_energy(ansatzes, theta).to(dtype)
+            scaled = energy / scales
+            best = torch.minimum(best, scaled)
             params.append(theta)
             energies.append(energy)
         energies_t = torch.stack(energies)
         return MetaTrajectory(torch.stack(params), energies_t, energies_t / scales)
+
+    def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
+        rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
+        return torch.tensor(rows, dtype=dtype, device=self._device())
+
+    # ------------------------------------------------------------------ files
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this optimiser (cells built by name only)."""
+        if not isinstance(self.cell_name, str) or self.cell_name not in ornn.available_cells():
+            raise ValueError(
+                f"cell: only optimisers built from a registered cell name can be saved, got a {self.cell_name} instance"
+            )
+        return {
+            "cell": self.cell_name,
+            "num_params": self.num_params,
+            "hidden_size": self.hidden_size,
+            "proposal": self.proposal,
+            "step_scale": self.step_scale,
+            "problem_features": self.problem_features,
+            "use_delta": self.use_delta,
+            "cell_kwargs": self.cell_kwargs,
+        }
+
+    def save(self, path: Union[str, Path], *, steps: Optional[int] = None, notes: Optional[dict] = None) -> Path:
+        """Write the constructor arguments and the weights to ``path`` atomically (read back by :meth:`load`).
+
+        ``steps`` records the horizon T the optimiser was trained for; ``notes`` any plain data (its recipe).
+        """
+        payload = {
+            "format": META_FORMAT,
+            "config": self.config(),
+            "steps": steps,
+            "notes": dict(notes or {}),
+            "state": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+        }
+        return _io.save_torch(Path(path), payload)
+
+    @classmethod
+    def load(cls, path: Union[str, Path], map_location: Any = "cpu") -> "MetaOptimizer":
+        """An optimiser written by :meth:`save`, in float64 on ``map_location``; ``.steps`` and ``.notes`` as saved."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"path: expected a meta-optimiser file written by MetaOptimizer.save, got {str(path)!r}, which does not exist"
+            )
+        try:
+            saved = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as err:  # torch raises several kinds for a damaged file
+            raise ValueError(f"path: {path} is not a readable meta-optimiser file ({type(err).__name__})") from None
+        if (
+            not isinstance(saved, dict)
+            or saved.get("format") != META_FORMAT
+            or not isinstance(saved.get("config"), dict)
+        ):
+            raise ValueError(f"path: {path} is not a {META_FORMAT} file written by MetaOptimizer.save")
+        config = dict(saved["config"])
+        try:
+            meta = cls(config.pop("cell"), config.pop("num_params"), **config)
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"path: {path} holds settings that do not build a meta-optimiser ({err})") from None
+        meta = meta.double()
+        restore(meta, saved.get("state"), f"path ({path})")
+        meta.steps, meta.notes = saved.get("steps"), saved.get("notes", {})
+        return meta.to(map_location)
+
+
+def best_so_far_loss(scaled: torch.Tensor) -> torch.Tensor:
+    """mean_{t>=1} min_{j<=t} F~_j + min_j F~_j + mean_{t>=1} F~_t, averaged over the batch; ``scaled`` is (T + 1, B).
+
+    The last term reaches every proposal: through the running minimum alone, proposals worse than the
+    start get no gradient, and training from a good start rule stalls (measured: 1 seed in 3).
+    """
+    running = torch.cummin(scaled, dim=0).values
+    return (running[1:].mean(0) + running[-1] + scaled[1:].mean(0)).mean()
 
 
 def weighted_cost_loss(scaled: torch.Tensor, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
@@ -164,7 +419,7 @@ def weighted_cost_loss(scaled: torch.Tensor, weights: Optional[Sequence[float]] 
     w = torch.ones(steps, dtype=scaled.dtype) if weights is None else torch.as_tensor(weights, dtype=scaled.dtype)
     if w.shape != (steps,):
         raise ValueError(f"weights: expected {steps} weights (one per step), got shape {tuple(w.shape)}")
-    return (w[:, None] * scaled[1:]).sum(0).mean()
+    return (w[:, None].to(scaled.device) * scaled[1:]).sum(0).mean()
 
 
 def observed_improvement_loss(scaled: torch.Tensor) -> torch.Tensor:
@@ -173,13 +428,18 @@ def observed_improvement_loss(scaled: torch.Tensor) -> torch.Tensor:
     return torch.clamp(scaled[1:] - best[:-1], max=0.0).sum(0).mean()
 
 
+#: the edge factors j of the default Erdős–Rényi training distribution (edge probability min(1, j / n)): sparse
+#: (j = 2) to complete graphs at n <= 8, so a trained start rule interpolates in 1 / sqrt(mean degree)
+ERDOS_RENYI_EDGE_FACTORS = (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+
+
 @dataclass(frozen=True)
 class ProblemDistribution:
     """A seeded family of problems: ``kind`` one of :data:`~applications.qaoa.problems.FAMILIES`; sizes to draw n from."""
 
     kind: str
     sizes: tuple[int, ...]
-    edge_factor: tuple[float, ...] = (2.0, 3.0, 4.0)  # erdos-renyi: p = j / n with j drawn from these
+    edge_factor: tuple[float, ...] = ERDOS_RENYI_EDGE_FACTORS  # erdos-renyi: p = min(1, j / n), j drawn from these
 
     def __post_init__(self) -> None:
         if self.kind not in FAMILIES:
@@ -188,6 +448,10 @@ class ProblemDistribution:
             raise ValueError(f"sizes: expected integers >= 2, got {self.sizes!r}")
         if self.kind == "3-regular" and any(n % 2 or n < 4 for n in self.sizes):
             raise ValueError(f"sizes: 3-regular graphs need even n >= 4, got {self.sizes}")
+        if not self.edge_factor or any(not (isinstance(j, (int, float)) and j > 0) for j in self.edge_factor):
+            raise ValueError(
+                f"edge_factor: expected positive numbers j (edge probability j / n), got {self.edge_factor!r}"
+            )
 
     def sample(self, count: int, seed: int) -> list[Problem]:
         generator = torch.Generator().manual_seed(seed)
@@ -208,9 +472,13 @@ class ProblemDistribution:
 
 
 LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "best": best_so_far_loss,
     "weighted": weighted_cost_loss,
     "improvement": observed_improvement_loss,
 }
+
+#: how many training problems :func:`meta_train` fits a residual optimiser's start rule on
+START_FIT_PROBLEMS = 16
 
 
 def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> list[QAOA]:
@@ -227,15 +495,16 @@ def meta_train(
     *,
     p: int = 1,
     dc: bool = False,
-    steps: int = 6,
+    steps: int = 10,
     epochs: int = 20,
     batches_per_epoch: int = 4,
     batch_size: int = 8,
-    validation_size: int = 8,
-    loss: str = "weighted",
+    validation_size: int = 16,
+    loss: str = "best",
     optimizer: str = "adam",
     lr: float = 0.01,
-    patience: int = 5,
+    grad_clip: Optional[float] = 1.0,
+    patience: Optional[int] = 10,
     start: Optional[torch.Tensor] = None,
     seed: int = 0,
     checkpoint: Optional[Union[str, Path]] = None,
@@ -244,15 +513,19 @@ def meta_train(
 ) -> History:
     """Meta-train ``meta`` on problems drawn from ``distribution`` through :func:`ornn.training.fit`; returns the history.
 
-    Every epoch draws its batches from (seed, epoch) and a fixed validation set from
-    (seed, -1); the best validation state is kept and loaded into ``meta`` at the end.
-    Training stops after ``patience`` epochs without a better validation loss.
+    A residual optimiser whose start rule is not fitted yet first fits it (:meth:`MetaOptimizer.fit_start`)
+    on :data:`START_FIT_PROBLEMS` problems drawn from (seed, -2). Every epoch draws its batches from
+    (seed, epoch) and a fixed validation set from (seed, -1); gradients are clipped to norm ``grad_clip``;
+    the best validation state is kept and loaded into ``meta`` at the end. Training stops after
+    ``patience`` epochs without a better validation loss. ``start`` overrides the optimiser's own start.
 
     Under ``torchrun`` (see :mod:`ornn.distributed`) every rank draws the same batch of
     ``batch_size`` problems and trains on its shard, ``DistributedDataParallel`` all-reduces
     the gradients, and rank 0 alone writes the checkpoint; the result equals the one-process
     run to round-off, and a checkpoint resumes under any number of processes.
     """
+    if not isinstance(meta, MetaOptimizer):
+        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
     if optimizer == "lbfgs":
@@ -262,9 +535,13 @@ def meta_train(
     _checks.positive_int("batch_size", batch_size)
     _checks.positive_int("batches_per_epoch", batches_per_epoch)
     _checks.positive_int("validation_size", validation_size)
+    steps = _checks.positive_int("steps", steps)
+    if grad_clip is not None:
+        _checks.positive_float("grad_clip", grad_clip)
     device = _device(meta)
-    start = torch.full((meta.num_params,), 0.1, dtype=torch.float64, device=device) if start is None else start
-    opt = make_optimizer(optimizer, meta.parameters(), lr)
+    if meta.proposal == "residual" and start is None and not resume and not bool(meta.start_fitted):
+        meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
+    opt = make_optimizer(optimizer, [q for q in meta.parameters() if q.requires_grad], lr)
     validation, validation_factor = distributed.local_items(
         distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983)
     )
@@ -284,6 +561,8 @@ def meta_train(
                 raise NonFiniteLossError(f"training: at epoch {epoch}, batch {b}: {err}") from None
             (value * factor).backward()
             check_step(value, meta.parameters(), epoch=epoch, batch=b)
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(meta.parameters(), grad_clip)
             opt.step()
             local_sum += float(value.detach()) * factor
         return distributed.all_sum(local_sum) / (distributed.world_size() * batches_per_epoch)
@@ -307,6 +586,43 @@ def meta_train(
     )
 
 
+@dataclass(frozen=True)
+class TwoPhaseResult:
+    """What :func:`two_phase` returns: the Phase I trajectory and the Phase II optimisation from its best point.
+
+    Evaluation counts: Phase I costs ``phase_one.evaluations`` energy evaluations per problem (one row for a
+    baseline start); Phase II costs one energy-and-gradient evaluation per step, ``phase_two_steps`` per problem.
+    """
+
+    phase_one: MetaTrajectory
+    phase_two: OptimizationResult
+
+    @property
+    def phase_one_energies(self) -> torch.Tensor:
+        """(B,) the best energy of Phase I per problem (the Phase II start)."""
+        return self.phase_one.best_energies
+
+    @property
+    def final_energies(self) -> torch.Tensor:
+        return self.phase_two.final_energies
+
+    @property
+    def final_params(self) -> torch.Tensor:
+        return self.phase_two.final_params
+
+    @property
+    def phase_two_steps(self) -> torch.Tensor:
+        """(B,) gradient steps each problem took before its stopping rule (all of them if it never stopped)."""
+        total = self.phase_two.energies.shape[0] - 1
+        done = self.phase_two.converged_at
+        return torch.where(done >= 0, done, torch.full_like(done, total))
+
+    @property
+    def path(self) -> torch.Tensor:
+        """(T + 1 + steps, B): the best-so-far Phase I energies, then the Phase II energies."""
+        return torch.cat([self.phase_one.best_so_far, self.phase_two.energies[1:]])
+
+
 def two_phase(
     ansatzes: Union[QAOA, Sequence[QAOA]],
     phase_one: Union[MetaOptimizer, torch.Tensor],
@@ -317,33 +633,33 @@ def two_phase(
     lr: float = 0.01,
     phase_two_steps: int = 100,
     tol: float = 1e-6,
-) -> tuple[torch.Tensor, OptimizationResult]:
-    """The sequence-model paper's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (or, for a
-    baseline, ``phase_one`` is the (B, P) start itself and Phase I is empty). Phase II: ``optimize``.
-
-    Returns (Phase I energies (T + 1, B), Phase II result); the Phase II start is the last Phase I proposal.
+) -> TwoPhaseResult:
+    """The sequence-model paper's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (default
+    its own start rule) and the best of the T + 1 evaluated points is kept; for a baseline, ``phase_one`` is the
+    (B, P) or (P,) start itself and Phase I is that one evaluation. Phase II: :func:`optimize` from that point.
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
+    if not ansatz_list:
+        raise ValueError("ansatzes: expected at least one ansatz, got none")
     if isinstance(phase_one, MetaOptimizer):
-        start = (
-            torch.full((phase_one.num_params,), 0.1, dtype=torch.float64, device=_device(phase_one))
-            if start is None
-            else start
-        )
         with torch.no_grad():
             trajectory = phase_one(ansatz_list, steps, start)
-        init, phase_one_energies = trajectory.params[-1], trajectory.energies
-    elif isinstance(phase_one, torch.Tensor):  # a baseline start: Phase I is empty
+    elif isinstance(phase_one, torch.Tensor):  # a baseline start: Phase I is its one evaluation
         init = phase_one if phase_one.dim() == 2 else phase_one.expand(len(ansatz_list), -1)
         if init.shape != (len(ansatz_list), ansatz_list[0].num_params):
             raise ValueError(
                 f"phase_one: expected shape ({len(ansatz_list)}, {ansatz_list[0].num_params}), got {tuple(phase_one.shape)}"
             )
         with torch.no_grad():
-            phase_one_energies = batch_energy(ansatz_list, init)[None]
+            energies = batch_energy(ansatz_list, init)[None]
+        scales = torch.tensor(
+            [coupling_scale(a.problem) for a in ansatz_list], dtype=energies.dtype, device=energies.device
+        )
+        trajectory = MetaTrajectory(init[None], energies, energies / scales)
     else:
         raise TypeError(
             f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}"
         )
-    result = optimize(ansatz_list, init.detach().double(), optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
-    return phase_one_energies, result
+    init = trajectory.best_params.detach().double()
+    result = optimize(ansatz_list, init, optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
+    return TwoPhaseResult(trajectory, result)

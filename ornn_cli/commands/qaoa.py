@@ -15,8 +15,15 @@ from typing import Optional, Sequence
 import torch
 
 from applications.qaoa.ansatz import parameter_count
-from applications.qaoa.experiment import CompareConfig, evaluate_meta, load_meta_run, run_compare
-from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
+from applications.qaoa.experiment import (
+    CompareConfig,
+    evaluate_graphs,
+    evaluate_meta,
+    load_meta_run,
+    read_graphs,
+    run_compare,
+)
+from applications.qaoa.meta import LOSSES, PROPOSALS, MetaOptimizer, ProblemDistribution, meta_train
 from applications.qaoa.problems import FAMILIES
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
@@ -47,6 +54,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>-qaoa-<action>)")
 
 
+def _proposal_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--proposal",
+        choices=PROPOSALS,
+        default="residual",
+        help="residual: corrections around a fitted start rule (default); absolute: the sequence-model paper's "
+        "theta = pi tanh(head(h)) from 0.1",
+    )
+    parser.add_argument(
+        "--step-scale", type=positive_float, default=0.5, help="largest residual correction in radians (default 0.5)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="ornn qaoa",
@@ -67,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     train.add_argument("--epochs", type=positive_int, default=20)
     train.add_argument("--lr", type=positive_float, default=0.01)
+    _proposal_flags(train)
+    train.add_argument("--loss", choices=tuple(LOSSES), default="best", help="meta-training loss (default best)")
     add_training_flags(train, batch=8, items="problems")
     evaluate = actions.add_parser(
         "evaluate",
@@ -75,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--run", type=Path, required=True, help="a run folder written by `ornn qaoa train`")
     evaluate.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
+    evaluate.add_argument(
+        "--graphs",
+        type=Path,
+        default=None,
+        help="your own MaxCut graphs instead of drawn ones: JSON, a list of graphs, each a list of [u, v] or "
+        "[u, v, weight] edges; prints each graph's ratios and most probable cut",
+    )
     evaluate.add_argument("--per-size", type=positive_int, default=5)
     evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
     compare = actions.add_parser(
@@ -86,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(compare)
     compare.add_argument("--cells", nargs="+", default=["lstm", "gru"])
     compare.add_argument("--hidden", type=positive_int, default=20, help="hidden size of every cell (default 20)")
+    _proposal_flags(compare)
     compare.add_argument(
         "--no-delta",
         action="store_true",
@@ -137,6 +167,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             reference_optimum=args.reference,
             transfer_sizes=tuple(args.transfer_sizes),
             hidden_size=args.hidden,
+            proposal=args.proposal,
+            step_scale=args.step_scale,
             use_delta=not args.no_delta,
             device=str(device),
         )
@@ -152,6 +184,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_compare(config, args.out)
         return 0
     meta, config = load_meta_run(args.run, device)
+    if args.graphs is not None:
+        rows = evaluate_graphs(meta, read_graphs(args.graphs), p=config["p"], dc=config["dc"], steps=config["steps"])
+        print(tables.format_table(rows))
+        _io.write_json(args.run / "evaluation-graphs.json", rows)
+        return 0
     rows = evaluate_meta(
         meta,
         kind=config["kind"],
@@ -165,7 +202,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(
         tables.format_table(
             [
-                {"n": r["n"], "ratio after Phase I": r["ratio_phase_one"], "ratio after Phase II": r["ratio_phase_two"]}
+                {
+                    "n": r["n"],
+                    "ratio after Phase I": r["ratio_phase_one"],
+                    "Phase I evaluations": r["phase_one_evaluations"],
+                    "ratio after Phase II": r["ratio_phase_two"],
+                    "Phase II steps (mean)": r["phase_two_steps_mean"],
+                }
                 for r in rows
             ]
         )
@@ -194,7 +237,17 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     flags = run_flags(args)
     config = {**flags, "flags": flags}
     torch.manual_seed(args.seed)
-    meta = MetaOptimizer(args.cell, parameter_count(args.p, dc=args.dc), hidden_size=args.hidden).double().to(device)
+    meta = (
+        MetaOptimizer(
+            args.cell,
+            parameter_count(args.p, dc=args.dc),
+            hidden_size=args.hidden,
+            proposal=args.proposal,
+            step_scale=args.step_scale,
+        )
+        .double()
+        .to(device)
+    )
     distribution = ProblemDistribution(args.kind, tuple(args.train_sizes))
     if args.resume:  # a checkpoint that does not load stops the run before anything is written
         restore(meta, load_checkpoint(checkpoint, map_location=device)["model"], f"checkpoint ({checkpoint})")
@@ -212,6 +265,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
             steps=args.steps,
             epochs=args.epochs,
             lr=args.lr,
+            loss=args.loss,
             seed=args.seed,
             batch_size=args.batch,
             checkpoint=checkpoint,

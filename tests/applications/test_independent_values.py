@@ -122,7 +122,7 @@ def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():
     torch.manual_seed(0)
     outputs = [torch.randn(1, 3, dtype=torch.float64) for _ in range(3)]
     stub = RecordingCell(4, 3, outputs)
-    meta = MetaOptimizer(stub, 2).double()
+    meta = MetaOptimizer(stub, 2, proposal="absolute").double()
     graph = nx.Graph(
         [(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})]
     )
@@ -140,6 +140,47 @@ def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():
             theta = math.pi * torch.tanh(meta.head(outputs[t]))[0]
         assert torch.allclose(trajectory.params[t + 1, 0], theta, atol=1e-12)
     assert float(stub.seen[2][0, 3]) != 0.0  # the change is really there
+
+
+def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horizon():
+    """Residual rule, input at step t of T: [(theta_t - theta_0) / s, k (F~_t - F~_0) / |F~_0|,
+    k (F~_t - F~_{t-1}) / |F~_0|, k (F~_t - min_{j<=t} F~_j) / |F~_0|, t / T], k = 10, F~ = F / sum|w|;
+    theta_{t+1} = theta_0 + s tanh(head(output_t)).
+
+    Catches a stale offset, a best-so-far that is not a running minimum, a wrong horizon fraction.
+    """
+    torch.manual_seed(1)
+    outputs = [torch.randn(1, 3, dtype=torch.float64) for _ in range(4)]
+    stub = RecordingCell(6, 3, outputs)
+    meta = MetaOptimizer(stub, 2, step_scale=0.4).double()
+    with torch.no_grad():
+        meta.head.weight.copy_(torch.randn(2, 3, dtype=torch.float64))  # large enough for the energy to move
+    graph = nx.Graph([(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})])
+    ansatz = QAOA(MaxCut(graph), 1)
+    start = torch.tensor([-0.5, 0.35], dtype=torch.float64)
+    trajectory = meta(ansatz, 4, start)
+    scale, s, k = 5.0, 0.4, 10.0
+    theta = start
+    first = previous = best = float(ansatz.energy(start)) / scale
+    for t in range(4):
+        now = float(ansatz.energy(theta)) / scale
+        best = min(best, now)
+        unit = abs(first) / k
+        expected = [
+            *((theta - start) / s).tolist(),
+            (now - first) / unit,
+            (now - previous) / unit,
+            (now - best) / unit,
+            t / 4,
+        ]
+        assert torch.allclose(stub.seen[t][0], torch.tensor(expected, dtype=torch.float64), atol=1e-12), t
+        previous = now
+        with torch.no_grad():
+            theta = start + s * torch.tanh(meta.head(outputs[t]))[0]
+        assert torch.allclose(trajectory.params[t + 1, 0], theta, atol=1e-12)
+    seen = torch.cat(stub.seen)
+    assert bool((seen[:, 4] >= -1e-12).all())  # the gap above the best so far is never negative
+    assert float(seen[1:, 3].abs().max()) > 0.01  # the change since the previous step is really there
 
 
 def test_one_qunn_step_pair_at_three_slots_by_hand():
@@ -213,8 +254,9 @@ def test_meta_train_resume_keeps_a_best_epoch_that_lies_before_the_interruption(
 
     def run(epochs, checkpoint, resume=False):
         torch.manual_seed(0)
-        meta = MetaOptimizer("lstm", 2, hidden_size=4).double()
+        meta = MetaOptimizer("lstm", 2, hidden_size=4, proposal="absolute").double()
         kwargs = dict(p=1, steps=2, lr=0.5, batches_per_epoch=1, batch_size=2, validation_size=2, patience=10)
+        kwargs.update(loss="weighted", grad_clip=None)  # the paper's rule, unclipped: an early peak at this lr
         history = meta_train(
             meta, ProblemDistribution("3-regular", (4,)), epochs=epochs, checkpoint=checkpoint, resume=resume, **kwargs
         )

@@ -73,7 +73,7 @@ def test_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_dropout(tmp_pat
 
     def fresh():
         torch.manual_seed(2)
-        return MetaOptimizer(DroppedGRU(4, 5), num_params=2).double()
+        return MetaOptimizer(DroppedGRU(6, 5), num_params=2).double()
 
     straight = fresh()
     full = qaoa.meta_train(straight, dist, **options)
@@ -84,7 +84,7 @@ def test_resume_reproduces_an_uninterrupted_run_bit_for_bit_with_dropout(tmp_pat
         checkpoint, weights_only=True
     )  # after epoch 1 (the resume below writes epochs 2 and 3 to the same file)
     torch.manual_seed(99)  # whatever the generator holds now, resuming restores the checkpoint's
-    again = MetaOptimizer(DroppedGRU(4, 5), num_params=2).double()
+    again = MetaOptimizer(DroppedGRU(6, 5), num_params=2).double()
     history = qaoa.meta_train(again, dist, **options, checkpoint=checkpoint, resume=True)
     assert history.val_loss == full.val_loss and history.train_loss == full.train_loss
     assert history.best_epoch == full.best_epoch
@@ -122,13 +122,18 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
     torch.manual_seed(4)
     meta = MetaOptimizer("lstm", num_params=4, hidden_size=6).double()
     test = [qaoa.QAOA(problem, 2) for problem in ProblemDistribution("3-regular", (8,)).sample(2, seed=9)]
-    phase_one, phase_two = qaoa.two_phase(test, meta, steps=5, phase_two_steps=20, lr=0.05)
-    assert phase_one.shape == (6, 2) and phase_two.energies.shape[1] == 2
-    assert torch.allclose(phase_two.energies[0], phase_one[-1])
+    run = qaoa.two_phase(test, meta, steps=5, phase_two_steps=20, lr=0.05)
+    assert run.phase_one.energies.shape == (6, 2) and run.phase_two.energies.shape[1] == 2
+    assert run.phase_one.evaluations == 6
+    # Phase II starts from the best Phase I point, not the last proposal
+    assert torch.equal(run.phase_two.params[0], run.phase_one.best_params)
+    assert torch.allclose(run.phase_two.energies[0], run.phase_one.energies.min(0).values)
+    assert run.path.shape == (6 + 20, 2) and bool((run.path[1:6] <= run.path[:5]).all())
     ramp = torch.stack([qaoa.linear_ramp(a) for a in test])
-    base_one, base_two = qaoa.two_phase(test, ramp, phase_two_steps=20, lr=0.05)
-    assert base_one.shape == (1, 2)
-    assert bool((base_two.final_energies <= base_two.energies[0] + 1e-12).all())
+    base = qaoa.two_phase(test, ramp, phase_two_steps=20, lr=0.05)
+    assert base.phase_one.energies.shape == (1, 2) and base.phase_one.evaluations == 1
+    assert bool((base.final_energies <= base.phase_two.energies[0] + 1e-12).all())
+    assert bool((base.phase_two_steps <= 20).all())
 
 
 @pytest.mark.parametrize(
@@ -138,7 +143,7 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
         (
             lambda: MetaOptimizer(cells.LSTM(3, 4), 2),
             ValueError,
-            r"cell: expected input_size 4 \(parameters, cost, change\), got 3",
+            r"cell: expected input_size 6 for the residual rule with P = 2, the cost change, got 3",
         ),
         (
             lambda: MetaOptimizer(torch.nn.Linear(2, 2), 2),
@@ -159,7 +164,7 @@ def test_two_phase_protocol_for_the_meta_optimiser_and_a_baseline():
         (
             lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), loss="mse"),
             ValueError,
-            r"loss: expected one of weighted, improvement",
+            r"loss: expected one of best, weighted, improvement",
         ),
         (
             lambda: qaoa.meta_train(MetaOptimizer("gru", 2), ProblemDistribution("sk", (4,)), resume=True),
@@ -189,8 +194,10 @@ def test_bad_input(call, error, message):
 
 
 def test_optional_inputs_change_the_input_size():
-    assert MetaOptimizer("gru", 2, use_delta=False).input_size == 3
-    assert MetaOptimizer("gru", 2, problem_features=True).input_size == 6
+    assert MetaOptimizer("gru", 2, use_delta=False).input_size == 5
+    assert MetaOptimizer("gru", 2, problem_features=True).input_size == 8
+    assert MetaOptimizer("gru", 2, proposal="absolute", use_delta=False).input_size == 3
+    assert MetaOptimizer("gru", 2, proposal="absolute", problem_features=True).input_size == 6
     meta = MetaOptimizer("gru", 2, hidden_size=4, use_delta=False, problem_features=True).double()
     assert meta(tiny_batch(), 2, torch.zeros(2)).params.shape == (3, 3, 2)
 
@@ -277,7 +284,7 @@ def test_compare_with_reference_optimum_and_transfer(tmp_path):
 def test_quantum_cells_at_sequence_model_input_size_train_their_circuit_parameters(cell):
     """The sequence-model paper's optimiser input (gamma, beta, cost): gradients of the meta-loss reach the circuit parameters."""
     torch.manual_seed(0)
-    meta = MetaOptimizer(cell, num_params=2, hidden_size=4, use_delta=False).double()
+    meta = MetaOptimizer(cell, num_params=2, hidden_size=4, proposal="absolute", use_delta=False).double()
     assert meta.cell.input_size == 3
     trajectory = meta(tiny_batch(), steps=3, start=torch.tensor([0.1, 0.1]))
     qaoa.weighted_cost_loss(trajectory.scaled).backward()
