@@ -155,7 +155,9 @@ def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horiz
     meta = MetaOptimizer(stub, 2, step_scale=0.4).double()
     with torch.no_grad():
         meta.head.weight.copy_(torch.randn(2, 3, dtype=torch.float64))  # large enough for the energy to move
-    graph = nx.Graph([(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})])
+    graph = nx.Graph(
+        [(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})]
+    )
     ansatz = QAOA(MaxCut(graph), 1)
     start = torch.tensor([-0.5, 0.35], dtype=torch.float64)
     trajectory = meta(ansatz, 4, start)

@@ -148,7 +148,9 @@ def test_the_users_graphs_get_ratios_and_their_most_probable_cut(tmp_path):
     path = tmp_path / "graphs.json"
     path.write_text(json.dumps(graphs))
     problems = read_graphs(path)
-    assert [q.n for q in problems] == [4, 4] and problems[1].max_cut == pytest.approx(4.0)  # {a, c} against {b, d}: 2 + 1 + 1
+    assert [q.n for q in problems] == [4, 4] and problems[1].max_cut == pytest.approx(
+        4.0
+    )  # {a, c} against {b, d}: 2 + 1 + 1
     torch.manual_seed(0)
     meta = MetaOptimizer("gru", 2, hidden_size=4).double().fit_start(problems, 1)  # a start near the optimum
     rows = evaluate_graphs(meta, problems, p=1, steps=3, phase_two_steps=30)
