@@ -26,9 +26,10 @@ def one_line_error(result, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.timeout(600)  # the whole quick demo: about 4 minutes on 2 cores
 def test_quick_demo_end_to_end(tmp_path):
     out = tmp_path / "demo"
-    result = ornn("demo", "--quick", "--out", out, "--seed", 1)
+    result = ornn("demo", "--quick", "--out", out, "--seed", 1, timeout=480)
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout
     for title in (

@@ -196,6 +196,13 @@ class MetaOptimizer(nn.Module):
             self.start_bias.requires_grad_(False)
             self.start_slope.requires_grad_(False)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # weights saved before the start rule existed (the absolute rule, whose start is fixed) lack its entries
+        if self.proposal == "absolute":
+            for name in ("start_bias", "start_slope", "start_reference", "start_fitted"):
+                state_dict.setdefault(prefix + name, getattr(self, name).detach().clone())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     @staticmethod
     def input_size_for(num_params: int, proposal: str, use_delta: bool = True, problem_features: bool = False) -> int:
         """The cell input size the rule needs (the module docstring lists the features)."""
@@ -230,12 +237,13 @@ class MetaOptimizer(nn.Module):
         init = torch.stack([linear_ramp(a) for a in ansatzes])
         best = optimize(ansatzes, init, optimizer="adam", lr=0.05, steps=steps).final_params
         x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
-        design = torch.stack([torch.ones_like(x), x - x.mean()], dim=1)
-        if float((x - x.mean()).abs().max()) < 1e-12:
-            design = design[:, :1]
-        solution = torch.linalg.lstsq(design, best.cpu()).solution
+        centred = x - x.mean()  # closed-form least squares (deterministic, unlike LAPACK's threaded drivers)
+        spread = float((centred**2).sum())
+        best = best.cpu()
+        slope = (centred[:, None] * best).sum(0) / spread if spread > 1e-24 else torch.zeros(self.num_params)
+        solution = torch.stack([best.mean(0), slope.to(torch.float64)])
         zero = torch.zeros(self.num_params, dtype=torch.float64)
-        candidates = [(solution[0], solution[1] if solution.shape[0] > 1 else zero), (init[0].cpu(), zero)]
+        candidates = [(solution[0], solution[1]), (init[0].cpu(), zero)]
         try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
             candidates.append((torch.stack([fixed_angles(a) for a in ansatzes]).mean(0).cpu(), zero))
         except ValueError:

@@ -112,6 +112,7 @@ def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any
         steps=6,
         dc=dc,
         cells=("lstm", "gru"),
+        hidden_size=12,
         epochs=3 if quick else 10,
         phase_two_optimizer="adam",
         phase_two_lr=0.05,

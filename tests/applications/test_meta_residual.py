@@ -247,3 +247,17 @@ def test_the_train_command_defaults_are_meta_trains():
     )
     assert args.proposal == inspect.signature(MetaOptimizer).parameters["proposal"].default
     assert args.step_scale == inspect.signature(MetaOptimizer).parameters["step_scale"].default
+
+
+def test_weights_saved_before_the_start_rule_load_into_the_absolute_rule():
+    torch.manual_seed(2)
+    meta = MetaOptimizer("gru", 2, hidden_size=4, proposal="absolute").double()
+    old = {k: v for k, v in meta.state_dict().items() if not k.startswith("start_")}  # a 2026-11 best.pt
+    again = MetaOptimizer("gru", 2, hidden_size=4, proposal="absolute").double()
+    again.load_state_dict(old)
+    assert torch.equal(again.head.weight, meta.head.weight)
+    residual = MetaOptimizer("gru", 2, hidden_size=4, proposal="absolute").double()
+    with pytest.raises(RuntimeError, match=r"start_bias"):
+        MetaOptimizer("gru", 2, hidden_size=4).double().load_state_dict(
+            {k: v for k, v in residual.state_dict().items() if not k.startswith("start_")}
+        )
