@@ -296,12 +296,23 @@ def _transfer(config: CompareConfig, rule: Optional[DegreeRule], metas) -> dict[
     return table
 
 
+#: ratios closer than this are "level": below the four digits the reports print
+LEVEL = 1e-4
+
+
+def _verdict(ours: float, theirs: float) -> str:
+    if abs(ours - theirs) < LEVEL:
+        return f"level (within {LEVEL:g})"
+    return f"ahead by {ours - theirs:.4f}" if ours > theirs else f"BEHIND by {theirs - ours:.4f}"
+
+
 def verdicts(results: dict[str, dict[Any, dict[str, float]]]) -> list[dict[str, Any]]:
     """Each learned method against the best baseline of each phase, by the mean ratio over every test size.
 
     The baselines are the methods whose names do not start with "learned" or "ansatz optimum"; after Phase I
     they are zero-query starts (one evaluation each), after Phase II the same starts optimised. A learned method
-    is "ahead" only if its mean ratio is at least the best baseline's.
+    is "ahead" when its mean ratio exceeds the best baseline's by :data:`LEVEL` or more, "level" within it,
+    "BEHIND" otherwise.
     """
 
     def mean(per_n: dict, key: str) -> float:
@@ -325,7 +336,7 @@ def verdicts(results: dict[str, dict[Any, dict[str, float]]]) -> list[dict[str, 
                     "ratio": ours,
                     "best baseline": rival,
                     "its ratio": theirs,
-                    "verdict": f"ahead by {ours - theirs:.4f}" if ours >= theirs else f"BEHIND by {theirs - ours:.4f}",
+                    "verdict": _verdict(ours, theirs),
                 }
             )
     return rows

@@ -81,7 +81,7 @@ def qaoa_section(config: dict[str, Any]) -> SectionResult:
         figures += [figure] if figure else []
         phase_rows = {v["phase"]: v for v in verdicts if v["method"] == best_learned}
         for phase, v in phase_rows.items():
-            ahead = v["verdict"].startswith("ahead")
+            ahead = v["verdict"].startswith(("ahead", "level"))
             findings.append(
                 (f"{name}: {v['method']} is at least the best baseline after {phase} ({v['best baseline']})", ahead)
             )

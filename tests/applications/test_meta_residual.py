@@ -229,6 +229,9 @@ def test_verdicts_compare_each_learned_start_with_the_best_baseline_of_each_phas
     rows = {r["phase"]: r for r in verdicts(results)}
     assert rows["Phase I"]["best baseline"] == "degree rule" and rows["Phase I"]["verdict"] == "ahead by 0.0200"
     assert rows["Phase II"]["best baseline"] == "random" and rows["Phase II"]["verdict"] == "BEHIND by 0.0100"
+    results["learned (lstm)"] = {10: entry(0.80, 0.86003), 12: entry(0.82, 0.88)}  # Phase II 3e-5 short: level
+    rows = {r["phase"]: r for r in verdicts(results)}
+    assert rows["Phase II"]["verdict"] == "level (within 0.0001)"
 
 
 def test_the_train_command_defaults_are_meta_trains():
