@@ -41,7 +41,7 @@ def issue_degree_rule(problem) -> torch.Tensor:
     return torch.tensor([-(1.19 / math.sqrt(degree) - 0.078), 0.314], dtype=torch.float64)
 
 
-def ratios(ansatzes, energies, optimum) -> float:
+def ratios(energies, optimum) -> float:
     return float((energies / optimum).mean())
 
 
@@ -65,7 +65,7 @@ def main() -> None:
             ansatzes=ansatzes,
             optimum=optimum,
             best=float((best / optimum).mean()),
-            issue=ratios(None, issue_rule, optimum),
+            issue=ratios(issue_rule, optimum),
         )
         print(
             f"{family}: {len(problems)} graphs, p = 1 optimum ratio {tests[family]['best']:.4f}, issue's degree rule {tests[family]['issue']:.4f}",
@@ -86,16 +86,16 @@ def main() -> None:
                 with torch.no_grad():
                     trajectory = meta(t["ansatzes"], 10)
                     fitted = torch.stack([a.energy(rule(a)) for a in t["ansatzes"]])
-                learned = ratios(None, trajectory.best_energies, t["optimum"])
-                start_rule = ratios(None, trajectory.energies[0], t["optimum"])
-                baseline = max(ratios(None, fitted, t["optimum"]), t["issue"])
+                learned = ratios(trajectory.best_energies, t["optimum"])
+                start_rule = ratios(trajectory.energies[0], t["optimum"])
+                baseline = max(ratios(fitted, t["optimum"]), t["issue"])
                 entry = dict(
                     cell=cell,
                     seed=seed,
                     family=family,
                     learned=learned,
                     start_rule=start_rule,
-                    fitted_degree_rule=ratios(None, fitted, t["optimum"]),
+                    fitted_degree_rule=ratios(fitted, t["optimum"]),
                     issue_degree_rule=t["issue"],
                     optimum=t["best"],
                     evaluations=trajectory.evaluations,

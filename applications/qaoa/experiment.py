@@ -32,6 +32,7 @@ from .metrics import iterations_to_convergence
 
 __all__ = [
     "CompareConfig",
+    "build_meta",
     "run_compare",
     "verdicts",
     "load_meta_run",
@@ -109,6 +110,33 @@ class CompareConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def build_meta(
+    cell: str,
+    *,
+    p: int,
+    dc: bool = False,
+    hidden_size: int = 20,
+    proposal: str = "residual",
+    step_scale: float = 0.5,
+    use_delta: bool = True,
+    device: Any = "cpu",
+) -> MetaOptimizer:
+    """A float64 :class:`MetaOptimizer` on ``device`` for a QAOA (``dc``: DC-QAOA) of depth ``p``: what
+    ``ornn qaoa train``, ``compare`` and :func:`load_meta_run` build from their settings."""
+    return (
+        MetaOptimizer(
+            cell,
+            parameter_count(p, dc=dc),
+            hidden_size=hidden_size,
+            proposal=proposal,
+            step_scale=step_scale,
+            use_delta=use_delta,
+        )
+        .double()
+        .to(device)
+    )
+
+
 def _ansatz(problem, config: CompareConfig) -> QAOA:
     return make_ansatz(problem, config.p, dc=config.dc, device=config.device)
 
@@ -134,21 +162,18 @@ def run_compare(
     out = Path(out) if out is not None else Path("runs") / f"{stamp}-qaoa-compare"
     _io.write_json(out / "config.json", asdict(config))
     train_dist = ProblemDistribution(config.kind, tuple(config.train_sizes))
-    num_params = parameter_count(config.p, dc=config.dc)
     metas, training = {}, {}
     for name in config.cells:
         torch.manual_seed(config.seed)
-        meta = (
-            MetaOptimizer(
-                name,
-                num_params,
-                hidden_size=config.hidden_size,
-                proposal=config.proposal,
-                step_scale=config.step_scale,
-                use_delta=config.use_delta,
-            )
-            .double()
-            .to(config.device)
+        meta = build_meta(
+            name,
+            p=config.p,
+            dc=config.dc,
+            hidden_size=config.hidden_size,
+            proposal=config.proposal,
+            step_scale=config.step_scale,
+            use_delta=config.use_delta,
+            device=config.device,
         )
         start = time.perf_counter()
         history = meta_train(
@@ -220,7 +245,7 @@ def run_compare(
             ratio_two = run.final_energies / optimum
             entry = results.setdefault(method, {})
             entry[n] = {
-                "relative_error_phase_one_mean": float(((run.phase_one_energies - optimum) / optimum.abs()).mean()),
+                "relative_error_phase_one_mean": float(errors[run.phase_one.evaluations - 1].mean()),
                 "ratio_phase_one_mean": float(ratio_one.mean()),
                 "ratio_phase_one_std": float(ratio_one.std()),
                 "ratio_phase_two_mean": float(ratio_two.mean()),
@@ -320,13 +345,11 @@ def verdicts(results: dict[str, dict[Any, dict[str, float]]]) -> list[dict[str, 
 
     baselines = {m: r for m, r in results.items() if not m.startswith(("learned", "ansatz optimum"))}
     rows = []
-    for method, per_n in results.items():
+    for method, per_n in results.items() if baselines else ():
         if not method.startswith("learned"):
             continue
         for phase, key in (("Phase I", "ratio_phase_one_mean"), ("Phase II", "ratio_phase_two_mean")):
             ours = mean(per_n, key)
-            if not baselines:
-                continue
             rival = max(baselines, key=lambda m: mean(baselines[m], key))
             theirs = mean(baselines[rival], key)
             rows.append(
@@ -407,18 +430,19 @@ def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOp
     path = folder / "config.json"
     config = _io.read_json(path, "config.json of the run", keys=("cell", "p", "dc", "hidden", "kind", "steps"))
     try:
-        meta = MetaOptimizer(
+        meta = build_meta(
             config["cell"],
-            parameter_count(config["p"], dc=config["dc"]),
+            p=config["p"],
+            dc=config["dc"],
             hidden_size=config["hidden"],
             proposal=config.get("proposal", "absolute"),  # runs written before the residual rule used the paper's
             step_scale=config.get("step_scale", 0.5),
+            device=device,
         )
         ProblemDistribution(config["kind"], (4,) if config["kind"] == "3-regular" else (2,))  # a known family
         _checks.positive_int("steps", config["steps"])
     except (ValueError, TypeError) as err:
         raise ValueError(f"{path}: the settings do not describe a meta-optimiser ({err})") from None
-    meta = meta.double().to(device)
     load_weights(meta, folder / "best.pt", what="best.pt of the run")
     return meta, config
 
@@ -492,12 +516,12 @@ def evaluate_graphs(
     evaluation counts, and the most probable bitstring of the final state with its cut (nodes in file order)."""
     rows = []
     for k, problem in enumerate(problems):
-        ansatz = make_ansatz(problem, p, dc=dc, device=_device_of(meta))
+        ansatz = make_ansatz(problem, p, dc=dc, device=meta.device)
         run = two_phase([ansatz], meta, steps=steps, phase_two_steps=phase_two_steps)
         with torch.no_grad():
             probabilities = ansatz.state(run.final_params[0]).abs() ** 2
-        index = int(torch.argmax(probabilities))
-        bits = [(index >> (problem.n - 1 - i)) & 1 for i in range(problem.n)]
+        index = torch.argmax(probabilities)
+        bits = problem.bits_of(index.cpu())
         rows.append(
             {
                 "graph": k,
@@ -506,14 +530,10 @@ def evaluate_graphs(
                 "ratio_phase_two": float(run.final_energies[0] / problem.optimum),
                 "phase_one_evaluations": run.phase_one.evaluations,
                 "phase_two_steps": int(run.phase_two_steps[0]),
-                "bitstring": "".join(map(str, bits)),
+                "bitstring": "".join(str(int(b)) for b in bits),
                 "probability": float(probabilities[index]),
-                "cut": float(-problem.energy_of(bits)),
+                "cut": float(problem.cut_value(bits)),
                 "max_cut": float(problem.max_cut),
             }
         )
     return rows
-
-
-def _device_of(meta: MetaOptimizer) -> torch.device:
-    return next(meta.parameters()).device

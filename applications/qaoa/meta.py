@@ -85,6 +85,11 @@ def coupling_scale(problem: Problem) -> float:
     return sum(abs(w) for _, _, w in problem.terms)
 
 
+def coupling_scales(ansatzes: Sequence[QAOA], dtype: torch.dtype, device: Any) -> torch.Tensor:
+    """(B,) :func:`coupling_scale` of each ansatz's problem."""
+    return torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=device)
+
+
 def inverse_sqrt_degree(problem: Problem) -> float:
     """x = 1 / sqrt(mean degree), the degree rule's variable (mean degree = 2 * terms / n)."""
     return 1.0 / math.sqrt(2.0 * len(problem.terms) / problem.n)
@@ -215,7 +220,7 @@ class MetaOptimizer(nn.Module):
         """(B, P) the start rule's theta_0 for each ansatz (zero queries: it reads the graph only)."""
         ansatzes = self._check_ansatzes(ansatzes)
         x = torch.tensor(
-            [inverse_sqrt_degree(a.problem) for a in ansatzes], dtype=self.start_bias.dtype, device=self._device()
+            [inverse_sqrt_degree(a.problem) for a in ansatzes], dtype=self.start_bias.dtype, device=self.device
         )
         return self.start_bias + self.start_slope * (x - self.start_reference)[:, None]
 
@@ -240,20 +245,18 @@ class MetaOptimizer(nn.Module):
         centred = x - x.mean()  # closed-form least squares (deterministic, unlike LAPACK's threaded drivers)
         spread = float((centred**2).sum())
         best = best.cpu()
-        slope = (centred[:, None] * best).sum(0) / spread if spread > 1e-24 else torch.zeros(self.num_params)
-        solution = torch.stack([best.mean(0), slope.to(torch.float64)])
         zero = torch.zeros(self.num_params, dtype=torch.float64)
-        candidates = [(solution[0], solution[1]), (init[0].cpu(), zero)]
+        slope = (centred[:, None] * best).sum(0) / spread if spread > 1e-24 else zero
+        candidates = [(best.mean(0), slope), (init[0].cpu(), zero)]
         try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
-            candidates.append((torch.stack([fixed_angles(a) for a in ansatzes]).mean(0).cpu(), zero))
+            candidates.append(([fixed_angles(a) for a in ansatzes][0].cpu(), zero))
         except ValueError:
             pass
-        scales = torch.tensor([coupling_scale(q) for q in problems], dtype=torch.float64)
+        scales = coupling_scales(ansatzes, torch.float64, "cpu")
 
         def mean_cost(bias: torch.Tensor, slope: torch.Tensor) -> float:
-            starts = bias + slope * (x - x.mean())[:, None]
             with torch.no_grad():
-                return float((batch_energy(ansatzes, starts).cpu() / scales).mean())
+                return float((batch_energy(ansatzes, bias + slope * centred[:, None]) / scales).mean())
 
         bias, slope = min(candidates, key=lambda c: mean_cost(*c))
         with torch.no_grad():
@@ -265,7 +268,9 @@ class MetaOptimizer(nn.Module):
 
     # ------------------------------------------------------------------ Phase I
 
-    def _device(self) -> torch.device:
+    @property
+    def device(self) -> torch.device:
+        """Where the optimiser's weights live (its proposals and inputs are made there)."""
         return self.head.weight.device
 
     def _check_ansatzes(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> list[QAOA]:
@@ -285,7 +290,7 @@ class MetaOptimizer(nn.Module):
         if self.proposal == "residual":
             return self.start(ansatzes)
         return torch.full(
-            (len(ansatzes), self.num_params), _PAPER_START, dtype=self.head.weight.dtype, device=self._device()
+            (len(ansatzes), self.num_params), _PAPER_START, dtype=self.head.weight.dtype, device=self.device
         )
 
     def forward(
@@ -305,7 +310,7 @@ class MetaOptimizer(nn.Module):
                 raise ValueError(
                     f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
                 )
-        scales = torch.tensor([coupling_scale(a.problem) for a in ansatzes], dtype=dtype, device=self._device())
+        scales = coupling_scales(ansatzes, dtype, self.device)
         features = self._features(ansatzes, dtype) if self.problem_features else None
         energy = batch_energy(ansatzes, theta).to(dtype)
         first = scaled = previous = best = energy / scales
@@ -320,7 +325,7 @@ class MetaOptimizer(nn.Module):
                     parts.append(((scaled - previous) / unit)[:, None])
                 parts += [
                     ((scaled - best) / unit)[:, None],
-                    torch.full((batch, 1), step / steps, dtype=dtype, device=self._device()),
+                    torch.full((batch, 1), step / steps, dtype=dtype, device=self.device),
                 ]
             else:
                 parts = [theta, scaled[:, None]] + ([(scaled - previous)[:, None]] if self.use_delta else [])
@@ -347,7 +352,7 @@ class MetaOptimizer(nn.Module):
 
     def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
         rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
-        return torch.tensor(rows, dtype=dtype, device=self._device())
+        return torch.tensor(rows, dtype=dtype, device=self.device)
 
     # ------------------------------------------------------------------ files
 
@@ -493,10 +498,6 @@ def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> lis
     return [make_ansatz(problem, p, dc=dc, device=device) for problem in problems]
 
 
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
-
-
 def meta_train(
     meta: MetaOptimizer,
     distribution: ProblemDistribution,
@@ -546,7 +547,7 @@ def meta_train(
     steps = _checks.positive_int("steps", steps)
     if grad_clip is not None:
         _checks.positive_float("grad_clip", grad_clip)
-    device = _device(meta)
+    device = meta.device
     if meta.proposal == "residual" and start is None and not resume and not bool(meta.start_fitted):
         meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
     opt = make_optimizer(optimizer, [q for q in meta.parameters() if q.requires_grad], lr)
@@ -660,9 +661,7 @@ def two_phase(
             )
         with torch.no_grad():
             energies = batch_energy(ansatz_list, init)[None]
-        scales = torch.tensor(
-            [coupling_scale(a.problem) for a in ansatz_list], dtype=energies.dtype, device=energies.device
-        )
+        scales = coupling_scales(ansatz_list, energies.dtype, energies.device)
         trajectory = MetaTrajectory(init[None], energies, energies / scales)
     else:
         raise TypeError(

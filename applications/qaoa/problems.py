@@ -86,8 +86,12 @@ class Problem:
     @property
     def optimal_bitstrings(self) -> torch.Tensor:
         """All minimisers of H_c as bits, (k, n) int64, wire 0 first."""
-        shifts = torch.arange(self.n - 1, -1, -1)
-        return (self._optimal_indices[:, None] >> shifts[None, :]) & 1
+        return self.bits_of(self._optimal_indices)
+
+    def bits_of(self, indices: torch.Tensor) -> torch.Tensor:
+        """Basis-state indices (...,) as bits (..., n), wire 0 first (the most significant bit)."""
+        shifts = torch.arange(self.n - 1, -1, -1, device=indices.device)
+        return (indices[..., None] >> shifts) & 1
 
     @property
     def optimal_indices(self) -> torch.Tensor:

@@ -14,16 +14,16 @@ from typing import Optional, Sequence
 
 import torch
 
-from applications.qaoa.ansatz import parameter_count
 from applications.qaoa.experiment import (
     CompareConfig,
+    build_meta,
     evaluate_graphs,
     evaluate_meta,
     load_meta_run,
     read_graphs,
     run_compare,
 )
-from applications.qaoa.meta import LOSSES, PROPOSALS, MetaOptimizer, ProblemDistribution, meta_train
+from applications.qaoa.meta import LOSSES, PROPOSALS, ProblemDistribution, meta_train
 from applications.qaoa.problems import FAMILIES
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
@@ -237,16 +237,14 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     flags = run_flags(args)
     config = {**flags, "flags": flags}
     torch.manual_seed(args.seed)
-    meta = (
-        MetaOptimizer(
-            args.cell,
-            parameter_count(args.p, dc=args.dc),
-            hidden_size=args.hidden,
-            proposal=args.proposal,
-            step_scale=args.step_scale,
-        )
-        .double()
-        .to(device)
+    meta = build_meta(
+        args.cell,
+        p=args.p,
+        dc=args.dc,
+        hidden_size=args.hidden,
+        proposal=args.proposal,
+        step_scale=args.step_scale,
+        device=device,
     )
     distribution = ProblemDistribution(args.kind, tuple(args.train_sizes))
     if args.resume:  # a checkpoint that does not load stops the run before anything is written
