@@ -514,6 +514,16 @@ def evaluate_graphs(
 ) -> list[dict[str, Any]]:
     """The two-phase protocol on the user's own MaxCut problems: per graph, the ratios after each phase, the
     evaluation counts, and the most probable bitstring of the final state with its cut (nodes in file order)."""
+    from .problems import MaxCut
+
+    if not isinstance(meta, MetaOptimizer):
+        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
+    problems = list(problems)
+    if not problems or not all(isinstance(q, MaxCut) for q in problems):
+        raise TypeError(
+            f"problems: expected a non-empty sequence of MaxCut problems (the cut needs a graph), got "
+            f"{[_checks.describe(q) for q in problems][:3] or 'none'}"
+        )
     rows = []
     for k, problem in enumerate(problems):
         ansatz = make_ansatz(problem, p, dc=dc, device=meta.device)

@@ -378,6 +378,10 @@ class MetaOptimizer(nn.Module):
 
         ``steps`` records the horizon T the optimiser was trained for; ``notes`` any plain data (its recipe).
         """
+        if steps is not None:
+            _checks.positive_int("steps", steps)
+        if notes is not None and not isinstance(notes, dict):
+            raise TypeError(f"notes: expected a dict of plain data or None, got {_checks.describe(notes)}")
         payload = {
             "format": META_FORMAT,
             "config": self.config(),

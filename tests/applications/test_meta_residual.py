@@ -264,3 +264,18 @@ def test_weights_saved_before_the_start_rule_load_into_the_absolute_rule():
         MetaOptimizer("gru", 2, hidden_size=4).double().load_state_dict(
             {k: v for k, v in residual.state_dict().items() if not k.startswith("start_")}
         )
+
+
+def test_evaluate_graphs_and_save_refuse_bad_arguments(tmp_path):
+    meta = MetaOptimizer("gru", 2, hidden_size=4).double()
+    with pytest.raises(TypeError, match=r"problems: expected a non-empty sequence of MaxCut problems"):
+        evaluate_graphs(meta, [qaoa.random_sk(4, seed=0)], p=1)
+    with pytest.raises(TypeError, match=r"problems: expected a non-empty sequence of MaxCut problems"):
+        evaluate_graphs(meta, [], p=1)
+    with pytest.raises(TypeError, match=r"meta: expected a MetaOptimizer"):
+        evaluate_graphs(torch.nn.Linear(2, 2), [qaoa.random_regular_maxcut(4, seed=0)], p=1)
+    with pytest.raises(ValueError, match=r"steps"):
+        meta.save(tmp_path / "m.pt", steps=0)
+    with pytest.raises(TypeError, match=r"notes: expected a dict"):
+        meta.save(tmp_path / "m.pt", notes=["recipe"])
+    assert not (tmp_path / "m.pt").exists()
