@@ -19,11 +19,20 @@ GRU, state h, gates r, z and the candidate pre-activation a = W_in x + b_in + r 
 
 one Euler step h' = h + (1 - z)(K_1 - h) in torch's convention; (n, t) = (1, 1), as the
 proof of Claim 1 counts it (Table 1 lists 2-L; see the family table).
+
+Sequence fast path: over a whole sequence (``ornn.Recurrent`` with every sequence at full
+length) a stock LSTM or GRU runs torch's own fused RNN kernel (``torch.lstm`` / ``torch.gru``,
+the kernel behind ``nn.LSTM`` / ``nn.GRU``; oneDNN's on CPU in float32, cuDNN's on CUDA).
+It applies when the cell's step is the stock one: a subclass that overrides how the gates,
+the rule or the output are computed (a user's variant) runs the generic executor instead, and
+so does a cell with ``cell.fused = False``. The executor stays the reference; the tests hold the two equal to 1e-10
+in float64.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, Optional, Union
 
 import torch
@@ -67,6 +76,42 @@ class _TorchLayout(ornn.ORNNCell):
 
     def _projections(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
+
+    #: the methods that define one step; a subclass overriding any of them loses the fused path
+    _step_methods = ("_gates", "forward_unchecked", "output_of", "unpack_state", "pack_state")
+    #: torch's fused sequence kernel for this cell (``torch.lstm`` or ``torch.gru``)
+    _fused_kernel: Callable[..., Any]
+
+    #: set False on an instance (or a class) to run sequences through the generic executor
+    fused: bool = True
+
+    def uses_fused_kernel(self) -> bool:
+        """Whether sequences run torch's fused RNN kernel: ``fused`` is on and the rule and step are
+        this class's stock ones."""
+        stock = self._stock_class()
+        return (
+            self.fused
+            and self.rule is self._stock_rule
+            and all(getattr(type(self), name) is getattr(stock, name) for name in self._step_methods)
+        )
+
+    @classmethod
+    def _stock_class(cls) -> type:
+        return next(c for c in cls.__mro__ if c in (LSTM, GRU))
+
+    def _flat_weights(self) -> list[torch.Tensor]:
+        weights = [self.weight_ih, self.weight_hh]
+        return weights + [self.bias_ih, self.bias_hh] if self.bias else weights
+
+    def _run_fused(self, x: torch.Tensor, hx: Any) -> tuple:
+        """One layer of torch's fused kernel over (L, B, F); ``train`` keeps what backward needs
+        whenever autograd is recording (dropout is 0 here: ``ornn.Recurrent`` applies it between layers)."""
+        args = (hx, self._flat_weights(), self.bias, 1, 0.0, torch.is_grad_enabled(), False, False)
+        if x.device.type != "cuda":
+            return self._fused_kernel(x, *args)
+        with warnings.catch_warnings():  # cuDNN copies weights that are not one flat buffer; correct, just a copy
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+            return self._fused_kernel(x, *args)
 
     @classmethod
     def from_torch(cls, module: nn.Module) -> Union["_TorchLayout", ornn.Recurrent]:
@@ -114,7 +159,18 @@ class LSTM(_TorchLayout):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(input_size, hidden_size, bias)
-        self.rule = lstm_rule(self._gates)
+        self.rule = self._stock_rule = lstm_rule(self._gates)
+
+    _fused_kernel = staticmethod(torch.lstm)
+
+    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
+        """(L, B, input_size) from (h, c) -> (outputs (L, B, H), (h_L, c_L)) through ``torch.lstm``;
+        ``NotImplemented`` when :meth:`uses_fused_kernel` is false (the runner then steps the rule)."""
+        if not self.uses_fused_kernel():
+            return NotImplemented
+        h, c = state
+        outputs, h_n, c_n = self._run_fused(x, (h.unsqueeze(0), c.unsqueeze(0)))
+        return outputs, (h_n.squeeze(0), c_n.squeeze(0))
 
     def _gates(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], clock: Any) -> dict[str, torch.Tensor]:
         from_input, from_hidden = self._projections(x, state[0])
@@ -173,7 +229,7 @@ class GRU(_TorchLayout):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__(input_size, hidden_size, bias)
-        self.rule = UpdateRule(
+        self.rule = self._stock_rule = UpdateRule(
             stages=(Stage(torch.tanh, input_map="candidate"),),
             output=Output(weights={0: 1.0}, gamma="z", kappa="one_minus_z"),
             gates=self._gates,
@@ -187,17 +243,12 @@ class GRU(_TorchLayout):
         z = torch.sigmoid(z_in + z_h)
         return {"z": z, "one_minus_z": 1.0 - z, "candidate": n_in + r * n_h}
 
-    def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fast path over (L, B, input_size): input projections in one product, then per step
-        one hidden product and the gate arithmetic; h' = n + z (h - n), torch's form of the rule."""
-        projected = F.linear(x, self.weight_ih, self.bias_ih)
-        outputs = []
-        for p_t in projected.unbind(0):
-            r_in, z_in, n_in = p_t.chunk(3, dim=-1)
-            r_h, z_h, n_h = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
-            r = torch.sigmoid(r_in + r_h)
-            z = torch.sigmoid(z_in + z_h)
-            n = torch.tanh(torch.addcmul(n_in, r, n_h))
-            h = torch.lerp(n, h, z)
-            outputs.append(h)
-        return torch.stack(outputs), h
+    _fused_kernel = staticmethod(torch.gru)
+
+    def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> Any:
+        """(L, B, input_size) from h -> (outputs (L, B, H), h_L) through ``torch.gru``;
+        ``NotImplemented`` when :meth:`uses_fused_kernel` is false (the runner then steps the rule)."""
+        if not self.uses_fused_kernel():
+            return NotImplemented
+        outputs, h_n = self._run_fused(x, h.unsqueeze(0))
+        return outputs, h_n.squeeze(0)

@@ -25,9 +25,11 @@ shapes: its ``weight_ih_l{k}[_reverse]`` keys are read as layer k's (reverse) ce
 ``weight_ih``, and so on.
 
 A cell may offer ``forward_sequence(x, state) -> (outputs, state)``, a fast path over a
-whole (L, B, F) sequence (SRU precomputes its input projections in one product); the
-runner then uses it for that layer when every sequence has the full length. The cell's
-one-step path stays the reference.
+whole (L, B, F) sequence (SRU precomputes its input projections in one product; a stock
+LSTM or GRU runs torch's fused RNN kernel); the runner then uses it for that layer when
+every sequence has the full length. It may return ``NotImplemented`` to decline (a
+subclass whose step differs), and the runner steps the cell. The cell's one-step path
+stays the reference.
 """
 
 from __future__ import annotations
@@ -346,7 +348,9 @@ def _run(cell: nn.Module, x: torch.Tensor, state: Any, mask: Optional[torch.Tens
         cell.check_input(x[0])
     fast_path = getattr(cell, "forward_sequence", None)
     if fast_path is not None and mask is None:  # a cell's own sequence kernel (e.g. SRU's one-GEMM precompute)
-        return fast_path(x, state)
+        result = fast_path(x, state)
+        if result is not NotImplemented:
+            return result
     step = cell.forward_unchecked if isinstance(cell, RecurrentCell) else cell
     outputs = []
     for t, x_t in enumerate(x.unbind(0)):

@@ -19,7 +19,7 @@ PAIRS = [(cells.LSTM, nn.LSTM, nn.LSTMCell), (cells.GRU, nn.GRU, nn.GRUCell)]
 TOL = {torch.float64: (1e-10, 1e-12), torch.float32: (1e-5, 1e-6)}
 
 
-@settings(max_examples=12)
+@settings(max_examples=16)
 @given(
     pair=st.sampled_from(PAIRS),
     layers=st.integers(1, 3),
@@ -31,13 +31,18 @@ TOL = {torch.float64: (1e-10, 1e-12), torch.float32: (1e-5, 1e-6)}
     batch_first=st.booleans(),
     dtype=st.sampled_from([torch.float64, torch.float32]),
     with_state=st.booleans(),
+    fused=st.booleans(),
 )
 def test_layers_match_torch_outputs_states_and_gradients(
-    pair, layers, input_size, hidden, length, batch, bias, batch_first, dtype, with_state
+    pair, layers, input_size, hidden, length, batch, bias, batch_first, dtype, with_state, fused
 ):
+    """Both sequence paths against torch: the fused kernel and (fused=False) the generic executor."""
     ours_cls, layer_cls, _ = pair
     reference = layer_cls(input_size, hidden, num_layers=layers, bias=bias, batch_first=batch_first).to(dtype)
     ours = ours_cls.from_torch(reference)
+    for cell in ours.cells:
+        cell.fused = fused
+        assert cell.uses_fused_kernel() is fused
     assert isinstance(ours, ornn.Recurrent) and ours.num_layers == layers and ours.batch_first == batch_first
     shape = (batch, length, input_size) if batch_first else (length, batch, input_size)
     x = torch.randn(shape, dtype=dtype)
@@ -112,15 +117,67 @@ def test_from_torch_keeps_dropout():
     assert rnn.dropout == 0.25
 
 
-def test_gru_fast_path_equals_the_generic_rule():
-    torch.manual_seed(4)
-    cell = cells.GRU(3, 5).double()
-    x = torch.randn(7, 2, 3, dtype=torch.float64)
-    h0 = torch.randn(2, 5, dtype=torch.float64)
-    h, generic = h0, []
+def _stepped(cell, x, state):
+    """The generic executor over a sequence, one ``forward_unchecked`` step at a time."""
+    outputs = []
     for x_t in x:
-        out, h = cell(x_t, h)
-        generic.append(out)
-    fast, h_fast = cell.forward_sequence(x, h0)
-    assert_matches(fast, torch.stack(generic))
-    assert_matches(h_fast, h)
+        out, state = cell.forward_unchecked(x_t, state)
+        outputs.append(out)
+    return torch.stack(outputs), state
+
+
+@pytest.mark.parametrize("cls", [cells.LSTM, cells.GRU])
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_sequence_path_equals_the_generic_rule_to_1e10_in_float64(cls, bias):
+    torch.manual_seed(4)
+    cell = cls(3, 5, bias=bias).double()
+    assert cell.uses_fused_kernel()
+    x = torch.randn(9, 2, 3, dtype=torch.float64)
+    state0 = tuple(s.normal_() for s in cell.initial_state(2)) if cls is cells.LSTM else cell.initial_state(2).normal_()
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    fast, fast_state = cell.forward_sequence(xa, state0)
+    generic, generic_state = _stepped(cell, xb, state0)
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+    assert_matches(fast_state, generic_state, rtol=1e-10, atol=1e-12)
+    cotangent = torch.randn_like(fast)
+    fast_grads = torch.autograd.grad((fast * cotangent).sum(), [xa, *cell.parameters()])
+    generic_grads = torch.autograd.grad((generic * cotangent).sum(), [xb, *cell.parameters()])
+    for a, b in zip(fast_grads, generic_grads):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_path_in_float32_agrees_with_the_generic_rule():
+    """float32 on CPU runs oneDNN's LSTM kernel (its own summation order): 1e-5 relative."""
+    torch.manual_seed(5)
+    cell = cells.LSTM(4, 6)
+    x = torch.randn(12, 3, 4)
+    fast, _ = ornn.Recurrent(cell)(x)
+    cell.fused = False
+    generic, _ = ornn.Recurrent(cell)(x)
+    assert_matches(fast, generic, rtol=1e-5, atol=1e-6)
+
+
+class _ScaledGates(cells.LSTM):
+    """An LSTM variant whose forget gate is halved: its step differs, so the fused kernel must not run."""
+
+    def _gates(self, x, state, clock):
+        gates = super()._gates(x, state, clock)
+        return {**gates, "f": 0.5 * gates["f"]}
+
+
+def test_a_variant_step_or_rule_runs_the_generic_executor():
+    torch.manual_seed(6)
+    variant = _ScaledGates(3, 4).double()
+    assert not variant.uses_fused_kernel()
+    assert variant.forward_sequence(torch.zeros(2, 1, 3, dtype=torch.float64), variant.initial_state(1)) is (
+        NotImplemented
+    )
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    out, _ = ornn.Recurrent(variant)(x)
+    assert_matches(out, _stepped(variant, x, variant.initial_state(2))[0])
+    stock = cells.LSTM(3, 4).double()
+    stock.load_state_dict(variant.state_dict())
+    assert (ornn.Recurrent(stock)(x)[0] - out).abs().max() > 1e-3  # the variant really differs
+    replaced = cells.GRU(3, 4)
+    replaced.rule = cells.GRU(3, 4).rule  # another instance's rule: not this cell's stock one
+    assert not replaced.uses_fused_kernel()
