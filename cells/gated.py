@@ -42,10 +42,12 @@ from torch import nn
 import ornn
 from ornn import Output, Stage, UpdateRule, identity
 
+from ._fast import SequenceFastPath
+
 __all__ = ["LSTM", "GRU"]
 
 
-class _TorchLayout(ornn.ORNNCell):
+class _TorchLayout(SequenceFastPath, ornn.ORNNCell):
     """Shared parameter layout of torch's gated cells: ``gates`` blocks of ``hidden_size`` rows."""
 
     gates_per_cell: int
@@ -77,27 +79,8 @@ class _TorchLayout(ornn.ORNNCell):
     def _projections(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
 
-    #: the methods that define one step; a subclass overriding any of them loses the fused path
-    _step_methods = ("_gates", "forward_unchecked", "output_of", "unpack_state", "pack_state")
     #: torch's fused sequence kernel for this cell (``torch.lstm`` or ``torch.gru``)
     _fused_kernel: Callable[..., Any]
-
-    #: set False on an instance (or a class) to run sequences through the generic executor
-    fused: bool = True
-
-    def uses_fused_kernel(self) -> bool:
-        """Whether sequences run torch's fused RNN kernel: ``fused`` is on and the rule and step are
-        this class's stock ones."""
-        stock = self._stock_class()
-        return (
-            self.fused
-            and self.rule is self._stock_rule
-            and all(getattr(type(self), name) is getattr(stock, name) for name in self._step_methods)
-        )
-
-    @classmethod
-    def _stock_class(cls) -> type:
-        return next(c for c in cls.__mro__ if c in (LSTM, GRU))
 
     def _flat_weights(self) -> list[torch.Tensor]:
         weights = [self.weight_ih, self.weight_hh]
@@ -165,9 +148,9 @@ class LSTM(_TorchLayout):
 
     def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
         """(L, B, input_size) from (h, c) -> (outputs (L, B, H), (h_L, c_L)) through ``torch.lstm``;
-        ``NotImplemented`` when :meth:`uses_fused_kernel` is false (the runner then steps the rule)."""
-        if not self.uses_fused_kernel():
-            return NotImplemented
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule)."""
+        if not self.uses_fast_path():
+            return NotImplemented  # the runner steps the rule
         h, c = state
         outputs, h_n, c_n = self._run_fused(x, (h.unsqueeze(0), c.unsqueeze(0)))
         return outputs, (h_n.squeeze(0), c_n.squeeze(0))
@@ -247,8 +230,8 @@ class GRU(_TorchLayout):
 
     def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> Any:
         """(L, B, input_size) from h -> (outputs (L, B, H), h_L) through ``torch.gru``;
-        ``NotImplemented`` when :meth:`uses_fused_kernel` is false (the runner then steps the rule)."""
-        if not self.uses_fused_kernel():
-            return NotImplemented
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule)."""
+        if not self.uses_fast_path():
+            return NotImplemented  # the runner steps the rule
         outputs, h_n = self._run_fused(x, h.unsqueeze(0))
         return outputs, h_n.squeeze(0)

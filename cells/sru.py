@@ -24,13 +24,14 @@ from torch import nn
 import ornn
 from ornn import Output, Stage, UpdateRule, identity
 
+from ._fast import SequenceFastPath
 from .gated import _cell_component
 
 __all__ = ["SRU"]
 
 
 @ornn.register_cell("sru")
-class SRU(ornn.ORNNCell):
+class SRU(SequenceFastPath, ornn.ORNNCell):
     """SRU cell with peephole vectors v_f, v_r and a highway output; state (h, c)."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
@@ -41,7 +42,7 @@ class SRU(ornn.ORNNCell):
         self.weight_c = nn.Parameter(torch.empty(2, hidden_size))  # v_f, v_r
         self.bias = nn.Parameter(torch.zeros(2, hidden_size)) if bias else None  # b_f, b_r
         self.reset_parameters()
-        self.rule = UpdateRule(
+        self.rule = self._stock_rule = UpdateRule(
             stages=(
                 Stage(identity, input_map="wx", kappa="one_minus_f"),
                 Stage(identity, input_map=_cell_component, gamma=1.0, kappa="f"),
@@ -56,6 +57,8 @@ class SRU(ornn.ORNNCell):
         nn.init.uniform_(self.weight_c, -0.5, 0.5)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
+
+    _fast_path_methods = ("_split", "_biases")
 
     def _split(self, projected: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         parts = projected.chunk(4 if self.projects_input else 3, dim=-1)
@@ -79,10 +82,11 @@ class SRU(ornn.ORNNCell):
         h = super().zero_state(batch_size, dtype, device)
         return h, torch.zeros_like(h)
 
-    def forward_sequence(
-        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """Fast path over a (L, B, input_size) sequence: one matrix product, then an elementwise loop."""
+    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
+        """Fast path over a (L, B, input_size) sequence: one matrix product, then an elementwise loop
+        (``NotImplemented`` when :meth:`uses_fast_path` is false: the runner then steps the rule)."""
+        if not self.uses_fast_path():
+            return NotImplemented
         wx, fx, rx, x_tilde = self._split(F.linear(x, self.weight), x)
         b_f, b_r = self._biases()
         fx, rx = fx + b_f, rx + b_r

@@ -27,6 +27,8 @@ from torch import nn
 import ornn
 from ornn import Output, Stage, UpdateRule
 
+from ._fast import SequenceFastPath
+
 __all__ = ["URNN", "ModReLU"]
 
 
@@ -44,7 +46,7 @@ class ModReLU(nn.Module):
 
 
 @ornn.register_cell("urnn")
-class URNN(ornn.ORNNCell):
+class URNN(SequenceFastPath, ornn.ORNNCell):
     """Unitary RNN cell with hidden_size complex units.
 
     Args:
@@ -77,26 +79,30 @@ class URNN(ornn.ORNNCell):
             self.activation = activation
         else:
             raise ValueError(f"activation: expected 'modrelu', 'identity' or a callable, got {activation!r}")
-        self.rule = UpdateRule(
+        self.rule = self._stock_rule = UpdateRule(
             stages=(Stage(self.activation, input_map=self._drive),),
             output=Output(weights={0: 1.0}, gamma=0.0),
         )
 
-    def _reflect(self, h: torch.Tensor, k: int) -> torch.Tensor:
-        v = torch.complex(self.reflections[k, 0], self.reflections[k, 1]).to(h.dtype)
-        return h - (2.0 / (v.abs() ** 2).sum()) * (h @ v.conj()).unsqueeze(-1) * v
+    def _factors(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The pieces of W for the current parameters: the phase diagonals (3, N), the reflection
+        vectors v_k (2, N) and conj(v_k) 2 / ||v_k||^2 (2, N), all of the state's complex dtype."""
+        phases = torch.polar(torch.ones_like(self.theta), self.theta).to(dtype)
+        vectors = torch.complex(self.reflections[:, 0], self.reflections[:, 1]).to(dtype)
+        scaled = vectors.conj() * (2.0 / (vectors.abs() ** 2).sum(-1, keepdim=True))
+        return phases, vectors, scaled
+
+    def _apply_factors(self, h: torch.Tensor, factors: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """W h = D_3 R_2 F^{-1} D_2 Pi R_1 F D_1 h, right to left, from :meth:`_factors`."""
+        phases, vectors, scaled = factors
+        h = torch.fft.fft(h * phases[0], norm="ortho")
+        h = _reflect(h, vectors[0], scaled[0])
+        h = torch.fft.ifft(h[..., self.permutation] * phases[1], norm="ortho")
+        return _reflect(h, vectors[1], scaled[1]) * phases[2]
 
     def apply_recurrent(self, h: torch.Tensor) -> torch.Tensor:
         """W h for a batch of complex row vectors h, applied factor by factor (right to left)."""
-        phases = torch.polar(torch.ones_like(self.theta), self.theta).to(h.dtype)
-        h = h * phases[0]
-        h = torch.fft.fft(h, norm="ortho")
-        h = self._reflect(h, 0)
-        h = h[..., self.permutation]
-        h = h * phases[1]
-        h = torch.fft.ifft(h, norm="ortho")
-        h = self._reflect(h, 1)
-        return h * phases[2]
+        return self._apply_factors(h, self._factors(h.dtype))
 
     def recurrent_matrix(self) -> torch.Tensor:
         """W as a dense (N, N) matrix (for tests and analysis; the step never forms it)."""
@@ -104,14 +110,45 @@ class URNN(ornn.ORNNCell):
         eye = torch.eye(self.hidden_size, dtype=dtype, device=self.theta.device)
         return self.apply_recurrent(eye).T  # row j of the result is (W e_j)^T
 
+    def _input_drive(self, x: torch.Tensor) -> torch.Tensor:
+        """V x as a complex tensor, from real x of any leading shape: one real matrix product."""
+        real, imag = F.linear(x, self.weight_ih.reshape(-1, self.input_size)).chunk(2, dim=-1)
+        return torch.complex(real, imag)
+
     def _drive(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        v = torch.complex(F.linear(x, self.weight_ih[0]), F.linear(x, self.weight_ih[1]))
-        return self.apply_recurrent(h) + v
+        return self.apply_recurrent(h) + self._input_drive(x)
+
+    _fast_path_methods = ("_drive", "_input_drive", "apply_recurrent", "_factors", "_apply_factors")
+
+    def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> Any:
+        """Fast path over (L, B, input_size): V x for every step in one product and W's factors built
+        once, then per step W h, the drive and the activation; the readout of all steps in one product.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule)."""
+        if not self.uses_fast_path():
+            return NotImplemented
+        factors = self._factors(h.dtype)
+        activation = self.rule.stages[0].activation
+        states = []
+        for drive_t in self._input_drive(x).unbind(0):
+            h = activation(self._apply_factors(h, factors) + drive_t)
+            states.append(h)
+        return self.output_of(torch.stack(states)), h
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> torch.Tensor:
         real = super().zero_state(batch_size, dtype, device)
         return torch.complex(real, torch.zeros_like(real))
 
     def output_of(self, h: torch.Tensor) -> torch.Tensor:
-        """The real readout U [Re h; Im h] + c."""
-        return self.readout(torch.cat([h.real, h.imag], dim=-1))
+        """The real readout U [Re h; Im h] + c, computed on the interleaved view (Re h_1, Im h_1, ...)
+        with U's columns interleaved to match, so no concatenated copy of h is made."""
+        n = self.hidden_size
+        interleaved = self.readout.weight.view(-1, 2, n).transpose(1, 2).reshape(-1, 2 * n)
+        flat = torch.view_as_real(h.resolve_conj()).reshape(*h.shape[:-1], 2 * n)
+        return F.linear(flat, interleaved, self.readout.bias)
+
+
+def _reflect(h: torch.Tensor, v: torch.Tensor, scaled: torch.Tensor) -> torch.Tensor:
+    """R h = h - (2 / ||v||^2) v (v^H h) for row vectors h (B, N) as one rank-1 update;
+    ``scaled`` = conj(v) 2 / ||v||^2."""
+    rows = h.reshape(-1, h.shape[-1])
+    return torch.addmm(rows, (rows @ scaled).unsqueeze(-1), v.unsqueeze(0), alpha=-1).reshape(h.shape)

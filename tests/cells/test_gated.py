@@ -42,7 +42,7 @@ def test_layers_match_torch_outputs_states_and_gradients(
     ours = ours_cls.from_torch(reference)
     for cell in ours.cells:
         cell.fused = fused
-        assert cell.uses_fused_kernel() is fused
+        assert cell.uses_fast_path() is fused
     assert isinstance(ours, ornn.Recurrent) and ours.num_layers == layers and ours.batch_first == batch_first
     shape = (batch, length, input_size) if batch_first else (length, batch, input_size)
     x = torch.randn(shape, dtype=dtype)
@@ -131,7 +131,7 @@ def _stepped(cell, x, state):
 def test_fused_sequence_path_equals_the_generic_rule_to_1e10_in_float64(cls, bias):
     torch.manual_seed(4)
     cell = cls(3, 5, bias=bias).double()
-    assert cell.uses_fused_kernel()
+    assert cell.uses_fast_path()
     x = torch.randn(9, 2, 3, dtype=torch.float64)
     state0 = tuple(s.normal_() for s in cell.initial_state(2)) if cls is cells.LSTM else cell.initial_state(2).normal_()
     xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
@@ -168,7 +168,7 @@ class _ScaledGates(cells.LSTM):
 def test_a_variant_step_or_rule_runs_the_generic_executor():
     torch.manual_seed(6)
     variant = _ScaledGates(3, 4).double()
-    assert not variant.uses_fused_kernel()
+    assert not variant.uses_fast_path()
     assert variant.forward_sequence(torch.zeros(2, 1, 3, dtype=torch.float64), variant.initial_state(1)) is (
         NotImplemented
     )
@@ -180,4 +180,4 @@ def test_a_variant_step_or_rule_runs_the_generic_executor():
     assert (ornn.Recurrent(stock)(x)[0] - out).abs().max() > 1e-3  # the variant really differs
     replaced = cells.GRU(3, 4)
     replaced.rule = cells.GRU(3, 4).rule  # another instance's rule: not this cell's stock one
-    assert not replaced.uses_fused_kernel()
+    assert not replaced.uses_fast_path()

@@ -1,0 +1,108 @@
+"""Every cell's sequence fast path against its own generic step (the executor), and the guard.
+
+Tolerance: float64, 1e-10 relative and 1e-12 absolute, for outputs, final states and the
+gradients of a random cotangent with respect to the input and every parameter (the fast
+paths reorder sums: one input GEMM over all steps instead of one per step).
+"""
+
+import pytest
+import torch
+
+import cells
+import ornn
+from ornn._tree import leaves, tree_map
+from ornn.testing import assert_matches
+
+FAST = sorted(name for name in cells.available() if hasattr(cells.create(name, 3, 4), "forward_sequence"))
+
+
+def _random_state(cell, batch):
+    """The zero state with its floating leaves drawn at random (a continued sequence, not a fresh one)."""
+    state = cell.initial_state(batch)
+    return tree_map(
+        lambda leaf: torch.randn_like(leaf) * 0.5 if leaf.is_floating_point() or leaf.is_complex() else leaf, state
+    )
+
+
+def _stepped(cell, x, state):
+    outputs = []
+    for x_t in x:
+        out, state = cell.forward_unchecked(x_t, state)
+        outputs.append(out)
+    return torch.stack(outputs), state
+
+
+def test_the_fast_path_cells_are_the_expected_ones():
+    assert {"lstm", "gru", "sru", "urnn"} <= set(FAST)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_fast_path_equals_the_generic_step_in_float64(name):
+    torch.manual_seed(11)
+    cell = cells.create(name, 3, 4).double()
+    assert cell.uses_fast_path()
+    x = torch.randn(8, 2, 3, dtype=torch.float64)
+    state0 = _random_state(cell, 2)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    fast, fast_state = cell.forward_sequence(xa, state0)
+    generic, generic_state = _stepped(cell, xb, state0)
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+    for a, b in zip(leaves(fast_state), leaves(generic_state)):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+    cotangent = torch.randn_like(fast)
+    params = [p for p in cell.parameters() if p.requires_grad]
+    fast_grads = torch.autograd.grad((fast * cotangent).sum(), [xa, *params], allow_unused=True)
+    generic_grads = torch.autograd.grad((generic * cotangent).sum(), [xb, *params], allow_unused=True)
+    for a, b in zip(fast_grads, generic_grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_the_runner_uses_the_fast_path_and_fused_false_declines_it(name, monkeypatch):
+    torch.manual_seed(12)
+    cell = cells.create(name, 3, 4).double()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    calls = []
+    original = type(cell).forward_sequence
+
+    def counting(self, *args):
+        result = original(self, *args)
+        calls.append(result is not NotImplemented)
+        return result
+
+    monkeypatch.setattr(type(cell), "forward_sequence", counting)
+    fast, _ = ornn.Recurrent(cell)(x)
+    cell.fused = False
+    generic, _ = ornn.Recurrent(cell)(x)
+    assert calls == [True, False]
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_a_subclass_that_changes_the_step_declines_the_fast_path(name):
+    stock = type(cells.create(name, 3, 4))
+
+    class Damped(stock):
+        """Halves every output: a different step, so the stock fast path would be wrong."""
+
+        def output_of(self, y):
+            return 0.5 * super().output_of(y)
+
+    torch.manual_seed(13)
+    variant = Damped(3, 4).double()
+    assert not variant.uses_fast_path()
+    x = torch.randn(4, 2, 3, dtype=torch.float64)
+    out, _ = ornn.Recurrent(variant)(x)
+    assert_matches(out, _stepped(variant, x, variant.initial_state(2))[0])
+    reference = stock(3, 4).double()
+    reference.load_state_dict(variant.state_dict())
+    assert_matches(out, 0.5 * ornn.Recurrent(reference)(x)[0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_a_replaced_rule_declines_the_fast_path(name):
+    cell = cells.create(name, 3, 4)
+    cell.rule = cells.create(name, 3, 4).rule
+    assert not cell.uses_fast_path()
