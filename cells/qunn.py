@@ -58,6 +58,8 @@ from torch import nn
 import ornn
 from ornn import Output, Stage, UpdateRule, _checks
 
+from ._fast import SequenceFastPath
+
 __all__ = ["QUNN"]
 
 
@@ -73,7 +75,7 @@ def _fixed_embedding(hidden_size: int, input_size: int, seed: int) -> torch.Tens
 
 
 @ornn.register_cell("qunn")
-class QUNN(ornn.ORNNCell):
+class QUNN(SequenceFastPath, ornn.ORNNCell):
     """Quantum-inspired universal computing RNN cell (our reading of the unification paper, Definition 3).
 
     Args:
@@ -112,7 +114,7 @@ class QUNN(ornn.ORNNCell):
         self.output_activation = output_activation
         self.p_logits = nn.Parameter(torch.zeros(2, self.memory))  # p_1(l), p_2(l) = sigmoid(logits)
         self.register_buffer("embedding", _fixed_embedding(hidden_size, input_size, embedding_seed))
-        self.rule = UpdateRule(
+        self.rule = self._stock_rule = UpdateRule(
             stages=(Stage(hidden_activation, input_map="increment"),),
             output=(
                 Output(weights={0: 1.0}, input_map="tape", gamma=0.0),
@@ -188,5 +190,140 @@ class QUNN(ornn.ORNNCell):
         )
         return self.output_activation(tape[:, 0]), ((tape, memory, u), clock)
 
+    # -------------------------------------------------------------- sequences
+    _fast_path_methods = ("mixing", "transition", "clock_generator", "generator")
+
+    def _reframe(self, tape: torch.Tensor, memory: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Roll the tape (B, L, d) and the generator memory (B, dL, dL) by ``shift`` clock slots."""
+        batch, slots, d = tape.shape
+        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(shift, shift), dims=(1, 3))
+        return torch.roll(tape, shifts=shift, dims=1), memory.reshape(batch, slots * d, slots * d)
+
+    def forward_sequence(self, x: torch.Tensor, state: Any) -> Any:
+        r"""Fast path over (L_seq, B, input_size) in the clock's *fixed* frame.
+
+        The step rolls the tape and the generator memory into the co-moving frame after every
+        step; a consistent permutation of both leaves the Cayley step unchanged
+        (solve(P A P^T, P w) = P solve(A, w)), so here slot l mod L is written in place and the
+        state is rolled only on entry and exit. Per step, with A = I - (h/2) G,
+
+            A = [I - (h/2) p_1 S] - (h/2)(1 - p_1) W_l,    R G w = (2/h)(A^{-1} w - w),
+
+        since G = (2/h)(I - A): one factorisation and solve, and G itself is never formed (the
+        bracket is built once per slot). The embeddings of all steps are one product and the
+        transition enters as two rank-d block updates. The tape after the step, w + h sigma_2(.),
+        carries an absolute error of a few ulps of |w| for every h. ``NotImplemented`` when
+        :meth:`uses_fast_path` is false (the runner then steps the rule).
+        """
+        if not self.uses_fast_path():
+            return NotImplemented
+        (tape, memory, u_prev), clock = state
+        slots, d, h = self.memory, self.hidden_size, self.step_size
+        start = int(clock) % slots
+        tape, memory = self._reframe(tape, memory, start)
+        embedded = self.input_activation(x @ self.embedding.T)  # (L_seq, B, d)
+        p1, p2 = torch.sigmoid(self.p_logits)  # (L,) each, indexed by slot
+        shift = self.clock_generator(tape.dtype, tape.device).expand(1, -1, -1)
+        clocks = torch.cat([self._reframe(tape[:1], shift, r)[1] for r in range(slots)])  # S in each slot's frame
+        eye = torch.eye(slots * d, dtype=tape.dtype, device=tape.device)
+        # per slot, unbound once so the loop indexes Python lists (no per-step autograd nodes)
+        fixed = (eye - (0.5 * h * p1)[:, None, None] * clocks).unbind(0)  # I - (h/2) p_1 S
+        coupling = (-0.5 * h * (1.0 - p1)).unbind(0)  # the coefficient of W_l in A
+        mixing = p2.unbind(0)
+        activation = self.rule.stages[0].activation
+        outputs = []
+        for t, u in enumerate(embedded.unbind(0)):
+            slot, previous, following = (start + t) % slots, (start + t - 1) % slots, (start + t + 1) % slots
+            memory, written, solved = _CayleyStep.apply(
+                memory, mixing[slot], u, u_prev, tape, fixed[slot], coupling[slot], (slot, previous)
+            )
+            if activation is ornn.identity:
+                stepped = torch.lerp(written, solved, 2.0)  # w + h (2/h)(A^{-1} w - w)
+            else:
+                stepped = torch.add(written, activation((solved - written) * (2.0 / h)), alpha=h)
+            tape = stepped.reshape(-1, slots, d)
+            outputs.append(self.output_activation(tape[:, following]))
+            u_prev = u
+        end = start + len(outputs)
+        tape, memory = self._reframe(tape, memory, -(end % slots))
+        return torch.stack(outputs), ((tape, memory, u_prev), clock + len(outputs))
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, memory={self.memory}, step_size={self.step_size}"
+
+
+class _CayleyStep(torch.autograd.Function):
+    r"""One fast-path step of the tape, the generator memory and the Cayley solve, with a hand-written backward.
+
+    Forward, for the tape T_prev (B, L, d) and the memory M_prev (B, n, n) of the fixed frame,
+    the mixing p = p_2, the embeddings u, u_prev (B, d), the fixed part F (n, n) of the system,
+    the coupling k and the clock slots (s, q) of this and the previous step::
+
+        w = T_prev with slot s set to u,           b = p u u_prev^T,
+        M = (1 - p) M_prev + E_sq(b) - E_qs(b^T),  A = F + k M,        y = A^{-1} w,
+
+    returning (M, w, y). Backward: A^{-T} g_y by one solve with the saved LU factors,
+    G_A = -(A^{-T} g_y) y^T (rank one per row, never formed), and every other gradient by the
+    chain rule, each one contiguous pass, a product or a dot product (autograd's graph for the
+    same ops spends most of its time on strided copies and small nodes). ``torch.autograd.gradcheck`` holds it to autograd in the tests.
+    """
+
+    @staticmethod
+    def forward(ctx, memory_prev, mixing, u, u_prev, tape_prev, fixed, coupling, where):  # type: ignore[override]
+        slot, previous = where
+        batch, slots, d = tape_prev.shape
+        written = tape_prev.clone()
+        written[:, slot] = u
+        written = written.reshape(batch, slots * d)
+        block = mixing * (u[:, :, None] * u_prev[:, None, :])
+        memory = (1.0 - mixing) * memory_prev
+        view = memory.view(batch, slots, d, slots, d)
+        view[:, slot, :, previous, :] += block
+        view[:, previous, :, slot, :] -= block.transpose(1, 2)
+        # A = I - (h/2) G with G antisymmetric has |eigenvalues| >= 1: never singular, so no error check
+        lu, pivots, _ = torch.linalg.lu_factor_ex(torch.addcmul(fixed, memory, coupling))
+        solved = torch.linalg.lu_solve(lu, pivots, written.unsqueeze(-1)).squeeze(-1)
+        ctx.save_for_backward(memory_prev, mixing, u, u_prev, memory, coupling, lu, pivots, solved)
+        ctx.where = (slot, previous, slots)
+        return memory, written, solved
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_memory, grad_written, grad_solved):  # type: ignore[override]
+        memory_prev, mixing, u, u_prev, memory, coupling, lu, pivots, solved = ctx.saved_tensors
+        slot, previous, slots = ctx.where
+        batch, d = u.shape
+        if grad_solved is None:
+            grad_solved = torch.zeros_like(solved)
+        through_solve = torch.linalg.lu_solve(lu, pivots, grad_solved.unsqueeze(-1), adjoint=True).squeeze(-1)
+        # G_A = -(A^{-T} g_y) y^T is rank one per row: never formed; its sum over the batch is one
+        # product and its inner product with M one matrix-vector product per row
+        scaled = (-coupling * through_solve).unsqueeze(-1)
+        if grad_memory is None:
+            total = torch.bmm(scaled, solved.unsqueeze(1))
+        else:
+            total = torch.baddbmm(grad_memory, scaled, solved.unsqueeze(1))  # g_M + k G_A
+        grad_fixed = -(through_solve.T @ solved)
+        grad_coupling = -torch.dot(through_solve.reshape(-1), torch.bmm(memory, solved.unsqueeze(-1)).reshape(-1))
+        blocks = total.view(batch, slots, d, slots, d)
+        grad_block = blocks[:, slot, :, previous, :] - blocks[:, previous, :, slot, :].transpose(1, 2)
+        block_u_prev = torch.bmm(grad_block, u_prev.unsqueeze(-1)).squeeze(-1)  # (G_b u_prev) per row
+        grad_tape = through_solve if grad_written is None else through_solve + grad_written
+        grad_tape = grad_tape.reshape(batch, slots, d)
+        grad_u = mixing * block_u_prev + grad_tape[:, slot]
+        grad_u_prev = mixing * torch.bmm(grad_block.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1)
+        grad_mixing = torch.dot(u.reshape(-1), block_u_prev.reshape(-1)) - torch.dot(
+            total.reshape(-1), memory_prev.reshape(-1)
+        )
+        grad_tape_prev = grad_tape.clone()
+        grad_tape_prev[:, slot] = 0.0
+        return (
+            total * (1.0 - mixing),
+            grad_mixing,
+            grad_u,
+            grad_u_prev,
+            grad_tape_prev,
+            grad_fixed,
+            grad_coupling,
+            None,
+        )

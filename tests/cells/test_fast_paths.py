@@ -87,8 +87,9 @@ def test_a_subclass_that_changes_the_step_declines_the_fast_path(name):
     class Damped(stock):
         """Halves every output: a different step, so the stock fast path would be wrong."""
 
-        def output_of(self, y):
-            return 0.5 * super().output_of(y)
+        def forward_unchecked(self, x, state):
+            out, new_state = super().forward_unchecked(x, state)
+            return 0.5 * out, new_state
 
     torch.manual_seed(13)
     variant = Damped(3, 4).double()
@@ -106,3 +107,39 @@ def test_a_replaced_rule_declines_the_fast_path(name):
     cell = cells.create(name, 3, 4)
     cell.rule = cells.create(name, 3, 4).rule
     assert not cell.uses_fast_path()
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_continuing_a_fast_sequence_from_its_state_equals_one_long_generic_run(name):
+    """Covers clocked cells starting mid-cycle (QUNN enters its fixed frame at clock 3 here)."""
+    torch.manual_seed(14)
+    cell = cells.create(name, 3, 4).double()
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    first, state = cell.forward_sequence(x[:3], cell.initial_state(2))
+    second, final = cell.forward_sequence(x[3:], state)
+    generic, generic_final = _stepped(cell, x, cell.initial_state(2))
+    assert_matches(torch.cat([first, second]), generic, rtol=1e-10, atol=1e-12)
+    for a, b in zip(leaves(final), leaves(generic_final)):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("memory", [1, 2, 3])
+def test_qunn_cayley_step_backward_passes_gradcheck(memory):
+    """The hand-written backward of QUNN's fast step against finite differences (float64)."""
+    from cells.qunn import _CayleyStep
+
+    torch.manual_seed(15)
+    batch, d = 2, 2
+    n = memory * d
+    inputs = (
+        torch.randn(batch, n, n, dtype=torch.float64),  # memory_prev
+        torch.tensor(0.3, dtype=torch.float64),  # mixing
+        torch.randn(batch, d, dtype=torch.float64),  # u
+        torch.randn(batch, d, dtype=torch.float64),  # u_prev
+        torch.randn(batch, memory, d, dtype=torch.float64),  # tape_prev
+        torch.eye(n, dtype=torch.float64) + 0.1 * torch.randn(n, n, dtype=torch.float64),  # fixed
+        torch.tensor(-0.4, dtype=torch.float64),  # coupling
+    )
+    inputs = tuple(t.requires_grad_(True) for t in inputs)
+    slot, previous = memory - 1, (memory - 2) % memory
+    assert torch.autograd.gradcheck(lambda *a: _CayleyStep.apply(*a, (slot, previous)), inputs)
