@@ -41,6 +41,8 @@ __all__ = [
     "MAX_QUBITS",
     "check_qubits",
     "angle_encoding",
+    "angle_encoding_parts",
+    "z_sign_table",
     "entangle",
     "rotation_layer",
     "variational_unitary",
@@ -80,11 +82,48 @@ def _encoding_gates(features: torch.Tensor) -> torch.Tensor:
     )
 
 
+@functools.lru_cache(maxsize=None)
+def z_sign_table(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``quantum.z_signs(q)`` cached per dtype and device (a constant: built once, never differentiated)."""
+    return quantum.z_signs(q, dtype=dtype, device=device)
+
+
+def angle_encoding_parts(features: torch.Tensor) -> torch.Tensor:
+    r"""[Re psi, Im psi] (B, 2 * 2^q) of the :func:`angle_encoding` state psi, in closed form.
+
+    With theta = arctan a and phi = arctan a^2, one qubit is
+    RZ(phi) RY(theta) H|0> = (e^{-i phi/2} cos(theta/2 + pi/4), e^{i phi/2} cos(theta/2 - pi/4)),
+    so amplitude z of the product state is m_z e^{i p_z}: m_z a Kronecker product of those real
+    pairs (both from one cosine) and p_z = -1/2 sum_w phi_w s_w(z), s_w = +-1 the Z eigenvalue of
+    wire w, one (q x 2^q) product. Real and imaginary parts come from one cosine of [p, p - pi/2].
+    Real tensors throughout, so the quantum cells' sequence paths stay in real arithmetic.
+    """
+    features = _features("features", features)
+    batch, q = features.shape
+    pairs, phases, offsets = _encoding_maps(q, features.dtype, features.device)
+    halves = torch.cos(torch.add(pairs, torch.atan(features).unsqueeze(-1), alpha=0.5))  # (B, q, 2)
+    wires = halves.unbind(1)
+    magnitude = wires[0]
+    for pair in wires[1:]:  # wire 0 stays the most significant bit
+        magnitude = (magnitude[:, :, None] * pair[:, None, :]).reshape(batch, -1)
+    return magnitude.repeat(1, 2) * torch.cos(torch.addmm(offsets, torch.atan(features * features), phases))
+
+
+@functools.lru_cache(maxsize=None)
+def _encoding_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Constants of :func:`angle_encoding_parts`: the pair offsets [pi/4, -pi/4], the phase map
+    -1/2 [Z, Z] (q, 2 * 2^q) and its offsets [0, -pi/2] (cos(p - pi/2) = sin p)."""
+    signs = -0.5 * quantum.z_signs(q, dtype=dtype, device=device)
+    half_turn = torch.full((2**q,), -math.pi / 2, dtype=torch.float64)  # built in float64, then cast
+    offsets = torch.cat([torch.zeros_like(half_turn), half_turn]).to(dtype=dtype, device=device)
+    pairs = torch.tensor([math.pi / 4, -math.pi / 4], dtype=dtype, device=device)
+    return pairs, torch.cat([signs, signs], dim=1), offsets
+
+
 def angle_encoding(features: torch.Tensor) -> torch.Tensor:
     """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire."""
-    gates = _encoding_gates(_features("features", features))  # (B, q, 2, 2)
-    plus = torch.full((2,), 2**-0.5, dtype=gates.dtype, device=gates.device)  # H|0>
-    return quantum.product_state(gates @ plus)
+    parts = angle_encoding_parts(features)
+    return torch.complex(*parts.chunk(2, dim=1))
 
 
 @functools.lru_cache(maxsize=None)

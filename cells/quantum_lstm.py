@@ -34,12 +34,14 @@ import math
 from typing import Any, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import ornn
 from ornn import _checks, quantum
 
 from . import quantum_circuits as qc
+from ._fast import SequenceFastPath
 from .gated import lstm_gates, lstm_rule, lstm_zero_state
 
 __all__ = ["QLSTM", "QKLSTM"]
@@ -51,7 +53,7 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
     def __init__(self, input_size: int, hidden_size: int, num_qubits: int) -> None:
         super().__init__(input_size, hidden_size)
         self.num_qubits = qc.check_qubits(num_qubits)
-        self.rule = lstm_rule(self._gates)
+        self.rule = self._stock_rule = lstm_rule(self._gates)
 
     def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
         """(B, input + hidden) -> (4, B, hidden) pre-activations in gate order i, f, g, o."""
@@ -73,7 +75,7 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
 
 
 @ornn.register_cell("qlstm")
-class QLSTM(_QuantumGatedLSTM):
+class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
     """LSTM whose four gate transforms are variational quantum circuits (the sequence-model paper §II-B).
 
     Args:
@@ -106,6 +108,45 @@ class QLSTM(_QuantumGatedLSTM):
         out = torch.einsum("gij,bj->gbi", unitaries, encoded)
         z = quantum.expectation_z(out.reshape(-1, out.shape[-1])).reshape(4, v.shape[0], self.num_qubits)
         return z if self.decoder is None else self.decoder(z)
+
+    _fast_path_methods = ("_gate_preactivations",)
+
+    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
+        r"""Fast path over (L, B, input_size): the circuits and the readout are built once per sequence.
+
+        The encoder's input part E_x x_t + e of every step is one product; the four unitaries
+        U_G are fixed for the sequence, so they and the map from probabilities to gate
+        pre-activations, K = Z^T D^T (Z the (2^q x q) table of Z eigenvalues, D the decoder),
+        are built once. Per step, in real arithmetic: the closed-form angle encoding
+        [Re phi, Im phi], one product taking it to [Re U_G phi, Im U_G phi] for all four gates,
+        the squares, one product with [K; K] (summing |Re|^2 + |Im|^2) and the LSTM update.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
+        """
+        if not self.uses_fast_path():
+            return NotImplemented
+        h, c = state
+        dim, q = 2**self.num_qubits, self.num_qubits
+        from_input = F.linear(x, self.encoder.weight[:, : self.input_size], self.encoder.bias)  # (L, B, q)
+        from_hidden = self.encoder.weight[:, self.input_size :]
+        unitaries = qc.variational_unitary(self.circuit_weights)  # (4, dim, dim)
+        re, im = unitaries.real.transpose(1, 2), unitaries.imag.transpose(1, 2)  # (gate, j, i): phi_j -> out_i
+        # [Re phi, Im phi] (2 dim) -> per gate [Re U phi, Im U phi]: columns ordered (gate, part, i)
+        circuits = torch.stack([torch.cat([re, -im], dim=1), torch.cat([im, re], dim=1)], dim=2)  # (4, 2dim, 2, dim)
+        circuits = circuits.permute(1, 0, 2, 3).reshape(2 * dim, 8 * dim)
+        signs = qc.z_sign_table(q, x.dtype, x.device).T  # (dim, q)
+        readout = signs if self.decoder is None else signs @ self.decoder.weight.T  # (dim, H)
+        readout = torch.cat([readout, readout])  # |Re|^2 + |Im|^2 folded into the product
+        offset = None if self.decoder is None else self.decoder.bias
+        outputs = []
+        for a_t in from_input.unbind(0):
+            out = qc.angle_encoding_parts(torch.addmm(a_t, h, from_hidden.T)) @ circuits
+            squares = (out * out).view(-1, 2 * dim)  # (B * 4, 2 dim)
+            pre = squares @ readout if offset is None else torch.addmm(offset, squares, readout)
+            i, f, g, o = _gates_from_preactivations(pre.view(-1, 4, pre.shape[-1]))
+            c = torch.addcmul(f * c, i, torch.tanh(g))
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs), (h, c)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}"
@@ -191,3 +232,9 @@ class QKLSTM(_QuantumGatedLSTM):
             f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, "
             f"num_references={self.num_references}, reps={self.reps}, trainable_references={self.trainable_references}"
         )
+
+
+def _gates_from_preactivations(pre: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """i, f, g, o from (B, 4, H) pre-activations: sigmoids on i, f, o in one call, g as it is."""
+    i, f, _, o = torch.sigmoid(pre).unbind(1)
+    return i, f, pre[:, 2], o

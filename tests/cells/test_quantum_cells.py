@@ -88,7 +88,7 @@ def test_angle_encoding_matches_dense_gates():
     a = torch.randn(5, 3, dtype=torch.float64) * 2
     got = qc.angle_encoding(a)
     for b in range(5):
-        assert torch.allclose(got[b], encoded(a[b].tolist()), atol=1e-12)
+        assert torch.allclose(got[b], encoded(a[b].tolist()), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("q,depth", [(1, 1), (2, 2), (3, 1), (4, 2)])
@@ -97,8 +97,8 @@ def test_variational_unitary_matches_dense_layers_and_is_unitary(q, depth):
     weights = torch.randn(2, depth, q, 3, dtype=torch.float64)
     u = qc.variational_unitary(weights)
     for c in range(2):
-        assert torch.allclose(u[c], variational(weights[c]), atol=1e-12)
-        assert torch.allclose(u[c].conj().T @ u[c], torch.eye(2**q, dtype=C128), atol=1e-12)
+        assert torch.allclose(u[c], variational(weights[c]), rtol=0, atol=1e-12)
+        assert torch.allclose(u[c].conj().T @ u[c], torch.eye(2**q, dtype=C128), rtol=0, atol=1e-12)
 
 
 def test_apply_variational_matches_dense_per_sample():
@@ -111,7 +111,7 @@ def test_apply_variational_matches_dense_per_sample():
         ref = psi[b]
         for layer in range(depth):
             ref = entangler(q) @ kron_all([rot("Y", w[b, layer, k]) for k in range(q)]) @ ref
-        assert torch.allclose(got[b], ref, atol=1e-12)
+        assert torch.allclose(got[b], ref, rtol=0, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- QLSTM
@@ -126,7 +126,7 @@ def test_qlstm_gates_equal_a_per_sample_dense_evaluation():
         for g, name in enumerate("ifgo"):
             pre = cell.decoder(z_expect(variational(cell.circuit_weights[g]) @ psi))
             expected = pre if name == "g" else torch.sigmoid(pre)
-            assert torch.allclose(gates[name][b], expected, atol=1e-12), name
+            assert torch.allclose(gates[name][b], expected, rtol=0, atol=1e-12), name
 
 
 def test_qlstm_parameter_layout_and_no_decoder_when_hidden_equals_qubits():
@@ -213,7 +213,7 @@ def test_qk_lstm_gate_at_a_reference_point_sees_kernel_one():
     assert "references" not in dict(cell.named_parameters()) and "references" in cell.state_dict()
     gates = cell.gate_values(point[:, :2])
     expected_g = cell.coefficients[2, :, 0] + cell.bias[2]  # k = 1 with the only reference
-    assert torch.allclose(gates["g"][0], expected_g, atol=1e-12)
+    assert torch.allclose(gates["g"][0], expected_g, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match=r"vectors: expected shape \(4, 1, 5\) or \(1, 5\), got \(2, 5\)"):
         cell.set_references(torch.zeros(2, 5, dtype=torch.float64))
 
@@ -237,11 +237,11 @@ def test_qfwp_fast_weights_accumulate_within_a_sequence_and_reset_between():
             _, state = cell(x, state)
             layer, qubit = cell.slow(x).split([2, 2], dim=-1)
             expected = decay * expected + (layer[:, :, None] * qubit[:, None, :]).reshape(5, 4)
-            assert torch.allclose(state[1], expected, atol=1e-12)
+            assert torch.allclose(state[1], expected, rtol=0, atol=1e-12)
         # a new sequence (state=None) starts again from W = 0
         _, fresh = cell(xs[0])
         layer, qubit = cell.slow(xs[0]).split([2, 2], dim=-1)
-        assert torch.allclose(fresh[1], (layer[:, :, None] * qubit[:, None, :]).reshape(5, 4), atol=1e-12)
+        assert torch.allclose(fresh[1], (layer[:, :, None] * qubit[:, None, :]).reshape(5, 4), rtol=0, atol=1e-12)
         rnn = cells.recurrent("qfwp", 3, 2, decay=decay).double()
         rnn.load_state_dict({f"cells.0.{k}": v for k, v in cell.state_dict().items()})
         first, _ = rnn(xs)
@@ -263,7 +263,7 @@ def test_qfwp_output_equals_dense_circuit_on_the_programmed_weights():
             psi = encoded(cell.encoder(x[b]).tolist())
             for layer in range(2):
                 psi = entangler(3) @ kron_all([rot("Y", w[b, layer, k]) for k in range(3)]) @ psi
-            assert torch.allclose(y[b], cell.post(z_expect(psi)), atol=1e-12)
+            assert torch.allclose(y[b], cell.post(z_expect(psi)), rtol=0, atol=1e-12)
 
 
 def test_qfwp_is_a_two_stage_rule_and_checks_its_arguments():
