@@ -36,12 +36,13 @@ import ornn
 from ornn import Output, Stage, UpdateRule, _checks, identity, quantum
 
 from . import quantum_circuits as qc
+from ._fast import SequenceFastPath
 
 __all__ = ["QFWP"]
 
 
 @ornn.register_cell("qfwp")
-class QFWP(ornn.ORNNCell):
+class QFWP(SequenceFastPath, ornn.ORNNCell):
     """Quantum fast weight programmer cell; state (y, W) with W (B, depth * q) the fast weights.
 
     Args:
@@ -67,7 +68,7 @@ class QFWP(ornn.ORNNCell):
         self.slow = nn.Linear(input_size, depth + num_qubits)
         self.encoder = nn.Linear(input_size, num_qubits)
         self.post = nn.Linear(num_qubits, hidden_size)
-        self.rule = UpdateRule(
+        self.rule = self._stock_rule = UpdateRule(
             stages=(
                 Stage(identity, input_map="program"),
                 Stage(
@@ -100,6 +101,34 @@ class QFWP(ornn.ORNNCell):
         weights, angles = z.split([self.fast_weight_size, self.num_qubits], dim=-1)
         state = qc.apply_variational(qc.angle_encoding(angles), weights.reshape(-1, self.depth, self.num_qubits))
         return self.post(quantum.expectation_z(state))
+
+    _fast_path_methods = ("_decayed_weights_and_angles", "_pad_program", "_circuit_readout")
+
+    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
+        r"""Fast path over (L, B, input_size): every step's circuit in one batched pass.
+
+        Nothing recurrent passes through y: the fast weights obey the linear recurrence
+        W_t = lambda W_{t-1} + L_t (x) Q_t, so they are a (decayed) cumulative sum of the
+        programs, and the circuits of all L x B (step, sequence) pairs then run as one batch.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
+        """
+        if not self.uses_fast_path():
+            return NotImplemented
+        steps, batch = x.shape[0], x.shape[1]
+        weights = state[1]
+        layer, qubit = self.slow(x).split([self.depth, self.num_qubits], dim=-1)
+        programs = (layer[..., :, None] * qubit[..., None, :]).reshape(steps, batch, self.fast_weight_size)
+        if self.decay == 1.0:
+            fast = weights + programs.cumsum(0)
+        else:
+            history = []
+            for program in programs.unbind(0):
+                weights = torch.add(program, weights, alpha=self.decay)
+                history.append(weights)
+            fast = torch.stack(history)
+        z = torch.cat([fast, self.encoder(x)], dim=-1).reshape(steps * batch, -1)
+        outputs = self._circuit_readout(z).reshape(steps, batch, self.hidden_size)
+        return outputs, (outputs[-1], fast[-1])
 
     def zero_state(
         self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any

@@ -143,3 +143,15 @@ def test_qunn_cayley_step_backward_passes_gradcheck(memory):
     inputs = tuple(t.requires_grad_(True) for t in inputs)
     slot, previous = memory - 1, (memory - 2) % memory
     assert torch.autograd.gradcheck(lambda *a: _CayleyStep.apply(*a, (slot, previous)), inputs)
+
+
+def test_qfwp_fast_path_with_decay_equals_the_generic_step():
+    """decay < 1 takes the fast path's explicit recurrence instead of the cumulative sum."""
+    torch.manual_seed(16)
+    cell = cells.QFWP(3, 4, decay=0.7).double()
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    state0 = _random_state(cell, 2)
+    fast, fast_state = cell.forward_sequence(x, state0)
+    generic, generic_state = _stepped(cell, x, state0)
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+    assert_matches(fast_state[1], generic_state[1], rtol=1e-10, atol=1e-12)
