@@ -195,9 +195,12 @@ def rotation(pauli: str, theta: torch.Tensor, *, dtype: torch.dtype = torch.comp
     if pauli not in ("X", "Y", "Z"):
         raise ValueError(f"pauli: expected 'X', 'Y' or 'Z', got {pauli!r}")
     real = torch.float64 if dtype == torch.complex128 else torch.float32
-    half = (torch.as_tensor(theta).to(real) / 2).to(dtype)[..., None, None]
-    eye, p = PAULI["I"].to(dtype), PAULI[pauli].to(dtype)
-    return torch.cos(half) * eye - 1j * torch.sin(half) * p
+    half = (torch.as_tensor(theta).to(real) / 2)[..., None, None]
+    p = PAULI[pauli].to(device=half.device)
+    # cos(h) I - i sin(h) P = [cos(h) I + sin(h) Im P] + i [-sin(h) Re P]: real cosines and sines only
+    cos, sin = torch.cos(half), torch.sin(half)
+    eye = torch.eye(2, dtype=real, device=half.device)
+    return torch.complex(cos * eye + sin * p.imag.to(real), -sin * p.real.to(real)).to(dtype)
 
 
 def apply_cnot(state: torch.Tensor, control: int, target: int) -> torch.Tensor:
