@@ -15,8 +15,12 @@ Timings: median of ``--repeats`` interleaved runs of forward + backward of sum(o
 QUNN is timed at hidden 16 (its step solves a (hidden x memory)-dimensional system).
 Part 3: the quantum sequence cells (QLSTM, QK-LSTM, QFWP; the sequence-model paper) at meta-optimiser
 sizes (input 8, hidden 16, L 20) for batch 1, 64 and 256 against ``nn.LSTM`` and our
-LSTM: their circuits are evaluated once per gate and step for the whole batch, so the
-time per sample falls with the batch (the B=256 / B=1 ratio is far below 256).
+LSTM, through each cell's sequence fast path and (``generic``) through the executor: the
+circuits are evaluated for the whole batch at once, so the time per sample falls with the
+batch (the B=256 / B=1 ratio is far below 256). Goals at B=256: QLSTM and QFWP within 5x
+``nn.LSTM``, QK-LSTM within 10x; and, with the ``bench`` extra, at least 20x faster than
+the same cells written as PennyLane ``default.qubit`` QNodes (``_pennylane_cells.py``,
+checked to give the same outputs).
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
         runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(
             cells.recurrent(name, input_size, size), x
         )
+    runs["qunn floor: LU + 2 solves per step"] = _cayley_floor(length, batch, 16 * 4)
     times = _median_ms(runs, repeats)
     base = times["torch nn.LSTM"]
     print(
@@ -115,6 +120,28 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
     for name, goal in (("urnn", 2.0), ("qunn (hidden 16)", 3.0)):
         ratio = times[f"ornn {name}"] / base
         print(f"ornn {name} / nn.LSTM = {ratio:.2f} (goal <= {goal}): {'met' if ratio <= goal else 'NOT met'}")
+    floor = times["qunn floor: LU + 2 solves per step"]
+    print(
+        f"qunn floor (the LU factorisation of its (B, 64, 64) Cayley system and the forward and backward solves, "
+        f"{length} steps, nothing else) = {floor / base:.2f} x nn.LSTM; qunn = {times['ornn qunn (hidden 16)'] / floor:.2f}"
+        " x its floor"
+    )
+
+
+def _cayley_floor(length: int, batch: int, size: int) -> Callable[[], None]:
+    """The linear algebra no exact Cayley step can skip: per step one LU factorisation of a
+    (batch, size, size) system and two triangular solves (forward, and the adjoint in backward)."""
+    generator = torch.Generator().manual_seed(0)
+    system = torch.eye(size) + 0.1 * torch.randn(batch, size, size, generator=generator)
+    rhs = torch.randn(batch, size, 1, generator=generator)
+
+    def run() -> None:
+        for _ in range(length):
+            lu, pivots, _ = torch.linalg.lu_factor_ex(system)
+            torch.linalg.lu_solve(lu, pivots, rhs)
+            torch.linalg.lu_solve(lu, pivots, rhs, adjoint=True)
+
+    return run
 
 
 QUANTUM = ("qlstm", "qk_lstm", "qfwp")
@@ -126,6 +153,10 @@ def part_three(
     torch.manual_seed(0)
     models = {"torch nn.LSTM": nn.LSTM(input_size, hidden), "ornn lstm": cells.recurrent("lstm", input_size, hidden)}
     models.update({f"ornn {name}": cells.recurrent(name, input_size, hidden) for name in QUANTUM})
+    for name in QUANTUM:  # the same weights through the generic executor (cell.fused = False)
+        generic = copy.deepcopy(models[f"ornn {name}"])
+        generic.cells[0].fused = False
+        models[f"ornn {name} (generic)"] = generic
     print(
         f"\nPart 3: quantum cells, forward+backward, L={length}, input={input_size}, hidden={hidden}, median of {repeats}"
     )
@@ -135,14 +166,51 @@ def part_three(
         times[batch] = _median_ms({name: _fwd_bwd(m, x) for name, m in models.items()}, repeats)
     header = "".join(f"{f'B={b} ms':>12}" for b in batches)
     print(
-        f"{'model':<16} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}"
+        f"{'model':<26} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}"
     )
     for name, module in models.items():
         count = sum(p.numel() for p in module.parameters())
         row = "".join(f"{times[b][name]:>12.1f}" for b in batches)
         scale = times[batches[-1]][name] / times[batches[0]][name]
         versus = times[batches[-1]][name] / times[batches[-1]]["torch nn.LSTM"]
-        print(f"{name:<16} {count:>10}{row} {scale:>14.1f} {versus:>18.1f}")
+        print(f"{name:<26} {count:>10}{row} {scale:>14.1f} {versus:>18.1f}")
+    big = times[batches[-1]]
+    for name, goal in (("qlstm", 5.0), ("qfwp", 5.0), ("qk_lstm", 10.0)):
+        ratio = big[f"ornn {name}"] / big["torch nn.LSTM"]
+        print(
+            f"ornn {name} / nn.LSTM at B={batches[-1]} = {ratio:.1f} (goal <= {goal:g}): "
+            f"{'met' if ratio <= goal else 'NOT met'}"
+        )
+    _against_pennylane(models, big, length, batches[-1], input_size)
+
+
+def _against_pennylane(
+    models: dict[str, nn.Module], ours_ms: dict[str, float], length: int, batch: int, input_size: int
+) -> None:
+    """Each quantum cell against the same cell as PennyLane default.qubit QNodes (the ``bench`` extra)."""
+    try:
+        from _pennylane_cells import PEERS
+    except ImportError as err:
+        print(f"(PennyLane peers not measured: {err}; install the bench extra)")
+        return
+    torch.manual_seed(1)
+    check = torch.randn(3, 2, input_size)
+    x = torch.randn(length, batch, input_size)
+    print(
+        f"\nPennyLane default.qubit (torch interface, backprop, broadcast over B={batch}), forward+backward, median of 3"
+    )
+    for name in QUANTUM:
+        ours = models[f"ornn {name}"]
+        peer = PEERS[name](ours.cells[0])
+        with torch.no_grad():
+            agreement = float((ours(check)[0] - peer(check)[0]).abs().max())
+        peer_ms = _median_ms({"peer": _fwd_bwd(peer, x)}, 3)["peer"]
+        speedup = peer_ms / ours_ms[f"ornn {name}"]
+        print(
+            f"{name:<8} PennyLane {peer_ms:>9.1f} ms   ornn {ours_ms[f'ornn {name}']:>7.1f} ms   ornn faster by "
+            f"{speedup:>6.1f}x (goal >= 20): {'met' if speedup >= 20 else 'NOT met'}   max |ornn - PennyLane| "
+            f"{agreement:.1e}"
+        )
 
 
 def part_two(length: int, batch: int, repeats: int, hidden: int = 512, layers: int = 4) -> None:

@@ -218,14 +218,16 @@ def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: 
     real = psi0.dtype.to_real()
     vectors = vectors.to(device=psi0.device, dtype=real)
     energies = energies.to(psi0.device)
-    coefficients = torch.complex(psi0.real.to(real) @ vectors, psi0.imag.to(real) @ vectors)  # V^T psi0
+    a = (psi0.real.to(real) @ vectors)[:, None, :]  # V^T psi0 = a + ib, (B, 1, 2^N)
+    b = (psi0.imag.to(real) @ vectors)[:, None, :]
     times = dt * torch.arange(steps + 1, dtype=torch.float64, device=psi0.device)
-    phases = torch.polar(
-        torch.ones_like(times)[:, None].expand(-1, energies.numel()), -times[:, None] * energies[None, :]
-    )
-    rotated = coefficients[:, None, :] * phases.to(psi0.dtype)[None]  # (B, steps + 1, 2^N)
+    angles = (times[:, None] * energies[None, :]).to(real)  # E t, (steps + 1, 2^N)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    # (a + ib) e^{-iEt} = (a cos + b sin) + i (b cos - a sin): contiguous real parts for the two products
+    rotated_re = torch.addcmul(a * cos, b, sin)
+    rotated_im = torch.addcmul(b * cos, a, sin, value=-1.0)
     vt = vectors.T
-    return torch.complex(rotated.real @ vt, rotated.imag @ vt)
+    return torch.complex(rotated_re @ vt, rotated_im @ vt)
 
 
 def _ising_times(psi: torch.Tensor, diagonal: torch.Tensor, g: float, n: int) -> torch.Tensor:
