@@ -109,8 +109,7 @@ class QFWP(SequenceFastPath, ornn.ORNNCell):
 
         Nothing recurrent passes through y: the fast weights obey the linear recurrence
         W_t = lambda W_{t-1} + L_t (x) Q_t, so they are a (decayed) cumulative sum of the
-        programs, and the circuits of all L x B (step, sequence) pairs then run as one batch, in
-        real arithmetic (the encoding's real and imaginary parts through the real RY layers).
+        programs, and the circuits of all L x B (step, sequence) pairs then run as one batch.
         ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
         """
         if not self.uses_fast_path():
@@ -127,12 +126,8 @@ class QFWP(SequenceFastPath, ornn.ORNNCell):
                 weights = torch.add(program, weights, alpha=self.decay)
                 history.append(weights)
             fast = torch.stack(history)
-        angles = self.encoder(x).reshape(steps * batch, self.num_qubits)
-        weights = fast.reshape(steps * batch, self.depth, self.num_qubits)
-        parts = qc.ry_layers_parts(qc.angle_encoding_parts(angles), weights)  # real arithmetic: V(W) is real
-        probabilities = parts.view(steps * batch, 2, -1).square().sum(1)
-        z = probabilities @ qc.z_sign_table(self.num_qubits, x.dtype, x.device).T  # <Z_w>
-        outputs = self.post(z).reshape(steps, batch, self.hidden_size)
+        z = torch.cat([fast, self.encoder(x)], dim=-1).reshape(steps * batch, -1)
+        outputs = self._circuit_readout(z).reshape(steps, batch, self.hidden_size)
         return outputs, (outputs[-1], fast[-1])
 
     def zero_state(

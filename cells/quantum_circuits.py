@@ -47,7 +47,6 @@ __all__ = [
     "rotation_layer",
     "variational_unitary",
     "apply_variational",
-    "ry_layers_parts",
     "feature_map",
     "fidelity_kernel",
 ]
@@ -190,35 +189,6 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
     for layer in range(weights.shape[1]):
         state = entangle(quantum.apply_wise(state, gate[:, layer]))
     return state
-
-
-def ry_layers_parts(parts: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """:func:`apply_variational` with ``axes="Y"`` in real arithmetic, on [Re psi, Im psi].
-
-    ``parts`` is (B, 2 * 2^q) as :func:`angle_encoding_parts` returns it, ``weights`` (B, depth, q).
-    RY is real, so each layer [RY(w_k) on every wire k, then the entangler] is one real
-    (2^q x 2^q) matrix per sample: the Kronecker product of the rotations with the entangler's
-    rows permuted, applied to the real and imaginary parts at once by one batched product.
-    Returns the new [Re psi, Im psi].
-    """
-    _checks.tensor("weights", weights)
-    batch, depth, q = weights.shape
-    dim = 2**q
-    if parts.shape != (batch, 2 * dim):
-        raise ValueError(f"parts: expected shape ({batch}, {2 * dim}), got {tuple(parts.shape)}")
-    half = 0.5 * weights
-    cos, sin = torch.cos(half), torch.sin(half)
-    rotations = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # (B, depth, q, 2, 2)
-    wires = rotations.unbind(2)
-    layers = wires[0]
-    for gate in wires[1:]:  # wire 0 stays the most significant bit
-        size = layers.shape[-1] * 2
-        layers = (layers[..., :, None, :, None] * gate[..., None, :, None, :]).reshape(batch, depth, size, size)
-    layers = layers[:, :, _entangler_permutation(q, weights.device)]
-    state = parts.view(batch, 2, dim).transpose(1, 2)  # (B, dim, [re, im])
-    for layer in layers.unbind(1):
-        state = torch.bmm(layer, state)
-    return state.transpose(1, 2).reshape(batch, 2 * dim)
 
 
 def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch.Tensor:

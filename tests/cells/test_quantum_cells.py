@@ -114,18 +114,6 @@ def test_apply_variational_matches_dense_per_sample():
         assert torch.allclose(got[b], ref, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("q,depth", [(1, 1), (2, 2), (3, 2)])
-def test_real_ry_layers_equal_apply_variational(q, depth):
-    torch.manual_seed(q + 10)
-    a = torch.randn(4, q, dtype=torch.float64)
-    w = torch.randn(4, depth, q, dtype=torch.float64)
-    expected = qc.apply_variational(qc.angle_encoding(a), w)
-    got = qc.ry_layers_parts(qc.angle_encoding_parts(a), w)
-    assert torch.allclose(got, torch.cat([expected.real, expected.imag], dim=1), rtol=0, atol=1e-12)
-    with pytest.raises(ValueError, match=r"parts: expected shape \(4, %d\), got \(4, 3\)" % (2 * 2**q)):
-        qc.ry_layers_parts(torch.zeros(4, 3, dtype=torch.float64), w)
-
-
 # --------------------------------------------------------------------------- QLSTM
 def test_qlstm_gates_equal_a_per_sample_dense_evaluation():
     torch.manual_seed(4)
