@@ -24,6 +24,7 @@ from .problems import (
     random_regular_maxcut,
     random_sk,
 )
+from .shipped import pretrained
 
 __all__ = [
     "Problem",
@@ -58,6 +59,7 @@ __all__ = [
     "MetaTrajectory",
     "ProblemDistribution",
     "meta_train",
+    "pretrained",
     "two_phase",
     "weighted_cost_loss",
     "observed_improvement_loss",

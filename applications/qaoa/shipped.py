@@ -1,0 +1,135 @@
+"""Pretrained QAOA initialisers shipped with the package, and the recipes that rebuild them bit for bit.
+
+    >>> from applications.qaoa import make_ansatz, pretrained, random_regular_maxcut
+    >>> meta = pretrained("3-regular", 2)              # the LSTM meta-optimiser for 3-regular MaxCut, p = 2
+    >>> problem = random_regular_maxcut(12, seed=1)
+    >>> phase_one = meta(make_ansatz(problem, 2), steps=meta.steps)
+    >>> phase_one.best_params                          # the best of its T + 1 evaluations
+
+Every file in ``applications/qaoa/weights/`` is a :meth:`MetaOptimizer.save` file written by
+:func:`build` from one entry of :data:`RECIPES`, with the recipe in its notes. Rebuild them all
+(about 15 minutes on 2 CPU cores) with::
+
+    python -m applications.qaoa.shipped
+
+Training is deterministic on one machine (seeded draws, float64, one process), so the rebuild
+reproduces the shipped bits on the machine that wrote them; another CPU's BLAS may differ in
+the last bits.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from .experiment import build_meta
+from .meta import MetaOptimizer, ProblemDistribution, meta_train
+
+__all__ = ["RECIPES", "WEIGHTS", "available", "build", "pretrained", "weights_path"]
+
+#: where the shipped weight files live (package data)
+WEIGHTS = Path(__file__).with_name("weights")
+
+#: (kind, p, dc) -> the training recipe: ``build_meta`` and ``meta_train`` arguments, all at their defaults
+#: except the family's sizes and horizon (the settings the benchmarks evaluate)
+RECIPES: dict[tuple[str, int, bool], dict[str, Any]] = {
+    ("erdos-renyi", 1, False): {"train_sizes": (6, 7, 8, 9), "steps": 10},
+    ("3-regular", 1, False): {"train_sizes": (8, 10), "steps": 6},
+    ("3-regular", 2, False): {"train_sizes": (8, 10), "steps": 6},
+    ("3-regular", 3, False): {"train_sizes": (8, 10), "steps": 6},
+    ("3-regular", 2, True): {"train_sizes": (8, 10), "steps": 6},
+}
+_DEFAULTS = {"cell": "lstm", "hidden_size": 20, "epochs": 20, "lr": 0.01, "seed": 0}
+
+
+def _key(kind: str, p: int, dc: bool) -> tuple[str, int, bool]:
+    if not isinstance(dc, bool):
+        raise TypeError(f"dc: expected a bool, got {dc!r}")
+    key = (kind, p, dc)
+    if key not in RECIPES:
+        shipped = ", ".join(f"({k!r}, p={q}{', dc=True' if d else ''})" for k, q, d in RECIPES)
+        raise ValueError(f"(kind, p, dc): expected one of {shipped}, got ({kind!r}, p={p!r}, dc={dc!r})")
+    return key
+
+
+def recipe(kind: str, p: int, *, dc: bool = False, cell: str = "lstm") -> dict[str, Any]:
+    """The full recipe of one shipped initialiser: family, depth, cell and every training setting."""
+    key = _key(kind, p, dc)
+    return {**_DEFAULTS, "kind": kind, "p": p, "dc": dc, "cell": cell, **RECIPES[key]}
+
+
+def build(kind: str, p: int, *, dc: bool = False, cell: str = "lstm", epochs: Optional[int] = None) -> MetaOptimizer:
+    """Train the initialiser of one recipe from scratch (``epochs`` shortens it, for tests); returns it with
+    ``.steps`` and ``.notes`` (the recipe) set, as :meth:`MetaOptimizer.save` writes them."""
+    settings = recipe(kind, p, dc=dc, cell=cell)
+    if epochs is not None:
+        settings["epochs"] = epochs
+    torch.manual_seed(settings["seed"])
+    meta = build_meta(settings["cell"], p=p, dc=dc, hidden_size=settings["hidden_size"])
+    meta_train(
+        meta,
+        ProblemDistribution(kind, tuple(settings["train_sizes"])),
+        p=p,
+        dc=dc,
+        steps=settings["steps"],
+        epochs=settings["epochs"],
+        lr=settings["lr"],
+        seed=settings["seed"],
+    )
+    meta.steps = settings["steps"]
+    meta.notes = {**settings, "train_sizes": list(settings["train_sizes"])}
+    return meta
+
+
+def weights_path(kind: str, p: int, *, dc: bool = False, cell: str = "lstm") -> Path:
+    """The file of one shipped initialiser (it may not exist for a cell nobody trained)."""
+    _key(kind, p, dc)
+    return WEIGHTS / f"{kind}-p{p}{'-dc' if dc else ''}-{cell}.pt"
+
+
+def available() -> list[dict[str, Any]]:
+    """The shipped initialisers: kind, p, dc and cell of every weight file present."""
+    found = []
+    for kind, p, dc in RECIPES:
+        prefix = f"{kind}-p{p}{'-dc' if dc else ''}-"
+        for path in sorted(WEIGHTS.glob(f"{prefix}*.pt")):
+            cell = path.stem[len(prefix) :]
+            if "-" not in cell:  # "3-regular-p2-dc-lstm" is not a cell "dc-lstm" of the plain recipe
+                found.append({"kind": kind, "p": p, "dc": dc, "cell": cell})
+    return found
+
+
+def pretrained(kind: str, p: int, *, dc: bool = False, cell: Optional[str] = None) -> MetaOptimizer:
+    """The shipped meta-optimiser for ``kind`` MaxCut at depth ``p`` (``dc``: DC-QAOA), in float64 on the CPU.
+
+    ``cell`` picks the recurrent cell (default ``"lstm"``, the one shipped for every recipe).
+    Its ``.steps`` is the Phase I horizon it was trained for and ``.notes`` its recipe.
+    """
+    path = weights_path(kind, p, dc=dc, cell="lstm" if cell is None else cell)
+    if not path.exists():
+        cells = sorted(
+            {entry["cell"] for entry in available() if (entry["kind"], entry["p"], entry["dc"]) == (kind, p, dc)}
+        )
+        raise ValueError(f"cell: expected one of {cells} for ({kind!r}, p={p}, dc={dc}), got {cell!r}")
+    return MetaOptimizer.load(path)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Rebuild the shipped QAOA initialisers from their recipes.")
+    parser.add_argument("--cell", default="lstm", help="registered cell name (default lstm)")
+    parser.add_argument("--out", type=Path, default=WEIGHTS, help=f"folder to write (default {WEIGHTS})")
+    args = parser.parse_args(argv)
+    for kind, p, dc in RECIPES:
+        meta = build(kind, p, dc=dc, cell=args.cell)
+        path = meta.save(
+            args.out / weights_path(kind, p, dc=dc, cell=args.cell).name, steps=meta.steps, notes=meta.notes
+        )
+        print(f"wrote {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
