@@ -155,3 +155,14 @@ def test_qfwp_fast_path_with_decay_equals_the_generic_step():
     generic, generic_state = _stepped(cell, x, state0)
     assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
     assert_matches(fast_state[1], generic_state[1], rtol=1e-10, atol=1e-12)
+
+
+def test_qunn_fast_path_with_a_nonlinear_hidden_activation_and_small_step():
+    """sigma_2 = tanh takes the fast path's general branch (the increment (2/h)(A^{-1} w - w) itself)."""
+    torch.manual_seed(17)
+    cell = cells.QUNN(3, 2, memory=3, step_size=0.05, hidden_activation=torch.tanh).double()
+    x = torch.randn(7, 2, 3, dtype=torch.float64)
+    state0 = _random_state(cell, 2)
+    fast, _ = cell.forward_sequence(x, state0)
+    generic, _ = _stepped(cell, x, state0)
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
