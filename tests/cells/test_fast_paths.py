@@ -36,10 +36,12 @@ def test_the_fast_path_cells_are_the_expected_ones():
     assert {"lstm", "gru", "sru", "urnn"} <= set(FAST)
 
 
-@pytest.mark.parametrize("name", FAST)
-def test_fast_path_equals_the_generic_step_in_float64(name):
+@pytest.mark.parametrize(
+    "name, options", [(name, {}) for name in FAST] + [("lstm", {"bias": False}), ("gru", {"bias": False})]
+)
+def test_fast_path_equals_the_generic_step_in_float64(name, options):
     torch.manual_seed(11)
-    cell = cells.create(name, 3, 4).double()
+    cell = cells.create(name, 3, 4, **options).double()
     assert cell.uses_fast_path()
     x = torch.randn(8, 2, 3, dtype=torch.float64)
     state0 = _random_state(cell, 2)
@@ -100,6 +102,40 @@ def test_a_subclass_that_changes_the_step_declines_the_fast_path(name):
     reference = stock(3, 4).double()
     reference.load_state_dict(variant.state_dict())
     assert_matches(out, 0.5 * ornn.Recurrent(reference)(x)[0], rtol=1e-10, atol=1e-12)
+
+
+class _HalvedForgetGate(cells.LSTM):
+    """Overrides only ``_gates`` (the forget gate halved): the fused kernel would compute the stock LSTM."""
+
+    def _gates(self, x, state, clock):
+        gates = super()._gates(x, state, clock)
+        return {**gates, "f": 0.5 * gates["f"]}
+
+
+def test_a_subclass_that_changes_only_the_gates_declines_the_fused_kernel():
+    torch.manual_seed(6)
+    variant = _HalvedForgetGate(3, 4).double()
+    assert not variant.uses_fast_path()
+    assert variant.forward_sequence(torch.zeros(2, 1, 3, dtype=torch.float64), variant.initial_state(1)) is (
+        NotImplemented
+    )
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    out, _ = ornn.Recurrent(variant)(x)
+    assert_matches(out, _stepped(variant, x, variant.initial_state(2))[0])
+    stock = cells.LSTM(3, 4).double()
+    stock.load_state_dict(variant.state_dict())
+    assert (ornn.Recurrent(stock)(x)[0] - out).abs().max() > 1e-3  # the variant really differs
+
+
+def test_the_fused_lstm_in_float32_agrees_with_the_generic_rule():
+    """float32 on CPU runs oneDNN's LSTM kernel (its own summation order): 1e-5 relative."""
+    torch.manual_seed(5)
+    cell = cells.LSTM(4, 6)
+    x = torch.randn(12, 3, 4)
+    fast, _ = ornn.Recurrent(cell)(x)
+    cell.fused = False
+    generic, _ = ornn.Recurrent(cell)(x)
+    assert_matches(fast, generic, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", FAST)
