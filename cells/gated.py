@@ -25,8 +25,8 @@ length) a stock LSTM or GRU runs torch's own fused RNN kernel (``torch.lstm`` / 
 the kernel behind ``nn.LSTM`` / ``nn.GRU``; oneDNN's on CPU in float32, cuDNN's on CUDA).
 It applies when the cell's step is the stock one: a subclass that overrides how the gates,
 the rule or the output are computed (a user's variant) runs the generic executor instead, and
-so does a cell with ``cell.fused = False``. The executor stays the reference; the tests hold the two equal to 1e-10
-in float64.
+so does a cell with ``cell.fused = False``. The executor stays the reference; the tests hold
+the two equal to 1e-10 in float64.
 """
 
 from __future__ import annotations

@@ -182,22 +182,23 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
 
     def forward_unchecked(self, x: Optional[torch.Tensor], state: Any) -> tuple[torch.Tensor, Any]:
         (tape_flat, memory, u), clock = super().forward_unchecked(x, state)[1]
-        batch, slots, d = tape_flat.shape[0], self.memory, self.hidden_size
         # roll into the next step's frame: slot 1 becomes slot 0 (tape and generator memory alike)
-        tape = torch.roll(tape_flat.reshape(batch, slots, d), shifts=-1, dims=1)
-        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(-1, -1), dims=(1, 3)).reshape(
-            batch, slots * d, slots * d
-        )
-        return self.output_activation(tape[:, 0]), ((tape, memory, u), clock)
+        tape = torch.roll(tape_flat.reshape(-1, self.memory, self.hidden_size), shifts=-1, dims=1)
+        return self.output_activation(tape[:, 0]), ((tape, self._roll_memory(memory, -1), u), clock)
+
+    def _roll_memory(self, memory: torch.Tensor, shift: int) -> torch.Tensor:
+        """The generator memory (B, dL, dL) with both clock indices rolled by ``shift`` slots."""
+        slots, d = self.memory, self.hidden_size
+        blocks = memory.reshape(-1, slots, d, slots, d)
+        return torch.roll(blocks, shifts=(shift, shift), dims=(1, 3)).reshape(memory.shape)
 
     # -------------------------------------------------------------- sequences
-    _fast_path_methods = ("mixing", "transition", "clock_generator", "generator")
+    # the fast path re-implements these (the step's generator memory, clock shift and mixing)
+    _fast_path_methods = ("mixing", "transition", "clock_generator")
 
     def _reframe(self, tape: torch.Tensor, memory: torch.Tensor, shift: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Roll the tape (B, L, d) and the generator memory (B, dL, dL) by ``shift`` clock slots."""
-        batch, slots, d = tape.shape
-        memory = torch.roll(memory.reshape(batch, slots, d, slots, d), shifts=(shift, shift), dims=(1, 3))
-        return torch.roll(tape, shifts=shift, dims=1), memory.reshape(batch, slots * d, slots * d)
+        return torch.roll(tape, shifts=shift, dims=1), self._roll_memory(memory, shift)
 
     def forward_sequence(self, x: torch.Tensor, state: Any) -> Any:
         r"""Fast path over (L_seq, B, input_size) in the clock's *fixed* frame.
@@ -223,8 +224,8 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
         tape, memory = self._reframe(tape, memory, start)
         embedded = self.input_activation(x @ self.embedding.T)  # (L_seq, B, d)
         p1, p2 = torch.sigmoid(self.p_logits)  # (L,) each, indexed by slot
-        shift = self.clock_generator(tape.dtype, tape.device).expand(1, -1, -1)
-        clocks = torch.cat([self._reframe(tape[:1], shift, r)[1] for r in range(slots)])  # S in each slot's frame
+        shift = self.clock_generator(tape.dtype, tape.device)[None]
+        clocks = torch.cat([self._roll_memory(shift, r) for r in range(slots)])  # S in each slot's frame
         eye = torch.eye(slots * d, dtype=tape.dtype, device=tape.device)
         # per slot, unbound once so the loop indexes Python lists (no per-step autograd nodes)
         fixed = (eye - (0.5 * h * p1)[:, None, None] * clocks).unbind(0)  # I - (h/2) p_1 S
@@ -265,7 +266,8 @@ class _CayleyStep(torch.autograd.Function):
     returning (M, w, y). Backward: A^{-T} g_y by one solve with the saved LU factors,
     G_A = -(A^{-T} g_y) y^T (rank one per row, never formed), and every other gradient by the
     chain rule, each one contiguous pass, a product or a dot product (autograd's graph for the
-    same ops spends most of its time on strided copies and small nodes). ``torch.autograd.gradcheck`` holds it to autograd in the tests.
+    same ops spends most of its time on strided copies and small nodes). The tests hold it to
+    finite differences with ``torch.autograd.gradcheck``.
     """
 
     @staticmethod

@@ -28,7 +28,7 @@ import torch
 from .experiment import build_meta
 from .meta import MetaOptimizer, ProblemDistribution, meta_train
 
-__all__ = ["RECIPES", "WEIGHTS", "available", "build", "pretrained", "weights_path"]
+__all__ = ["RECIPES", "WEIGHTS", "available", "build", "pretrained", "recipe", "weights_path"]
 
 #: where the shipped weight files live (package data)
 WEIGHTS = Path(__file__).with_name("weights")
