@@ -55,9 +55,16 @@ def _key(kind: str, p: int, dc: bool) -> tuple[str, int, bool]:
     return key
 
 
+def _cell(cell: Any) -> str:
+    if not isinstance(cell, str):
+        raise TypeError(f"cell: expected a registered cell name (a str), got {cell!r}")
+    return cell
+
+
 def recipe(kind: str, p: int, *, dc: bool = False, cell: str = "lstm") -> dict[str, Any]:
     """The full recipe of one shipped initialiser: family, depth, cell and every training setting."""
     key = _key(kind, p, dc)
+    _cell(cell)
     return {**_DEFAULTS, "kind": kind, "p": p, "dc": dc, "cell": cell, **RECIPES[key]}
 
 
@@ -87,7 +94,7 @@ def build(kind: str, p: int, *, dc: bool = False, cell: str = "lstm", epochs: Op
 def weights_path(kind: str, p: int, *, dc: bool = False, cell: str = "lstm") -> Path:
     """The file of one shipped initialiser (it may not exist for a cell nobody trained)."""
     _key(kind, p, dc)
-    return WEIGHTS / f"{kind}-p{p}{'-dc' if dc else ''}-{cell}.pt"
+    return WEIGHTS / f"{kind}-p{p}{'-dc' if dc else ''}-{_cell(cell)}.pt"
 
 
 def available() -> list[dict[str, Any]]:

@@ -46,6 +46,10 @@ def test_pretrained_refuses_what_is_not_shipped_by_name():
         pretrained("3-regular", 2, cell="gru")
     with pytest.raises(TypeError, match=r"dc: expected a bool, got 1"):
         pretrained("3-regular", 2, dc=1)
+    with pytest.raises(TypeError, match=r"cell: expected a registered cell name \(a str\), got 3"):
+        pretrained("3-regular", 2, cell=3)
+    with pytest.raises(TypeError, match=r"cell: expected a registered cell name \(a str\), got None"):
+        shipped.recipe("3-regular", 2, cell=None)
 
 
 @pytest.mark.slow
