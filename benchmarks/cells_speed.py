@@ -90,7 +90,8 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
         runs[f"ornn {name}" + (f" (hidden {size})" if size != hidden else "")] = _fwd_bwd(
             cells.recurrent(name, input_size, size), x
         )
-    runs["qunn floor: LU + 2 solves per step"] = _cayley_floor(length, batch, 16 * 4)
+    qunn = cells.QUNN(input_size, 16)  # the size timed above: its Cayley system is (hidden x memory)-dimensional
+    runs["qunn floor: LU + 2 solves per step"] = _cayley_floor(length, batch, qunn.hidden_size * qunn.memory)
     times = _median_ms(runs, repeats)
     base = times["torch nn.LSTM"]
     print(
