@@ -2,6 +2,7 @@
 
 from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA, make_ansatz, parameter_count
 from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
+from .large_girth import large_girth_cut_fraction
 from .meta import (
     MetaOptimizer,
     MetaTrajectory,
@@ -55,6 +56,7 @@ __all__ = [
     "DegreeRule",
     "FIXED_ANGLES_3_REGULAR",
     "ansatz_optimum",
+    "large_girth_cut_fraction",
     "MetaOptimizer",
     "MetaTrajectory",
     "ProblemDistribution",

@@ -10,10 +10,12 @@ keep beta > 0. For DC-QAOA every baseline sets alpha = 0 (it starts as plain QAO
 * ``linear_ramp`` (TQA, Sack & Serbyn 2021): t_k = (k - 1/2)/p, gamma_k = -t_k dt,
   beta_k = (1 - t_k) dt, a discretised annealing path from the mixer to H_c with time step dt
   (0.75 by default, their optimum for 3-regular MaxCut).
-* ``fixed_angles`` (Wurtz & Lykov 2021, 3-regular graphs): their tabulated angles for p = 1, 2,
-  mapped to our convention. Only the entries checked here are shipped: on graphs of girth
-  > 2p + 1 they reproduce the tree-limit cut fractions 0.6925 (p = 1) and 0.7559 (p = 2)
-  (tested on the cube and the Heawood graph).
+* ``fixed_angles`` (Wurtz & Lykov, "The fixed angle conjecture for QAOA on regular MaxCut graphs",
+  Phys. Rev. A 104, 052419, arXiv:2107.00677; 3-regular graphs): their Table 1 angles for
+  p = 1..5, mapped to our convention. On graphs of girth > 2p + 1 they give the published
+  guarantees 0.6925, 0.7559, 0.7924, 0.8169, 0.8364: the tests check every entry with
+  ``large_girth_cut_fraction`` (the exact tree contraction), and p = 1, 2 also on the cube and
+  the Heawood graph, whose girths (4 and 6) are large enough for a state-vector check.
 * ``DegreeRule`` (Erdős–Rényi graphs): gamma_k = c_k / sqrt(mean degree), beta_k = b_k,
   fitted by least squares to optimised angles of training graphs, and stored with its fit.
 """
@@ -36,10 +38,14 @@ from .problems import MaxCut
 
 __all__ = ["random_init", "linear_ramp", "fixed_angles", "DegreeRule", "FIXED_ANGLES_3_REGULAR", "ansatz_optimum"]
 
-#: Wurtz & Lykov's 3-regular angles in their convention (gamma_WL, beta_WL), keyed by p
+#: Wurtz & Lykov's 3-regular angles in their convention (gamma_WL, beta_WL), keyed by p (their
+#: exp(-i gamma C) maximises the cut C; ours is (-gamma_WL, beta_WL))
 FIXED_ANGLES_3_REGULAR = {
     1: ((0.616,), (0.3927,)),
     2: ((0.488, 0.898), (0.555, 0.293)),
+    3: ((0.422, 0.798, 0.937), (0.609, 0.459, 0.235)),
+    4: ((0.409, 0.781, 0.988, 1.156), (0.600, 0.434, 0.297, 0.159)),
+    5: ((0.360, 0.707, 0.823, 1.005, 1.154), (0.632, 0.523, 0.390, 0.275, 0.149)),
 }
 
 

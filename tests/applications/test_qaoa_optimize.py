@@ -84,9 +84,9 @@ def test_degree_rule_fits_saves_and_predicts(tmp_path):
             r"fixed angles are for MaxCut on 3-regular graphs",
         ),
         (
-            lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.cubical_graph()), 5)),
+            lambda a: qaoa.fixed_angles(QAOA(MaxCut(nx.cubical_graph()), 6)),
             ValueError,
-            r"fixed angles are shipped for p in \[1, 2\], got p = 5",
+            r"fixed angles are shipped for p in \[1, 2, 3, 4, 5\], got p = 6",
         ),
         (lambda a: qaoa.linear_ramp(a, dt=-1), ValueError, r"dt: expected a positive finite number"),
         (lambda a: qaoa.DegreeRule.fit([], 1), ValueError, r"problems: expected at least one training graph"),

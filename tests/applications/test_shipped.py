@@ -38,8 +38,8 @@ def test_every_recipe_ships_an_lstm_that_loads_with_its_recipe(kind, p, dc):
 def test_pretrained_refuses_what_is_not_shipped_by_name():
     with pytest.raises(ValueError, match=r"\(kind, p, dc\): expected one of .*got \('sk', p=1, dc=False\)"):
         pretrained("sk", 1)
-    with pytest.raises(ValueError, match=r"\(kind, p, dc\): expected one of .*got \('3-regular', p=5, dc=False\)"):
-        pretrained("3-regular", 5)
+    with pytest.raises(ValueError, match=r"\(kind, p, dc\): expected one of .*got \('3-regular', p=6, dc=False\)"):
+        pretrained("3-regular", 6)
     with pytest.raises(
         ValueError, match=r"cell: expected one of \['lstm'\] for \('3-regular', p=2, dc=False\), got 'gru'"
     ):
