@@ -23,6 +23,19 @@ def test_a_shortened_recipe_rebuilds_bit_for_bit():
     assert any(not torch.equal(value, first.state_dict()[key]) for key, value in fresh.items())
 
 
+def test_build_takes_another_seed_and_records_it():
+    """The seed spread of the benchmarks: another seed draws other weights and problems, and the notes say which."""
+    other = shipped.build("3-regular", 1, epochs=1, seed=1)
+    assert other.notes["seed"] == 1
+    torch.manual_seed(0)
+    reference = shipped.build("3-regular", 1, epochs=1)
+    assert not _same_bits(other, reference)
+    with pytest.raises(ValueError, match=r"seed: expected an integer >= 0, got -1"):
+        shipped.build("3-regular", 1, epochs=1, seed=-1)
+    with pytest.raises(TypeError, match=r"epochs: expected an integer >= 1, got 1.5"):
+        shipped.build("3-regular", 1, epochs=1.5)
+
+
 @pytest.mark.parametrize("kind, p, dc", list(shipped.RECIPES))
 def test_every_recipe_ships_an_lstm_that_loads_with_its_recipe(kind, p, dc):
     meta = pretrained(kind, p, dc=dc)
