@@ -2,9 +2,10 @@ r"""QAOA MaxCut on D-regular graphs of large girth: the exact cut fraction, by c
 
 On a D-regular graph whose girth exceeds 2p + 1, the radius-p neighbourhood of every edge is the
 same tree, so the depth-p QAOA expectation of every edge term is the same number, and the cut
-fraction does not depend on the graph (Farhi, Goldstone & Gutmann 2014; the fixed-angle
-guarantees of Wurtz & Lykov, "The fixed angle conjecture for QAOA on regular MaxCut graphs",
-Phys. Rev. A 104, 052419, arXiv:2107.00677, are this number at their angles).
+fraction does not depend on the graph (Farhi, Goldstone & Gutmann, "A quantum approximate
+optimization algorithm", arXiv:1411.4028). The fixed-angle guarantees of Wurtz & Lykov, "The fixed
+angle conjecture for QAOA on regular MaxCut graphs", Phys. Rev. A 104, 052419, arXiv:2107.00677, are
+this number at their angles.
 
 The expectation is a path sum. Between the layers of U = prod_k exp(-i beta_k B) exp(-i gamma_k H_c)
 and of U^dagger, each qubit carries a configuration a in {+1, -1}^(2p+1):
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import torch
 
-from ornn import _checks
+from ornn import _checks, quantum
 
 __all__ = ["large_girth_cut_fraction"]
 
@@ -44,15 +45,12 @@ MAX_DEPTH = 8
 def _chain_weight(betas: torch.Tensor) -> torch.Tensor:
     """f(a) as a tensor of shape (2,) * (2p + 1); index 0 is the bit +1 and index 1 the bit -1."""
     p = betas.numel()
+    forward = quantum.rotation("X", 2 * betas, dtype=torch.complex128)  # (p, 2, 2): exp(-i beta_k X)
     weight = torch.full((2,), 0.5, dtype=torch.complex128, device=betas.device)
     for j in range(2 * p):
         # link between positions j and j + 1: the forward mixer of layer j + 1, or, past the measured
-        # bit at position p, the backward mixer of layer 2p - j
-        forward = j < p
-        beta = betas[j] if forward else betas[2 * p - j - 1]
-        off = (-1j if forward else 1j) * torch.sin(beta)
-        diag = torch.cos(beta).to(torch.complex128)
-        link = torch.stack([torch.stack([diag, off]), torch.stack([off, diag])])
+        # bit at position p, the backward mixer exp(+i beta X) (the conjugate: X is real) of layer 2p - j
+        link = forward[j] if j < p else forward[2 * p - j - 1].conj()
         weight = weight[..., None] * link.reshape((1,) * j + (2, 2))
     return weight
 
