@@ -19,14 +19,13 @@ import argparse
 import math
 
 import torch
+from qaoa_pretrained import graph_sets  # the same two test sets (run from benchmarks/)
 
 from applications.qaoa import (
-    ProblemDistribution,
     ansatz_optimum,
     make_ansatz,
     optimize,
     pretrained,
-    random_regular_maxcut,
     relative_error,
 )
 from ornn import tables
@@ -37,10 +36,7 @@ def main() -> None:
     parser.add_argument("--graphs", type=int, default=16)
     args = parser.parse_args()
     meta = pretrained("3-regular", 2, dc=True)
-    sets = {
-        "compare": ProblemDistribution("3-regular", (10,)).sample(8, seed=10),
-        "unseen": [random_regular_maxcut(10, seed=10_000 + i) for i in range(args.graphs)],
-    }
+    sets = graph_sets(args.graphs)
     rows = []
     for label, problems in sets.items():
         for i, problem in enumerate(problems):

@@ -57,6 +57,14 @@ REACHED = 0.001  # within 0.1 points of the ansatz optimum
 TRANSFER_SLACK = 0.003
 
 
+def graph_sets(graphs: int) -> dict[str, list]:
+    """The two n = 10 test sets: ``graphs`` unseen graphs (seeds from 10,000) and compare's 8 (seed 0)."""
+    return {
+        "unseen": [random_regular_maxcut(10, seed=10_000 + i) for i in range(graphs)],
+        "compare": ProblemDistribution("3-regular", (10,)).sample(8, seed=10),  # run_compare's draw at seed 0
+    }
+
+
 def _errors(problems, energies) -> torch.Tensor:
     return torch.stack([relative_error(pr, e) for pr, e in zip(problems, energies)])
 
@@ -109,10 +117,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write every figure here")
     args = parser.parse_args()
 
-    sets = {
-        "unseen": [random_regular_maxcut(10, seed=10_000 + i) for i in range(args.graphs)],
-        "compare": ProblemDistribution("3-regular", (10,)).sample(8, seed=10),  # run_compare's draw at seed 0
-    }
+    sets = graph_sets(args.graphs)
     transfer = {
         n: [random_regular_maxcut(n, seed=20_000 + 100 * n + i) for i in range(max(1, args.graphs // 2))]
         for n in args.transfer_sizes
