@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any, Optional
 
 import torch
 
@@ -72,14 +73,6 @@ def _features(name: str, features: torch.Tensor) -> torch.Tensor:
             f"{name}: expected a real tensor (batch, features), got shape {tuple(features.shape)} {features.dtype}"
         )
     return features
-
-
-def _encoding_gates(features: torch.Tensor) -> torch.Tensor:
-    """RZ(arctan a^2) RY(arctan a) for every feature a: (..., 2, 2), complex of the features' precision."""
-    cdt = features.dtype.to_complex()
-    return quantum.rotation("Z", torch.atan(features * features), dtype=cdt) @ quantum.rotation(
-        "Y", torch.atan(features), dtype=cdt
-    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -192,18 +185,144 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
 
 
 def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch.Tensor:
-    """phi(v) for (B, d) features on ``num_qubits`` wires: H, then ``reps`` rounds of chunked uploads + entangler."""
+    r"""phi(v) for (B, d) features on ``num_qubits`` wires: H, then ``reps`` rounds of chunked uploads + entangler.
+
+    The features are zero-padded to C = ceil(d / q) chunks of q; chunk c uploads
+    RZ(arctan a^2) RY(arctan a) on every wire, then the entangler P. All RY's of a chunk
+    form one real (2^q x 2^q) matrix R_c (a Kronecker product) and all RZ's one phase
+    diagonal e^{i p_c}, so an upload is s <- P (e^{i p_c} * (R_c s)): one batched product, one
+    multiply and one gather, however many wires. The gradient is the adjoint recursion of
+    :class:`_Uploads` (no autograd graph per gate).
+    """
     batch, d = _features("features", features).shape
     check_qubits(num_qubits)
     _checks.positive_int("reps", reps)
     chunks = math.ceil(d / num_qubits)
     padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
-    gates = _encoding_gates(padded)  # (B, chunks, q, 2, 2), built once for all rounds
-    state = quantum.plus_state(num_qubits, batch=batch, dtype=gates.dtype, device=features.device)
-    for _ in range(reps):
-        for chunk in range(chunks):
-            state = entangle(quantum.apply_wise(state, gates[:, chunk]))
-    return state
+    return _Uploads.apply(torch.atan(padded), torch.atan(padded * padded), reps)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Constants of :class:`_Uploads` for q wires, with the entangler P folded into the rows.
+
+    * ``rows`` (2, 2^q): the basis state perm[z] that P moves to z, split into its first
+      ceil(q/2) and its last floor(q/2) bits (the two halves of the Kronecker product);
+    * ``phase_map`` (q, 2^q): p' = phi @ phase_map gives the RZ layer's phase of basis state
+      perm[z], -1/2 s_w(perm[z]), s_w = +-1 the Z eigenvalue of wire w.
+    """
+    perm = _entangler_permutation(q, device)
+    low = q // 2
+    rows = torch.stack([perm >> low, perm & (2**low - 1)])
+    return rows, -0.5 * z_sign_table(q, dtype, device)[:, perm]
+
+
+@functools.lru_cache(maxsize=None)
+def _trig_offsets(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Angle offsets that turn one cosine into [[cos, -sin], [sin, cos]] (2, 2, 1) and into [cos, sin] (2,)."""
+    quarter = math.pi / 2
+    ry = torch.tensor([[0.0, quarter], [-quarter, 0.0]], dtype=torch.float64).view(2, 2, 1)
+    phase = torch.tensor([0.0, -quarter], dtype=torch.float64)
+    return ry.to(dtype=dtype, device=device), phase.to(dtype=dtype, device=device)
+
+
+def _kron_rows(factors: torch.Tensor) -> torch.Tensor:
+    """Kronecker product of per-wire (2, 2) factors, batch last: (n, 2, 2, N) -> (2^n, 2^n, N)."""
+    out = factors[0]
+    for factor in factors[1:]:  # wire 0 stays the most significant bit
+        size = 2 * out.shape[0]
+        out = (out[:, None, :, None] * factor[None, :, None, :]).reshape(size, size, -1)
+    return out
+
+
+class _Uploads(torch.autograd.Function):
+    r"""The re-uploading circuit of :func:`feature_map` from its angles, with an adjoint backward.
+
+    Inputs: theta, phi (B, C, q), the RY and RZ angles per chunk and wire, and ``reps``.
+    Chunk c acts as U_c = P diag(e^{i p_c}) R_c, with R_c the Kronecker product of its RY's,
+    p_c its RZ phases and P the entangler; P is folded in, U_c = diag(e^{i p'_c}) R'_c with
+    R'_c = P R_c and p'_c = P p_c. Forward: s_0 = |+>, s_{k+1} = e^{i p'_c} * (R'_c s_k) for
+    k = 0 .. reps C - 1, c = k mod C. Backward runs the recursion in reverse,
+    g_k = R'_c^T (e^{-i p'_c} * g_{k+1}) (each factor is orthogonal or unitary), and reads the
+    angle gradients off the stored states:
+
+        dL/dp'_c         = sum over the chunk's uploads of -Im(conj g_{k+1} * s_{k+1}),
+        dL/dtheta_{c, w} = sum over the chunk's uploads of <g_k, (-i Y_w / 2) s_k>,
+
+    since d e^{ip}/dp = i e^{ip} and dR'_c/dtheta_w = R'_c (-i Y_w / 2); -i Y / 2 is real, so
+    the second sum is 1/2 sum_z (g[bit w = 1] s[bit w = 0] - g[bit w = 0] s[bit w = 1]).
+    One product and one multiply per upload each way, instead of an autograd node per
+    gate. The R'_c are built batch-last (so the broadcasts vectorise), then laid out
+    batch-first once for the products. Written in the ``setup_context`` form so that
+    ``torch.func`` transforms accept it; what backward needs is returned as extra,
+    non-differentiable outputs. When the backward is itself differentiated
+    (``create_graph=True``, ``torch.func``), it rebuilds those with tracked ops, so higher
+    derivatives are exact as well.
+    """
+
+    @staticmethod
+    def forward(theta: torch.Tensor, phi: torch.Tensor, reps: int) -> tuple[torch.Tensor, ...]:
+        batch, chunks, q = theta.shape
+        rows, phase_map = _upload_constants(q, theta.dtype, theta.device)
+        # RY(theta) = [[cos h, -sin h], [sin h, cos h]], h = theta / 2: one cosine of h + offsets, batch last
+        ry_offsets, phase_offsets = _trig_offsets(theta.dtype, theta.device)
+        half = 0.5 * theta.permute(2, 1, 0).reshape(q, 1, 1, -1)  # (q, 1, 1, C B)
+        ry = torch.cos(half + ry_offsets)  # (q, 2, 2, C B)
+        low = q // 2
+        high, rest = _kron_rows(ry[: q - low]), _kron_rows(ry[q - low :]) if low else None
+        if rest is None:
+            rotations = high.index_select(0, rows[0])
+        else:  # rows of P R: row z is the Kronecker row perm[z], split into its two halves
+            left, right = high.index_select(0, rows[0]), rest.index_select(0, rows[1])
+            rotations = (left[:, :, None] * right[:, None, :]).reshape(2**q, 2**q, -1)
+        rotations = rotations.view(2**q, 2**q, chunks, batch).permute(2, 3, 0, 1).contiguous()  # (C, B, dim, dim)
+        p = (phi @ phase_map).transpose(0, 1)[..., None]  # (C, B, dim, 1)
+        phases = torch.view_as_complex(torch.cos(p + phase_offsets))  # cos p + i cos(p - pi/2)
+        state = torch.full((batch, 2**q), 2 ** (-q / 2), dtype=phases.dtype, device=theta.device)
+        states = [state]
+        for _ in range(reps):
+            for r, e in zip(rotations, phases):
+                state = torch.view_as_complex(torch.bmm(r, torch.view_as_real(state))) * e
+                states.append(state)
+        return state, rotations, phases, torch.stack(states)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        saved = output[1:]
+        ctx.mark_non_differentiable(*saved)
+        ctx.save_for_backward(inputs[0], inputs[1], *saved)
+        ctx.set_materialize_grads(False)
+        ctx.reps = inputs[2]
+
+    @staticmethod
+    def backward(ctx: Any, grad: Optional[torch.Tensor], *_: Any) -> tuple[Optional[torch.Tensor], ...]:
+        if grad is None:
+            return None, None, None
+        theta, phi, rotations, phases, states = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            # create_graph=True or a torch.func transform: the backward itself gets differentiated, so
+            # the products and states it uses must carry their dependence on the angles. Rebuild them
+            # with tracked ops (one more forward pass); every op below is then differentiable too.
+            _, rotations, phases, states = _Uploads.forward(theta, phi, ctx.reps)
+        chunks, batch, dim, _ = rotations.shape
+        q, reps = dim.bit_length() - 1, ctx.reps
+        _, phase_map = _upload_constants(q, rotations.dtype, rotations.device)
+        transposed, conjugate = rotations.transpose(2, 3), phases.conj()
+        grads = [grad]  # dL/ds_k, k = K .. 0 (K = reps C uploads)
+        for _ in range(reps):
+            for c in reversed(range(chunks)):
+                grad = torch.view_as_complex(torch.bmm(transposed[c], torch.view_as_real(grad * conjugate[c])))
+                grads.append(grad)
+        g, s = torch.view_as_real(torch.stack(grads[::-1])), torch.view_as_real(states)  # (K + 1, B, dim, 2)
+        dp = g[1:, ..., 1] * s[1:, ..., 0] - g[1:, ..., 0] * s[1:, ..., 1]  # -Im(conj g * s)
+        dphi = dp.reshape(reps, chunks, batch, dim).sum(0) @ phase_map.T
+        g, s = g[:-1], s[:-1]
+        dtheta = []
+        for wire in range(q):
+            gw, sw = g.reshape(-1, 2**wire, 2, 2 ** (q - wire)), s.reshape(-1, 2**wire, 2, 2 ** (q - wire))
+            dtheta.append((gw[:, :, 1] * sw[:, :, 0] - gw[:, :, 0] * sw[:, :, 1]).sum((1, 2)))
+        dtheta = 0.5 * torch.stack(dtheta, -1).reshape(reps, chunks, batch, q).sum(0)
+        return dtheta.transpose(0, 1), dphi.transpose(0, 1), None
 
 
 def fidelity_kernel(states: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

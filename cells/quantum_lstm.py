@@ -153,7 +153,7 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
 
 
 @ornn.register_cell("qk_lstm")
-class QKLSTM(_QuantumGatedLSTM):
+class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
     """LSTM whose gates are quantum-kernel expansions over reference vectors (the sequence-model paper §II-C).
 
     Args:
@@ -226,6 +226,41 @@ class QKLSTM(_QuantumGatedLSTM):
         states = self.feature_states(torch.cat([v, self.references.reshape(4 * m, -1)], dim=0))
         k = qc.fidelity_kernel(states[:batch], states[batch:]).reshape(batch, 4, m)
         return torch.einsum("bgm,ghm->gbh", k, self.coefficients) + self.bias[:, None, :]
+
+    _fast_path_methods = ("_gate_preactivations", "feature_states")
+
+    def forward_sequence(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> Any:
+        r"""Fast path over (L, B, input_size): the references' feature states are built once per sequence.
+
+        The 4M references do not change within a sequence, so phi(x_{G,j}) is one feature-map
+        pass. Per step, in real arithmetic: phi(v_t) (B, 2^q) as interleaved [Re, Im]; one
+        product with the references gives [Re, Im] of every overlap <phi(x_{G,j})|phi(v_t)>; its
+        squares times the block-diagonal coefficients [A; A] (A = diag_G alpha_G^T, so
+        |Re|^2 + |Im|^2 is summed inside the product) plus the biases are the pre-activations.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
+        """
+        if not self.uses_fast_path():
+            return NotImplemented
+        h, c = state
+        m = self.num_references
+        ref = torch.view_as_real(self.feature_states(self.references.reshape(4 * m, -1)))  # (4M, dim, 2)
+        re, im = ref[..., 0].T, ref[..., 1].T  # (dim, 4M)
+        # interleaved (Re s_z, Im s_z) rows -> [Re <r|s> | Im <r|s>] columns:
+        # Re = sum Re r Re s + Im r Im s, Im = sum Re r Im s - Im r Re s
+        overlaps = torch.stack([torch.cat([re, -im], 1), torch.cat([im, re], 1)], 1).reshape(-1, 8 * m)
+        blocks = torch.block_diag(*self.coefficients.transpose(1, 2))  # (4M, 4H)
+        readout = torch.cat([blocks, blocks])  # rows: Re overlaps, then Im overlaps
+        bias = self.bias.reshape(-1)
+        outputs = []
+        for x_t in x.unbind(0):
+            phi = torch.view_as_real(self.feature_states(torch.cat([x_t, h], dim=-1))).reshape(x_t.shape[0], -1)
+            o = phi @ overlaps
+            pre = torch.addmm(bias, o * o, readout)
+            i, f, g, o_gate = _gates_from_preactivations(pre.view(-1, 4, self.hidden_size))
+            c = torch.addcmul(f * c, i, torch.tanh(g))
+            h = o_gate * torch.tanh(c)
+            outputs.append(h)
+        return torch.stack(outputs), (h, c)
 
     def extra_repr(self) -> str:
         return (
