@@ -55,6 +55,10 @@ __all__ = [
 #: the cells keep a dense 2^q statevector per gate and sample, so q is kept small
 MAX_QUBITS = 12
 
+#: up to this many wires a layer of per-sample rotations runs as one dense (2^q x 2^q) product per
+#: sample (``_Uploads``); above it, wire by wire, since the dense matrices hold 4^q numbers per sample
+KRON_MAX_QUBITS = 6
+
 
 def check_qubits(num_qubits: int) -> int:
     """A qubit count in [1, MAX_QUBITS], or a ValueError naming ``num_qubits``."""
@@ -92,14 +96,22 @@ def angle_encoding_parts(features: torch.Tensor) -> torch.Tensor:
     Real tensors throughout, so the quantum cells' sequence paths stay in real arithmetic.
     """
     features = _features("features", features)
+    _, phases, offsets = _encoding_maps(features.shape[1], features.dtype, features.device)
+    return _encoding_magnitude(features).repeat(1, 2) * torch.cos(
+        torch.addmm(offsets, torch.atan(features * features), phases)
+    )
+
+
+def _encoding_magnitude(features: torch.Tensor) -> torch.Tensor:
+    """|psi_z| (B, 2^q) of the angle encoding: the Kronecker product of the wires' (cos(theta/2 + pi/4), cos(theta/2 - pi/4))."""
     batch, q = features.shape
-    pairs, phases, offsets = _encoding_maps(q, features.dtype, features.device)
+    pairs = _encoding_maps(q, features.dtype, features.device)[0]
     halves = torch.cos(torch.add(pairs, torch.atan(features).unsqueeze(-1), alpha=0.5))  # (B, q, 2)
     wires = halves.unbind(1)
     magnitude = wires[0]
     for pair in wires[1:]:  # wire 0 stays the most significant bit
         magnitude = (magnitude[:, :, None] * pair[:, None, :]).reshape(batch, -1)
-    return magnitude.repeat(1, 2) * torch.cos(torch.addmm(offsets, torch.atan(features * features), phases))
+    return magnitude
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,9 +126,16 @@ def _encoding_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[to
 
 
 def angle_encoding(features: torch.Tensor) -> torch.Tensor:
-    """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire."""
-    parts = angle_encoding_parts(features)
-    return torch.complex(*parts.chunk(2, dim=1))
+    """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire.
+
+    The closed form of :func:`angle_encoding_parts`, written straight into interleaved
+    (Re, Im) pairs, so the complex tensor is a view and not a copy.
+    """
+    features = _features("features", features)
+    phase_map = -0.5 * z_sign_table(features.shape[1], features.dtype, features.device)
+    phase = (torch.atan(features * features) @ phase_map)[..., None]  # (B, 2^q, 1)
+    _, quarter = _trig_offsets(features.dtype, features.device)  # cos(p - pi/2) = sin p
+    return torch.view_as_complex(_encoding_magnitude(features)[..., None] * torch.cos(phase + quarter))
 
 
 @functools.lru_cache(maxsize=None)
@@ -168,6 +187,9 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
     """``depth`` layers [rotations about ``axes`` on every wire, then the entangler], one weight set per state.
 
     ``weights`` is (B, depth, q): one angle per wire and layer, applied as R_axis(w) for each axis letter.
+    For ``axes`` "Y" and "YZ" on up to ``KRON_MAX_QUBITS`` wires each layer is one batched
+    (2^q x 2^q) product per sample with an adjoint gradient (:class:`_Uploads`); otherwise the
+    gates are applied wire by wire.
     """
     q = quantum.num_wires(state)
     _checks.tensor("weights", weights)
@@ -175,6 +197,9 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
         raise ValueError(f"weights: expected shape ({state.shape[0]}, depth, {q}), got {tuple(weights.shape)}")
     if not axes or any(a not in "XYZ" for a in axes):
         raise ValueError(f"axes: expected a non-empty string over X, Y, Z, got {axes!r}")
+    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS:  # real layers (and phases): the batched products of _Uploads
+        angles = weights.to(state.dtype.to_real())
+        return _Uploads.apply(angles, angles if axes == "YZ" else None, 1, state)[0]
     gate = None
     for axis in axes:
         r = quantum.rotation(axis, weights, dtype=state.dtype)  # (B, depth, q, 2, 2)
@@ -188,18 +213,27 @@ def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch
     r"""phi(v) for (B, d) features on ``num_qubits`` wires: H, then ``reps`` rounds of chunked uploads + entangler.
 
     The features are zero-padded to C = ceil(d / q) chunks of q; chunk c uploads
-    RZ(arctan a^2) RY(arctan a) on every wire, then the entangler P. All RY's of a chunk
-    form one real (2^q x 2^q) matrix R_c (a Kronecker product) and all RZ's one phase
-    diagonal e^{i p_c}, so an upload is s <- P (e^{i p_c} * (R_c s)): one batched product, one
-    multiply and one gather, however many wires. The gradient is the adjoint recursion of
-    :class:`_Uploads` (no autograd graph per gate).
+    RZ(arctan a^2) RY(arctan a) on every wire, then the entangler P. Up to
+    ``KRON_MAX_QUBITS`` wires, all RY's of a chunk form one real (2^q x 2^q) matrix (a
+    Kronecker product) and all RZ's one phase diagonal, so an upload is one batched product
+    and one multiply, and the gradient is the adjoint recursion of :class:`_Uploads` (no
+    autograd graph per gate). Above it, the gates are applied wire by wire.
     """
     batch, d = _features("features", features).shape
     check_qubits(num_qubits)
     _checks.positive_int("reps", reps)
     chunks = math.ceil(d / num_qubits)
     padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
-    return _Uploads.apply(torch.atan(padded), torch.atan(padded * padded), reps)[0]
+    theta, phi = torch.atan(padded), torch.atan(padded * padded)
+    if num_qubits <= KRON_MAX_QUBITS:
+        return _Uploads.apply(theta, phi, reps, None)[0]
+    cdt = features.dtype.to_complex()
+    gates = quantum.rotation("Z", phi, dtype=cdt) @ quantum.rotation("Y", theta, dtype=cdt)  # (B, C, q, 2, 2)
+    state = quantum.plus_state(num_qubits, batch=batch, dtype=cdt, device=features.device)
+    for _ in range(reps):
+        for chunk in range(chunks):
+            state = entangle(quantum.apply_wise(state, gates[:, chunk]))
+    return state
 
 
 @functools.lru_cache(maxsize=None)
@@ -236,32 +270,35 @@ def _kron_rows(factors: torch.Tensor) -> torch.Tensor:
 
 
 class _Uploads(torch.autograd.Function):
-    r"""The re-uploading circuit of :func:`feature_map` from its angles, with an adjoint backward.
+    r"""Layers [RY on every wire, optional RZ on every wire, the entangler] with per-sample angles, and their adjoint.
 
-    Inputs: theta, phi (B, C, q), the RY and RZ angles per chunk and wire, and ``reps``.
-    Chunk c acts as U_c = P diag(e^{i p_c}) R_c, with R_c the Kronecker product of its RY's,
+    Inputs: theta (B, C, q) RY angles per layer and wire, phi (B, C, q) RZ angles or None,
+    ``reps`` passes over the C layers, and the initial states (B, 2^q) (None: |+>).
+    Layer c acts as U_c = P diag(e^{i p_c}) R_c, with R_c the Kronecker product of its RY's,
     p_c its RZ phases and P the entangler; P is folded in, U_c = diag(e^{i p'_c}) R'_c with
-    R'_c = P R_c and p'_c = P p_c. Forward: s_0 = |+>, s_{k+1} = e^{i p'_c} * (R'_c s_k) for
+    R'_c = P R_c and p'_c = P p_c. Forward: s_{k+1} = e^{i p'_c} * (R'_c s_k) for
     k = 0 .. reps C - 1, c = k mod C. Backward runs the recursion in reverse,
-    g_k = R'_c^T (e^{-i p'_c} * g_{k+1}) (each factor is orthogonal or unitary), and reads the
-    angle gradients off the stored states:
+    g_k = R'_c^T (e^{-i p'_c} * g_{k+1}) (each factor is orthogonal or unitary; g_0 is the
+    initial states' gradient), and reads the angle gradients off the stored states:
 
-        dL/dp'_c         = sum over the chunk's uploads of -Im(conj g_{k+1} * s_{k+1}),
-        dL/dtheta_{c, w} = sum over the chunk's uploads of <g_k, (-i Y_w / 2) s_k>,
+        dL/dp'_c         = sum over the layer's passes of -Im(conj g_{k+1} * s_{k+1}),
+        dL/dtheta_{c, w} = sum over the layer's passes of <g_k, (-i Y_w / 2) s_k>,
 
     since d e^{ip}/dp = i e^{ip} and dR'_c/dtheta_w = R'_c (-i Y_w / 2); -i Y / 2 is real, so
     the second sum is 1/2 sum_z (g[bit w = 1] s[bit w = 0] - g[bit w = 0] s[bit w = 1]).
-    One product and one multiply per upload each way, instead of an autograd node per
+    One product and one multiply per layer each way, instead of an autograd node per
     gate. The R'_c are built batch-last (so the broadcasts vectorise), then laid out
-    batch-first once for the products. Written in the ``setup_context`` form so that
-    ``torch.func`` transforms accept it; what backward needs is returned as extra,
-    non-differentiable outputs. When the backward is itself differentiated
-    (``create_graph=True``, ``torch.func``), it rebuilds those with tracked ops, so higher
-    derivatives are exact as well.
+    batch-first once for the products; they hold B C 4^q numbers, hence ``KRON_MAX_QUBITS``.
+    Written in the ``setup_context`` form so that ``torch.func`` transforms accept it; what
+    backward needs is returned as extra, non-differentiable outputs. When the backward is
+    itself differentiated (``create_graph=True``, ``torch.func``), it rebuilds those with
+    tracked ops, so higher derivatives are exact as well.
     """
 
     @staticmethod
-    def forward(theta: torch.Tensor, phi: torch.Tensor, reps: int) -> tuple[torch.Tensor, ...]:
+    def forward(
+        theta: torch.Tensor, phi: Optional[torch.Tensor], reps: int, initial: Optional[torch.Tensor]
+    ) -> tuple[torch.Tensor, ...]:
         batch, chunks, q = theta.shape
         rows, phase_map = _upload_constants(q, theta.dtype, theta.device)
         # RY(theta) = [[cos h, -sin h], [sin h, cos h]], h = theta / 2: one cosine of h + offsets, batch last
@@ -276,53 +313,69 @@ class _Uploads(torch.autograd.Function):
             left, right = high.index_select(0, rows[0]), rest.index_select(0, rows[1])
             rotations = (left[:, :, None] * right[:, None, :]).reshape(2**q, 2**q, -1)
         rotations = rotations.view(2**q, 2**q, chunks, batch).permute(2, 3, 0, 1).contiguous()  # (C, B, dim, dim)
-        p = (phi @ phase_map).transpose(0, 1)[..., None]  # (C, B, dim, 1)
-        phases = torch.view_as_complex(torch.cos(p + phase_offsets))  # cos p + i cos(p - pi/2)
-        state = torch.full((batch, 2**q), 2 ** (-q / 2), dtype=phases.dtype, device=theta.device)
+        if phi is None:
+            phases = None
+        else:
+            p = (phi @ phase_map).transpose(0, 1)[..., None]  # (C, B, dim, 1)
+            phases = torch.view_as_complex(torch.cos(p + phase_offsets))  # cos p + i cos(p - pi/2)
+        if initial is None:
+            state = torch.full((batch, 2**q), 2 ** (-q / 2), dtype=theta.dtype.to_complex(), device=theta.device)
+        else:
+            state = initial
         states = [state]
+        steps = list(zip(rotations.unbind(0), [None] * chunks if phases is None else phases.unbind(0)))
         for _ in range(reps):
-            for r, e in zip(rotations, phases):
-                state = torch.view_as_complex(torch.bmm(r, torch.view_as_real(state))) * e
+            for r, e in steps:
+                state = torch.view_as_complex(torch.bmm(r, torch.view_as_real(state)))
+                state = state if e is None else state * e
                 states.append(state)
         return state, rotations, phases, torch.stack(states)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
-        saved = output[1:]
+        theta, phi, reps, initial = inputs
+        _, rotations, phases, states = output
+        saved = [t for t in (rotations, phases, states) if t is not None]
         ctx.mark_non_differentiable(*saved)
-        ctx.save_for_backward(inputs[0], inputs[1], *saved)
+        ctx.save_for_backward(theta, phi, initial, rotations, phases, states)
         ctx.set_materialize_grads(False)
-        ctx.reps = inputs[2]
+        ctx.reps = reps
 
     @staticmethod
     def backward(ctx: Any, grad: Optional[torch.Tensor], *_: Any) -> tuple[Optional[torch.Tensor], ...]:
         if grad is None:
-            return None, None, None
-        theta, phi, rotations, phases, states = ctx.saved_tensors
+            return None, None, None, None
+        theta, phi, initial, rotations, phases, states = ctx.saved_tensors
         if torch.is_grad_enabled():
             # create_graph=True or a torch.func transform: the backward itself gets differentiated, so
-            # the products and states it uses must carry their dependence on the angles. Rebuild them
+            # the products and states it uses must carry their dependence on the inputs. Rebuild them
             # with tracked ops (one more forward pass); every op below is then differentiable too.
-            _, rotations, phases, states = _Uploads.forward(theta, phi, ctx.reps)
+            _, rotations, phases, states = _Uploads.forward(theta, phi, ctx.reps, initial)
         chunks, batch, dim, _ = rotations.shape
         q, reps = dim.bit_length() - 1, ctx.reps
-        _, phase_map = _upload_constants(q, rotations.dtype, rotations.device)
-        transposed, conjugate = rotations.transpose(2, 3), phases.conj()
-        grads = [grad]  # dL/ds_k, k = K .. 0 (K = reps C uploads)
+        conjugates = [None] * chunks if phases is None else phases.conj().unbind(0)
+        steps = list(zip(rotations.transpose(2, 3).unbind(0), conjugates))[::-1]
+        grads = [grad]  # dL/ds_k, k = K .. 0 (K = reps C layers)
         for _ in range(reps):
-            for c in reversed(range(chunks)):
-                grad = torch.view_as_complex(torch.bmm(transposed[c], torch.view_as_real(grad * conjugate[c])))
+            for transposed, conjugate in steps:
+                g = grad if conjugate is None else grad * conjugate
+                grad = torch.view_as_complex(torch.bmm(transposed, torch.view_as_real(g)))
                 grads.append(grad)
         g, s = torch.view_as_real(torch.stack(grads[::-1])), torch.view_as_real(states)  # (K + 1, B, dim, 2)
-        dp = g[1:, ..., 1] * s[1:, ..., 0] - g[1:, ..., 0] * s[1:, ..., 1]  # -Im(conj g * s)
-        dphi = dp.reshape(reps, chunks, batch, dim).sum(0) @ phase_map.T
-        g, s = g[:-1], s[:-1]
-        dtheta = []
-        for wire in range(q):
-            gw, sw = g.reshape(-1, 2**wire, 2, 2 ** (q - wire)), s.reshape(-1, 2**wire, 2, 2 ** (q - wire))
-            dtheta.append((gw[:, :, 1] * sw[:, :, 0] - gw[:, :, 0] * sw[:, :, 1]).sum((1, 2)))
-        dtheta = 0.5 * torch.stack(dtheta, -1).reshape(reps, chunks, batch, q).sum(0)
-        return dtheta.transpose(0, 1), dphi.transpose(0, 1), None
+        dphi = None
+        if phases is not None and ctx.needs_input_grad[1]:
+            _, phase_map = _upload_constants(q, rotations.dtype, rotations.device)
+            dp = g[1:, ..., 1] * s[1:, ..., 0] - g[1:, ..., 0] * s[1:, ..., 1]  # -Im(conj g * s)
+            dphi = (dp.reshape(reps, chunks, batch, dim).sum(0) @ phase_map.T).transpose(0, 1)
+        dtheta = None
+        if ctx.needs_input_grad[0]:
+            g_k, s_k = g[:-1], s[:-1]
+            parts = []
+            for wire in range(q):
+                gw, sw = g_k.reshape(-1, 2**wire, 2, 2 ** (q - wire)), s_k.reshape(-1, 2**wire, 2, 2 ** (q - wire))
+                parts.append((gw[:, :, 1] * sw[:, :, 0] - gw[:, :, 0] * sw[:, :, 1]).sum((1, 2)))
+            dtheta = (0.5 * torch.stack(parts, -1).reshape(reps, chunks, batch, q).sum(0)).transpose(0, 1)
+        return dtheta, dphi, None, grad if initial is not None and ctx.needs_input_grad[3] else None
 
 
 def fidelity_kernel(states: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

@@ -60,8 +60,8 @@ def encoded(a):
     n = len(a)
     psi = torch.zeros(2**n, dtype=C128)
     psi[0] = 1
-    for w, value in enumerate(a):
-        psi = on_wire(rot("Z", math.atan(value**2)) @ rot("Y", math.atan(value)) @ H, w, n) @ psi
+    for w, value in enumerate(torch.as_tensor(a, dtype=torch.float64)):  # a tensor keeps its autograd graph
+        psi = on_wire(rot("Z", torch.atan(value**2)) @ rot("Y", torch.atan(value)) @ H, w, n) @ psi
     return psi
 
 
@@ -101,17 +101,35 @@ def test_variational_unitary_matches_dense_layers_and_is_unitary(q, depth):
         assert torch.allclose(u[c].conj().T @ u[c], torch.eye(2**q, dtype=C128), rtol=0, atol=1e-12)
 
 
-def test_apply_variational_matches_dense_per_sample():
-    torch.manual_seed(3)
-    q, depth = 3, 2
-    w = torch.randn(4, depth, q, dtype=torch.float64)
-    psi = qc.angle_encoding(torch.randn(4, q, dtype=torch.float64))
-    got = qc.apply_variational(psi, w)
-    for b in range(4):
-        ref = psi[b]
+@pytest.mark.parametrize(
+    "q, depth, axes", [(1, 2, "Y"), (2, 2, "Y"), (3, 2, "Y"), (3, 3, "YZ"), (3, 2, "XYZ"), (7, 1, "Y")]
+)
+def test_apply_variational_and_its_gradient_match_dense_per_sample(q, depth, axes):
+    """Both paths: batched products with the adjoint backward ("Y", "YZ" up to KRON_MAX_QUBITS), wire by wire otherwise."""
+    torch.manual_seed(3 + q + depth)
+    w = torch.randn(3, depth, q, dtype=torch.float64, requires_grad=True)
+    a = torch.randn(3, q, dtype=torch.float64, requires_grad=True)
+    cotangent = torch.randn(3, 2**q, dtype=C128)
+    got = qc.apply_variational(qc.angle_encoding(a), w, axes)
+    dense = []
+    for b in range(3):
+        ref = encoded(a[b])
         for layer in range(depth):
-            ref = entangler(q) @ kron_all([rot("Y", w[b, layer, k]) for k in range(q)]) @ ref
-        assert torch.allclose(got[b], ref, rtol=0, atol=1e-12)
+            layer_gates = []
+            for k in range(q):
+                gate = I2
+                for axis in axes:
+                    gate = rot(axis, w[b, layer, k]) @ gate
+                layer_gates.append(gate)
+            ref = entangler(q) @ kron_all(layer_gates) @ ref
+        dense.append(ref)
+    dense = torch.stack(dense)
+    assert (got - dense).abs().max() < 1e-12
+    ours = torch.autograd.grad((got * cotangent).real.sum(), [w, a])
+    reference = torch.autograd.grad((dense * cotangent).real.sum(), [w, a])
+    for g_ours, g_ref in zip(ours, reference):
+        assert (g_ours - g_ref).abs().max() < 1e-12
+        assert g_ref.abs().max() > 1e-3
 
 
 # --------------------------------------------------------------------------- QLSTM
@@ -208,9 +226,10 @@ def dense_feature_map(f, q, reps):
     return psi
 
 
-@pytest.mark.parametrize("q, d, reps", [(1, 3, 1), (2, 5, 2), (3, 7, 3), (4, 8, 2), (4, 24, 2), (5, 9, 1)])
+@pytest.mark.parametrize("q, d, reps", [(1, 3, 1), (2, 5, 2), (3, 7, 3), (4, 8, 2), (4, 24, 2), (5, 9, 1), (7, 9, 2)])
 def test_feature_map_and_its_adjoint_gradient_equal_dense_gates(q, d, reps):
-    """Values and the gradient of a random real functional, against autograd through the dense gates."""
+    """Values and the gradient of a random real functional, against autograd through the dense gates
+    (q = 7 is above ``KRON_MAX_QUBITS``: the wire-by-wire path)."""
     torch.manual_seed(q * 10 + d)
     v = (2 * torch.randn(3, d, dtype=torch.float64)).requires_grad_(True)
     cotangent = torch.randn(3, 2**q, dtype=C128)
