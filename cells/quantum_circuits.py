@@ -8,8 +8,8 @@ al.'s QLSTM: a feature a becomes the qubit
 
 so the encoding is injective on the real line (each angle lies in (-pi/2, pi/2)).
 
-* :func:`angle_encoding` - the product state of q such qubits, built directly as a
-  Kronecker product (no gate passes needed).
+* :func:`angle_encoding` - the product state of q such qubits, in closed form (no gate
+  passes needed); :func:`angle_encoding_parts` gives its real and imaginary parts.
 * :func:`entangle` - the fixed entangler: a CNOT chain 0->1->...->q-1, closed into a
   ring (q-1 -> 0) for q >= 3.
 * :func:`variational_unitary` - C circuits of ``depth`` layers [entangler, then
@@ -86,56 +86,86 @@ def z_sign_table(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tens
 
 
 def angle_encoding_parts(features: torch.Tensor) -> torch.Tensor:
-    r"""[Re psi, Im psi] (B, 2 * 2^q) of the :func:`angle_encoding` state psi, in closed form.
+    r"""(Re psi_0, Im psi_0, Re psi_1, Im psi_1, ...) (B, 2 * 2^q) of the :func:`angle_encoding` state psi.
 
-    With theta = arctan a and phi = arctan a^2, one qubit is
-    RZ(phi) RY(theta) H|0> = (e^{-i phi/2} cos(theta/2 + pi/4), e^{i phi/2} cos(theta/2 - pi/4)),
-    so amplitude z of the product state is m_z e^{i p_z}: m_z a Kronecker product of those real
-    pairs (both from one cosine) and p_z = -1/2 sum_w phi_w s_w(z), s_w = +-1 the Z eigenvalue of
-    wire w, one (q x 2^q) product. Real and imaginary parts come from one cosine of [p, p - pi/2].
-    Real tensors throughout, so the quantum cells' sequence paths stay in real arithmetic.
+    Real tensors in closed form (:class:`_AngleEncoding`), interleaved as ``torch.view_as_real``
+    lays a complex tensor out, so the quantum cells' sequence paths stay in real arithmetic.
     """
     features = _features("features", features)
-    _, phases, offsets = _encoding_maps(features.shape[1], features.dtype, features.device)
-    return _encoding_magnitude(features).repeat(1, 2) * torch.cos(
-        torch.addmm(offsets, torch.atan(features * features), phases)
-    )
+    return _AngleEncoding.apply(torch.atan(features), torch.atan(features * features))[0]
 
 
-def _encoding_magnitude(features: torch.Tensor) -> torch.Tensor:
-    """|psi_z| (B, 2^q) of the angle encoding: the Kronecker product of the wires' (cos(theta/2 + pi/4), cos(theta/2 - pi/4))."""
-    batch, q = features.shape
-    pairs = _encoding_maps(q, features.dtype, features.device)[0]
-    halves = torch.cos(torch.add(pairs, torch.atan(features).unsqueeze(-1), alpha=0.5))  # (B, q, 2)
-    wires = halves.unbind(1)
-    magnitude = wires[0]
-    for pair in wires[1:]:  # wire 0 stays the most significant bit
-        magnitude = (magnitude[:, :, None] * pair[:, None, :]).reshape(batch, -1)
-    return magnitude
+def angle_encoding(features: torch.Tensor) -> torch.Tensor:
+    """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire."""
+    parts = angle_encoding_parts(features)
+    return torch.view_as_complex(parts.view(parts.shape[0], -1, 2))
 
 
 @functools.lru_cache(maxsize=None)
 def _encoding_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Constants of :func:`angle_encoding_parts`: the pair offsets [pi/4, -pi/4], the phase map
-    -1/2 [Z, Z] (q, 2 * 2^q) and its offsets [0, -pi/2] (cos(p - pi/2) = sin p)."""
-    signs = -0.5 * quantum.z_signs(q, dtype=dtype, device=device)
-    half_turn = torch.full((2**q,), -math.pi / 2, dtype=torch.float64)  # built in float64, then cast
-    offsets = torch.cat([torch.zeros_like(half_turn), half_turn]).to(dtype=dtype, device=device)
-    pairs = torch.tensor([math.pi / 4, -math.pi / 4], dtype=dtype, device=device)
-    return pairs, torch.cat([signs, signs], dim=1), offsets
+    """Constants of :class:`_AngleEncoding`, all over the interleaved columns (z, Re / Im):
 
-
-def angle_encoding(features: torch.Tensor) -> torch.Tensor:
-    """(B, q) real features -> (B, 2^q) product state, one feature per wire: RZ RY H|0> per wire.
-
-    The closed form of :func:`angle_encoding_parts`, written straight into interleaved
-    (Re, Im) pairs, so the complex tensor is a view and not a copy.
+    * ``pairs`` (2,): the half-angle offsets [pi/4, -pi/4] of a wire's two amplitudes;
+    * ``bits`` (2q, 2 * 2^q): row (w, b) is 1 where bit w of z is b, so log m = log h @ bits;
+    * ``phases`` (q, 2 * 2^q): -1/2 s_w(z), so the phase p = phi @ phases;
+    * ``offsets`` (2 * 2^q,): 0 on Re columns and -pi/2 on Im columns (cos(p - pi/2) = sin p).
     """
-    features = _features("features", features)
-    phase_map = -0.5 * z_sign_table(features.shape[1], features.dtype, features.device)
-    phase = (torch.atan(features * features) @ phase_map)[..., None]  # (B, 2^q, 1)
-    _, quarter = _trig_offsets(features.dtype, features.device)  # cos(p - pi/2) = sin p
-    return torch.view_as_complex(_encoding_magnitude(features)[..., None] * torch.cos(phase + quarter))
+    signs = quantum.z_signs(q, dtype=torch.float64).repeat_interleave(2, dim=1)  # (q, 2 dim)
+    ones = (1 - signs) / 2  # bit w of z
+    bits = torch.stack([1 - ones, ones], dim=1).reshape(2 * q, -1)
+    offsets = torch.tensor([0.0, -math.pi / 2], dtype=torch.float64).repeat(2**q)
+    pairs = torch.tensor([math.pi / 4, -math.pi / 4], dtype=torch.float64)
+    return tuple(t.to(dtype=dtype, device=device) for t in (pairs, bits, -0.5 * signs, offsets))
+
+
+class _AngleEncoding(torch.autograd.Function):
+    r"""The angle-encoded product state from theta = arctan a and phi = arctan a^2 (B, q), interleaved (B, 2 * 2^q).
+
+    One qubit is RZ(phi) RY(theta) H|0> = (e^{-i phi/2} h_0, e^{i phi/2} h_1) with
+    h_b = cos(theta/2 + (-1)^b pi/4), and both h_b > 0 since |theta| < pi/2. So amplitude z
+    of the product state is m_z e^{i p_z} with
+
+        log m_z = sum_w log h_{w, bit_w(z)}   and   p_z = -1/2 sum_w phi_w s_w(z),
+
+    two products with constant maps, and the interleaved parts are exp(log m) cos(p + offsets).
+    Everything is a contiguous (B, 2 * 2^q) operation, with no broadcast over tiny axes.
+    Backward, with G the parts' gradient and out the parts: dL/dlog m = G out (summed by
+    ``bits``^T), d(log h)/dtheta = -1/2 tan(theta/2 +- pi/4), and dL/dp = -G out' where
+    out' swaps each (Re, Im) pair to (Im, -Re). ``setup_context`` form (``torch.func``
+    accepts it); a differentiated backward rebuilds its saved values with tracked ops.
+    """
+
+    @staticmethod
+    def forward(theta: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pairs, bits, phases, offsets = _encoding_maps(theta.shape[1], theta.dtype, theta.device)
+        shifted = torch.add(pairs, theta.unsqueeze(-1), alpha=0.5)  # (B, q, 2): theta/2 +- pi/4
+        log_m = torch.log(torch.cos(shifted)).view(theta.shape[0], -1) @ bits
+        return torch.exp(log_m) * torch.cos(torch.addmm(offsets, phi, phases)), shifted
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        parts, shifted = output
+        ctx.mark_non_differentiable(shifted)
+        ctx.save_for_backward(inputs[0], inputs[1], parts, shifted)
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Optional[torch.Tensor], _: Any) -> tuple[Optional[torch.Tensor], ...]:
+        if grad is None:
+            return None, None
+        theta, phi, parts, shifted = ctx.saved_tensors
+        if torch.is_grad_enabled():  # differentiated backward: saved values that carry their graph
+            parts, shifted = _AngleEncoding.forward(theta, phi)
+        _, bits, phases, _ = _encoding_maps(theta.shape[1], theta.dtype, theta.device)
+        dtheta = dphi = None
+        if ctx.needs_input_grad[0]:
+            d_log_h = ((grad * parts) @ bits.T).view_as(shifted)  # (B, q, 2)
+            dtheta = -0.5 * (d_log_h * torch.tan(shifted)).sum(-1)
+        if ctx.needs_input_grad[1]:
+            pair = parts.view(parts.shape[0], -1, 2)
+            swapped = torch.stack([pair[..., 1], -pair[..., 0]], -1).view_as(parts)  # (Im, -Re) = m sin(p + offsets)
+            dphi = -(grad * swapped) @ phases.T
+        return dtheta, dphi
 
 
 @functools.lru_cache(maxsize=None)

@@ -118,7 +118,7 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         U_G are fixed for the sequence, so they and the map from probabilities to gate
         pre-activations, K = Z^T D^T (Z the (2^q x q) table of Z eigenvalues, D the decoder),
         are built once. Per step, in real arithmetic: the closed-form angle encoding
-        [Re phi, Im phi], one product taking it to [Re U_G phi, Im U_G phi] for all four gates,
+        (Re phi, Im phi interleaved), one product taking it to [Re U_G phi, Im U_G phi] for all four gates,
         the squares, one product with [K; K] (summing |Re|^2 + |Im|^2) and the LSTM update.
         ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
         """
@@ -130,9 +130,12 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         from_hidden = self.encoder.weight[:, self.input_size :]
         unitaries = qc.variational_unitary(self.circuit_weights)  # (4, dim, dim)
         re, im = unitaries.real.transpose(1, 2), unitaries.imag.transpose(1, 2)  # (gate, j, i): phi_j -> out_i
-        # [Re phi, Im phi] (2 dim) -> per gate [Re U phi, Im U phi]: columns ordered (gate, part, i)
-        circuits = torch.stack([torch.cat([re, -im], dim=1), torch.cat([im, re], dim=1)], dim=2)  # (4, 2dim, 2, dim)
-        circuits = circuits.permute(1, 0, 2, 3).reshape(2 * dim, 8 * dim)
+        # rows (j, Re / Im of phi_j), interleaved as the encoding's parts -> per gate [Re U phi, Im U phi]:
+        # Re U phi = re Re phi - im Im phi, Im U phi = im Re phi + re Im phi; columns ordered (gate, part, i)
+        circuits = torch.stack(
+            [torch.stack([re, -im], dim=2), torch.stack([im, re], dim=2)], dim=3
+        )  # (4, j, c, part, i)
+        circuits = circuits.permute(1, 2, 0, 3, 4).reshape(2 * dim, 8 * dim)
         signs = qc.z_sign_table(q, x.dtype, x.device).T  # (dim, q)
         readout = signs if self.decoder is None else signs @ self.decoder.weight.T  # (dim, H)
         readout = torch.cat([readout, readout])  # |Re|^2 + |Im|^2 folded into the product

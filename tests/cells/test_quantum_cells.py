@@ -83,12 +83,25 @@ def z_expect(psi):
 
 
 # --------------------------------------------------------------------------- building blocks
-def test_angle_encoding_matches_dense_gates():
-    torch.manual_seed(0)
-    a = torch.randn(5, 3, dtype=torch.float64) * 2
+@pytest.mark.parametrize("q", [1, 3, 5])
+def test_angle_encoding_its_parts_and_gradients_match_dense_gates(q):
+    """Values, interleaved parts, first and second derivatives (a Hessian-vector product) against dense gates."""
+    torch.manual_seed(q)
+    a = (torch.randn(4, q, dtype=torch.float64) * 2).requires_grad_(True)
     got = qc.angle_encoding(a)
-    for b in range(5):
-        assert torch.allclose(got[b], encoded(a[b].tolist()), rtol=0, atol=1e-12)
+    dense = torch.stack([encoded(row) for row in a])
+    assert (got - dense).abs().max() < 1e-12
+    assert torch.equal(qc.angle_encoding_parts(a), torch.view_as_real(got).reshape(4, -1))
+    cotangent, direction = torch.randn(4, 2**q, dtype=C128), torch.randn(4, q, dtype=torch.float64)
+
+    def grad_and_hvp(state):
+        (g,) = torch.autograd.grad((state * cotangent).real.sum(), a, create_graph=True)
+        return g, torch.autograd.grad((g * direction).sum(), a, retain_graph=True)[0]
+
+    for ours, reference in zip(grad_and_hvp(got), grad_and_hvp(dense)):
+        assert (ours - reference).abs().max() < 1e-11
+        assert reference.abs().max() > 1e-3
+    assert torch.autograd.gradcheck(qc.angle_encoding_parts, (a.detach()[:2].requires_grad_(True),))
 
 
 @pytest.mark.parametrize("q,depth", [(1, 1), (2, 2), (3, 1), (4, 2)])
