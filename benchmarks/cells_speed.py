@@ -20,7 +20,9 @@ circuits are evaluated for the whole batch at once, so the time per sample falls
 batch (the B=256 / B=1 ratio is far below 256). Goals at B=256: QLSTM and QFWP within 5x
 ``nn.LSTM``, QK-LSTM within 10x; and, with the ``bench`` extra, at least 20x faster than
 the same cells written as PennyLane ``default.qubit`` QNodes (``_pennylane_cells.py``,
-checked to give the same outputs).
+checked to give the same outputs). QK-LSTM's floor is timed in the same run: per step its
+reps x chunks uploads as prebuilt (B, 2^q, 2^q) products and phase multiplies, forward and
+adjoint, and nothing else.
 """
 
 from __future__ import annotations
@@ -148,6 +150,26 @@ def _cayley_floor(length: int, batch: int, size: int) -> Callable[[], None]:
 QUANTUM = ("qlstm", "qk_lstm", "qfwp")
 
 
+def _upload_floor(length: int, batch: int, dim: int, uploads: int) -> Callable[[], None]:
+    """What no per-sample circuit of ``uploads`` layers can skip in our formulation: per step and
+    layer one (batch, dim, dim) x (batch, dim, 2) product and one phase multiply, forward and again
+    in the adjoint, on matrices built beforehand (no build, no autograd, no angle gradients)."""
+    generator = torch.Generator().manual_seed(0)
+    matrices = torch.randn(uploads, batch, dim, dim, generator=generator)
+    phases = torch.randn(uploads, batch, dim, dtype=torch.complex64, generator=generator)
+    start = torch.randn(batch, dim, dtype=torch.complex64, generator=generator)
+
+    def run() -> None:
+        for _ in range(length):
+            state = start
+            for m, e in zip(matrices, phases):
+                state = torch.view_as_complex(torch.bmm(m, torch.view_as_real(state))) * e
+            for m, e in zip(matrices.transpose(2, 3).flip(0), phases.conj().flip(0)):
+                state = torch.view_as_complex(torch.bmm(m, torch.view_as_real(state * e)))
+
+    return run
+
+
 def part_three(
     repeats: int, length: int = 20, input_size: int = 8, hidden: int = 16, batches: tuple[int, ...] = (1, 64, 256)
 ) -> None:
@@ -161,10 +183,16 @@ def part_three(
     print(
         f"\nPart 3: quantum cells, forward+backward, L={length}, input={input_size}, hidden={hidden}, median of {repeats}"
     )
+    qk = models["ornn qk_lstm"].cells[0]
+    uploads = qk.reps * -(-(input_size + hidden) // qk.num_qubits)
+    floor_name = f"qk_lstm floor: {uploads} products"
     times: dict[int, dict[str, float]] = {}
     for batch in batches:
         x = torch.randn(length, batch, input_size)
-        times[batch] = _median_ms({name: _fwd_bwd(m, x) for name, m in models.items()}, repeats)
+        runs = {name: _fwd_bwd(m, x) for name, m in models.items()}
+        if batch == batches[-1]:
+            runs[floor_name] = _upload_floor(length, batch, 2**qk.num_qubits, uploads)
+        times[batch] = _median_ms(runs, repeats)
     header = "".join(f"{f'B={b} ms':>12}" for b in batches)
     print(
         f"{'model':<26} {'parameters':>10}{header} {'B=%d / B=%d' % (batches[-1], batches[0]):>14} {'/ nn.LSTM at B=%d' % batches[-1]:>18}"
@@ -176,12 +204,19 @@ def part_three(
         versus = times[batches[-1]][name] / times[batches[-1]]["torch nn.LSTM"]
         print(f"{name:<26} {count:>10}{row} {scale:>14.1f} {versus:>18.1f}")
     big = times[batches[-1]]
+    print(f"{floor_name:<26} {'':>10}{'':>{12 * (len(batches) - 1)}}{big[floor_name]:>12.1f}")
     for name, goal in (("qlstm", 5.0), ("qfwp", 5.0), ("qk_lstm", 10.0)):
         ratio = big[f"ornn {name}"] / big["torch nn.LSTM"]
         print(
             f"ornn {name} / nn.LSTM at B={batches[-1]} = {ratio:.1f} (goal <= {goal:g}): "
             f"{'met' if ratio <= goal else 'NOT met'}"
         )
+    floor = big[floor_name] / big["torch nn.LSTM"]
+    print(
+        f"qk_lstm floor (per step its {uploads} uploads as (B, {2**qk.num_qubits}, {2**qk.num_qubits}) products and "
+        f"phase multiplies, forward and adjoint, on prebuilt matrices: nothing else) = {floor:.1f} x nn.LSTM; "
+        f"qk_lstm = {big['ornn qk_lstm'] / big[floor_name]:.1f} x its floor"
+    )
     _against_pennylane(models, big, length, batches[-1], input_size)
 
 
