@@ -121,17 +121,31 @@ class URNN(SequenceFastPath, ornn.ORNNCell):
     _fast_path_methods = ("_drive", "_input_drive", "apply_recurrent", "_factors", "_apply_factors")
 
     def forward_sequence(self, x: torch.Tensor, h: torch.Tensor) -> Any:
-        """Fast path over (L, B, input_size): V x for every step in one product and W's factors built
-        once, then per step W h, the drive and the activation; the readout of all steps in one product.
+        r"""Fast path over (L, B, input_size): W is built once per sequence as a dense real matrix.
+
+        W is fixed within a sequence, so its factors are applied once to the identity (the same
+        products as :meth:`recurrent_matrix`, differentiable) and W acts on h through its real
+        form: with h stored interleaved, h = (Re h_1, Im h_1, Re h_2, ...), the step's
+        pre-activation W h + V x_t is one (B, 2N) x (2N, 2N) product added to the drive, and
+        the drive V x_t of every step is one product. Then the activation on the complex view,
+        and the readout of all steps in one product.
         ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule)."""
         if not self.uses_fast_path():
             return NotImplemented
-        factors = self._factors(h.dtype)
+        n = self.hidden_size
+        eye = torch.eye(n, dtype=h.dtype, device=h.device)
+        transposed = self._apply_factors(eye, self._factors(h.dtype))  # row j = (W e_j)^T, i.e. W^T
+        re, im = transposed.real, transposed.imag
+        # (Re x_j, Im x_j) -> (Re y_i, Im y_i) with y = W x: Re y = Re W Re x - Im W Im x, Im y = Im W Re x + Re W Im x
+        recurrent = torch.stack([torch.stack([re, im], -1), torch.stack([-im, re], -1)], 1).reshape(2 * n, 2 * n)
+        drive = F.linear(x, self.weight_ih.transpose(0, 1).reshape(2 * n, self.input_size))  # rows (Re V_i, Im V_i)
         activation = self.rule.stages[0].activation
+        flat = torch.view_as_real(h.resolve_conj()).reshape(h.shape[0], 2 * n)
         states = []
-        for drive_t in self._input_drive(x).unbind(0):
-            h = activation(self._apply_factors(h, factors) + drive_t)
+        for drive_t in drive.unbind(0):
+            h = activation(torch.view_as_complex(torch.addmm(drive_t, flat, recurrent).view(-1, n, 2)))
             states.append(h)
+            flat = torch.view_as_real(h.resolve_conj()).reshape(h.shape[0], 2 * n)
         return self.output_of(torch.stack(states)), h
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> torch.Tensor:
