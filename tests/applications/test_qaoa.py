@@ -147,6 +147,51 @@ def test_metrics():
     assert qaoa.iterations_to_convergence([1.0, 0.5], tol=1e-3) == 2
 
 
+def test_metrics_against_values_worked_out_here():
+    """Each figure by hand on a triangle (max cut 2, six optimal bitstrings), batched and unbatched."""
+    triangle = qaoa.MaxCut(nx.cycle_graph(3))
+    assert triangle.optimum == -2.0
+    energies = torch.tensor([-2.0, -1.5, 0.0, -1.0 / 3.0], dtype=torch.float64)
+    assert torch.equal(qaoa.relative_error(triangle, energies), (energies + 2.0) / 2.0)
+    assert torch.equal(qaoa.approximation_ratio(triangle, energies), energies / -2.0)
+    third = qaoa.relative_error(triangle, -1.0 / 3.0)  # a float becomes a float64 tensor
+    assert third.dtype == torch.float64 and float(third) == (2.0 - 1.0 / 3.0) / 2.0
+    # optimal bitstrings of the triangle: all but 000 and 111 (indices 0 and 7)
+    amplitudes = torch.arange(1, 9, dtype=torch.float64)
+    states = torch.stack([amplitudes, amplitudes.flip(0)]).to(torch.complex128)
+    states = states / states.abs().pow(2).sum(1, keepdim=True).sqrt()
+    probs = states.abs() ** 2
+    expected = 1.0 - probs[:, 0] - probs[:, 7]
+    batched = qaoa.optimal_probability(triangle, states)
+    assert batched.shape == (2,) and (batched - expected).abs().max() < 1e-15
+    single = qaoa.optimal_probability(triangle, states[1])
+    assert single.dim() == 0 and abs(float(single) - float(expected[1])) < 1e-15
+    with pytest.raises(ValueError, match="state: expected 8 amplitudes for n = 3, got 4"):
+        qaoa.optimal_probability(triangle, states[:, :4])
+    # convergence: the first step whose change is strictly below tol (exact binary fractions)
+    assert (
+        qaoa.iterations_to_convergence([1.0, 0.5, 0.25, 0.1875], tol=0.25) == 3
+    )  # a change of exactly tol is not below it
+    assert qaoa.iterations_to_convergence([1.0, 0.5, 0.25, 0.1875], tol=0.5) == 2
+    assert qaoa.iterations_to_convergence(torch.tensor([0.5]), tol=0.1) == 1  # one point: its length
+    assert qaoa.iterations_to_convergence([0.5, 0.5]) == 1
+    with pytest.raises(ValueError, match=r"errors: expected a non-empty 1-d trajectory, got shape \(0,\)"):
+        qaoa.iterations_to_convergence([])
+    with pytest.raises(ValueError, match=r"errors: expected a non-empty 1-d trajectory, got shape \(2, 1\)"):
+        qaoa.iterations_to_convergence([[0.5], [0.4]])
+
+
+def test_relative_figures_refuse_a_zero_optimum_and_a_non_problem():
+    zero = nx.Graph()
+    zero.add_edge(0, 1, weight=0.0)
+    problem = qaoa.MaxCut(zero)
+    for figure in (qaoa.relative_error, qaoa.approximation_ratio):
+        with pytest.raises(ValueError, match="problem: the optimum is 0, so relative figures are undefined"):
+            figure(problem, -1.0)
+        with pytest.raises(TypeError, match="problem: expected a MaxCut or SK problem, got"):
+            figure("graph", -1.0)
+
+
 def test_generators_are_seeded():
     for make in (
         lambda s: qaoa.random_regular_maxcut(8, seed=s),
