@@ -143,10 +143,12 @@ class URNN(SequenceFastPath, ornn.ORNNCell):
         flat = torch.view_as_real(h.resolve_conj()).reshape(h.shape[0], 2 * n)
         states = []
         for drive_t in drive.unbind(0):
-            h = activation(torch.view_as_complex(torch.addmm(drive_t, flat, recurrent).view(-1, n, 2)))
-            states.append(h)
-            flat = torch.view_as_real(h.resolve_conj()).reshape(h.shape[0], 2 * n)
-        return self.output_of(torch.stack(states)), h
+            out = activation(torch.view_as_complex(torch.addmm(drive_t, flat, recurrent).view(-1, n, 2)))
+            flat = torch.view_as_real(out.resolve_conj()).reshape(out.shape[0], 2 * n)
+            states.append(flat)
+        interleaved = self.readout.weight.view(-1, 2, n).transpose(1, 2).reshape(-1, 2 * n)
+        outputs = F.linear(torch.stack(states), interleaved, self.readout.bias)  # as output_of, on the pairs
+        return outputs, torch.view_as_complex(flat.view(-1, n, 2))
 
     def zero_state(self, batch_size: Optional[int], dtype: Optional[torch.dtype], device: Any) -> torch.Tensor:
         real = super().zero_state(batch_size, dtype, device)

@@ -202,3 +202,20 @@ def test_qunn_fast_path_with_a_nonlinear_hidden_activation_and_small_step():
     fast, _ = cell.forward_sequence(x, state0)
     generic, _ = _stepped(cell, x, state0)
     assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["identity", lambda z: torch.tanh(z.real) + 1j * torch.tanh(z.imag)])
+def test_urnn_fast_path_with_other_activations_equals_the_generic_step(activation):
+    """The fast path applies the activation on the complex view of its real state, whatever the activation."""
+    torch.manual_seed(15)
+    cell = cells.URNN(3, 4, activation=activation).double()
+    x = torch.randn(6, 2, 3, dtype=torch.float64, requires_grad=True)
+    state0 = _random_state(cell, 2)
+    fast, fast_state = cell.forward_sequence(x, state0)
+    generic, generic_state = _stepped(cell, x, state0)
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+    assert_matches(fast_state, generic_state, rtol=1e-10, atol=1e-12)
+    cotangent = torch.randn_like(fast)
+    (g_fast,) = torch.autograd.grad((fast * cotangent).sum(), x)
+    (g_generic,) = torch.autograd.grad((generic * cotangent).sum(), x)
+    assert_matches(g_fast, g_generic, rtol=1e-10, atol=1e-12)
