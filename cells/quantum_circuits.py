@@ -26,6 +26,10 @@ so the encoding is injective on the real line (each angle lies in (-pi/2, pi/2))
 * :func:`fidelity_kernel` - k(v, w) = |<phi(w)|phi(v)>|^2 between two sets of states.
   It compares two *different* feature vectors; the circuit U(v) U(v)^dagger with the
   same argument on both halves is the identity, a defect we avoid by construction.
+
+:func:`feature_map` and :func:`apply_variational` (axes "Y" and "YZ") share one engine on up
+to ``KRON_MAX_QUBITS`` wires, ``_Uploads``: each layer is one batched product of per-sample
+(2^q x 2^q) matrices, with an adjoint gradient instead of an autograd node per gate.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from ornn import _checks, quantum
 
 __all__ = [
     "MAX_QUBITS",
+    "KRON_MAX_QUBITS",
     "check_qubits",
     "angle_encoding",
     "angle_encoding_parts",
