@@ -1,4 +1,4 @@
-"""The device paths on CUDA: every registered cell, the QAOA engine and meta-training, the exact
+"""The device paths on CUDA: every registered cell, the QAOA engine, the large-girth tree value and meta-training, the exact
 Ising evolution and predictor training, each against the same computation on the CPU.
 
 Marked ``gpu``: deselected by default and skipped without CUDA. Run them on a CUDA machine with
@@ -71,6 +71,19 @@ def test_odecell_on_cuda_matches_torchdiffeq_on_cuda():
     path = cell.solve(y0, 100)
     reference = odeint(lambda t, y: f(y), y0, cell.times(100).to(CUDA), method="rk4")
     torch.testing.assert_close(path, reference, rtol=1e-12, atol=1e-12)
+
+
+def test_large_girth_value_and_gradient_on_cuda_equal_cpu():
+    from applications.qaoa import large_girth_cut_fraction
+
+    params = torch.tensor([-0.42, 0.61, -0.8, 0.46, -0.94, 0.24], dtype=torch.float64, requires_grad=True)
+    on_gpu = params.detach().to(CUDA).requires_grad_(True)
+    cpu, gpu = large_girth_cut_fraction(params, 3), large_girth_cut_fraction(on_gpu, 3)
+    assert gpu.device.type == "cuda"
+    torch.testing.assert_close(gpu.detach().cpu(), cpu.detach(), rtol=1e-12, atol=1e-12)
+    cpu.backward()
+    gpu.backward()
+    torch.testing.assert_close(on_gpu.grad.cpu(), params.grad, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dc", [False, True])

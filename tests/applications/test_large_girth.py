@@ -95,6 +95,21 @@ def test_the_fixed_angles_at_p3_are_a_local_maximum_of_the_tree_value():
     assert abs(climb(perturbed) - 0.7924) < 1e-4
 
 
+def test_defaults_precision_and_the_depth_limit():
+    """degree defaults to 3; float32 angles are evaluated in float64; p = 8 (MAX_DEPTH) is accepted."""
+    params = torch.tensor([-0.616, 0.3927], dtype=torch.float64)
+    assert float(large_girth_cut_fraction(params)) == float(large_girth_cut_fraction(params, 3))
+    assert abs(float(large_girth_cut_fraction(params, 4)) - float(large_girth_cut_fraction(params, 3))) > 1e-3
+    single = torch.tensor([-0.6161, 0.3927123], dtype=torch.float32)
+    value = large_girth_cut_fraction(single, 3)
+    assert value.dtype == torch.float64
+    assert abs(float(value) - float(large_girth_cut_fraction(single.double(), 3))) < 1e-15
+    # in float32 throughout the value would carry ~1e-7 of rounding; the float64 one matches the state vector
+    assert abs(float(value) - _state_vector_cut_fraction(nx.petersen_graph(), single.double().numpy())) < 1e-12
+    deepest = large_girth_cut_fraction(torch.full((16,), 0.1, dtype=torch.float64), 3)  # p = 8, the deepest allowed
+    assert 0.0 < float(deepest) < 1.0
+
+
 def test_the_gradient_is_the_finite_difference_one():
     params = torch.tensor([-0.5, 0.6, -0.9, 0.3], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: large_girth_cut_fraction(x, 3), (params,))
@@ -104,6 +119,7 @@ def test_the_gradient_is_the_finite_difference_one():
     "params, degree, error, message",
     [
         (torch.zeros(3, dtype=torch.float64), 3, ValueError, r"params: expected a \(2p,\) vector"),
+        (torch.zeros(0, dtype=torch.float64), 3, ValueError, r"params: expected a \(2p,\) vector"),
         (torch.zeros(2, 2, dtype=torch.float64), 3, ValueError, r"params: expected a \(2p,\) vector"),
         (torch.zeros(2, dtype=torch.complex128), 3, TypeError, r"params: expected a real floating-point tensor"),
         (torch.tensor([0.1, float("nan")]), 3, ValueError, r"params: expected finite values"),
