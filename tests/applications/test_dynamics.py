@@ -5,6 +5,7 @@ Exactness: complex128; QuTiP's sesolve runs at atol 1e-12 / rtol 1e-10, which le
 """
 
 import math
+import re
 
 import pytest
 import torch
@@ -319,3 +320,26 @@ def test_training_generates_the_data_once_and_rollout_checks_its_start(monkeypat
     assert len(calls) == 1  # one chunk of 10 sequences, generated once for 3 epochs of training and validation
     with pytest.raises(ValueError, match=r"psi0: expected shape \(batch, 2\*\*N\), got \(4,\)"):
         model.rollout(random_states(2, 1)[0], 3)
+
+
+@pytest.mark.parametrize("spins", [(), (0,), (13,), (True,), (2.0,), (2, 13)])
+def test_norm_preserving_predictor_refuses_chain_lengths_outside_1_to_12(spins):
+    with pytest.raises(
+        ValueError, match=r"^spins: expected integers in \[1, 12\], got " + re.escape(repr(spins)) + "$"
+    ):
+        dynamics.NormPreservingPredictor(spins)
+
+
+@pytest.mark.parametrize("dt, error", [(0.0, ValueError), (-0.002, ValueError), ("0.002", TypeError)])
+def test_norm_preserving_predictor_refuses_a_bad_step_size(dt, error):
+    with pytest.raises(error, match=r"^dt: expected a positive"):
+        dynamics.NormPreservingPredictor((2,), dt=dt)
+
+
+def test_norm_preserving_predictor_accepts_the_bounds_and_steps_with_its_dt():
+    """N = 1 and N = 12 are the bounds; dt is the step size of every core (default 0.002)."""
+    small = dynamics.NormPreservingPredictor((1, 3), dt=0.01)
+    assert small.dt == 0.01 and small.spins == (1, 3) and small.max_spins == 3
+    assert all(core.step_size == 0.01 for core in small.cores.values())
+    assert dynamics.NormPreservingPredictor().dt == 0.002
+    assert dynamics.NormPreservingPredictor((12,)).max_spins == 12
