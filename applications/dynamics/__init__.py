@@ -1,6 +1,6 @@
 """Ising-chain dynamics: exact evolution (QuTiP and batched), data, predictors and metrics (Zhang et al.)."""
 
-from .data import SequenceSpec, batches, cache, haar_states, load_cached, sequences
+from .data import APPENDIX_C_SPINS, SequenceSpec, appendix_c_state, batches, cache, haar_states, load_cached, sequences
 from .exact import DENSE_MAX_SPINS, MAX_SPINS, check_states, evolve_exact, evolve_qutip, ising_matrix, ising_qobj
 from .metrics import born_kl, evaluate_sequences, fidelity, magnetisation, mean_relative_entropy, norm_drift
 from .model import DynamicsPredictor
@@ -16,6 +16,8 @@ __all__ = [
     "evolve_qutip",
     "check_states",
     "haar_states",
+    "appendix_c_state",
+    "APPENDIX_C_SPINS",
     "SequenceSpec",
     "sequences",
     "batches",

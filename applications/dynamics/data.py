@@ -6,7 +6,8 @@ seeded by (seed, N, chunk), so any slice can be regenerated on the fly, identica
 whether it is streamed or read from the cache; splits are 80/10/10 by sequence index,
 as in the paper.
 
-:func:`haar_states` draws Haar-random states (normalised complex Gaussians).
+:func:`haar_states` draws Haar-random states (normalised complex Gaussians);
+:func:`appendix_c_state` is the paper's own initial state of each N = 2..7 (its Appendix C).
 :func:`cache` writes one ``.pt`` file per N plus ``metadata.json`` with the spec and a
 SHA-256 checksum per file, atomically; :func:`load_cached` verifies both.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from dataclasses import asdict, dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -25,7 +28,21 @@ from ornn import _checks, _io
 
 from .exact import MAX_SPINS, evolve_exact
 
-__all__ = ["haar_states", "SequenceSpec", "sequences", "materialise", "batches", "cache", "load_cached", "SPLITS"]
+__all__ = [
+    "haar_states",
+    "appendix_c_state",
+    "APPENDIX_C_SPINS",
+    "SequenceSpec",
+    "sequences",
+    "materialise",
+    "batches",
+    "cache",
+    "load_cached",
+    "SPLITS",
+]
+
+#: the chain lengths whose initial state Zhang et al. print in Appendix C (their Fig. 3 predictions)
+APPENDIX_C_SPINS = (2, 3, 4, 5, 6, 7)
 
 #: fractions of each N's sequences in the train, validation and test splits
 SPLITS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1.0)}
@@ -40,6 +57,21 @@ def haar_states(
     real = torch.randn(count, 2, dim, generator=generator, dtype=torch.float64)
     psi = torch.complex(real[:, 0], real[:, 1])
     return (psi / torch.linalg.vector_norm(psi, dim=1, keepdim=True)).to(dtype)
+
+
+def appendix_c_state(n_spins: int, *, dtype: torch.dtype = torch.complex128) -> torch.Tensor:
+    """The N-spin initial state of Zhang et al. (arXiv:1905.09168) Appendix C, (2^N,), scaled to unit norm.
+
+    The paper prints every amplitude to 3 decimals, so the printed vectors have norms 1 +- 1e-3;
+    the amplitudes are kept as printed (``appendix_c.json``) and the vector is divided by its norm.
+    Basis index: the first spin of a ket |s_1 ... s_N> is the most significant bit, as everywhere here.
+    """
+    if isinstance(n_spins, bool) or n_spins not in APPENDIX_C_SPINS:
+        raise ValueError(f"n_spins: expected one of {APPENDIX_C_SPINS} (the states Appendix C prints), got {n_spins!r}")
+    text = resources.files(__package__).joinpath("appendix_c.json").read_text()
+    pairs = torch.tensor(json.loads(text)["states"][str(n_spins)], dtype=torch.float64)
+    psi = torch.complex(pairs[:, 0], pairs[:, 1])
+    return (psi / torch.linalg.vector_norm(psi)).to(dtype)
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,13 @@ def summary_rows(evaluation: dict[int, dict[str, dict[str, list[float]]]], step:
     return rows
 
 
-def behind_persistence(rows: list[dict[str, Any]]) -> str:
-    """One plain sentence: for which N the predictor's MRE is not below persistence's (rows of :func:`summary_rows`)."""
+def behind_persistence(rows: list[dict[str, Any]], mre: str = "MRE", reference: str = "MRE persistence") -> str:
+    """One plain sentence: for which N the predictor's MRE is not below persistence's (rows of :func:`summary_rows`,
+    or any rows with a "beats persistence" entry and the two MRE columns named ``mre`` and ``reference``)."""
     behind = [r for r in rows if r["beats persistence"] == "no"]
     if not behind:
         return "The predictor beats persistence (a lower MRE) for every N."
-    listed = ", ".join(f"N = {r['N']} (MRE {r['MRE']:.3g} against {r['MRE persistence']:.3g})" for r in behind)
+    listed = ", ".join(f"N = {r['N']} (MRE {r[mre]:.3g} against {r[reference]:.3g})" for r in behind)
     return f"**The predictor is behind persistence** for {listed}: repeating the initial state predicts better there."
 
 

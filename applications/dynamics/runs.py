@@ -18,7 +18,7 @@ import torch
 from ornn import _io, tables
 from ornn.training import load_weights
 
-from .data import SequenceSpec, load_cached, sequences
+from .data import APPENDIX_C_SPINS, SequenceSpec, appendix_c_state, load_cached, sequences
 from .model import DynamicsPredictor
 from .physics import NormPreservingPredictor
 from .report import behind_persistence, plot_amplitudes, plot_magnetisation, plot_metric, summary_rows
@@ -86,7 +86,9 @@ def evaluate_run(
     """Roll the run's model out on its held-out states, write evaluation.json, report.md and plots; return the tables.
 
     ``steps`` beyond the data's horizon regenerates the same seeded sequences for longer (their first
-    steps are unchanged). Returns ``{"evaluation": ..., "table": rows at the last step, "growth": rows at 100/250/1000}``.
+    steps are unchanged). Each N with an initial state in Zhang et al. Appendix C is also rolled out from that state
+    (appendix-c.json and a report section). Returns ``{"evaluation": ..., "table": rows at the last step,
+    "growth": rows at 100/250/1000, "appendix_c": rows of the paper's states, "appendix_c_verdict": a sentence}``.
     """
     folder = Path(folder)
     model, spec, cached, config = load_run(folder, device)
@@ -119,18 +121,54 @@ def evaluate_run(
         if horizons
         else []
     )
+    paper_states = _appendix_c_rows(model, spec, steps, horizons or [steps])
+    last = (horizons or [steps])[-1]
+    _io.write_json(folder / "appendix-c.json", paper_states)
     label = config["model"].get("cell", config["kind"])
     growth_text = tables.format_table(growth, style="markdown") if growth else "(no horizon of 100 steps or more)"
+    paper_verdict = behind_persistence(paper_states, f"MRE @ {last}", f"persistence @ {last}") if paper_states else ""
+    paper_text = (
+        tables.format_table(paper_states, style="markdown") + "\n\n" + paper_verdict
+        if paper_states
+        else f"(none of the run's chain lengths is one of {APPENDIX_C_SPINS})"
+    )
     report = (
         f"# Ising predictor ({label}) against exact evolution\n\n"
         f"Autoregressive rollout of {steps} steps from held-out Haar-random states; persistence repeats the initial state.\n\n"
         f"## At step {steps}\n\n{tables.format_table(table, style='markdown')}\n\n{behind_persistence(table)}\n\n"
         f"## MRE growth\n\n{growth_text}\n\n"
+        f"## The paper's initial states (Zhang et al. Appendix C)\n\n{paper_text}\n\n"
         "![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n"
         "![amplitudes](amplitudes.png)\n"
     )
     _io.write_text(folder / "report.md", report)
-    return {"evaluation": evaluation, "table": table, "growth": growth}
+    return {
+        "evaluation": evaluation,
+        "table": table,
+        "growth": growth,
+        "appendix_c": paper_states,
+        "appendix_c_verdict": paper_verdict,
+    }
+
+
+def _appendix_c_rows(model: torch.nn.Module, spec: SequenceSpec, steps: int, horizons: list[int]) -> list[dict]:
+    """Per N of the run with an Appendix C state: the rollout from that one state against exact evolution, with the
+    MRE of the model and of persistence and the model's fidelity and norm drift at each horizon."""
+    rows = []
+    for n in (n for n in spec.spins if n in APPENDIX_C_SPINS):
+        result = evaluate_states(model, appendix_c_state(n), steps, dt=spec.dt, g=spec.g, h=spec.h)
+        ours, persistence = result["predictor"], result["persistence"]
+        rows.append(
+            {
+                "N": n,
+                **{f"MRE @ {k}": ours["mre"][k] for k in horizons},
+                **{f"persistence @ {k}": persistence["mre"][k] for k in horizons},
+                **{f"fidelity @ {k}": ours["fidelity"][k] for k in horizons},
+                f"norm drift @ {horizons[-1]}": ours["norm_drift"][horizons[-1]],
+                "beats persistence": "yes" if ours["mre"][horizons[-1]] < persistence["mre"][horizons[-1]] else "no",
+            }
+        )
+    return rows
 
 
 def read_states(path: Union[str, Path]) -> torch.Tensor:

@@ -198,6 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             progress=True,
         )
         print(tables.format_table(metrics["rows"], style="markdown"))
+        print("\n" + metrics["verdict"].replace("**", ""))
         print(f"\nreport: {args.out / 'report.md'}")
         return 0
     device = _checks.device("--device", args.device)
@@ -227,6 +228,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("\n" + behind_persistence(result["table"]).replace("**", ""))
     if result["growth"]:
         print("\n" + tables.format_table(result["growth"], style="markdown"))
+    if result["appendix_c"]:
+        print("\nfrom the initial states of Zhang et al. Appendix C:")
+        print(tables.format_table(result["appendix_c"], style="markdown"))
+        print("\n" + result["appendix_c_verdict"].replace("**", ""))
     print(f"\nreport: {args.run / 'report.md'}")
     return 0
 

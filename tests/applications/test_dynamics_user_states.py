@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from applications.dynamics import DynamicsPredictor, evaluate_states, evolve_exact
-from applications.dynamics.data import haar_states
+from applications.dynamics.data import APPENDIX_C_SPINS, appendix_c_state, haar_states
 from applications.dynamics.metrics import mean_relative_entropy
 from applications.dynamics.runs import read_states
 from ornn_cli.main import main
@@ -76,6 +76,15 @@ def test_a_run_folder_moved_with_its_cache_evaluates_from_any_directory(tmp_path
     assert main(["dynamics", "evaluate", "--run", str(moved / "run")]) == 0
     report = (moved / "run" / "report.md").read_text()
     assert "persistence" in report and ("behind persistence" in report or "beats persistence" in report)
+    assert "## The paper's initial states (Zhang et al. Appendix C)" in report
+    (paper,) = json.loads((moved / "run" / "appendix-c.json").read_text())  # N = 2 only, scored at the data's 4 steps
+    psi = appendix_c_state(2)
+    exact = evolve_exact(psi[None], 2, 4)
+    persistence = float(mean_relative_entropy(psi[None, None].expand_as(exact), exact)[4])
+    # the run's model is float32, so its metrics are: 1e-6 covers float32 round-off in a KL of size 4e-5
+    assert paper["N"] == 2 and paper["persistence @ 4"] == pytest.approx(persistence, abs=1e-6)
+    assert paper["beats persistence"] == ("yes" if paper["MRE @ 4"] < persistence else "no")
+    assert "Appendix C" in capsys.readouterr().out
     states = haar_states(2, 2, generator=torch.Generator().manual_seed(3))
     np.save(tmp_path / "mine.npy", states.numpy())
     capsys.readouterr()
@@ -107,3 +116,35 @@ def test_a_run_folder_moved_with_its_cache_evaluates_from_any_directory(tmp_path
     # resume from the new place: the cache is found relative to the run folder
     assert main(["dynamics", "train", "--out", str(moved / "run"), "--resume", "--epochs", "2"]) == 0
     assert math.isfinite(json.loads((moved / "run" / "metrics.json").read_text())["val_loss"][-1])
+
+
+def test_appendix_c_states_are_the_printed_amplitudes_at_unit_norm():
+    # amplitudes copied by hand from Zhang et al. (arXiv:1905.09168) Appendix C; printed to 3 decimals, so the
+    # renormalised vector may differ from them by the rounding (5e-4) times the norm correction (< 2e-3)
+    two = appendix_c_state(2)
+    printed = torch.tensor([-0.078 + 0.203j, -0.458 + 0.359j, 0.372 + 0.602j, -0.274 + 0.197j], dtype=torch.complex128)
+    assert torch.allclose(two, printed / torch.linalg.vector_norm(printed), atol=1e-12)
+    seven = appendix_c_state(7)
+    assert seven.shape == (128,) and seven.dtype == torch.complex128
+    for index, amplitude in ((0b0000000, 0.067 + 0.007j), (0b0000001, 0.018 + 0.119j), (0b0100011, 0.034 + 0.108j)):
+        assert abs(complex(seven[index]) - amplitude) < 1e-3, index
+    for n in APPENDIX_C_SPINS:
+        psi = appendix_c_state(n, dtype=torch.complex64)
+        assert psi.shape == (2**n,) and psi.dtype == torch.complex64
+        assert float(torch.linalg.vector_norm(psi.to(torch.complex128))) == pytest.approx(1.0, abs=1e-6)  # float32 round-off
+    assert APPENDIX_C_SPINS == (2, 3, 4, 5, 6, 7)
+    for bad in (1, 8, True, "3"):
+        with pytest.raises(ValueError, match=r"n_spins: expected one of \(2, 3, 4, 5, 6, 7\)"):
+            appendix_c_state(bad)
+
+
+def test_the_printed_states_are_unit_vectors_to_their_rounding():
+    # independent of the loader: every printed vector has norm 1 within the 3-decimal rounding
+    from importlib import resources
+
+    states = json.loads(resources.files("applications.dynamics").joinpath("appendix_c.json").read_text())["states"]
+    assert sorted(map(int, states)) == list(APPENDIX_C_SPINS)
+    for n, pairs in states.items():
+        pairs = np.asarray(pairs)
+        assert pairs.shape == (2 ** int(n), 2)
+        assert abs(np.linalg.norm(pairs) - 1) < 5e-3, n
