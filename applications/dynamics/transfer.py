@@ -25,7 +25,7 @@ from .model import DynamicsPredictor
 from .report import summary_rows
 from .train import evaluate_predictor, train_predictor
 
-__all__ = ["TransferConfig", "run_transfer"]
+__all__ = ["TransferConfig", "run_transfer", "epochs_to_reach", "transfer_verdict"]
 
 
 @dataclass
@@ -44,6 +44,40 @@ class TransferConfig:
     transfer_lr: float = 1e-4  # Zhang et al. Appendix B
     transfer_decay: float = 0.97
     seed: int = 0
+
+
+def epochs_to_reach(curve: list[float], target: float) -> Optional[int]:
+    """The first epoch (counted from 1) whose validation loss is at most ``target``; None when none is."""
+    return next((epoch for epoch, value in enumerate(curve, start=1) if value <= target), None)
+
+
+def transfer_verdict(curves: dict[str, list[float]]) -> tuple[dict[str, Optional[int]], str]:
+    """Epochs each model needs to reach the from-scratch run's best validation loss, and the verdict on Fig. 7.
+
+    Zhang et al.'s claim is that fine-tuning a model trained on shorter chains learns the longer chain faster
+    than training from scratch; it holds here when the fine-tuned model reaches the scratch model's best
+    validation loss in fewer epochs than the scratch model itself needed.
+    """
+    target = min(curves["from scratch"])
+    epochs = {label: epochs_to_reach(curve, target) for label, curve in curves.items()}
+    tuned, scratch = epochs["fine-tuned base"], epochs["from scratch"]
+    if tuned is None:
+        sentence = (
+            f"**Not reproduced**: fine-tuning did not reach the from-scratch validation loss {target:.3g} in "
+            f"{len(curves['fine-tuned base'])} epochs (its best {min(curves['fine-tuned base']):.3g}; "
+            f"from scratch needed {scratch})."
+        )
+    elif tuned < scratch:
+        sentence = (
+            f"Reproduced: fine-tuning reached the from-scratch validation loss {target:.3g} in {tuned} epoch(s), "
+            f"training from scratch in {scratch}."
+        )
+    else:
+        sentence = (
+            f"**Not reproduced**: fine-tuning needed {tuned} epoch(s) to reach the from-scratch validation loss "
+            f"{target:.3g}, training from scratch {scratch}."
+        )
+    return epochs, sentence
 
 
 def _plot(curves: dict[str, list[float]], path: Path, target: int) -> None:
@@ -97,12 +131,15 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
         evaluation = evaluate_predictor(model, target_spec, count=20, cached=target_data)
         rows.append({"model": label, **summary_rows(evaluation, config.steps)[0]})
     curves = {"fine-tuned base": tuned_history.val_loss, "from scratch": scratch_history.val_loss}
+    epochs_needed, verdict = transfer_verdict(curves)
     metrics = {
         "config": asdict(config),
         "curves": curves,
         "base_val_loss": base_history.val_loss,
         "base_seconds": base_seconds,
         "rows": rows,
+        "epochs_to_scratch_loss": epochs_needed,
+        "verdict": verdict,
     }
     if out is not None:
         out = Path(out)
@@ -115,7 +152,7 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
                 f"# Transfer to N = {config.target} (base trained on N in {list(config.base_spins)})\n\n"
                 f"Base: {config.base_epochs} epochs; then {config.epochs} epochs on N = {config.target} fine-tuning "
                 f"(lr {config.transfer_lr}, decay {config.transfer_decay}) or from scratch (lr {config.base_lr}, decay {config.base_decay}).\n\n"
-                f"![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{tables.format_table(rows, style='markdown')}\n"
+                f"{verdict}\n\n![validation loss](transfer.png)\n\n## At step {config.steps}\n\n{tables.format_table(rows, style='markdown')}\n"
             ),
         )
     return metrics

@@ -304,8 +304,27 @@ def test_transfer_writes_curves_for_both_models(tmp_path):
     assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (
         tmp_path / "t" / "report.md"
     ).read_text()
+    needed = metrics["epochs_to_scratch_loss"]
+    scratch_best = min(metrics["curves"]["from scratch"])
+    assert needed["from scratch"] == 1 + metrics["curves"]["from scratch"].index(scratch_best)
+    assert metrics["verdict"] in (tmp_path / "t" / "report.md").read_text()
     with pytest.raises(ValueError, match=r"target: expected a chain length outside base_spins \(2,\), got 2"):
         run_transfer(TransferConfig(base_spins=(2,), target=2))
+
+
+def test_transfer_verdict_counts_epochs_to_the_scratch_loss():
+    from applications.dynamics.transfer import epochs_to_reach, transfer_verdict
+
+    assert epochs_to_reach([3.0, 2.0, 1.0], 2.0) == 2 and epochs_to_reach([3.0], 2.0) is None
+    faster = {"fine-tuned base": [1.0, 0.4, 0.3], "from scratch": [5.0, 1.0, 0.5]}
+    assert transfer_verdict(faster) == (
+        {"fine-tuned base": 2, "from scratch": 3},
+        "Reproduced: fine-tuning reached the from-scratch validation loss 0.5 in 2 epoch(s), training from scratch in 3.",
+    )
+    epochs, sentence = transfer_verdict({"fine-tuned base": [2.0, 0.9], "from scratch": [0.9, 0.8]})
+    assert epochs == {"fine-tuned base": None, "from scratch": 2} and sentence.startswith("**Not reproduced**")
+    epochs, sentence = transfer_verdict({"fine-tuned base": [2.0, 0.5], "from scratch": [0.5, 0.6]})
+    assert epochs == {"fine-tuned base": 2, "from scratch": 1} and "needed 2 epoch(s)" in sentence
 
 
 def test_training_generates_the_data_once_and_rollout_checks_its_start(monkeypatch):
