@@ -115,6 +115,7 @@ def evaluate_run(
                 "N": n,
                 **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in horizons},
                 **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in horizons},
+                **{f"norm drift @ {k}": per["predictor"]["norm_drift"][k] for k in horizons},
             }
             for n, per in sorted(evaluation.items())
         ]

@@ -256,6 +256,16 @@ def test_dynamics_cli_generate_train_resume_evaluate(tmp_path, capsys):
     ):
         assert (run / name).stat().st_size > 0
     assert "beats persistence" in (run / "report.md").read_text()
+    from applications.dynamics.runs import evaluate_run
+
+    result = evaluate_run(run, steps=100, count=1)  # past the data's 6 steps: the same seeds, evolved longer
+    assert [row["N"] for row in result["growth"]] == [2, 3] == [row["N"] for row in result["appendix_c"]]
+    for row in result["growth"]:
+        per = result["evaluation"][row["N"]]
+        assert row["MRE @ 100"] == per["predictor"]["mre"][100]
+        assert row["persistence @ 100"] == per["persistence"]["mre"][100]
+        assert row["norm drift @ 100"] == per["predictor"]["norm_drift"][100]
+    assert "norm drift @ 100" in (run / "report.md").read_text()
 
 
 # --------------------------------------------------------------------------- norm-preserving predictor
