@@ -81,6 +81,10 @@ class DynamicsPredictor(StatePredictor):
         tie_decoder: decode through the encoding tables (True) or separate ones.
         residual: predict psi_t + decode(v) (True) or decode(v) itself (the paper's form).
         cell_kwargs: extra arguments for the cell factory.
+        increment_init: the starting value of the learned scale of the residual increment (residual only).
+            The exact increment is -i dt H psi, about 1e-3 per amplitude at dt = 0.002, and the untrained decoder
+            gives O(1) per amplitude: 0.002 starts near persistence (0.01 started at 30-130 times its one-step
+            MSE and cost the first epochs; benchmarks/RESULTS.md, "The N = 2..7 recipe").
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class DynamicsPredictor(StatePredictor):
         tie_decoder: bool = True,
         residual: bool = True,
         cell_kwargs: Optional[dict[str, Any]] = None,
+        increment_init: float = 0.002,
     ) -> None:
         super().__init__()
         self.max_spins = _checks.positive_int("max_spins", max_spins)
@@ -119,7 +124,8 @@ class DynamicsPredictor(StatePredictor):
         self.block_out = _FeedForward(width, dropout)
         self.cell_name = cell
         # the increment's scale starts small, so an untrained residual model is close to persistence
-        self.increment_gain = nn.Parameter(torch.tensor(0.01)) if residual else None
+        increment_init = _checks.positive_float("increment_init", increment_init)
+        self.increment_gain = nn.Parameter(torch.tensor(increment_init)) if residual else None
         self.config = {
             "max_spins": max_spins,
             "width": width,
@@ -129,6 +135,7 @@ class DynamicsPredictor(StatePredictor):
             "tie_decoder": tie_decoder,
             "residual": bool(residual),
             "cell_kwargs": dict(cell_kwargs or {}),
+            "increment_init": increment_init,
         }
 
     @property

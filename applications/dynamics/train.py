@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -37,6 +37,8 @@ __all__ = [
     "rollout_loss",
     "rollout_horizon",
     "DEFAULT_ROLLOUT",
+    "RECIPE",
+    "default_width",
     "to_model",
 ]
 
@@ -46,9 +48,29 @@ def _mse(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.view_as_real(predicted - target).square().mean()
 
 
+def _persistence_mse(sequences_: torch.Tensor) -> torch.Tensor:
+    """The one-step MSE of persistence on (B, T + 1, 2^N) sequences: the scale that ``relative`` losses divide by."""
+    return _mse(sequences_[:, :-1], sequences_[:, 1:])
+
+
 #: the rollout horizon ``ornn dynamics train`` and the tour use by default: at the CLI's default sizes it cut the
 #: step-100 MRE for N = 2, 3, 4 from 0.0145, 0.043, 0.068 (teacher-forced) to 0.0008, 0.0065, 0.042 (RESULTS.md)
 DEFAULT_ROLLOUT = 16
+
+#: the default recipe of ``ornn dynamics train`` (and of the transfer's base model), chosen by measurement on
+#: one model for N = 2..7 (benchmarks/RESULTS.md, "The N = 2..7 recipe"); the width is :func:`default_width`
+RECIPE = {"per_spin": 500, "epochs": 60, "lr": 1e-3, "decay": 0.97, "rollout": DEFAULT_ROLLOUT, "relative": True}
+
+
+def default_width(spins: Sequence[int]) -> int:
+    """The recipe's feature width for chains of ``spins``: max(64, 2^(N_max + 1)).
+
+    A :class:`DynamicsPredictor` decodes the real (imaginary) amplitudes from width / 2 features, so its
+    predictions span at most width / 2 directions of the 2^N-dimensional space: width 64 cannot represent a
+    general step at N >= 6. Width 2^(N_max + 1) is the least that can (256 for N = 7).
+    """
+    largest = max(_checks.positive_int("spins", n) for n in spins)
+    return max(64, 2 ** (largest + 1))
 
 
 def rollout_loss(net: torch.nn.Module, sequences_: torch.Tensor, steps: int, start: int = 0) -> torch.Tensor:
@@ -103,8 +125,14 @@ def validation_loss(
     batch_size: int = 32,
     split: str = "validation",
     cached: Optional[dict] = None,
+    relative: bool = False,
 ) -> float:
-    """Teacher-forced MSE over a split, weighted by batch size (each rank scores its shard of every batch)."""
+    """Teacher-forced MSE over a split, weighted by batch size (each rank scores its shard of every batch).
+
+    ``relative``: each batch's MSE divided by that of persistence on the same batch (predicting psi_{t+1} = psi_t),
+    so 1 means "no better than repeating the input" for every N alike. Every batch holds one chain length, and
+    the raw MSE shrinks with N (amplitudes of size 2^(-N/2)), so the absolute loss is ruled by the short chains.
+    """
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
@@ -114,7 +142,10 @@ def validation_loss(
             local = to_model(local, model)
             predicted, _ = model(local[:, :-1])
             weight = local.shape[0] if factor else 0
-            total += float(_mse(predicted, local[:, 1:])) * weight
+            loss = _mse(predicted, local[:, 1:])
+            if relative:
+                loss = loss / _persistence_mse(local)
+            total += float(loss) * weight
             count += weight
     model.train(was_training)
     return distributed.all_sum(total) / max(distributed.all_sum(count), 1)
@@ -136,11 +167,14 @@ def train_predictor(
     cached: Optional[dict] = None,
     rollout: int = 0,
     rollout_weight: float = 1.0,
+    relative: bool = False,
 ) -> History:
     """Train in place through :func:`ornn.training.fit` and load the best-validation weights; returns the history.
 
     The loss is the teacher-forced MSE, plus ``rollout_weight`` times :func:`rollout_loss` over k steps from a
     seeded random start in each batch, k following :func:`rollout_horizon` (1, 2, 4, ...) up to ``rollout`` (0: teacher-forced only).
+    ``relative`` divides each batch's loss, and the validation loss, by persistence's one-step MSE on that batch
+    (see :func:`validation_loss`): every N then weighs alike, and losses of order 1 keep Adam away from its eps.
 
     Under ``torchrun`` (a process group set up with :func:`ornn.distributed.setup`) every rank
     trains on its shard of each global batch of ``batch_size`` sequences, gradients are
@@ -172,6 +206,8 @@ def train_predictor(
                 draw = torch.Generator().manual_seed(seed * 100_003 + epoch * 10_007 + b)  # the same on every rank
                 start = int(torch.randint(0, spec.steps - k, (1,), generator=draw))
                 loss = loss + rollout_weight * rollout_loss(net, local, k, start)
+            if relative:
+                loss = loss / _persistence_mse(local)
             optimizer.zero_grad(set_to_none=True)
             (loss * factor).backward()
             check_step(loss, model.parameters(), epoch=epoch, batch=b)
@@ -183,7 +219,7 @@ def train_predictor(
     return fit(
         model,
         train_epoch,
-        lambda: validation_loss(model, spec, batch_size=batch_size, cached=cached),
+        lambda: validation_loss(model, spec, batch_size=batch_size, cached=cached, relative=relative),
         optimizer=optimizer,
         epochs=epochs,
         lr_at=lambda epoch: max(lr * decay**epoch, min(lr, min_lr)),

@@ -23,26 +23,28 @@ from ornn import _io, tables
 from .data import SequenceSpec, materialise
 from .model import DynamicsPredictor
 from .report import summary_rows
-from .train import evaluate_predictor, train_predictor
+from .train import RECIPE, default_width, evaluate_predictor, train_predictor
 
 __all__ = ["TransferConfig", "run_transfer", "epochs_to_reach", "transfer_verdict"]
 
 
 @dataclass
 class TransferConfig:
-    base_spins: tuple[int, ...] = (2, 3, 4)
-    target: int = 5
-    per_spin: int = 200
+    base_spins: tuple[int, ...] = (2, 3, 4, 5, 6)  # Fig. 7: trained on N <= 6, fine-tuned to N = 7
+    target: int = 7
+    per_spin: int = RECIPE["per_spin"]
     steps: int = 100
-    width: int = 64
+    width: Optional[int] = None  # None: default_width of every chain involved (the recipe's rule)
     layers: int = 2
     cell: str = "sru"
-    base_epochs: int = 15
-    epochs: int = 10
-    base_lr: float = 3e-3
-    base_decay: float = 0.9
+    base_epochs: int = RECIPE["epochs"]
+    epochs: int = 30
+    base_lr: float = RECIPE["lr"]  # the base and scratch schedule: the recipe of ``ornn dynamics train``
+    base_decay: float = RECIPE["decay"]
     transfer_lr: float = 1e-4  # Zhang et al. Appendix B
     transfer_decay: float = 0.97
+    rollout: int = RECIPE["rollout"]  # as in ``ornn dynamics train``, for all three trainings
+    relative: bool = RECIPE["relative"]
     seed: int = 0
 
 
@@ -109,13 +111,24 @@ def run_transfer(config: TransferConfig, out: Optional[Path] = None, *, progress
     target_spec = replace(base_spec, spins=(config.target,))
     target_data = materialise(target_spec)  # generated once for both trainings and the three evaluations
 
+    width = default_width((*config.base_spins, config.target)) if config.width is None else config.width
+
     def build() -> DynamicsPredictor:
         torch.manual_seed(config.seed)
-        return DynamicsPredictor(max_spins=max_spins, width=config.width, cell=config.cell, num_layers=config.layers)
+        return DynamicsPredictor(max_spins=max_spins, width=width, cell=config.cell, num_layers=config.layers)
 
     def train(model: DynamicsPredictor, spec: SequenceSpec, epochs: int, lr: float, decay: float, cached=None):
         return train_predictor(
-            model, spec, epochs=epochs, lr=lr, decay=decay, seed=config.seed, progress=progress, cached=cached
+            model,
+            spec,
+            epochs=epochs,
+            lr=lr,
+            decay=decay,
+            seed=config.seed,
+            progress=progress,
+            cached=cached,
+            rollout=min(config.rollout, config.steps - 1),
+            relative=config.relative,
         )
 
     start = time.perf_counter()

@@ -1,9 +1,10 @@
 """``ornn dynamics generate | train | evaluate | transfer``: Ising-chain predictors from the command line.
 
     ornn dynamics generate --spins 2 3 4 --per-spin 200 --steps 100 --out data/ising
+    ornn dynamics train --spins 2 3 4 5 6 7 --out runs/ising-sru27
     ornn dynamics train --data data/ising --cell sru --epochs 15 --out runs/ising-sru
     ornn dynamics evaluate --run runs/ising-sru --steps 100
-    ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5
+    ornn dynamics transfer --out runs/transfer-7                 # Fig. 7: base N = 2..6, target N = 7
 
 ``train`` generates the data in memory from the spec flags when no ``--data`` cache is given. Every run folder
 holds config.json, the checkpoint, best.pt and metrics.json; ``evaluate`` adds
@@ -24,7 +25,8 @@ import torch
 from applications.dynamics.data import SequenceSpec, cache, load_cached
 from applications.dynamics.report import behind_persistence
 from applications.dynamics.runs import MODEL_KINDS, build_model, evaluate_run, evaluate_states_of_run
-from applications.dynamics.train import DEFAULT_ROLLOUT, train_predictor
+from applications.dynamics.train import DEFAULT_ROLLOUT, RECIPE, default_width, train_predictor
+from applications.dynamics.transfer import TransferConfig
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
 
@@ -62,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
             "--spins", type=positive_int, nargs="+", default=[2, 3, 4], help="chain lengths N (default 2 3 4)"
         )
         p.add_argument(
-            "--per-spin", type=positive_int, default=200, help="sequences per N, split 80/10/10 (default 200)"
+            "--per-spin",
+            type=positive_int,
+            default=RECIPE["per_spin"],
+            help=f"sequences per N, split 80/10/10 (default {RECIPE['per_spin']})",
         )
         p.add_argument("--steps", type=positive_int, default=100, help="steps per sequence (default 100)")
         p.add_argument("--seed", type=non_negative_int, default=0)
@@ -101,14 +106,18 @@ def _parser() -> argparse.ArgumentParser:
         "--hidden",
         dest="width",
         type=positive_int,
-        default=64,
-        help="feature width = the recurrent cells' hidden size (Zhang et al.: 512; default 64)",
+        default=None,
+        help="feature width = the recurrent cells' hidden size (Zhang et al.: 512; default "
+        "max(64, 2^(N_max + 1)), the least that can represent the largest chain)",
     )
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers (Zhang et al.: 4; default 2)")
-    train.add_argument("--epochs", type=positive_int, default=15)
-    train.add_argument("--lr", type=positive_float, default=3e-3)
+    train.add_argument("--epochs", type=positive_int, default=RECIPE["epochs"], help=f"default {RECIPE['epochs']}")
+    train.add_argument("--lr", type=positive_float, default=RECIPE["lr"], help=f"Adam's (default {RECIPE['lr']})")
     train.add_argument(
-        "--decay", type=unit_fraction, default=0.9, help="learning-rate factor per epoch (Zhang et al.: 0.95)"
+        "--decay",
+        type=unit_fraction,
+        default=RECIPE["decay"],
+        help=f"learning-rate factor per epoch (Zhang et al.: 0.95; default {RECIPE['decay']})",
     )
     train.add_argument(
         "--rollout",
@@ -119,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--rollout-weight", type=positive_float, default=1.0, help="weight of the rollout loss (default 1)"
+    )
+    train.add_argument(
+        "--loss",
+        choices=("relative", "absolute"),
+        default="relative" if RECIPE["relative"] else "absolute",
+        help="relative: each batch's MSE divided by persistence's, so every N weighs alike (default); "
+        "absolute: the plain MSE (Zhang et al.)",
     )
     train.add_argument("--out", type=Path, required=True, help="run folder")
     add_training_flags(train, batch=32, items="sequences")
@@ -142,18 +158,29 @@ def _parser() -> argparse.ArgumentParser:
     transfer = actions.add_parser(
         "transfer",
         help="fine-tune a base model on a longer chain against training from scratch (Fig. 7)",
-        epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --out runs/transfer-5",
+        epilog="example:\n  ornn dynamics transfer --base-spins 2 3 4 --target 5 --base-epochs 15 --out runs/transfer-5",
     )
-    transfer.add_argument("--base-spins", type=positive_int, nargs="+", default=[2, 3, 4])
-    transfer.add_argument("--target", type=positive_int, default=5)
-    transfer.add_argument("--per-spin", type=positive_int, default=200)
-    transfer.add_argument("--steps", type=positive_int, default=100)
+    defaults = TransferConfig()
+    transfer.add_argument("--base-spins", type=positive_int, nargs="+", default=list(defaults.base_spins))
+    transfer.add_argument("--target", type=positive_int, default=defaults.target)
+    transfer.add_argument("--per-spin", type=positive_int, default=defaults.per_spin)
+    transfer.add_argument("--steps", type=positive_int, default=defaults.steps)
     transfer.add_argument(
-        "--width", "--hidden", dest="width", type=positive_int, default=64, help="feature width (default 64)"
+        "--width",
+        "--hidden",
+        dest="width",
+        type=positive_int,
+        default=None,
+        help="feature width (default max(64, 2^(N_max + 1)), as for train)",
     )
-    transfer.add_argument("--layers", type=positive_int, default=2)
-    transfer.add_argument("--base-epochs", type=positive_int, default=15)
-    transfer.add_argument("--epochs", type=positive_int, default=10, help="epochs on the target chain, for both models")
+    transfer.add_argument("--layers", type=positive_int, default=defaults.layers)
+    transfer.add_argument("--base-epochs", type=positive_int, default=defaults.base_epochs)
+    transfer.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=defaults.epochs,
+        help=f"epochs on the target chain, for both models (default {defaults.epochs})",
+    )
     transfer.add_argument("--seed", type=non_negative_int, default=0)
     transfer.add_argument("--out", type=Path, required=True, help="run folder")
     transfer.add_argument("--overwrite", action="store_true", help="replace a transfer run already in --out")
@@ -178,7 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.action == "train":
         return _train(args, argv)
     if args.action == "transfer":
-        from applications.dynamics.transfer import TransferConfig, run_transfer
+        from applications.dynamics.transfer import run_transfer
 
         _io.check_run_folder(args.out, "metrics.json", overwrite=args.overwrite, resumable=False)
 
@@ -266,6 +293,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     spec, cached = load_cached(args.data) if args.data else (_spec(args), None)
     if args.rollout is None:  # the default recipe, within the data's horizon (an explicit value is checked as given)
         args.rollout = min(ROLLOUT_DEFAULT, spec.steps - 1)
+    if args.width is None:
+        args.width = default_width(spec.spins)
     torch.manual_seed(args.seed)
     model = build_model(
         {
@@ -311,6 +340,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
             cached=cached,
             rollout=args.rollout,
             rollout_weight=args.rollout_weight,
+            relative=args.loss == "relative",
         ),
     )
     if history is None:

@@ -18,7 +18,7 @@ from applications.dynamics.data import SequenceSpec, materialise
 from applications.dynamics.model import DynamicsPredictor
 from applications.dynamics.physics import NormPreservingPredictor
 from applications.dynamics.report import plot_metric, summary_rows
-from applications.dynamics.train import DEFAULT_ROLLOUT, evaluate_predictor, train_predictor
+from applications.dynamics.train import DEFAULT_ROLLOUT, RECIPE, evaluate_predictor, train_predictor
 from ornn import tables
 
 from . import SectionResult
@@ -45,6 +45,7 @@ def dynamics_section(config: dict[str, Any]) -> SectionResult:
         cached=data,
         progress=True,
         rollout=4 if quick else DEFAULT_ROLLOUT,  # the command's recipe; shorter rollouts at the quick size
+        relative=RECIPE["relative"],
     )
     seconds = time.perf_counter() - start
     evaluation = evaluate_predictor(model, spec, steps=100, count=20, cached=data)

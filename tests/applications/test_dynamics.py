@@ -4,6 +4,7 @@ Exactness: complex128; QuTiP's sesolve runs at atol 1e-12 / rtol 1e-10, which le
 ~5e-10 of integration error over 40 steps, so 1e-8 is the bound (the issue's).
 """
 
+import json
 import math
 import re
 
@@ -372,3 +373,37 @@ def test_norm_preserving_predictor_accepts_the_bounds_and_steps_with_its_dt():
     assert all(core.step_size == 0.01 for core in small.cores.values())
     assert dynamics.NormPreservingPredictor().dt == 0.002
     assert dynamics.NormPreservingPredictor((12,)).max_spins == 12
+
+
+def test_train_command_defaults_to_the_relative_loss_and_the_width_of_the_largest_chain(tmp_path, monkeypatch):
+    import applications.dynamics.train as train_module
+    from ornn_cli.main import main
+
+    seen = {}
+    real = train_module.train_predictor
+
+    def recording(model, spec, **kwargs):
+        seen.update(kwargs, width=model.width)
+        return real(model, spec, **kwargs)
+
+    monkeypatch.setattr("ornn_cli.commands.dynamics.train_predictor", recording)
+    tiny = ["dynamics", "train", "--spins", "2", "--per-spin", "10", "--steps", "4", "--layers", "1", "--epochs", "1"]
+    assert main([*tiny, "--out", str(tmp_path / "a")]) == 0
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert seen["relative"] is True and seen["width"] == 64 == config["model"]["width"]
+    assert config["flags"]["loss"] == "relative" and config["flags"]["width"] == 64
+    assert main([*tiny, "--spins", "6", "--loss", "absolute", "--out", str(tmp_path / "b")]) == 0
+    assert seen["relative"] is False and seen["width"] == 128
+
+
+def test_the_residual_increment_starts_at_increment_init_and_near_persistence():
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=16, num_layers=1).double()
+    assert model.config["increment_init"] == 0.002
+    assert float(model.increment_gain.detach()) == pytest.approx(0.002, rel=1e-7)  # created in float32, then .double()
+    psi = data.haar_states(3, 4, generator=torch.Generator().manual_seed(0))[:, None]
+    step = (model(psi)[0].detach() - psi).abs().max()
+    assert 0 < float(step) < 0.05  # 0.002 times an O(1) decoder output per amplitude
+    assert float(DynamicsPredictor(max_spins=2, width=4, increment_init=0.5).increment_gain.detach()) == 0.5
+    with pytest.raises(ValueError, match="increment_init: expected a positive"):
+        DynamicsPredictor(max_spins=2, width=4, increment_init=0.0)

@@ -131,7 +131,9 @@ def test_appendix_c_states_are_the_printed_amplitudes_at_unit_norm():
     for n in APPENDIX_C_SPINS:
         psi = appendix_c_state(n, dtype=torch.complex64)
         assert psi.shape == (2**n,) and psi.dtype == torch.complex64
-        assert float(torch.linalg.vector_norm(psi.to(torch.complex128))) == pytest.approx(1.0, abs=1e-6)  # float32 round-off
+        assert float(torch.linalg.vector_norm(psi.to(torch.complex128))) == pytest.approx(
+            1.0, abs=1e-6
+        )  # float32 round-off
     assert APPENDIX_C_SPINS == (2, 3, 4, 5, 6, 7)
     for bad in (1, 8, True, "3"):
         with pytest.raises(ValueError, match=r"n_spins: expected one of \(2, 3, 4, 5, 6, 7\)"):

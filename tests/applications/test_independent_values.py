@@ -16,7 +16,7 @@ from torch import nn
 import cells
 import ornn
 from applications import qaoa
-from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact, train_predictor
+from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact, sequences, train_predictor
 from applications.dynamics.data import haar_states
 from applications.dynamics.metrics import mean_relative_entropy
 from applications.qaoa import QAOA, MaxCut
@@ -357,6 +357,44 @@ def test_rollout_loss_equals_a_hand_computed_value():
         rollout_loss(CountingModel(), exact, 3, start=1)
     assert [rollout_horizon(e, 20) for e in range(7)] == [1, 2, 4, 8, 16, 20, 20]
     assert rollout_horizon(3, 0) == 0
+
+
+class ZeroModel(nn.Module):
+    """Predicts psi_{t+1} = 0: its MSE on unit-norm states is 1 / (2 * 2^N) (the 2 * 2^N real numbers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))  # sets the data's device and dtype
+
+    def forward(self, states, memory=None):
+        return torch.zeros_like(states), None
+
+
+def test_relative_validation_loss_divides_by_persistence_per_batch():
+    from applications.dynamics.train import validation_loss
+
+    spec = SequenceSpec(spins=(2, 3), per_spin=10, steps=5)  # one validation sequence per N, one batch each
+    exact = {n: sequences(spec, n, spec.split_range("validation")) for n in (2, 3)}
+    steps_mse = {n: float(((exact[n][:, 1:] - exact[n][:, :-1]).abs() ** 2).mean() / 2) for n in (2, 3)}
+    zero = (1 / 8 / steps_mse[2] + 1 / 16 / steps_mse[3]) / 2
+    assert validation_loss(ZeroModel(), spec, relative=True) == pytest.approx(zero, rel=1e-9)
+    assert validation_loss(ZeroModel(), spec) == pytest.approx((1 / 8 + 1 / 16) / 2, rel=1e-6)  # float64 data
+    model = DynamicsPredictor(max_spins=3, width=4, num_layers=1).double()
+    with torch.no_grad():
+        model.increment_gain.zero_()  # psi_{t+1} = psi_t: persistence itself
+    assert validation_loss(model, spec, relative=True) == pytest.approx(1.0, rel=1e-12)
+    assert validation_loss(model, spec) == pytest.approx((steps_mse[2] + steps_mse[3]) / 2, rel=1e-9)
+    # training divides the same way: persistence (moved by Adam steps of 1e-12 at most) scores 1 on every batch
+    history = train_predictor(model, spec, epochs=1, batch_size=100, lr=1e-12, relative=True)
+    assert history.train_loss[0] == pytest.approx(1.0, abs=1e-6) and history.val_loss[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_default_width_is_the_least_that_represents_the_largest_chain():
+    from applications.dynamics.train import default_width
+
+    assert [default_width(spins) for spins in ((2, 3, 4), (5,), (2, 3, 4, 5, 6, 7), (8,))] == [64, 64, 256, 512]
+    with pytest.raises(ValueError, match="spins: expected an integer >= 1, got 0"):
+        default_width((0, 2))
 
 
 def test_rollout_training_is_reproducible_and_resumes_bit_for_bit(tmp_path):
