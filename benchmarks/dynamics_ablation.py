@@ -51,7 +51,7 @@ def main() -> None:
     model = DynamicsPredictor(
         max_spins=max(args.spins), width=args.width, num_layers=args.layers, increment_init=args.increment_init
     )
-    model.increment_gain.requires_grad_(not args.fixed_gain)
+    model.increment_log_gain.requires_grad_(not args.fixed_gain)
     start = time.perf_counter()
     history = training.train_predictor(
         model,

@@ -404,6 +404,38 @@ def test_the_residual_increment_starts_at_increment_init_and_near_persistence():
     psi = data.haar_states(3, 4, generator=torch.Generator().manual_seed(0))[:, None]
     step = (model(psi)[0].detach() - psi).abs().max()
     assert 0 < float(step) < 0.05  # 0.002 times an O(1) decoder output per amplitude
-    assert float(DynamicsPredictor(max_spins=2, width=4, increment_init=0.5).increment_gain.detach()) == 0.5
+    assert float(DynamicsPredictor(max_spins=2, width=4, increment_init=0.5).increment_gain.detach()) == pytest.approx(
+        0.5, rel=1e-6
+    )  # exp(log(0.5)) in float32
     with pytest.raises(ValueError, match="increment_init: expected a positive"):
         DynamicsPredictor(max_spins=2, width=4, increment_init=0.0)
+
+
+def test_the_increment_gain_stays_positive_under_adam_steps_that_push_it_to_zero():
+    """Learned as a logarithm, the gain only shrinks towards 0 where a raw gain would cross it.
+
+    The target psi_t itself (no motion) is best fitted by gain 0. Adam's first step moves a parameter by about
+    lr whatever its gradient's size, so a raw gain of 0.002 at lr 0.01 changes sign on step one; the
+    log-parameterised gain must stay positive and fall on every step.
+    """
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=2, width=8, num_layers=1, dropout=0.0).double()
+    psi = data.haar_states(2, 8, generator=torch.Generator().manual_seed(1))[:, None]
+    optimizer = torch.optim.Adam([model.increment_log_gain], lr=0.01)
+    gains = [float(model.increment_gain.detach())]
+    for _ in range(50):
+        optimizer.zero_grad()
+        ((model(psi)[0] - psi).abs() ** 2).mean().backward()
+        optimizer.step()
+        gains.append(float(model.increment_gain.detach()))
+    assert all(0 < later < earlier for earlier, later in zip(gains, gains[1:]))
+    assert gains[-1] < 0.002 * 0.7  # exp(-50 * 0.01) = 0.61: it did move
+
+
+def test_a_checkpoint_with_the_former_linear_gain_loads_as_its_logarithm():
+    model = DynamicsPredictor(max_spins=2, width=4, num_layers=1)
+    state = {k: v for k, v in model.state_dict().items() if k != "increment_log_gain"}
+    model.load_state_dict({**state, "increment_gain": torch.tensor(0.004)})
+    assert float(model.increment_gain.detach()) == pytest.approx(0.004, rel=1e-6)
+    with pytest.raises(ValueError, match="increment_gain: expected a positive gain"):
+        model.load_state_dict({**state, "increment_gain": torch.tensor(-1e-4)})

@@ -274,11 +274,11 @@ def test_meta_train_resume_keeps_a_best_epoch_that_lies_before_the_interruption(
 
 
 def test_train_predictor_resume_keeps_a_best_epoch_that_lies_before_the_interruption(tmp_path):
-    """At lr 0.3 the first epoch's validation loss is the best of six; the same checks as for meta_train."""
+    """At lr 0.3 (weights seeded 2) the first epoch's validation loss is the best of six; the checks of meta_train."""
     spec = SequenceSpec(spins=(2,), per_spin=10, steps=3)
 
     def run(epochs, checkpoint, resume=False):
-        torch.manual_seed(0)
+        torch.manual_seed(2)
         model = DynamicsPredictor(max_spins=2, width=4, num_layers=1).double()
         history = train_predictor(
             model, spec, epochs=epochs, batch_size=4, lr=0.3, decay=1.0, checkpoint=checkpoint, resume=resume
@@ -381,7 +381,7 @@ def test_relative_validation_loss_divides_by_persistence_per_batch():
     assert validation_loss(ZeroModel(), spec) == pytest.approx((1 / 8 + 1 / 16) / 2, rel=1e-6)  # float64 data
     model = DynamicsPredictor(max_spins=3, width=4, num_layers=1).double()
     with torch.no_grad():
-        model.increment_gain.zero_()  # psi_{t+1} = psi_t: persistence itself
+        model.increment_log_gain.fill_(-math.inf)  # gain exp(-inf) = 0, psi_{t+1} = psi_t: persistence itself
     assert validation_loss(model, spec, relative=True) == pytest.approx(1.0, rel=1e-12)
     assert validation_loss(model, spec) == pytest.approx((steps_mse[2] + steps_mse[3]) / 2, rel=1e-9)
     # training divides the same way: persistence (moved by Adam steps of 1e-12 at most) scores 1 on every batch
