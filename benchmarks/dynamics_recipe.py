@@ -114,6 +114,20 @@ def verdicts(goals: dict[int, list[dict]], seconds: dict[int, float]) -> list[di
     return out
 
 
+def render(spins: list[int], recipe_flags: list[str], sections: list[str], goals: dict, seconds: dict) -> str:
+    """The report: one section per finished seed, then the goals, worst over those seeds."""
+    flags = " ".join(recipe_flags) or "(none: every default)"
+    return (
+        f"# `ornn dynamics train` recipe on N = {spins}\n\nRecipe flags beyond --spins and --seed: {flags}.\n\n"
+        + "\n\n".join(sections)
+        + "\n\n## Goals, worst over seeds "
+        + str(sorted(goals))
+        + "\n\n"
+        + tables.format_table(verdicts(goals, seconds), style="markdown")
+        + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spins", type=int, nargs="+", default=[2, 3, 4, 5, 6, 7])
@@ -138,18 +152,10 @@ def main() -> None:
             + "\n\nThe recipe at step 100 (Haar states, and the Appendix C state of each N):\n\n"
             + tables.format_table(goals[seed], style="markdown")
         )
-    flags = " ".join(args.recipe_flags) or "(none: every default)"
-    report = (
-        f"# `ornn dynamics train` recipe on N = {args.spins}\n\nRecipe flags beyond --spins and --seed: {flags}.\n\n"
-        + "\n\n".join(sections)
-        + "\n\n## Goals, worst over seeds "
-        + str(args.seeds)
-        + "\n\n"
-        + tables.format_table(verdicts(goals, seconds), style="markdown")
-        + "\n"
-    )
+        # Written after every seed, so that an interrupted multi-seed run keeps what it measured.
+        report = render(args.spins, args.recipe_flags, sections, goals, seconds)
+        _io.write_text(args.out / "report.md", report)
     print("\n" + report)
-    _io.write_text(args.out / "report.md", report)
 
 
 if __name__ == "__main__":
