@@ -26,3 +26,20 @@ def median_seconds(
             torch.cuda.synchronize()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def interleaved_medians(
+    runs: dict[str, Callable[[], object]], repeats: int, *, device: Optional[torch.device] = None
+) -> dict[str, float]:
+    """Median wall time in seconds of each of ``runs``, timed round-robin after one warm-up call each.
+
+    Interleaving puts drifts in machine load (the other core, the allocator's state) on every
+    contender alike, so the ratios of the medians are what a comparison should read.
+    """
+    for run in runs.values():
+        run()
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            samples[name].append(median_seconds(run, 1, warmup=False, device=device))
+    return {name: statistics.median(values) for name, values in samples.items()}

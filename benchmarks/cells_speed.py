@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
 from typing import Callable
 
 import torch
+from _timing import interleaved_medians
 from torch import nn
 
 import cells
@@ -49,15 +48,7 @@ def _fwd_bwd(module: nn.Module, x: torch.Tensor) -> Callable[[], None]:
 
 
 def _median_ms(runs: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    for run in runs.values():
-        run()  # warm-up
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():  # interleaved
-            start = time.perf_counter()
-            run()
-            samples[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(s) for name, s in samples.items()}
+    return {name: 1e3 * seconds for name, seconds in interleaved_medians(runs, repeats).items()}
 
 
 def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int) -> None:

@@ -32,6 +32,45 @@ def test_evolve_exact_equals_qutip_sesolve(n):
         assert (got - reference).abs().max() < 1e-8, method
 
 
+def _matrix_exponential_path(psi0, n, steps, dt):
+    """psi(k dt) = expm(-i H k dt) psi0 through torch.linalg.matrix_exp: no eigendecomposition, no cache."""
+    hamiltonian = dynamics.ising_matrix(n).to(torch.complex128)
+    return torch.stack([psi0 @ torch.linalg.matrix_exp(-1j * dt * k * hamiltonian).T for k in range(steps + 1)], dim=1)
+
+
+@pytest.mark.parametrize(
+    ("table_max_dim", "block", "batch", "steps"),
+    [
+        (64, 2**19, 5, 10),  # the propagator table (2^3 <= 64)
+        (0, 2 * 11 * 8 * 2, 5, 10),  # blocks of 2 whole trajectories, the last one short
+        (0, 2 * 8 * 4, 3, 10),  # blocks of 4 steps of one trajectory, the last one short
+        (0, 2**19, 5, 0),  # a single frame
+    ],
+)
+def test_every_eigenbasis_path_equals_the_matrix_exponential(monkeypatch, table_max_dim, block, batch, steps):
+    from applications.dynamics import exact
+
+    monkeypatch.setattr(exact, "PROPAGATOR_MAX_DIM", table_max_dim)
+    monkeypatch.setattr(exact, "EIG_BLOCK", block)
+    psi0 = random_states(3, batch, seed=7)
+    expected = _matrix_exponential_path(psi0, 3, steps, 0.05)
+    got = dynamics.evolve_exact(psi0, 3, steps, dt=0.05, method="eig")
+    assert got.shape == (batch, steps + 1, 8) and got.dtype == torch.complex128
+    assert (got - expected).abs().max() < 1e-12  # float64 round-off of an 8 x 8 eigendecomposition
+    single = dynamics.evolve_exact(psi0.to(torch.complex64), 3, steps, dt=0.05, method="eig")
+    assert single.dtype == torch.complex64
+    assert (single.to(torch.complex128) - expected).abs().max() < 1e-5  # float32 products over 8 terms
+
+
+def test_the_cached_propagator_table_is_not_reachable_through_a_result():
+    psi0 = random_states(2, 3)
+    first = dynamics.evolve_exact(psi0, 2, 6)
+    expected = first.clone()
+    first.zero_()  # a caller writing into its result must not change the next call's
+    assert torch.equal(dynamics.evolve_exact(psi0, 2, 6), expected)
+    assert (dynamics.evolve_exact(psi0, 2, 6, dt=0.004)[:, 3] - expected[:, 6]).abs().max() < 1e-12  # the grid keys it
+
+
 @pytest.mark.parametrize("n", [1, 3, 6])
 def test_torch_hamiltonian_equals_qutip_operator_dense_and_sparse(n):
     expected = torch.from_numpy(dynamics.ising_qobj(n, g=0.3, h=-0.7).full())
