@@ -84,7 +84,9 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
             cells.recurrent(name, input_size, size), x
         )
     qunn = cells.QUNN(input_size, 16)  # the size timed above: its Cayley system is (hidden x memory)-dimensional
-    runs["qunn floor: LU + 2 solves per step"] = _cayley_floor(length, batch, qunn.hidden_size * qunn.memory)
+    size = qunn.hidden_size * qunn.memory
+    runs["qunn dense floor: LU + 2 solves"] = _cayley_floor(length, batch, size)
+    runs["qunn Schur floor: LU + 2 solves"] = _cayley_floor(length, batch, size, schur=True)
     times = _median_ms(runs, repeats)
     base = times["torch nn.LSTM"]
     print(
@@ -114,24 +116,32 @@ def part_one(length: int, batch: int, input_size: int, hidden: int, repeats: int
     for name, goal in (("urnn", 2.0), ("qunn (hidden 16)", 3.0)):
         ratio = times[f"ornn {name}"] / base
         print(f"ornn {name} / nn.LSTM = {ratio:.2f} (goal <= {goal}): {'met' if ratio <= goal else 'NOT met'}")
-    floor = times["qunn floor: LU + 2 solves per step"]
+    qunn_ms = times["ornn qunn (hidden 16)"]
+    dense, schur = times["qunn dense floor: LU + 2 solves"], times["qunn Schur floor: LU + 2 solves"]
     print(
-        f"qunn floor (the LU factorisation of its (B, 64, 64) Cayley system and the forward and backward solves, "
-        f"{length} steps, nothing else) = {floor / base:.2f} x nn.LSTM; qunn = {times['ornn qunn (hidden 16)'] / floor:.2f}"
-        " x its floor"
+        f"qunn floors, {length} steps of nothing else: the LU factorisation of its (B, 64, 64) Cayley system and the "
+        f"forward and backward solves = {dense / base:.2f} x nn.LSTM; with its even clock (memory 4) the system is "
+        f"[[I, X], [Y, I]] in even-odd order, and the Schur complement's product I - YX, its (B, 32, 32) LU and two "
+        f"solves = {schur / base:.2f} x nn.LSTM; qunn = {qunn_ms / dense:.2f} x the dense floor, {qunn_ms / schur:.2f}"
+        " x the Schur floor"
     )
 
 
-def _cayley_floor(length: int, batch: int, size: int) -> Callable[[], None]:
+def _cayley_floor(length: int, batch: int, size: int, schur: bool = False) -> Callable[[], None]:
     """The linear algebra no exact Cayley step can skip: per step one LU factorisation of a
-    (batch, size, size) system and two triangular solves (forward, and the adjoint in backward)."""
+    (batch, size, size) system and two triangular solves (forward, and the adjoint in backward).
+    With ``schur``, the system is [[I, X], [Y, I]] (QUNN's for an even clock): the product
+    I - YX, the LU of that (batch, size / 2, size / 2) complement and its two solves."""
     generator = torch.Generator().manual_seed(0)
+    half = size // 2
+    couplings = 0.1 * torch.randn(2, batch, half, half, generator=generator)
     system = torch.eye(size) + 0.1 * torch.randn(batch, size, size, generator=generator)
-    rhs = torch.randn(batch, size, 1, generator=generator)
+    rhs = torch.randn(batch, half if schur else size, 1, generator=generator)
 
     def run() -> None:
         for _ in range(length):
-            lu, pivots, _ = torch.linalg.lu_factor_ex(system)
+            matrix = torch.baddbmm(torch.eye(half), couplings[1], couplings[0], alpha=-1.0) if schur else system
+            lu, pivots, _ = torch.linalg.lu_factor_ex(matrix)
             torch.linalg.lu_solve(lu, pivots, rhs)
             torch.linalg.lu_solve(lu, pivots, rhs, adjoint=True)
 

@@ -44,12 +44,15 @@ K_1 = sigma_2(increment); outputs tape' = tape + h K_1, W' = W_l, u' = u_l. The 
 is ((tape, W, u_prev), clock) and (n, t) = (1, 1): the memory range L lives in the
 tape, not in delays. The unification paper Table 1 lists QUNN as L-L-ORNN (see the family table).
 
-**Cost.** The generator is a dense (dL x dL) matrix per sequence and the Cayley step
-solves a dL-dimensional system: O((dL)^3) per step. QUNN is meant for small registers.
+**Cost.** The Cayley step solves a dL-dimensional system: O((dL)^3) per step. The sequence
+path keeps the generator memory as its L nonzero (d x d) blocks, and for an even L (the
+default 4), where the clock's cycle is bipartite, it solves through the Schur complement of
+half the size, an eighth of the work. QUNN is meant for small registers.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional
 
 import torch
@@ -211,10 +214,15 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
             A = [I - (h/2) p_1 S] - (h/2)(1 - p_1) W_l,    R G w = (2/h)(A^{-1} w - w),
 
         since G = (2/h)(I - A): one factorisation and solve, and G itself is never formed (the
-        bracket is built once per slot). The embeddings of all steps are one product and the
-        transition enters as two rank-d block updates. The tape after the step, w + h sigma_2(.),
-        carries an absolute error of a few ulps of |w| for every h. ``NotImplemented`` when
-        :meth:`uses_fast_path` is false (the runner then steps the rule).
+        bracket is built once per slot). The embeddings of all steps are one product.
+
+        The memory is never kept dense. Every transition lands on a block (s, s - 1) of W and its
+        negative transpose on (s - 1, s), so W_l = c_l W_0 + band(C_l), where c_l is the product of the
+        (1 - p_2) so far and C_l holds one (d x d) block per slot: L d^2 numbers per sample instead of
+        (L d)^2, decayed and updated in place of the dense memory, with a backward that touches only
+        the band. The entry memory W_0 joins A only when it is nonzero or needs a gradient. The tape
+        after the step, w + h sigma_2(.), carries an absolute error of a few ulps of |w| for every h.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
         """
         if not self.uses_fast_path():
             return NotImplemented
@@ -231,12 +239,20 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
         fixed = (eye - (0.5 * h * p1)[:, None, None] * clocks).unbind(0)  # I - (h/2) p_1 S
         coupling = (-0.5 * h * (1.0 - p1)).unbind(0)  # the coefficient of W_l in A
         mixing = p2.unbind(0)
+        carried = memory.requires_grad or bool(memory.any())  # does W_0 enter A at all?
+        bipartite = slots % 2 == 0 and not carried  # A = [[I, X], [Y, I]] with the slots ordered even, then odd
+        decay = torch.ones((), dtype=tape.dtype, device=tape.device)  # c_l
+        blocks = tape.new_zeros(tape.shape[0], slots, d, d)  # C_l
         activation = self.rule.stages[0].activation
         outputs = []
         for t, u in enumerate(embedded.unbind(0)):
-            slot, previous, following = (start + t) % slots, (start + t - 1) % slots, (start + t + 1) % slots
-            memory, written, solved = _CayleyStep.apply(
-                memory, mixing[slot], u, u_prev, tape, fixed[slot], coupling[slot], (slot, previous)
+            slot, following = (start + t) % slots, (start + t + 1) % slots
+            base = fixed[slot]
+            if carried:
+                decay = decay * (1.0 - mixing[slot])
+                base = torch.addcmul(base, memory, coupling[slot] * decay)
+            blocks, written, solved = _CayleyStep.apply(
+                blocks, mixing[slot], u, u_prev, tape, base, coupling[slot], (slot, bipartite)
             )
             if activation is ornn.identity:
                 stepped = torch.lerp(written, solved, 2.0)  # w + h (2/h)(A^{-1} w - w)
@@ -245,6 +261,8 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
             tape = stepped.reshape(-1, slots, d)
             outputs.append(self.output_activation(tape[:, following]))
             u_prev = u
+        band = _band(blocks)
+        memory = torch.addcmul(band, memory, decay) if carried else band
         end = start + len(outputs)
         tape, memory = self._reframe(tape, memory, -(end % slots))
         return torch.stack(outputs), ((tape, memory, u_prev), clock + len(outputs))
@@ -253,69 +271,167 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
         return f"{self.input_size}, {self.hidden_size}, memory={self.memory}, step_size={self.step_size}"
 
 
+@functools.lru_cache(maxsize=32)
+def _band_index(slots: int, d: int, device: torch.device) -> torch.Tensor:
+    """Flat (Ld)^2 positions of the band, in the order of ``cat([C, -C])`` flattened per sample: entry (s, i, j)
+    of the first half lands on (s, i, s - 1, j) and of the second half on (s - 1, j, s, i), the transpose."""
+    s, i, j = torch.meshgrid(torch.arange(slots), torch.arange(d), torch.arange(d), indexing="ij")
+    before = (s - 1) % slots
+    n = slots * d
+    plus = (s * d + i) * n + before * d + j
+    minus = (before * d + j) * n + s * d + i
+    return torch.cat([plus.reshape(-1), minus.reshape(-1)]).to(device)
+
+
+def _add_band(dense: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
+    """dense (B, Ld, Ld) += band(blocks) in place, in one scatter: C_s at (s, s - 1), -C_s^T at (s - 1, s)."""
+    batch, slots, d, _ = blocks.shape
+    values = torch.cat([blocks.reshape(batch, -1), -blocks.reshape(batch, -1)], dim=1)
+    dense.view(batch, -1).index_add_(1, _band_index(slots, d, blocks.device), values)
+    return dense
+
+
+def _band(blocks: torch.Tensor) -> torch.Tensor:
+    """The generator memory (B, Ld, Ld) whose only nonzero blocks are C_s at (s, s - 1) and -C_s^T at (s - 1, s)."""
+    batch, slots, d, _ = blocks.shape
+    return _add_band(blocks.new_zeros(batch, slots * d, slots * d), blocks)
+
+
+@functools.lru_cache(maxsize=32)
+def _bipartite_band_index(slots: int, d: int, device: torch.device) -> torch.Tensor:
+    """The band's positions in the stacked couplings (X, Y) (2, Ld/2, Ld/2) of the even-odd order, flattened,
+    in the order of ``cat([C, -C])``: X holds the rows of even slots (columns odd), Y those of odd slots."""
+    s, i, j = torch.meshgrid(torch.arange(slots), torch.arange(d), torch.arange(d), indexing="ij")
+    before = (s - 1) % slots
+    half = slots // 2 * d
+
+    def flat(row_slot: torch.Tensor, row: torch.Tensor, col_slot: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+        return (row_slot % 2) * half * half + (row_slot // 2 * d + row) * half + col_slot // 2 * d + col
+
+    return torch.cat([flat(s, i, before, j).reshape(-1), flat(before, j, s, i).reshape(-1)]).to(device)
+
+
+@functools.lru_cache(maxsize=32)
+def _opposite_parity(slots: int, d: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(Ld, Ld) mask: 1 where the row's and the column's slots differ in parity (the entries X and Y hold)."""
+    parity = torch.arange(slots * d, device=device) // d % 2
+    return (parity[:, None] != parity[None, :]).to(dtype)
+
+
+def _factor_bipartite(base: torch.Tensor, scaled_blocks: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Couplings (B, 2, m, m) = (X, Y) of A = base + band(scaled_blocks) in even-odd order, and the LU
+    factors of its Schur complement I - YX (m = Ld/2). ``base`` (n, n) must have identity diagonal
+    blocks and couple only slots of opposite parity (QUNN's fixed part for even L does)."""
+    batch, slots, d, _ = scaled_blocks.shape
+    half = slots // 2 * d
+    grid = base.view(slots // 2, 2, d, slots // 2, 2, d)
+    fixed = torch.stack([grid[:, 0, :, :, 1, :].reshape(half, half), grid[:, 1, :, :, 0, :].reshape(half, half)])
+    couplings = fixed.expand(batch, 2, half, half).clone()
+    values = torch.cat([scaled_blocks.reshape(batch, -1), -scaled_blocks.reshape(batch, -1)], dim=1)
+    couplings.view(batch, -1).index_add_(1, _bipartite_band_index(slots, d, base.device), values)
+    x, y = couplings.unbind(1)
+    eye = torch.eye(half, dtype=base.dtype, device=base.device)
+    lu, pivots, _ = torch.linalg.lu_factor_ex(torch.baddbmm(eye, y, x, alpha=-1.0))
+    return couplings, lu, pivots
+
+
+def _solve_bipartite(
+    couplings: torch.Tensor,
+    lu: torch.Tensor,
+    pivots: torch.Tensor,
+    rhs: torch.Tensor,
+    slots: int,
+    d: int,
+    adjoint: bool = False,
+) -> torch.Tensor:
+    """A^{-1} rhs (or A^{-T} rhs) for A = [[I, X], [Y, I]] in even-odd order, rhs (B, Ld) in natural order.
+
+    A [a; b] = [r_e; r_o]:  (I - YX) b = r_o - Y r_e,  a = r_e - X b.
+    A^T [a; b] = [r_e; r_o]:  (I - YX)^T b = r_o - X^T r_e,  a = r_e - Y^T b.
+    """
+    batch = rhs.shape[0]
+    pairs = rhs.view(batch, slots // 2, 2, d)
+    evens, odds = pairs[:, :, 0].reshape(batch, -1, 1), pairs[:, :, 1].reshape(batch, -1, 1)
+    x, y = couplings.unbind(1)
+    first, second = (y.transpose(1, 2), x.transpose(1, 2)) if adjoint else (x, y)
+    odd = torch.linalg.lu_solve(lu, pivots, torch.baddbmm(odds, second, evens, alpha=-1.0), adjoint=adjoint)
+    even = torch.baddbmm(evens, first, odd, alpha=-1.0)
+    return torch.stack([even.view(batch, slots // 2, d), odd.view(batch, slots // 2, d)], dim=2).reshape(batch, -1)
+
+
 class _CayleyStep(torch.autograd.Function):
-    r"""One fast-path step of the tape, the generator memory and the Cayley solve, with a hand-written backward.
+    r"""One fast-path step of the tape, the memory's band and the Cayley solve, with a hand-written backward.
 
-    Forward, for the tape T_prev (B, L, d) and the memory M_prev (B, n, n) of the fixed frame,
-    the mixing p = p_2, the embeddings u, u_prev (B, d), the fixed part F (n, n) of the system,
-    the coupling k and the clock slots (s, q) of this and the previous step::
+    Forward, for the tape T_prev (B, L, d) and the band blocks C_prev (B, L, d, d) of the fixed frame,
+    the mixing p = p_2, the embeddings u, u_prev (B, d), the rest of the system F ((n, n), or (B, n, n)
+    when it carries the entry memory), the coupling k and the clock slot s of this step::
 
-        w = T_prev with slot s set to u,           b = p u u_prev^T,
-        M = (1 - p) M_prev + E_sq(b) - E_qs(b^T),  A = F + k M,        y = A^{-1} w,
+        w = T_prev with slot s set to u,        C = (1 - p) C_prev,  C_s += p u u_prev^T,
+        A = F + k band(C),                      y = A^{-1} w,
 
-    returning (M, w, y). Backward: A^{-T} g_y by one solve with the saved LU factors,
-    G_A = -(A^{-T} g_y) y^T (rank one per row, never formed), and every other gradient by the
-    chain rule, each one contiguous pass, a product or a dot product (autograd's graph for the
-    same ops spends most of its time on strided copies and small nodes). The tests hold it to
-    finite differences with ``torch.autograd.gradcheck``.
+    returning (C, w, y). When ``bipartite`` (L even, F shared by the batch) every coupling in A joins
+    an even slot to an odd one and the diagonal blocks are I, so in even-odd order A = [[I, X], [Y, I]]
+    and A^{-1} w needs only the Schur complement I - YX of half the size (:func:`_factor_bipartite`):
+    an eighth of the dense factorisation's work. Backward: z = A^{-T} g_y by one solve with the saved
+    factors (the Schur complement's transpose in the bipartite case); the
+    gradient G_A = -z y^T is read only where the band sits, -z_s y_{s-1}^T + y_s z_{s-1}^T for the
+    block of slot s (the slices of z and y per slot), so nothing of size (Ld)^2 is formed per sample
+    unless F is batched. The tests hold it to finite differences with ``torch.autograd.gradcheck``.
     """
 
     @staticmethod
-    def forward(ctx, memory_prev, mixing, u, u_prev, tape_prev, fixed, coupling, where):  # type: ignore[override]
-        slot, previous = where
+    def forward(ctx, blocks_prev, mixing, u, u_prev, tape_prev, base, coupling, where):  # type: ignore[override]
         batch, slots, d = tape_prev.shape
+        n = slots * d
+        slot, bipartite = where
         written = tape_prev.clone()
         written[:, slot] = u
-        written = written.reshape(batch, slots * d)
-        block = mixing * (u[:, :, None] * u_prev[:, None, :])
-        memory = (1.0 - mixing) * memory_prev
-        view = memory.view(batch, slots, d, slots, d)
-        view[:, slot, :, previous, :] += block
-        view[:, previous, :, slot, :] -= block.transpose(1, 2)
+        written = written.reshape(batch, n)
+        blocks = (1.0 - mixing) * blocks_prev
+        blocks[:, slot] += mixing * (u[:, :, None] * u_prev[:, None, :])
         # A = I - (h/2) G with G antisymmetric has |eigenvalues| >= 1: never singular, so no error check
-        lu, pivots, _ = torch.linalg.lu_factor_ex(torch.addcmul(fixed, memory, coupling))
-        solved = torch.linalg.lu_solve(lu, pivots, written.unsqueeze(-1)).squeeze(-1)
-        ctx.save_for_backward(memory_prev, mixing, u, u_prev, memory, coupling, lu, pivots, solved)
-        ctx.where = (slot, previous, slots)
-        return memory, written, solved
+        if bipartite:
+            couplings, lu, pivots = _factor_bipartite(base, coupling * blocks)
+            solved = _solve_bipartite(couplings, lu, pivots, written, slots, d)
+        else:
+            couplings = written.new_empty(0)
+            lu, pivots, _ = torch.linalg.lu_factor_ex(_add_band(base.expand(batch, n, n).clone(), coupling * blocks))
+            solved = torch.linalg.lu_solve(lu, pivots, written.unsqueeze(-1)).squeeze(-1)
+        ctx.save_for_backward(blocks_prev, mixing, u, u_prev, blocks, coupling, couplings, lu, pivots, solved)
+        ctx.where = (slot, bipartite, base.dim() == 3)
+        return blocks, written, solved
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_memory, grad_written, grad_solved):  # type: ignore[override]
-        memory_prev, mixing, u, u_prev, memory, coupling, lu, pivots, solved = ctx.saved_tensors
-        slot, previous, slots = ctx.where
-        batch, d = u.shape
+    def backward(ctx, grad_blocks, grad_written, grad_solved):  # type: ignore[override]
+        blocks_prev, mixing, u, u_prev, blocks, coupling, couplings, lu, pivots, solved = ctx.saved_tensors
+        slot, bipartite, batched_base = ctx.where
+        batch, slots, d, _ = blocks.shape
         if grad_solved is None:
             grad_solved = torch.zeros_like(solved)
-        through_solve = torch.linalg.lu_solve(lu, pivots, grad_solved.unsqueeze(-1), adjoint=True).squeeze(-1)
-        # G_A = -(A^{-T} g_y) y^T is rank one per row: never formed; its sum over the batch is one
-        # product and its inner product with M one matrix-vector product per row
-        scaled = (-coupling * through_solve).unsqueeze(-1)
-        if grad_memory is None:
-            total = torch.bmm(scaled, solved.unsqueeze(1))
+        if bipartite:
+            through_solve = _solve_bipartite(couplings, lu, pivots, grad_solved, slots, d, adjoint=True)
         else:
-            total = torch.baddbmm(grad_memory, scaled, solved.unsqueeze(1))  # g_M + k G_A
-        grad_fixed = -(through_solve.T @ solved)
-        grad_coupling = -torch.dot(through_solve.reshape(-1), torch.bmm(memory, solved.unsqueeze(-1)).reshape(-1))
-        blocks = total.view(batch, slots, d, slots, d)
-        grad_block = blocks[:, slot, :, previous, :] - blocks[:, previous, :, slot, :].transpose(1, 2)
-        block_u_prev = torch.bmm(grad_block, u_prev.unsqueeze(-1)).squeeze(-1)  # (G_b u_prev) per row
+            through_solve = torch.linalg.lu_solve(lu, pivots, grad_solved.unsqueeze(-1), adjoint=True).squeeze(-1)
+        z, y = through_solve.view(batch, slots, d), solved.view(batch, slots, d)
+        z_before, y_before = z.roll(1, dims=1), y.roll(1, dims=1)  # slot s - 1's slices at index s
+        band_grad = y.unsqueeze(-1) * z_before.unsqueeze(-2) - z.unsqueeze(-1) * y_before.unsqueeze(-2)
+        grad_coupling = torch.dot(band_grad.reshape(-1), blocks.reshape(-1))
+        total = coupling * band_grad if grad_blocks is None else torch.addcmul(grad_blocks, band_grad, coupling)
+        if batched_base:
+            grad_base = -(through_solve.unsqueeze(-1) * solved.unsqueeze(-2))
+        else:
+            grad_base = -(through_solve.T @ solved)
+            if bipartite:  # only the couplings between slots of opposite parity are read
+                grad_base = grad_base * _opposite_parity(slots, d, grad_base.dtype, grad_base.device)
+        total_slot = total[:, slot]
+        block_u_prev = torch.bmm(total_slot, u_prev.unsqueeze(-1)).squeeze(-1)  # (G_s u_prev) per row
         grad_tape = through_solve if grad_written is None else through_solve + grad_written
         grad_tape = grad_tape.reshape(batch, slots, d)
         grad_u = mixing * block_u_prev + grad_tape[:, slot]
-        grad_u_prev = mixing * torch.bmm(grad_block.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1)
+        grad_u_prev = mixing * torch.bmm(total_slot.transpose(1, 2), u.unsqueeze(-1)).squeeze(-1)
         grad_mixing = torch.dot(u.reshape(-1), block_u_prev.reshape(-1)) - torch.dot(
-            total.reshape(-1), memory_prev.reshape(-1)
+            total.reshape(-1), blocks_prev.reshape(-1)
         )
         grad_tape_prev = grad_tape.clone()
         grad_tape_prev[:, slot] = 0.0
@@ -325,7 +441,7 @@ class _CayleyStep(torch.autograd.Function):
             grad_u,
             grad_u_prev,
             grad_tape_prev,
-            grad_fixed,
+            grad_base,
             grad_coupling,
             None,
         )

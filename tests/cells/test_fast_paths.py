@@ -159,26 +159,85 @@ def test_continuing_a_fast_sequence_from_its_state_equals_one_long_generic_run(n
         assert_matches(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("memory", [1, 2, 3])
-def test_qunn_cayley_step_backward_passes_gradcheck(memory):
-    """The hand-written backward of QUNN's fast step against finite differences (float64)."""
+@pytest.mark.parametrize(
+    "memory, system",
+    [(1, "dense"), (2, "dense"), (3, "dense"), (3, "batched"), (2, "bipartite"), (4, "bipartite")],
+)
+def test_qunn_cayley_step_backward_passes_gradcheck(memory, system):
+    """The hand-written backward of QUNN's fast step against finite differences (float64): the dense
+    factorisation with the rest of the system shared by the batch or carrying an entry memory per
+    sample, and the Schur-complement solve of an even clock (identity diagonal blocks, couplings only
+    between slots of opposite parity)."""
     from cells.qunn import _CayleyStep
 
     torch.manual_seed(15)
     batch, d = 2, 2
     n = memory * d
+    base = torch.eye(n, dtype=torch.float64) + 0.1 * torch.randn(n, n, dtype=torch.float64)
+    if system == "bipartite":
+        parity = torch.arange(n) // d % 2
+        base = torch.where(parity[:, None] != parity[None, :], base, torch.eye(n, dtype=torch.float64))
+    elif system == "batched":
+        base = base + 0.1 * torch.randn(batch, n, n, dtype=torch.float64)
     inputs = (
-        torch.randn(batch, n, n, dtype=torch.float64),  # memory_prev
+        torch.randn(batch, memory, d, d, dtype=torch.float64),  # blocks_prev
         torch.tensor(0.3, dtype=torch.float64),  # mixing
         torch.randn(batch, d, dtype=torch.float64),  # u
         torch.randn(batch, d, dtype=torch.float64),  # u_prev
         torch.randn(batch, memory, d, dtype=torch.float64),  # tape_prev
-        torch.eye(n, dtype=torch.float64) + 0.1 * torch.randn(n, n, dtype=torch.float64),  # fixed
+        base,  # the rest of A
         torch.tensor(-0.4, dtype=torch.float64),  # coupling
     )
     inputs = tuple(t.requires_grad_(True) for t in inputs)
-    slot, previous = memory - 1, (memory - 2) % memory
-    assert torch.autograd.gradcheck(lambda *a: _CayleyStep.apply(*a, (slot, previous)), inputs)
+    where = (memory - 1, system == "bipartite")
+    assert torch.autograd.gradcheck(lambda *a: _CayleyStep.apply(*a, where), inputs)
+    if system == "bipartite":  # the Schur-complement solve equals the dense one
+        dense = _CayleyStep.apply(*inputs, (memory - 1, False))
+        for a, b in zip(_CayleyStep.apply(*inputs, where), dense):
+            assert_matches(a, b, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("memory", [1, 2, 3, 4])
+def test_qunn_fast_path_from_the_zero_state_equals_the_generic_step(memory):
+    """From the zero state the entry memory stays out of the system: an even clock takes the
+    Schur-complement solve, an odd one the dense factorisation. Outputs, final state and the
+    gradients of a random cotangent with respect to the input and p_1, p_2 (float64)."""
+    torch.manual_seed(20)
+    cell = cells.QUNN(3, 2, memory=memory).double()
+    with torch.no_grad():
+        cell.p_logits.normal_()  # p_1, p_2 away from 1/2, different per slot
+    x = torch.randn(2 * memory + 3, 2, 3, dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    fast, fast_state = cell.forward_sequence(xa, cell.initial_state(2))
+    generic, generic_state = _stepped(cell, xb, cell.initial_state(2))
+    assert_matches(fast, generic, rtol=1e-10, atol=1e-12)
+    for a, b in zip(leaves(fast_state), leaves(generic_state)):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+    cotangent = torch.randn_like(fast)
+    fast_grads = torch.autograd.grad((fast * cotangent).sum(), [xa, cell.p_logits])
+    generic_grads = torch.autograd.grad((generic * cotangent).sum(), [xb, cell.p_logits])
+    for a, b in zip(fast_grads, generic_grads):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_qunn_fast_path_gradient_with_respect_to_the_entry_state_equals_the_generic_step():
+    """The entry memory joins the fast path's system only through its decay: its gradient, the tape's
+    and u_prev's must still equal the generic step's (float64, a random cotangent on the outputs and
+    the final memory)."""
+    torch.manual_seed(18)
+    cell = cells.QUNN(3, 2, memory=3).double()
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    state = _random_state(cell, 2)
+    grads = []
+    for run in (cell.forward_sequence, lambda xs, st: _stepped(cell, xs, st)):
+        (tape, memory, u_prev), clock = state
+        leaves_in = [t.clone().requires_grad_(True) for t in (tape, memory, u_prev)]
+        outputs, ((_, final_memory, _), _) = run(x, (tuple(leaves_in), clock))
+        torch.manual_seed(19)
+        loss = (outputs * torch.randn_like(outputs)).sum() + (final_memory * torch.randn_like(final_memory)).sum()
+        grads.append(torch.autograd.grad(loss, leaves_in))
+    for a, b in zip(*grads):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_qfwp_fast_path_with_decay_equals_the_generic_step():
