@@ -5,6 +5,7 @@ fails the test (the bugs are listed in the mutation record of benchmarks/RESULTS
 """
 
 import math
+import re
 
 import networkx as nx
 import numpy as np
@@ -16,7 +17,7 @@ from torch import nn
 import cells
 import ornn
 from applications import qaoa
-from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact, sequences, train_predictor
+from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact, metrics, sequences, train_predictor
 from applications.dynamics.data import haar_states
 from applications.dynamics.metrics import mean_relative_entropy
 from applications.qaoa import QAOA, MaxCut
@@ -416,3 +417,83 @@ def test_rollout_training_is_reproducible_and_resumes_bit_for_bit(tmp_path):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="rollout: expected fewer steps than the data's 6"):
         train_predictor(DynamicsPredictor(max_spins=2, width=4).double(), spec, rollout=6)
+
+
+def test_every_per_step_metric_against_loops_written_here():
+    """Two sequences, two steps, two spins, predicted states off unit norm: each entry of evaluate_sequences
+    (and nothing else) against its definition written as plain Python loops.
+
+    Catches: a metric or its key renamed or dropped, a sum over sequences instead of the mean, Born
+    probabilities in place of Zhang et al.'s normalised |amplitudes| (or the reverse), a fidelity or
+    magnetisation without its normalisation, a norm drift of ||psi|| instead of ||psi||^2.
+    """
+    generator = np.random.default_rng(5)
+    exact = generator.normal(size=(2, 2, 4)) + 1j * generator.normal(size=(2, 2, 4))
+    exact /= np.linalg.norm(exact, axis=-1, keepdims=True)
+    predicted = 1.3 * exact + 0.2 * (generator.normal(size=(2, 2, 4)) + 1j * generator.normal(size=(2, 2, 4)))
+
+    def kl(p, q):
+        return sum(a * math.log(a / b) for a, b in zip(p, q))
+
+    def normalised(values):
+        return [v / sum(values) for v in values]
+
+    def magnetisation(psi):  # (1/N) sum_i <Z_i> / <psi|psi>, wire 0 the most significant bit, |0> = +1
+        weights = [abs(a) ** 2 for a in psi]
+        signs = [sum(1 - 2 * ((z >> (1 - i)) & 1) for i in range(2)) / 2 for z in range(4)]
+        return sum(w * s for w, s in zip(weights, signs)) / sum(weights)
+
+    expected = {name: [] for name in ("mre", "born_kl", "fidelity", "norm_drift", "magnetisation_error")}
+    for t in range(2):
+        rows = {name: [] for name in expected}
+        for b in range(2):
+            e, p = exact[b, t], predicted[b, t]
+            rows["mre"].append(kl(normalised([abs(a) for a in e]), normalised([abs(a) for a in p])))
+            rows["born_kl"].append(kl(normalised([abs(a) ** 2 for a in e]), normalised([abs(a) ** 2 for a in p])))
+            overlap = abs(sum(x.conjugate() * y for x, y in zip(e, p))) ** 2
+            rows["fidelity"].append(overlap / (sum(abs(x) ** 2 for x in e) * sum(abs(y) ** 2 for y in p)))
+            rows["norm_drift"].append(sum(abs(y) ** 2 for y in p) - 1.0)
+            rows["magnetisation_error"].append(abs(magnetisation(p) - magnetisation(e)))
+        for name in expected:
+            expected[name].append(sum(rows[name]) / 2)
+    assert expected["norm_drift"][0] > 0.3 and expected["mre"][0] != pytest.approx(expected["born_kl"][0], rel=0.1)
+
+    got = metrics.evaluate_sequences(torch.from_numpy(predicted), torch.from_numpy(exact))
+    assert set(got) == set(expected)
+    for name, values in expected.items():
+        assert got[name].tolist() == pytest.approx(values, rel=1e-12, abs=1e-15), name
+    by_hand = [magnetisation(predicted[b, t]) for b in range(2) for t in range(2)]
+    assert metrics.magnetisation(torch.from_numpy(predicted)).reshape(-1).tolist() == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_metric_refusals_name_the_argument_and_what_came():
+    """Catches: a refusal message that loses the argument's name, the expected form, or what was given."""
+    good = torch.ones(1, 2, 4, dtype=torch.complex128) / 2
+    real = torch.ones(1, 2, 4, dtype=torch.float64)
+    cases = [
+        (
+            lambda: metrics.fidelity(real, good),
+            r"predicted: expected a complex tensor \(batch, steps, 2\*\*N\), got \(1, 2, 4\) torch\.float64",
+        ),
+        (lambda: metrics.born_kl(good, [1]), r"exact: expected a complex tensor \(batch, steps, 2\*\*N\), got list"),
+        (
+            lambda: metrics.mean_relative_entropy(good[0], good),
+            r"predicted: expected a complex tensor \(batch, steps, 2\*\*N\), got \(2, 4\) torch\.complex128",
+        ),
+        (
+            lambda: metrics.evaluate_sequences(good, good[:, :1]),
+            r"predicted: expected the shape of exact \(1, 1, 4\), got \(1, 2, 4\)",
+        ),
+        (
+            lambda: metrics.magnetisation(real),
+            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got torch\.Size\(\[1, 2, 4\]\)",
+        ),
+        (
+            lambda: metrics.magnetisation(good[0]),
+            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got torch\.Size\(\[2, 4\]\)",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert re.fullmatch(message, str(caught.value)), str(caught.value)
