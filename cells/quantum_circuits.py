@@ -161,16 +161,23 @@ class _AngleEncoding(torch.autograd.Function):
         theta, phi, parts, shifted = ctx.saved_tensors
         if torch.is_grad_enabled():  # differentiated backward: saved values that carry their graph
             parts, shifted = _AngleEncoding.forward(theta, phi)
-        _, bits, phases, _ = _encoding_maps(theta.shape[1], theta.dtype, theta.device)
-        dtheta = dphi = None
-        if ctx.needs_input_grad[0]:
-            d_log_h = ((grad * parts) @ bits.T).view_as(shifted)  # (B, q, 2)
-            dtheta = -0.5 * (d_log_h * torch.tan(shifted)).sum(-1)
-        if ctx.needs_input_grad[1]:
-            pair = parts.view(parts.shape[0], -1, 2)
-            swapped = torch.stack([pair[..., 1], -pair[..., 0]], -1).view_as(parts)  # (Im, -Re) = m sin(p + offsets)
-            dphi = -(grad * swapped) @ phases.T
-        return dtheta, dphi
+        return _angle_encoding_vjp(parts, shifted, grad, *ctx.needs_input_grad[:2])
+
+
+def _angle_encoding_vjp(
+    parts: torch.Tensor, shifted: torch.Tensor, grad: torch.Tensor, wants_theta: bool = True, wants_phi: bool = True
+) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """The gradients with respect to theta and phi of :class:`_AngleEncoding`, from its outputs and the parts' gradient."""
+    _, bits, phases, _ = _encoding_maps(shifted.shape[1], parts.dtype, parts.device)
+    dtheta = dphi = None
+    if wants_theta:
+        d_log_h = ((grad * parts) @ bits.T).view_as(shifted)  # (B, q, 2)
+        dtheta = -0.5 * (d_log_h * torch.tan(shifted)).sum(-1)
+    if wants_phi:
+        pair = parts.view(parts.shape[0], -1, 2)
+        swapped = torch.stack([pair[..., 1], -pair[..., 0]], -1).view_as(parts)  # (Im, -Re) = m sin(p + offsets)
+        dphi = -(grad * swapped) @ phases.T
+    return dtheta, dphi
 
 
 @functools.lru_cache(maxsize=None)

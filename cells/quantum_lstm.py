@@ -119,7 +119,9 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         pre-activations, K = Z^T D^T (Z the (2^q x q) table of Z eigenvalues, D the decoder),
         are built once. Per step, in real arithmetic: the closed-form angle encoding
         (Re phi, Im phi interleaved), one product taking it to [Re U_G phi, Im U_G phi] for all four gates,
-        the squares, one product with [K; K] (summing |Re|^2 + |Im|^2) and the LSTM update.
+        the squares, one product with [K; K] (summing |Re|^2 + |Im|^2) and the LSTM update. The
+        recurrence runs as one autograd node (:class:`_QLSTMSequence`) with backpropagation through
+        time written out, and the weight gradients summed over the steps in one product each.
         ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
         """
         if not self.uses_fast_path():
@@ -140,16 +142,8 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         readout = signs if self.decoder is None else signs @ self.decoder.weight.T  # (dim, H)
         readout = torch.cat([readout, readout])  # |Re|^2 + |Im|^2 folded into the product
         offset = None if self.decoder is None else self.decoder.bias
-        outputs = []
-        for a_t in from_input.unbind(0):
-            out = qc.angle_encoding_parts(torch.addmm(a_t, h, from_hidden.T)) @ circuits
-            squares = (out * out).view(-1, 2 * dim)  # (B * 4, 2 dim)
-            pre = squares @ readout if offset is None else torch.addmm(offset, squares, readout)
-            i, f, g, o = _gates_from_preactivations(pre.view(-1, 4, pre.shape[-1]))
-            c = torch.addcmul(f * c, i, torch.tanh(g))
-            h = o * torch.tanh(c)
-            outputs.append(h)
-        return torch.stack(outputs), (h, c)
+        outputs, h, c = _QLSTMSequence.apply(from_input, h, c, from_hidden, circuits, readout, offset)
+        return outputs, (h, c)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, num_qubits={self.num_qubits}, depth={self.depth}"
@@ -276,3 +270,116 @@ def _gates_from_preactivations(pre: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """i, f, g, o from (B, 4, H) pre-activations: sigmoids on i, f, o in one call, g as it is."""
     i, f, _, o = torch.sigmoid(pre).unbind(1)
     return i, f, pre[:, 2], o
+
+
+class _QLSTMSequence(torch.autograd.Function):
+    r"""QLSTM's recurrence over a whole sequence, with backpropagation through time by hand.
+
+    Inputs: the encoder's input part a_t = E_x x_t + e for every step (L, B, q), the entry state h_0, c_0
+    (B, H), the encoder's hidden part E_h (q, H), the circuits' real map C (2 dim, 8 dim), the readout
+    R = [K; K] (2 dim, H) and the decoder's bias b (H,) or None. Per step::
+
+        v = a_t + E_h h,  phi = angle_encoding_parts(v),  s = (phi C)^2,  pre = s R + b  (as (B, 4, H)),
+        i, f, o = sigmoid(pre_i, pre_f, pre_o),  c' = f c + i tanh(pre_g),  h' = o tanh(c').
+
+    Backward walks the steps in reverse. Everything in it that does not depend on the incoming
+    gradient is computed for all steps at once before the walk: the gates' local derivatives
+    (d pre / d c' and d pre / d h'), the encoding's Jacobian factors (its parts and their quarter-turn,
+    -tan / 2 of its half angles, the derivatives of arctan v and arctan v^2). A step of the walk is
+    then about a dozen kernels: the cell gradient, the gates, two products back through the readout
+    and the circuits, one product back through the encoding and one to h. The gradients of E_h, C, R
+    and b are summed over the steps by one product each. ``once_differentiable``: a second derivative
+    through the sequence is refused by torch with its usual error.
+    """
+
+    @staticmethod
+    def forward(ctx, from_input, h, c, from_hidden, circuits, readout, offset):  # type: ignore[override]
+        steps, batch, q = from_input.shape
+        hidden = h.shape[-1]
+        new = from_input.new_empty
+        features, parts = new(steps, batch, q), new(steps, batch, circuits.shape[0])
+        shifted, amplitudes = new(steps, batch, q, 2), new(steps, batch, circuits.shape[1])
+        squares = new(steps, batch * 4, readout.shape[0])
+        gates, tanh_g = new(steps, batch, 4, hidden), new(steps, batch, hidden)
+        cells_, tanh_c = new(steps + 1, batch, hidden), new(steps, batch, hidden)
+        hiddens = new(steps + 1, batch, hidden)
+        hiddens[0], cells_[0] = h, c
+        for t in range(steps):
+            v = torch.addmm(from_input[t], hiddens[t], from_hidden.T, out=features[t])
+            parts[t], shifted[t] = qc._AngleEncoding.forward(torch.atan(v), torch.atan(v * v))
+            out = torch.mm(parts[t], circuits, out=amplitudes[t])
+            square = torch.mul(out.view_as(squares[t]), out.view_as(squares[t]), out=squares[t])
+            pre = (square @ readout if offset is None else torch.addmm(offset, square, readout)).view(batch, 4, hidden)
+            i, f, _, o = torch.sigmoid(pre, out=gates[t]).unbind(1)
+            torch.addcmul(f * cells_[t], i, torch.tanh(pre[:, 2], out=tanh_g[t]), out=cells_[t + 1])
+            torch.mul(o, torch.tanh(cells_[t + 1], out=tanh_c[t]), out=hiddens[t + 1])
+        ctx.save_for_backward(
+            features, parts, shifted, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, from_hidden, circuits,
+            readout,
+        )  # fmt: skip
+        ctx.has_offset = offset is not None
+        return hiddens[1:].clone(), hiddens[steps].clone(), cells_[steps].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
+        (
+            features, parts, shifted, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, from_hidden, circuits,
+            readout,
+        ) = ctx.saved_tensors  # fmt: skip
+        steps, batch, q = features.shape
+        hidden = hiddens.shape[-1]
+        # the gates' local derivatives, all steps at once: d pre = [dc' tanh(g) i', dc' c f', dc' i tanh'(g), dh' tanh(c') o']
+        slope = torch.addcmul(gates, gates, gates, value=-1.0)  # sigmoid' = s - s^2
+        slope[:, :, 2] = torch.addcmul(torch.ones_like(tanh_g), tanh_g, tanh_g, value=-1.0)
+        jacobian = torch.stack([tanh_g, cells_[:-1], gates[:, :, 0], tanh_c], dim=2).mul_(slope)  # (L, B, 4, H)
+        into_cell = gates[:, :, 3] * (1 - tanh_c * tanh_c)  # dc' += dh' o tanh'(c')
+        # the encoding's vector-Jacobian product as one product per step: with g = d parts,
+        #   d log h = (g * parts) @ bits^T  and  d phi = -(g * (Im, -Re) of parts) @ phases^T = (parts * g P) @ -phases^T,
+        # P the quarter-turn of the (Re, Im) pairs (its phases agree within a pair); g = d_out C^T, so C^T P is prebuilt.
+        # Its columns are laid out (wire, [log h_0, log h_1, phi]), so the chain through theta = arctan v,
+        # phi = arctan v^2 is a weighting and a sum of each wire's three columns.
+        dim2 = parts.shape[-1]
+        _, bits, phases, _ = qc._encoding_maps(q, parts.dtype, parts.device)
+        eye = torch.eye(dim2 // 2, dtype=parts.dtype, device=parts.device)
+        turn = torch.zeros(dim2, dim2, dtype=parts.dtype, device=parts.device)
+        turn[0::2, 1::2], turn[1::2, 0::2] = eye, -eye
+        circuits_back = torch.cat([circuits.T, circuits.T @ turn], dim=1)  # (8 dim, 4 dim)
+        encoding_map = parts.new_zeros(2 * dim2, q, 3)
+        encoding_map[:dim2, :, :2] = bits.T.reshape(dim2, q, 2)
+        encoding_map[dim2:, :, 2] = -phases.T
+        encoding_map = encoding_map.view(2 * dim2, 3 * q)
+        parts_twice = torch.cat([parts, parts], dim=-1)
+        v2 = features * features
+        weights = torch.cat(  # d log h / d theta = -tan(half angle) / 2, d theta / dv, d phi / dv
+            [-0.5 * torch.tan(shifted) / (1 + v2).unsqueeze(-1), (2 * features / (1 + v2 * v2)).unsqueeze(-1)], dim=-1
+        ).view(steps, batch, 3 * q)
+        wire_sum = torch.eye(q, dtype=parts.dtype, device=parts.device).repeat_interleave(3, dim=0)  # (3q, q)
+        readout_back = 2.0 * readout.T  # the squares' 2 (phi C) folded in
+
+        dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
+        dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
+        d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
+        d_pre = gates.new_empty(steps, batch, 4, hidden)
+        per_step = zip(
+            [None] * steps if grad_outputs is None else grad_outputs.unbind(0),
+            *(t.unbind(0) for t in (into_cell, jacobian, gates[:, :, 1], amplitudes, parts_twice, weights)),
+            *(t.unbind(0) for t in (d_pre, d_amplitudes, d_features)),
+        )
+        for grad_out, into, jac, forget, amplitude, twice, weight, pre_t, amplitude_t, feature_t in reversed(
+            list(per_step)
+        ):
+            if grad_out is not None:
+                dh = dh + grad_out
+            dc = torch.addcmul(dc, dh, into)
+            torch.mul(jac, torch.stack([dc, dc, dc, dh], dim=1), out=pre_t)
+            dc = dc * forget
+            d_out = torch.mul(amplitude, (pre_t.view(-1, hidden) @ readout_back).view(batch, -1), out=amplitude_t)
+            back = (twice * (d_out @ circuits_back)) @ encoding_map  # (B, 3q)
+            dh = torch.mm(back.mul_(weight), wire_sum, out=feature_t) @ from_hidden
+        flat = steps * batch
+        grad_from_hidden = d_features.view(flat, q).T @ hiddens[:steps].reshape(flat, hidden)
+        grad_circuits = parts.view(flat, -1).T @ d_amplitudes.view(flat, -1)
+        grad_readout = squares.view(flat * 4, -1).T @ d_pre.view(flat * 4, hidden)
+        grad_offset = d_pre.view(flat * 4, hidden).sum(0) if ctx.has_offset else None
+        return d_features, dh, dc, grad_from_hidden, grad_circuits, grad_readout, grad_offset

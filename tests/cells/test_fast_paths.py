@@ -278,3 +278,27 @@ def test_urnn_fast_path_with_other_activations_equals_the_generic_step(activatio
     (g_fast,) = torch.autograd.grad((fast * cotangent).sum(), x)
     (g_generic,) = torch.autograd.grad((generic * cotangent).sum(), x)
     assert_matches(g_fast, g_generic, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [4, 5])
+def test_qlstm_hand_written_backpropagation_through_time_equals_the_generic_step(hidden):
+    """QLSTM's sequence path differentiates its whole recurrence by hand: outputs, final state and the
+    gradients with respect to the input, the entry state and every parameter (the decoder only where
+    hidden != 4 qubits), with cotangents on the outputs and on the final (h, c) (float64)."""
+    torch.manual_seed(21)
+    cell = cells.QLSTM(3, hidden, depth=2).double()
+    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    state = _random_state(cell, 2)
+    cotangents = None
+    grads = []
+    for run in (cell.forward_sequence, lambda xs, st: _stepped(cell, xs, st)):
+        xs = x.clone().requires_grad_(True)
+        entry = tuple(t.clone().requires_grad_(True) for t in state)
+        outputs, (h, c) = run(xs, entry)
+        if cotangents is None:
+            cotangents = (torch.randn_like(outputs), torch.randn_like(h), torch.randn_like(c))
+        loss = sum((a * b).sum() for a, b in zip((outputs, h, c), cotangents))
+        params = [p for p in cell.parameters() if p.requires_grad]
+        grads.append((outputs, h, c, *torch.autograd.grad(loss, [xs, *entry, *params])))
+    for a, b in zip(*grads):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
