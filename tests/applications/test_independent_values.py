@@ -497,3 +497,52 @@ def test_metric_refusals_name_the_argument_and_what_came():
         with pytest.raises(ValueError) as caught:
             call()
         assert re.fullmatch(message, str(caught.value)), str(caught.value)
+
+
+def test_norm_preserving_predictor_teacher_forcing_rollout_and_dtypes_by_hand():
+    """The norm-preserving predictor against Eq. (14) written here, step by step.
+
+    Catches: teacher forcing that feeds its own predictions (or skips a step), a rollout that does not start
+    from psi0 or repeats a state, an output cast to the model's dtype instead of the input's, a core for the
+    wrong chain length, and the flags and the configuration that distributed training and run folders read.
+    """
+    from applications.dynamics import NormPreservingPredictor
+
+    torch.manual_seed(31)
+    model = NormPreservingPredictor((2, 3), dt=0.01).double()
+    assert model.dtype == torch.float64 and model.uses_all_parameters is False
+    assert model.config == {"spins": [2, 3], "dt": 0.01} and model.cell_name == "arnn (norm-preserving)"
+    with torch.no_grad():
+        for core in model.cores.values():
+            core.weight_a.normal_()
+    a = model.cores["3"].weight_a
+
+    def eq14(psi):  # P' = P + dt A C, C' = C - dt A^T P'
+        p, c = psi.real, psi.imag
+        p_next = p + 0.01 * c @ a.T
+        return torch.complex(p_next, c - 0.01 * p_next @ a)
+
+    states = haar_states(3, 6, generator=torch.Generator().manual_seed(3)).view(2, 3, 8)
+    predicted, memory = model(states)
+    assert memory is None
+    for b in range(2):
+        for t in range(3):  # every step from the given state, not from the previous prediction
+            assert torch.allclose(predicted[b, t], eq14(states[b, t : t + 1])[0], atol=1e-14)
+    path = model.rollout(states[:, 0], 4)
+    expected, current = [states[:, 0]], states[:, 0]
+    for _ in range(4):
+        current = eq14(current)
+        expected.append(current)
+    assert torch.allclose(path, torch.stack(expected, dim=1), atol=1e-13)
+    # a float32 model keeps a complex128 input's dtype, and steps the core of the input's chain length
+    single = NormPreservingPredictor((2, 3), dt=0.01)
+    assert single(states)[0].dtype == torch.complex128
+    assert single(states[:, :, :4].contiguous())[0].shape == (2, 3, 4)
+    with pytest.raises(ValueError, match=r"^states: expected shape \(batch, steps, 2\*\*N\), got \(6, 8\)$"):
+        model(states.view(6, 8))
+    with pytest.raises(
+        ValueError,
+        match=r"^states: expected complex amplitudes of one of the trained chain lengths \(2, 3\) \(2\^N entries\), "
+        r"got last dimension 16 \(torch\.complex128\)$",
+    ):
+        model.step(torch.ones(1, 16, dtype=torch.complex128))
