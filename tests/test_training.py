@@ -1,6 +1,7 @@
 """ornn.training: the one loop (schedule, early stopping, best state, resume), its checkpoint format and RNG states."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -166,3 +167,22 @@ def test_first_line_keeps_the_type_and_the_first_sentence():
     assert training._first_line(RuntimeError("first. second\nthird")) == "RuntimeError: first"
     assert training._first_line(EOFError()) == "EOFError"
     assert training._first_line(KeyError(101)) == "KeyError: 101"
+
+
+class _NotWeights:
+    """A picklable object that is no tensor: a weights-only load must refuse it."""
+
+
+def test_load_weights_loads_tensors_only_and_words_its_default_refusals(tmp_path):
+    model = nn.Linear(2, 1)
+    with pytest.raises(FileNotFoundError, match=r"^weights: expected .*nothing\.pt, which does not exist$"):
+        training.load_weights(model, tmp_path / "nothing.pt")
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"weight": _NotWeights()}, pickled)  # torch.load without weights_only would build the object
+    with pytest.raises(ValueError) as err:
+        training.load_weights(model, pickled)
+    assert str(err.value).startswith(f"weights: {pickled} is not a readable weights file (damaged, truncated")
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # one line, no chained traceback
+    torch.save(nn.Linear(3, 1).state_dict(), tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"^weights \(" + re.escape(str(tmp_path / "other.pt")) + r"\): "):
+        training.load_weights(model, tmp_path / "other.pt")
