@@ -546,3 +546,35 @@ def test_norm_preserving_predictor_teacher_forcing_rollout_and_dtypes_by_hand():
         r"got last dimension 16 \(torch\.complex128\)$",
     ):
         model.step(torch.ones(1, 16, dtype=torch.complex128))
+
+
+def test_zero_query_starts_against_their_formulas_written_here():
+    """The linear ramp, the fixed angles, a degree rule and the random draw, value by value, in layer-major order.
+
+    Catches: a ramp off by half a step or with another default dt, the fixed angles' sign convention or
+    order, an alpha that is not zero for DC-QAOA, a degree rule that scales by sqrt(d) or ignores b, and
+    random angles outside (or not covering) their documented ranges.
+    """
+    cube = MaxCut(nx.cubical_graph())  # 3-regular
+    qaoa2, dc2 = QAOA(cube, 2), qaoa.DCQAOA(cube, 2)
+    # ramp: t_k = (k + 1/2) / p, gamma_k = -t_k dt, beta_k = (1 - t_k) dt, dt = 0.75 by default
+    expected = [-0.25 * 0.75, 0.75 * 0.75, -0.75 * 0.75, 0.25 * 0.75]
+    assert qaoa.linear_ramp(qaoa2).tolist() == pytest.approx(expected, abs=1e-15)
+    assert qaoa.linear_ramp(qaoa2, dt=2.0).tolist() == pytest.approx([-0.5, 1.5, -1.5, 0.5], abs=1e-15)
+    assert qaoa.linear_ramp(dc2).tolist() == pytest.approx([-0.1875, 0.5625, 0.0, -0.5625, 0.1875, 0.0], abs=1e-15)
+    # Wurtz & Lykov p = 2: gamma = (0.488, 0.898), beta = (0.555, 0.293) in their convention; ours negates gamma
+    assert qaoa.fixed_angles(qaoa2).tolist() == pytest.approx([-0.488, 0.555, -0.898, 0.293], abs=1e-15)
+    assert qaoa.fixed_angles(dc2).tolist() == pytest.approx([-0.488, 0.555, 0.0, -0.898, 0.293, 0.0], abs=1e-15)
+    # a degree rule on a graph of mean degree 4 (K5): gamma_k = c_k / 2, beta_k = b_k
+    rule = qaoa.DegreeRule(p=2, c=(-1.0, -3.0), b=(0.5, 0.25), training_graphs=1, fit_rms_gamma=0.0)
+    k5 = QAOA(MaxCut(nx.complete_graph(5)), 2)
+    assert rule(k5).tolist() == pytest.approx([-0.5, 0.5, -1.5, 0.25], abs=1e-15)
+    with pytest.raises(ValueError, match=r"^ansatz: expected depth p = 2 \(the fit's\), got 1$"):
+        rule(QAOA(MaxCut(nx.complete_graph(5)), 1))
+    # random: gamma in [-pi, 0), beta in [0, pi/2), alpha in [-pi/2, pi/2), each range covered
+    draws = qaoa.random_init(dc2, 4000, seed=3).view(4000, 2, 3)
+    for column, (low, high) in enumerate([(-math.pi, 0.0), (0.0, math.pi / 2), (-math.pi / 2, math.pi / 2)]):
+        values = draws[:, :, column]
+        assert float(values.min()) >= low and float(values.max()) < high
+        assert float(values.min()) < low + 0.01 * (high - low) and float(values.max()) > high - 0.01 * (high - low)
+    assert not torch.equal(qaoa.random_init(dc2, 3, seed=3), qaoa.random_init(dc2, 3, seed=4))
