@@ -578,3 +578,36 @@ def test_zero_query_starts_against_their_formulas_written_here():
         assert float(values.min()) >= low and float(values.max()) < high
         assert float(values.min()) < low + 0.01 * (high - low) and float(values.max()) > high - 0.01 * (high - low)
     assert not torch.equal(qaoa.random_init(dc2, 3, seed=3), qaoa.random_init(dc2, 3, seed=4))
+
+
+def test_splits_and_unshuffled_batches_by_index():
+    """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
+    batches walk each N's split in order, N by N in the spec's order, the last batch short.
+
+    Catches: split bounds off by one or truncated instead of rounded, batches that skip or repeat sequences,
+    a shuffle that ignores its flag, and a seed that does not change the order.
+    """
+    spec = SequenceSpec(spins=(2, 3), per_spin=25, steps=2, chunk=4)
+    assert [(r.start, r.stop) for r in map(spec.split_range, ("train", "validation", "test"))] == [
+        (0, 20),
+        (20, 22),
+        (22, 25),
+    ]
+    from applications.dynamics import data
+
+    whole = {n: sequences(spec, n, range(25)) for n in spec.spins}
+    plan = list(data.batches(spec, "train", 8, shuffle=False))
+    assert [(n, b.shape[0]) for n, b in plan] == [(2, 8), (2, 8), (2, 4), (3, 8), (3, 8), (3, 4)]
+    for n in spec.spins:
+        assert torch.equal(torch.cat([b for m, b in plan if m == n]), whole[n][:20])
+    test = list(data.batches(spec, "test", 8, shuffle=False))
+    assert [n for n, _ in test] == [2, 3] and torch.equal(test[1][1], whole[3][22:25])
+    shuffled = list(data.batches(spec, "train", 8, seed=1))
+    rows = {n: torch.cat([b for m, b in shuffled if m == n]) for n in spec.spins}
+    for n in spec.spins:  # the same 20 sequences, in another order
+        assert rows[n].shape == whole[n][:20].shape and not torch.equal(rows[n], whole[n][:20])
+        assert torch.allclose(rows[n].abs().sum(0), whole[n][:20].abs().sum(0), atol=1e-12)
+    again = list(data.batches(spec, "train", 8, seed=1))
+    other = list(data.batches(spec, "train", 8, seed=2))
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, again))
+    assert not all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, other) if a[1].shape == b[1].shape)
