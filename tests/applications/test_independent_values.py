@@ -611,3 +611,44 @@ def test_splits_and_unshuffled_batches_by_index():
     other = list(data.batches(spec, "train", 8, seed=2))
     assert all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, again))
     assert not all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, other) if a[1].shape == b[1].shape)
+
+
+def test_optimize_is_gradient_descent_by_hand_with_adam_lr_005_by_default_and_its_stopping_rule():
+    """Phase II's loop against steps taken here with autograd gradients of the energy.
+
+    Catches: a step that uses another row's gradient or a stale one, a history shifted by one step, defaults
+    other than Adam at lr 0.05 for 100 steps with tol 1e-6, and a stopping step off by one.
+    """
+    ansatz = QAOA(qaoa.random_regular_maxcut(6, seed=4), 1)
+    init = qaoa.random_init(ansatz, 2, seed=5)
+    result = qaoa.optimize(ansatz, init, optimizer="sgd", lr=0.1, steps=3, tol=1e-12)
+    theta = init.clone()
+    for k in range(3):
+        t = theta.clone().requires_grad_(True)
+        energy = ansatz.energy(t)
+        (gradient,) = torch.autograd.grad(energy.sum(), t)
+        assert torch.allclose(result.params[k], theta, atol=1e-13)
+        assert torch.allclose(result.energies[k], energy.detach(), atol=1e-12)
+        theta = theta - 0.1 * gradient
+    assert torch.allclose(result.final_params, theta, atol=1e-13)
+    assert torch.allclose(result.final_energies, ansatz.energy(theta), atol=1e-12)
+    assert result.converged_at.tolist() == [-1, -1]
+
+    default = qaoa.optimize(ansatz, init)
+    adam_params = init.clone().requires_grad_(True)
+    adam = torch.optim.Adam([adam_params], lr=0.05)
+    for k in range(5):  # the first steps, before any row can stop
+        assert torch.allclose(default.params[k], adam_params.detach(), atol=1e-12)
+        adam.zero_grad()
+        ansatz.energy(adam_params).sum().backward()
+        adam.step()
+    changes = (default.energies[1:] - default.energies[:-1]).abs()
+    assert default.energies.shape[0] == 101 and bool((changes >= 1e-6).all())  # 100 steps, none below tol 1e-6
+    assert default.converged_at.tolist() == [-1, -1]
+    loose = qaoa.optimize(ansatz, init, tol=1e-3)
+    changes = (loose.energies[1:] - loose.energies[:-1]).abs()
+    for b in range(2):  # each row stops at its first step whose energy moved by less than tol, and stays there
+        stop = int(torch.nonzero(changes[:, b] < 1e-3).flatten()[0]) + 1
+        assert int(loose.converged_at[b]) == stop
+        assert torch.equal(loose.params[stop:, b], loose.params[stop, b].expand_as(loose.params[stop:, b]))
+    assert bool((loose.converged_at > 0).all())
