@@ -6,6 +6,7 @@ fails the test (the bugs are listed in the mutation record of benchmarks/RESULTS
 
 import math
 import re
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -652,3 +653,113 @@ def test_optimize_is_gradient_descent_by_hand_with_adam_lr_005_by_default_and_it
         assert int(loose.converged_at[b]) == stop
         assert torch.equal(loose.params[stop:, b], loose.params[stop, b].expand_as(loose.params[stop:, b]))
     assert bool((loose.converged_at > 0).all())
+
+
+def _evaluation_by_hand():
+    """Two chain lengths, three steps: the predictor ahead of persistence at N = 2 and behind at N = 3 (step 2)."""
+
+    def curves(mre, fidelity, dm, drift):
+        return {"mre": mre, "fidelity": fidelity, "magnetisation_error": dm, "norm_drift": drift, "born_kl": mre}
+
+    return {
+        3: {
+            "predictor": curves([0.0, 0.2, 0.5], [1.0, 0.9, 0.7], [0.0, 0.1, 0.3], [0.0, 0.01, 0.02]),
+            "persistence": curves([0.0, 0.1, 0.4], [1.0, 0.95, 0.8], [0.0, 0.05, 0.2], [0.0, 0.0, 0.0]),
+        },
+        2: {
+            "predictor": curves([0.0, 0.01, 0.02], [1.0, 0.99, 0.98], [0.0, 0.01, 0.02], [0.0, -0.01, -0.02]),
+            "persistence": curves([0.0, 0.3, 0.6], [1.0, 0.7, 0.5], [0.0, 0.2, 0.4], [0.0, 0.0, 0.0]),
+        },
+    }
+
+
+def test_report_rows_and_the_behind_persistence_sentence_by_hand():
+    """Catches: a row read at another step or from the other predictor, N out of order, a verdict with the
+    comparison reversed, and a sentence that hides which N is behind persistence."""
+    from applications.dynamics.report import behind_persistence, summary_rows
+
+    rows = summary_rows(_evaluation_by_hand(), 2)
+    assert rows == [
+        {
+            "N": 2,
+            "MRE": 0.02,
+            "MRE persistence": 0.6,
+            "fidelity": 0.98,
+            "fidelity persistence": 0.5,
+            "|dm|": 0.02,
+            "|dm| persistence": 0.4,
+            "norm drift": -0.02,
+            "beats persistence": "yes",
+        },
+        {
+            "N": 3,
+            "MRE": 0.5,
+            "MRE persistence": 0.4,
+            "fidelity": 0.7,
+            "fidelity persistence": 0.8,
+            "|dm|": 0.3,
+            "|dm| persistence": 0.2,
+            "norm drift": 0.02,
+            "beats persistence": "no",
+        },
+    ]
+    assert behind_persistence(rows) == (
+        "**The predictor is behind persistence** for N = 3 (MRE 0.5 against 0.4): repeating the initial state "
+        "predicts better there."
+    )
+    assert behind_persistence(rows[:1]) == "The predictor beats persistence (a lower MRE) for every N."
+    tie = summary_rows(
+        {
+            2: {
+                "predictor": _evaluation_by_hand()[2]["persistence"],
+                "persistence": _evaluation_by_hand()[2]["persistence"],
+            }
+        },
+        1,
+    )
+    assert tie[0]["beats persistence"] == "no"  # equal is not ahead
+
+
+def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
+    """The figures, read back from matplotlib before they are written: one solid predictor line and one dashed
+    persistence line per N with the same colour, from step 1 on a log axis (both curves start at 0), labels in N
+    order, and the magnetisation of each state computed from the amplitudes."""
+    from applications.dynamics import report
+    from ornn import _io
+
+    captured = []
+    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((Path(path), figure)))
+    evaluation = _evaluation_by_hand()
+    report.plot_metric(evaluation, "mre", tmp_path / "mre.png", ylabel="MRE", log=True)
+    path, figure = captured[-1]
+    (ax,) = figure.axes
+    assert path == tmp_path / "mre.png" and ax.get_yscale() == "log" and ax.get_ylabel() == "MRE"
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "N = 2 predictor",
+        "N = 2 persistence",
+        "N = 3 predictor",
+        "N = 3 persistence",
+    ]
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-", "--"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
+    assert list(lines[2].get_xdata()) == [1, 2] and list(lines[3].get_ydata()) == [0.1, 0.4]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [line.get_label() for line in lines]
+    report.plot_metric(evaluation, "fidelity", tmp_path / "f.png", ylabel="fidelity")
+    linear = captured[-1][1].axes[0]
+    assert linear.get_yscale() == "linear" and list(linear.get_lines()[0].get_xdata()) == [0, 1, 2]
+
+    up = torch.zeros(3, 4, dtype=torch.complex128)
+    up[:, 0] = 1.0  # |00>: m = +1 at every step
+    flipped = up.clone()
+    flipped[1:] = 0.0
+    flipped[1:, 3] = 1.0  # |11> from step 1: m = -1
+    report.plot_magnetisation({2: flipped}, {2: up}, tmp_path / "m.png")
+    ax = captured[-1][1].axes[0]
+    exact_line, predicted_line = ax.get_lines()
+    assert list(exact_line.get_ydata()) == [1.0, 1.0, 1.0] and list(predicted_line.get_ydata()) == [1.0, -1.0, -1.0]
+    assert predicted_line.get_linestyle() == "--" and exact_line.get_label() == "N = 2"
+    report.plot_amplitudes({2: flipped}, {2: up}, tmp_path / "a.png")
+    (ax,) = captured[-1][1].axes
+    assert len(ax.get_lines()) == 8 and ax.get_title() == "N = 2 (first 4 amplitudes)"
+    assert list(ax.get_lines()[7].get_ydata()) == [0.0, 1.0, 1.0]  # |amplitude| of |11>, predicted, dashed
