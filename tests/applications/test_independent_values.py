@@ -763,3 +763,36 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     (ax,) = captured[-1][1].axes
     assert len(ax.get_lines()) == 8 and ax.get_title() == "N = 2 (first 4 amplitudes)"
     assert list(ax.get_lines()[7].get_ydata()) == [0.0, 1.0, 1.0]  # |amplitude| of |11>, predicted, dashed
+
+
+def test_compare_verdicts_pick_the_best_baseline_per_phase_and_say_behind():
+    """Two test sizes: the learned start is ahead of every baseline after Phase I, level after Phase II and, for a
+    second cell, behind; the best baseline differs between the phases, and the ansatz optimum is no baseline.
+
+    Catches: a verdict against a fixed baseline (or against the optimum), means over one size only, the level
+    band applied the wrong way, and a "behind" that is not said.
+    """
+    from applications.qaoa.experiment import LEVEL, verdicts
+
+    def row(one, two):
+        return {"ratio_phase_one_mean": one, "ratio_phase_two_mean": two}
+
+    results = {
+        "ansatz optimum": {10: row(0.95, 0.95), 12: row(0.95, 0.95)},
+        "learned (lstm)": {10: row(0.86, 0.90), 12: row(0.84, 0.90)},  # means 0.85, 0.90
+        "learned (gru)": {10: row(0.70, 0.80), 12: row(0.70, 0.80)},
+        "degree rule": {10: row(0.83, 0.89995), 12: row(0.81, 0.89995)},  # means 0.82, 0.89995
+        "fixed angles": {10: row(0.80, 0.85), 12: row(0.84, 0.87)},  # means 0.82, 0.86
+        "random": {10: row(0.50, 0.88), 12: row(0.50, 0.88)},
+    }
+    table = {(r["method"], r["phase"]): r for r in verdicts(results)}
+    assert set(table) == {(m, p) for m in ("learned (lstm)", "learned (gru)") for p in ("Phase I", "Phase II")}
+    lstm_one, lstm_two = table["learned (lstm)", "Phase I"], table["learned (lstm)", "Phase II"]
+    assert lstm_one["ratio"] == pytest.approx(0.85) and lstm_one["its ratio"] == pytest.approx(0.82)
+    assert lstm_one["best baseline"] in ("degree rule", "fixed angles")  # tied at 0.82
+    assert lstm_one["verdict"] == "ahead by 0.0300"
+    assert lstm_two["best baseline"] == "degree rule" and lstm_two["verdict"] == f"level (within {LEVEL:g})"
+    gru_one = table["learned (gru)", "Phase I"]
+    assert gru_one["verdict"] == "BEHIND by 0.1200" and gru_one["its ratio"] == pytest.approx(0.82)
+    assert table["learned (gru)", "Phase II"]["verdict"] == f"BEHIND by {0.89995 - 0.80:.4f}"  # against the degree rule
+    assert verdicts({"learned (lstm)": results["learned (lstm)"]}) == []  # nothing to compare with
