@@ -252,10 +252,9 @@ def _propagator_table(
     final (B, steps + 1, 2^N) layout; for small 2^N this beats rotating coefficients, which costs
     several memory passes per amplitude against a product of only 2^N multiply-adds.
     """
-    energies, vectors = _eigensystem(n, g, h)
-    times = dt * torch.arange(steps + 1, dtype=torch.float64)
-    phases = torch.polar(torch.ones(steps + 1, 2**n, dtype=torch.float64), -times[:, None] * energies[None, :])
-    basis = vectors.to(torch.complex128)
+    cos, sin = _phase_table(n, g, h, dt, steps, torch.float64, torch.device("cpu"))
+    phases = torch.complex(cos, -sin)  # e^{-i E t_k}
+    basis = _eigensystem(n, g, h)[1].to(torch.complex128)
     table = torch.einsum("kl,tl,jl->ktj", basis, phases, basis).reshape(2**n, -1)
     return table.to(dtype=dtype, device=device)
 
