@@ -107,7 +107,7 @@ def angle_encoding(features: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=None)
-def _encoding_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+def encoding_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
     """Constants of :class:`_AngleEncoding`, all over the interleaved columns (z, Re / Im):
 
     * ``pairs`` (2,): the half-angle offsets [pi/4, -pi/4] of a wire's two amplitudes;
@@ -142,7 +142,7 @@ class _AngleEncoding(torch.autograd.Function):
 
     @staticmethod
     def forward(theta: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pairs, bits, phases, offsets = _encoding_maps(theta.shape[1], theta.dtype, theta.device)
+        pairs, bits, phases, offsets = encoding_maps(theta.shape[1], theta.dtype, theta.device)
         shifted = torch.add(pairs, theta.unsqueeze(-1), alpha=0.5)  # (B, q, 2): theta/2 +- pi/4
         log_m = torch.log(torch.cos(shifted)).view(theta.shape[0], -1) @ bits
         return torch.exp(log_m) * torch.cos(torch.addmm(offsets, phi, phases)), shifted
@@ -164,11 +164,17 @@ class _AngleEncoding(torch.autograd.Function):
         return _angle_encoding_vjp(parts, shifted, grad, *ctx.needs_input_grad[:2])
 
 
+def angle_encoding_untracked(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parts of :func:`angle_encoding_parts` and the half angles theta/2 +- pi/4 (B, q, 2), with no autograd
+    record: for sequence paths that differentiate the encoding by hand (QLSTM's hand-written BPTT)."""
+    return _AngleEncoding.forward(torch.atan(features), torch.atan(features * features))
+
+
 def _angle_encoding_vjp(
     parts: torch.Tensor, shifted: torch.Tensor, grad: torch.Tensor, wants_theta: bool = True, wants_phi: bool = True
 ) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
     """The gradients with respect to theta and phi of :class:`_AngleEncoding`, from its outputs and the parts' gradient."""
-    _, bits, phases, _ = _encoding_maps(shifted.shape[1], parts.dtype, parts.device)
+    _, bits, phases, _ = encoding_maps(shifted.shape[1], parts.dtype, parts.device)
     dtheta = dphi = None
     if wants_theta:
         d_log_h = ((grad * parts) @ bits.T).view_as(shifted)  # (B, q, 2)

@@ -306,7 +306,7 @@ class _QLSTMSequence(torch.autograd.Function):
         hiddens[0], cells_[0] = h, c
         for t in range(steps):
             v = torch.addmm(from_input[t], hiddens[t], from_hidden.T, out=features[t])
-            parts[t], shifted[t] = qc._AngleEncoding.forward(torch.atan(v), torch.atan(v * v))
+            parts[t], shifted[t] = qc.angle_encoding_untracked(v)
             out = torch.mm(parts[t], circuits, out=amplitudes[t])
             square = torch.mul(out.view_as(squares[t]), out.view_as(squares[t]), out=squares[t])
             pre = (square @ readout if offset is None else torch.addmm(offset, square, readout)).view(batch, 4, hidden)
@@ -340,7 +340,7 @@ class _QLSTMSequence(torch.autograd.Function):
         # Its columns are laid out (wire, [log h_0, log h_1, phi]), so the chain through theta = arctan v,
         # phi = arctan v^2 is a weighting and a sum of each wire's three columns.
         dim2 = parts.shape[-1]
-        _, bits, phases, _ = qc._encoding_maps(q, parts.dtype, parts.device)
+        _, bits, phases, _ = qc.encoding_maps(q, parts.dtype, parts.device)
         eye = torch.eye(dim2 // 2, dtype=parts.dtype, device=parts.device)
         turn = torch.zeros(dim2, dim2, dtype=parts.dtype, device=parts.device)
         turn[0::2, 1::2], turn[1::2, 0::2] = eye, -eye

@@ -271,23 +271,44 @@ class QUNN(SequenceFastPath, ornn.ORNNCell):
         return f"{self.input_size}, {self.hidden_size}, memory={self.memory}, step_size={self.step_size}"
 
 
+def _band_entries(slots: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Natural (row, column) indices in the (Ld, Ld) memory of every band entry, in the order of
+    :func:`_band_values`: entry (s, i, j) of C_s sits at (s, i; s - 1, j), its negative at the transpose."""
+    s, i, j = (axis.reshape(-1) for axis in torch.meshgrid(*map(torch.arange, (slots, d, d)), indexing="ij"))
+    here, before = s * d + i, (s - 1) % slots * d + j
+    return torch.cat([here, before]), torch.cat([before, here])
+
+
+def _band_values(blocks: torch.Tensor) -> torch.Tensor:
+    """The band's entries (B, 2 L d^2) in the order of :func:`_band_entries`: ``cat([C, -C])`` per sample."""
+    flat = blocks.reshape(blocks.shape[0], -1)
+    return torch.cat([flat, -flat], dim=1)
+
+
 @functools.lru_cache(maxsize=32)
 def _band_index(slots: int, d: int, device: torch.device) -> torch.Tensor:
-    """Flat (Ld)^2 positions of the band, in the order of ``cat([C, -C])`` flattened per sample: entry (s, i, j)
-    of the first half lands on (s, i, s - 1, j) and of the second half on (s - 1, j, s, i), the transpose."""
-    s, i, j = torch.meshgrid(torch.arange(slots), torch.arange(d), torch.arange(d), indexing="ij")
-    before = (s - 1) % slots
-    n = slots * d
-    plus = (s * d + i) * n + before * d + j
-    minus = (before * d + j) * n + s * d + i
-    return torch.cat([plus.reshape(-1), minus.reshape(-1)]).to(device)
+    """Flat positions of the band's entries in a (Ld, Ld) matrix."""
+    rows, cols = _band_entries(slots, d)
+    return (rows * (slots * d) + cols).to(device)
+
+
+@functools.lru_cache(maxsize=32)
+def _bipartite_band_index(slots: int, d: int, device: torch.device) -> torch.Tensor:
+    """Flat positions of the band's entries in the stacked couplings (X, Y) (2, Ld/2, Ld/2) of the even-odd
+    order: X holds the rows of even slots (columns odd), Y those of odd slots."""
+    rows, cols = _band_entries(slots, d)
+    half = slots // 2 * d
+
+    def compact(index: torch.Tensor) -> torch.Tensor:  # position within its parity's half
+        return index // d // 2 * d + index % d
+
+    return (rows // d % 2 * half * half + compact(rows) * half + compact(cols)).to(device)
 
 
 def _add_band(dense: torch.Tensor, blocks: torch.Tensor) -> torch.Tensor:
     """dense (B, Ld, Ld) += band(blocks) in place, in one scatter: C_s at (s, s - 1), -C_s^T at (s - 1, s)."""
     batch, slots, d, _ = blocks.shape
-    values = torch.cat([blocks.reshape(batch, -1), -blocks.reshape(batch, -1)], dim=1)
-    dense.view(batch, -1).index_add_(1, _band_index(slots, d, blocks.device), values)
+    dense.view(batch, -1).index_add_(1, _band_index(slots, d, blocks.device), _band_values(blocks))
     return dense
 
 
@@ -295,20 +316,6 @@ def _band(blocks: torch.Tensor) -> torch.Tensor:
     """The generator memory (B, Ld, Ld) whose only nonzero blocks are C_s at (s, s - 1) and -C_s^T at (s - 1, s)."""
     batch, slots, d, _ = blocks.shape
     return _add_band(blocks.new_zeros(batch, slots * d, slots * d), blocks)
-
-
-@functools.lru_cache(maxsize=32)
-def _bipartite_band_index(slots: int, d: int, device: torch.device) -> torch.Tensor:
-    """The band's positions in the stacked couplings (X, Y) (2, Ld/2, Ld/2) of the even-odd order, flattened,
-    in the order of ``cat([C, -C])``: X holds the rows of even slots (columns odd), Y those of odd slots."""
-    s, i, j = torch.meshgrid(torch.arange(slots), torch.arange(d), torch.arange(d), indexing="ij")
-    before = (s - 1) % slots
-    half = slots // 2 * d
-
-    def flat(row_slot: torch.Tensor, row: torch.Tensor, col_slot: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        return (row_slot % 2) * half * half + (row_slot // 2 * d + row) * half + col_slot // 2 * d + col
-
-    return torch.cat([flat(s, i, before, j).reshape(-1), flat(before, j, s, i).reshape(-1)]).to(device)
 
 
 @functools.lru_cache(maxsize=32)
@@ -327,8 +334,8 @@ def _factor_bipartite(base: torch.Tensor, scaled_blocks: torch.Tensor) -> tuple[
     grid = base.view(slots // 2, 2, d, slots // 2, 2, d)
     fixed = torch.stack([grid[:, 0, :, :, 1, :].reshape(half, half), grid[:, 1, :, :, 0, :].reshape(half, half)])
     couplings = fixed.expand(batch, 2, half, half).clone()
-    values = torch.cat([scaled_blocks.reshape(batch, -1), -scaled_blocks.reshape(batch, -1)], dim=1)
-    couplings.view(batch, -1).index_add_(1, _bipartite_band_index(slots, d, base.device), values)
+    index = _bipartite_band_index(slots, d, base.device)
+    couplings.view(batch, -1).index_add_(1, index, _band_values(scaled_blocks))
     x, y = couplings.unbind(1)
     eye = torch.eye(half, dtype=base.dtype, device=base.device)
     lu, pivots, _ = torch.linalg.lu_factor_ex(torch.baddbmm(eye, y, x, alpha=-1.0))
