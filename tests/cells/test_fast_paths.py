@@ -302,3 +302,20 @@ def test_qlstm_hand_written_backpropagation_through_time_equals_the_generic_step
         grads.append((outputs, h, c, *torch.autograd.grad(loss, [xs, *entry, *params])))
     for a, b in zip(*grads):
         assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_qlstm_fast_path_refuses_a_second_derivative_and_fused_false_gives_it():
+    """QLSTM's sequence backward is written by hand for first derivatives (README, "Sequence fast paths"):
+    differentiating it again raises, and the executor's path (``fused = False``) still supports it."""
+    torch.manual_seed(13)
+    cell = cells.create("qlstm", 3, 4).double()
+    x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
+    fast, _ = ornn.Recurrent(cell)(x)
+    (grad,) = torch.autograd.grad(fast.square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        grad.sum().backward()
+    cell.fused = False
+    generic, _ = ornn.Recurrent(cell)(x)
+    (grad,) = torch.autograd.grad(generic.square().sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(grad.sum(), x)
+    assert torch.isfinite(second).all() and second.abs().sum() > 0
