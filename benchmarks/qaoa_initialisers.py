@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 
 import torch
@@ -34,11 +33,6 @@ CELLS = ("lstm", "gru", "sru", "arnn", "qunn", "qlstm", "qk_lstm", "qfwp")
 TRAIN_SIZES = (6, 7, 8, 9)
 TEST_SIZES = (10, 11, 12, 13, 14)
 GOAL_GAP, GOAL_SECONDS = 0.002, 180.0
-
-
-def issue_degree_rule(problem) -> torch.Tensor:
-    degree = 2 * len(problem.terms) / problem.n
-    return torch.tensor([-(1.19 / math.sqrt(degree) - 0.078), 0.314], dtype=torch.float64)
 
 
 def ratios(energies, optimum) -> float:
@@ -60,7 +54,7 @@ def main() -> None:
         optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
         best = torch.tensor([qaoa.ansatz_optimum(a, starts=8)[0] for a in ansatzes], dtype=torch.float64)
         with torch.no_grad():
-            issue_rule = torch.stack([a.energy(issue_degree_rule(q)) for a, q in zip(ansatzes, problems)])
+            issue_rule = torch.stack([a.energy(qaoa.degree_rule(a)) for a in ansatzes])
         tests[family] = dict(
             ansatzes=ansatzes,
             optimum=optimum,

@@ -1,7 +1,15 @@
 """QAOA and DC-QAOA: problems, ansatz, circuits, optimisers, baselines, metrics and learned initialisers."""
 
 from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA, make_ansatz, parameter_count
-from .baselines import FIXED_ANGLES_3_REGULAR, DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
+from .baselines import (
+    FIXED_ANGLES_3_REGULAR,
+    DegreeRule,
+    ansatz_optimum,
+    degree_rule,
+    fixed_angles,
+    linear_ramp,
+    random_init,
+)
 from .large_girth import large_girth_cut_fraction
 from .meta import (
     MetaOptimizer,
@@ -26,6 +34,7 @@ from .problems import (
     random_sk,
 )
 from .shipped import pretrained
+from .solve import SolveResult, read_graph, solve
 
 __all__ = [
     "Problem",
@@ -53,6 +62,7 @@ __all__ = [
     "random_init",
     "linear_ramp",
     "fixed_angles",
+    "degree_rule",
     "DegreeRule",
     "FIXED_ANGLES_3_REGULAR",
     "ansatz_optimum",
@@ -63,6 +73,9 @@ __all__ = [
     "meta_train",
     "pretrained",
     "two_phase",
+    "solve",
+    "SolveResult",
+    "read_graph",
     "weighted_cost_loss",
     "observed_improvement_loss",
 ]

@@ -16,6 +16,9 @@ keep beta > 0. For DC-QAOA every baseline sets alpha = 0 (it starts as plain QAO
   guarantees 0.6925, 0.7559, 0.7924, 0.8169, 0.8364: the tests check every entry with
   ``large_girth_cut_fraction`` (the exact tree contraction), and p = 1, 2 also on the cube and
   the Heawood graph, whose girths (4 and 6) are large enough for a state-vector check.
+* ``degree_rule`` (p = 1 MaxCut, zero queries): gamma = -(1.19 / sqrt(mean degree) - 0.078), beta = 0.314,
+  the rule the meta-learning issue measured its initialisers against (in the maximise-the-cut convention,
+  gamma = 1.19 / sqrt(d) - 0.078).
 * ``DegreeRule`` (Erdős–Rényi graphs): gamma_k = c_k / sqrt(mean degree), beta_k = b_k,
   fitted by least squares to optimised angles of training graphs, and stored with its fit.
 """
@@ -36,7 +39,15 @@ from .ansatz import QAOA
 from .optimize import optimize
 from .problems import MaxCut
 
-__all__ = ["random_init", "linear_ramp", "fixed_angles", "DegreeRule", "FIXED_ANGLES_3_REGULAR", "ansatz_optimum"]
+__all__ = [
+    "random_init",
+    "linear_ramp",
+    "fixed_angles",
+    "degree_rule",
+    "DegreeRule",
+    "FIXED_ANGLES_3_REGULAR",
+    "ansatz_optimum",
+]
 
 #: Wurtz & Lykov's 3-regular angles in their convention (gamma_WL, beta_WL), keyed by p (their
 #: exp(-i gamma C) maximises the cut C; ours is (-gamma_WL, beta_WL))
@@ -101,6 +112,17 @@ def fixed_angles(ansatz: QAOA) -> torch.Tensor:
     gammas, betas = FIXED_ANGLES_3_REGULAR[ansatz.p]
     alphas = [0.0] * ansatz.p if _has_alpha(ansatz) else None
     return _layer_major([-g for g in gammas], betas, alphas).to(ansatz.device)
+
+
+def degree_rule(ansatz: QAOA) -> torch.Tensor:
+    """The p = 1 degree rule (module docstring) for a MaxCut ansatz, (num_params,); alpha = 0 for DC-QAOA."""
+    ansatz = _check_ansatz(ansatz)
+    if ansatz.p != 1:
+        raise ValueError(f"ansatz: the degree rule is a p = 1 rule, got p = {ansatz.p}")
+    if not isinstance(ansatz.problem, MaxCut):
+        raise ValueError(f"ansatz: the degree rule is for MaxCut, got {_checks.describe(ansatz.problem)}")
+    gamma = -(1.19 / math.sqrt(mean_degree(ansatz.problem)) - 0.078)
+    return _layer_major([gamma], [0.314], [0.0] if _has_alpha(ansatz) else None).to(ansatz.device)
 
 
 def mean_degree(problem: MaxCut) -> float:

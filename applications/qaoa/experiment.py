@@ -444,6 +444,7 @@ def load_meta_run(folder: Union[str, Path], device: Any = "cpu") -> tuple[MetaOp
     except (ValueError, TypeError) as err:
         raise ValueError(f"{path}: the settings do not describe a meta-optimiser ({err})") from None
     load_weights(meta, folder / "best.pt", what="best.pt of the run")
+    meta.steps = config["steps"]
     return meta, config
 
 
@@ -458,15 +459,18 @@ def evaluate_meta(
     per_size: int = 5,
     seed: int = 10_007,
     phase_two_steps: int = 100,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
     device: Any = "cpu",
 ) -> list[dict[str, Any]]:
-    """Seed-drawn unseen problems of each size through the two-phase protocol: mean approximation ratio per phase and n."""
+    """Seed-drawn unseen problems of each size through the two-phase protocol (Phase II: ``optimizer`` at ``lr`` for
+    at most ``phase_two_steps``): mean approximation ratio per phase and n."""
     rows = []
     for n in test_sizes:
         problems = ProblemDistribution(kind, (n,)).sample(_checks.positive_int("per_size", per_size), seed=seed + n)
         tests = [make_ansatz(q, p, dc=dc, device=device) for q in problems]
         optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64, device=device)
-        run = two_phase(tests, meta, steps=steps, phase_two_steps=phase_two_steps)
+        run = two_phase(tests, meta, steps=steps, optimizer=optimizer, lr=lr, phase_two_steps=phase_two_steps)
         rows.append(
             {
                 "n": n,
@@ -510,10 +514,19 @@ def read_graphs(path: Union[str, Path]) -> list:
 
 
 def evaluate_graphs(
-    meta: MetaOptimizer, problems: Sequence, *, p: int, dc: bool = False, steps: int = 10, phase_two_steps: int = 100
+    meta: MetaOptimizer,
+    problems: Sequence,
+    *,
+    p: int,
+    dc: bool = False,
+    steps: int = 10,
+    phase_two_steps: int = 100,
+    optimizer: str = "sgd",
+    lr: float = 0.01,
 ) -> list[dict[str, Any]]:
-    """The two-phase protocol on the user's own MaxCut problems: per graph, the ratios after each phase, the
-    evaluation counts, and the most probable bitstring of the final state with its cut (nodes in file order)."""
+    """The two-phase protocol on the user's own MaxCut problems (Phase II as in :func:`evaluate_meta`): per graph,
+    the ratios after each phase, the evaluation counts, and the most probable bitstring of the final state with its
+    cut (nodes in file order)."""
     from .problems import MaxCut
 
     if not isinstance(meta, MetaOptimizer):
@@ -527,7 +540,7 @@ def evaluate_graphs(
     rows = []
     for k, problem in enumerate(problems):
         ansatz = make_ansatz(problem, p, dc=dc, device=meta.device)
-        run = two_phase([ansatz], meta, steps=steps, phase_two_steps=phase_two_steps)
+        run = two_phase([ansatz], meta, steps=steps, optimizer=optimizer, lr=lr, phase_two_steps=phase_two_steps)
         with torch.no_grad():
             probabilities = ansatz.state(run.final_params[0]).abs() ** 2
         index = torch.argmax(probabilities)

@@ -188,6 +188,10 @@ class MetaOptimizer(nn.Module):
         else:
             raise TypeError(f"cell: expected a registered cell name or a cell module, got {_checks.describe(cell)}")
         self.head = nn.Linear(getattr(self.cell, "hidden_size", hidden_size), num_params)
+        #: the Phase I horizon T it was trained for (set by :func:`meta_train` and :meth:`load`); None until then
+        self.steps: Optional[int] = None
+        #: plain data saved with it (a shipped file's recipe)
+        self.notes: dict[str, Any] = {}
         # the start rule theta_0 = start_bias + start_slope * (x - start_reference)
         self.start_bias = nn.Parameter(torch.full((num_params,), _PAPER_START))
         self.start_slope = nn.Parameter(torch.zeros(num_params))
@@ -350,6 +354,19 @@ class MetaOptimizer(nn.Module):
         energies_t = torch.stack(energies)
         return MetaTrajectory(torch.stack(params), energies_t, energies_t / scales)
 
+    def propose(self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: Optional[int] = None) -> torch.Tensor:
+        """(B, P) the best of Phase I's evaluated points per ansatz: ``steps`` proposals (default the trained
+        horizon :attr:`steps`) from the start rule, T + 1 energy evaluations each, no gradient recorded."""
+        if steps is None:
+            if self.steps is None:
+                raise ValueError(
+                    "steps: this optimiser has no trained horizon (meta.steps is None: not trained by meta_train "
+                    "nor loaded from a file); pass steps"
+                )
+            steps = self.steps
+        with torch.no_grad():
+            return self(ansatzes, steps).best_params
+
     def _features(self, ansatzes: Sequence[QAOA], dtype: torch.dtype) -> torch.Tensor:
         rows = [[a.n / 20.0, 2.0 * len(a.problem.terms) / a.n / 10.0] for a in ansatzes]
         return torch.tensor(rows, dtype=dtype, device=self.device)
@@ -376,8 +393,11 @@ class MetaOptimizer(nn.Module):
     def save(self, path: Union[str, Path], *, steps: Optional[int] = None, notes: Optional[dict] = None) -> Path:
         """Write the constructor arguments and the weights to ``path`` atomically (read back by :meth:`load`).
 
-        ``steps`` records the horizon T the optimiser was trained for; ``notes`` any plain data (its recipe).
+        ``steps`` records the horizon T the optimiser was trained for (default :attr:`steps`); ``notes`` any
+        plain data, such as its recipe (default :attr:`notes`).
         """
+        steps = self.steps if steps is None else steps
+        notes = self.notes if notes is None else notes
         if steps is not None:
             _checks.positive_int("steps", steps)
         if notes is not None and not isinstance(notes, dict):
@@ -586,7 +606,7 @@ def meta_train(
             / validation_size
         )
 
-    return fit(
+    history = fit(
         meta,
         train_epoch,
         validate,
@@ -597,6 +617,8 @@ def meta_train(
         resume=resume,
         progress=f"meta-training {meta.cell_name}" if progress else None,
     )
+    meta.steps = steps  # the horizon propose() and save() default to
+    return history
 
 
 @dataclass(frozen=True)

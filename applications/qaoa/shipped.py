@@ -3,8 +3,7 @@
     >>> from applications.qaoa import make_ansatz, pretrained, random_regular_maxcut
     >>> meta = pretrained("3-regular", 2)              # the LSTM meta-optimiser for 3-regular MaxCut, p = 2
     >>> problem = random_regular_maxcut(12, seed=1)
-    >>> phase_one = meta(make_ansatz(problem, 2), steps=meta.steps)
-    >>> phase_one.best_params                          # the best of its T + 1 evaluations
+    >>> meta.propose(make_ansatz(problem, 2))          # (1, 4): the best of its T + 1 = 7 evaluations
 
 Every file in ``applications/qaoa/weights/`` is a :meth:`MetaOptimizer.save` file written by
 :func:`build` from one entry of :data:`RECIPES`, with the recipe in its notes. Rebuild them all

@@ -1,7 +1,7 @@
-"""``ornn qaoa train | evaluate | compare``: meta-learning runs from the command line.
+"""``ornn qaoa train | evaluate | compare | solve``: meta-learning runs and QAOA on a user's graph.
 
-Every action is a library call (``meta_train``, ``load_meta_run`` and ``evaluate_meta``, ``run_compare``); configs are
-saved with each run folder.
+Every action is a library call (``meta_train``, ``load_meta_run`` and ``evaluate_meta``, ``run_compare``, ``solve``);
+configs are saved with each run folder.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from applications.qaoa.experiment import (
 )
 from applications.qaoa.meta import LOSSES, PROPOSALS, ProblemDistribution, meta_train
 from applications.qaoa.problems import FAMILIES
+from applications.qaoa.solve import DEFAULT_LR, STARTS, read_graph, solve
 from ornn import _checks, _io, distributed, tables
 from ornn.training import load_checkpoint, restore
 
@@ -42,7 +43,7 @@ from .._parsing import (
     train_in_run_folder,
 )
 
-HELP = "QAOA/DC-QAOA meta-learning: train, evaluate, compare (ornn qaoa --help)"
+HELP = "QAOA/DC-QAOA: meta-learning (train, evaluate, compare) and solving your graph (ornn qaoa --help)"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +68,27 @@ def _proposal_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _phase_two_flags(parser: argparse.ArgumentParser, *, optimizer: str, steps: int, lr: Optional[float]) -> None:
+    parser.add_argument(
+        "--optimizer", choices=tuple(DEFAULT_LR), default=optimizer, help=f"Phase II optimiser (default {optimizer})"
+    )
+    parser.add_argument(
+        "--phase-two-steps", type=non_negative_int, default=steps, help=f"Phase II steps at most (default {steps})"
+    )
+    parser.add_argument(
+        "--phase-two-lr",
+        type=positive_float,
+        default=lr,
+        help=f"Phase II learning rate (default {lr if lr is not None else 'per optimiser: ' + str(DEFAULT_LR)})",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="ornn qaoa",
         description="QAOA/DC-QAOA meta-learning (Chandarana et al., arXiv:2206.09966; arXiv:2512.05058).",
         epilog="examples:\n  ornn qaoa compare --quick\n  ornn qaoa train --cell gru --kind 3-regular --p 2 --out runs/gru\n"
-        "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14",
+        "  ornn qaoa evaluate --run runs/gru --test-sizes 10 12 14\n  ornn qaoa solve --graph my.graphml --p 2",
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     train = actions.add_parser(
@@ -106,6 +122,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--per-size", type=positive_int, default=5)
     evaluate.add_argument("--device", default="cpu", help="where the circuits run (default cpu)")
+    _phase_two_flags(evaluate, optimizer="sgd", steps=100, lr=None)
+    solve = actions.add_parser(
+        "solve",
+        help="QAOA on your own graph: a learned or zero-query start, Phase II, the likeliest cuts",
+        epilog="examples:\n  ornn qaoa solve --graph my.graphml --p 2\n"
+        "  ornn qaoa solve --graph edges.txt --weight capacity --p 1 --start degree-rule --shots 1000 --json out.json",
+    )
+    solve.add_argument(
+        "--graph",
+        type=Path,
+        required=True,
+        help="edge list ('u v [weight]' per line), GraphML (.graphml), GML (.gml) or node-link JSON (.json)",
+    )
+    solve.add_argument("--weight", default="weight", help="edge attribute holding the weights (default weight)")
+    solve.add_argument("--p", type=positive_int, required=True, help="QAOA depth")
+    solve.add_argument("--dc", action="store_true", help="DC-QAOA with the zy counterdiabatic term")
+    solve.add_argument(
+        "--start",
+        default="pretrained",
+        help=f"{', '.join(STARTS)} (default pretrained: the shipped initialiser for the graph), or a run folder of "
+        "`ornn qaoa train`",
+    )
+    _phase_two_flags(solve, optimizer="adam", steps=200, lr=None)
+    solve.add_argument("--top", type=positive_int, default=5, help="likeliest bitstrings to list (default 5)")
+    solve.add_argument("--shots", type=non_negative_int, default=0, help="bitstrings to sample (default 0)")
+    solve.add_argument("--seed", type=non_negative_int, default=0, help="seed of the samples and of --start random")
+    solve.add_argument("--json", type=Path, default=None, help="write the whole result as JSON")
+    solve.add_argument("--csv", type=Path, default=None, help="write the likeliest bitstrings as CSV")
     compare = actions.add_parser(
         "compare",
         help="train cells and compare them with the baselines",
@@ -151,6 +195,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return launched
     if args.action == "train":
         return _train(args, argv)
+    if args.action == "solve":
+        return _solve(args)
     device = _checks.device("--device", args.device)
     if args.action == "compare":
         config = CompareConfig(
@@ -184,8 +230,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run_compare(config, args.out)
         return 0
     meta, config = load_meta_run(args.run, device)
+    phase_two = {
+        "optimizer": args.optimizer,
+        "lr": DEFAULT_LR[args.optimizer] if args.phase_two_lr is None else args.phase_two_lr,
+        "phase_two_steps": args.phase_two_steps,
+    }
     if args.graphs is not None:
-        rows = evaluate_graphs(meta, read_graphs(args.graphs), p=config["p"], dc=config["dc"], steps=config["steps"])
+        rows = evaluate_graphs(
+            meta,
+            read_graphs(args.graphs),
+            p=config["p"],
+            dc=config["dc"],
+            steps=config["steps"],
+            **phase_two,
+        )
         print(tables.format_table(rows))
         _io.write_json(args.run / "evaluation-graphs.json", rows)
         return 0
@@ -198,6 +256,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         test_sizes=args.test_sizes,
         per_size=args.per_size,
         device=device,
+        **phase_two,
     )
     print(
         tables.format_table(
@@ -273,9 +332,49 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     )
     if history is None:
         return 130
+    if main_rank:  # the optimiser with its constructor arguments and horizon: MetaOptimizer.load reads it
+        meta.save(out / "meta.pt", steps=args.steps, notes={"run": "ornn qaoa train", "flags": flags})
     return finish_run_folder(
         out,
         meta.state_dict(),
         asdict(history),
         f"best validation loss {min(history.val_loss):.4f} at epoch {history.best_epoch}; run folder {out}",
     )
+
+
+def _solve(args: argparse.Namespace) -> int:
+    """Read the graph, run :func:`solve`, print the summary and the likeliest bitstrings, write --json / --csv."""
+    graph = read_graph(args.graph)
+    start = args.start if args.start in STARTS else Path(args.start)
+    result = solve(
+        graph,
+        args.p,
+        dc=args.dc,
+        start=start,
+        optimizer=args.optimizer,
+        steps=args.phase_two_steps,
+        lr=args.phase_two_lr,
+        top=args.top,
+        shots=args.shots,
+        seed=args.seed,
+        weight=args.weight,
+    )
+    print(
+        f"{args.graph}: n = {len(result.nodes)}, p = {result.p}{' (DC-QAOA)' if result.dc else ''}, "
+        f"start: {result.start_method}"
+    )
+    print(
+        f"expected cut {result.expected_cut:.6g} of the maximum {result.max_cut:.6g} "
+        f"(approximation ratio {result.approximation_ratio:.4f}; the start's {-result.start_energy / result.max_cut:.4f}); "
+        f"{result.phase_one_evaluations} Phase I evaluations + {result.phase_two_steps} Phase II steps"
+    )
+    print(f"nodes, in bit order: {' '.join(map(str, result.nodes))}")
+    print(tables.format_table(result.top))
+    if result.samples:
+        best = result.best_sample
+        print(f"{len(result.samples)} samples (seed {args.seed}): best cut {best['cut']:.6g} ({best['bitstring']})")
+    if args.json is not None:
+        _io.write_json(args.json, result.to_dict())
+    if args.csv is not None:
+        _io.write_text(args.csv, tables.format_table(result.top, style="csv"))
+    return 0
