@@ -78,6 +78,8 @@ PROPOSALS = ("residual", "absolute")
 META_FORMAT = "ornn.meta/1"
 _GAIN = 10.0  # k: relative cost changes of a few per cent become inputs of order 0.1..1
 _PAPER_START = 0.1  # the sequence-model paper's fixed start for the absolute rule
+#: the least gain (mean scaled energy per training problem) for which fit_start keeps a second start
+SECOND_START_GAIN = 1e-4
 
 
 def coupling_scale(problem: Problem) -> float:
@@ -100,7 +102,8 @@ class MetaTrajectory:
     """Phase I on a batch: params (T + 1, B, P) from the start; energies (T + 1, B) raw; scaled: energies / coupling scale.
 
     Each row costs one energy evaluation per problem, so ``evaluations`` = T + 1 and the best
-    point seen is known without further cost.
+    point seen is known without further cost. An optimiser with two start rules gives 2 (T + 1) rows:
+    the unroll from the first start, then the one from the second.
     """
 
     params: torch.Tensor
@@ -197,6 +200,10 @@ class MetaOptimizer(nn.Module):
         self.start_slope = nn.Parameter(torch.zeros(num_params))
         self.register_buffer("start_reference", torch.zeros(()))
         self.register_buffer("start_fitted", torch.zeros((), dtype=torch.bool))
+        # a second start rule in the basin across gamma_1 - pi, kept by fit_start only where it pays (module docstring)
+        self.register_buffer("second_bias", torch.zeros(num_params))
+        self.register_buffer("second_slope", torch.zeros(num_params))
+        self.register_buffer("second_fitted", torch.zeros((), dtype=torch.bool))
         if proposal == "residual":  # an untrained optimiser proposes points close to its start rule
             with torch.no_grad():  # small, not zero: proposals that tie with the start would get no gradient
                 self.head.weight.mul_(0.1)
@@ -206,7 +213,10 @@ class MetaOptimizer(nn.Module):
             self.start_slope.requires_grad_(False)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
-        # weights saved before the start rule existed (the absolute rule, whose start is fixed) lack its entries
+        # weights saved before the start rule existed (the absolute rule, whose start is fixed) lack its entries,
+        # and weights saved before the second start existed have none (an unfitted one, as they were trained)
+        for name in ("second_bias", "second_slope", "second_fitted"):
+            state_dict.setdefault(prefix + name, torch.zeros_like(getattr(self, name)))
         if self.proposal == "absolute":
             for name in ("start_bias", "start_slope", "start_reference", "start_fitted"):
                 state_dict.setdefault(prefix + name, getattr(self, name).detach().clone())
@@ -223,10 +233,20 @@ class MetaOptimizer(nn.Module):
     def start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> torch.Tensor:
         """(B, P) the start rule's theta_0 for each ansatz (zero queries: it reads the graph only)."""
         ansatzes = self._check_ansatzes(ansatzes)
+        return self.start_bias + self.start_slope * self._centred_x(ansatzes)[:, None]
+
+    def second_start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> Optional[torch.Tensor]:
+        """(B, P) the second start rule's theta_0 (the basin across gamma_1 - pi), or None where none was kept."""
+        if not bool(self.second_fitted):
+            return None
+        ansatzes = self._check_ansatzes(ansatzes)
+        return self.second_bias + self.second_slope * self._centred_x(ansatzes)[:, None]
+
+    def _centred_x(self, ansatzes: Sequence[QAOA]) -> torch.Tensor:
         x = torch.tensor(
             [inverse_sqrt_degree(a.problem) for a in ansatzes], dtype=self.start_bias.dtype, device=self.device
         )
-        return self.start_bias + self.start_slope * (x - self.start_reference)[:, None]
+        return x - self.start_reference
 
     def fit_start(self, problems: Sequence[Problem], p: int, *, dc: bool = False, steps: int = 150) -> "MetaOptimizer":
         """Fit the start rule by least squares to Adam-optimised angles (from the linear ramp) of ``problems``.
@@ -235,6 +255,12 @@ class MetaOptimizer(nn.Module):
         the rule is the mean optimised angles. The fit then competes with the zero-query baselines
         (the linear ramp, and Wurtz & Lykov's fixed angles when every problem is 3-regular MaxCut at a
         tabulated depth): the rule with the lowest mean scaled energy on ``problems`` is kept.
+
+        Then the second basin: Adam from the kept rule with gamma_1 - pi, on the same problems. Where the
+        local optima found there beat those of the first basin by more than :data:`SECOND_START_GAIN` in
+        mean scaled energy (taking, per problem, the better of the two), a rule fitted to the optima of the
+        problems where that basin wins is kept as a second start, and Phase I explores from both (module
+        docstring).
         """
         if not problems:
             raise ValueError("problems: expected at least one training problem, got none")
@@ -244,14 +270,24 @@ class MetaOptimizer(nn.Module):
                 f"p, dc: the ansatz has {ansatzes[0].num_params} parameters, the optimiser {self.num_params}"
             )
         init = torch.stack([linear_ramp(a) for a in ansatzes])
-        best = optimize(ansatzes, init, optimizer="adam", lr=0.05, steps=steps).final_params
+        first = optimize(ansatzes, init, optimizer="adam", lr=0.05, steps=steps)
+        best = first.final_params.cpu()
         x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
         centred = x - x.mean()  # closed-form least squares (deterministic, unlike LAPACK's threaded drivers)
         spread = float((centred**2).sum())
-        best = best.cpu()
         zero = torch.zeros(self.num_params, dtype=torch.float64)
-        slope = (centred[:, None] * best).sum(0) / spread if spread > 1e-24 else zero
-        candidates = [(best.mean(0), slope), (init[0].cpu(), zero)]
+
+        def least_squares(optima: torch.Tensor, rows: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
+            """(a, c) of theta ~ a + c (x - mean x) over the problems ``rows`` (default all)."""
+            if rows is None:
+                slope = (centred[:, None] * optima).sum(0) / spread if spread > 1e-24 else zero
+                return optima.mean(0), slope
+            local = centred[rows] - centred[rows].mean()
+            local_spread = float((local**2).sum())
+            slope = (local[:, None] * optima[rows]).sum(0) / local_spread if local_spread > 1e-24 else zero
+            return optima[rows].mean(0) - slope * centred[rows].mean(), slope
+
+        candidates = [least_squares(best), (init[0].cpu(), zero)]
         try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
             candidates.append(([fixed_angles(a) for a in ansatzes][0].cpu(), zero))
         except ValueError:
@@ -263,11 +299,22 @@ class MetaOptimizer(nn.Module):
                 return float((batch_energy(ansatzes, bias + slope * centred[:, None]) / scales).mean())
 
         bias, slope = min(candidates, key=lambda c: mean_cost(*c))
+        shifted = bias + slope * centred[:, None]
+        shifted[:, 0] -= math.pi
+        second = optimize(ansatzes, shifted, optimizer="adam", lr=0.05, steps=steps)
+        usual, across = first.final_energies.cpu() / scales, second.final_energies.cpu() / scales
+        gain = float((usual - torch.minimum(usual, across)).mean())
+        wins = across < usual  # the problems whose optimum lies across: the second rule is fitted to those alone
+        second_bias, second_slope = least_squares(second.final_params.cpu(), wins) if bool(wins.any()) else (zero, zero)
         with torch.no_grad():
             self.start_reference.fill_(float(x.mean()))
             self.start_bias.copy_(bias)
             self.start_slope.copy_(slope)
             self.start_fitted.fill_(True)
+            keep = gain > SECOND_START_GAIN
+            self.second_bias.copy_(second_bias if keep else zero)
+            self.second_slope.copy_(second_slope if keep else zero)
+            self.second_fitted.fill_(keep)
         return self
 
     # ------------------------------------------------------------------ Phase I
@@ -300,13 +347,22 @@ class MetaOptimizer(nn.Module):
     def forward(
         self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: Optional[torch.Tensor] = None
     ) -> MetaTrajectory:
-        """Unroll ``steps`` proposals on a batch of ansatzes from ``start`` ((P,) shared or (B, P); default: the rule's)."""
+        """Unroll ``steps`` proposals on a batch of ansatzes from ``start`` ((P,) shared or (B, P); default: the rule's).
+
+        With a second start rule (:meth:`fit_start`) and no ``start`` given, the cell unrolls from both
+        rules and the trajectory holds the first's T + 1 rows, then the second's: 2 (T + 1) evaluations.
+        """
         ansatzes = self._check_ansatzes(ansatzes)
         steps = _checks.positive_int("steps", steps)
         dtype = self.head.weight.dtype
         batch = len(ansatzes)
         if start is None:
             theta = self._default_start(ansatzes).to(dtype)
+            second = self.second_start(ansatzes) if self.proposal == "residual" else None
+            if second is not None:  # one unroll over both starts, then the second's rows after the first's
+                both = self._unroll(ansatzes + ansatzes, steps, torch.cat([theta, second.to(dtype)]))
+                parts = (torch.cat(t.split(batch, dim=1), dim=0) for t in (both.params, both.energies, both.scaled))
+                return MetaTrajectory(*parts)
         else:
             _checks.tensor("start", start)
             theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
@@ -314,6 +370,12 @@ class MetaOptimizer(nn.Module):
                 raise ValueError(
                     f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
                 )
+        return self._unroll(ansatzes, steps, theta)
+
+    def _unroll(self, ansatzes: list[QAOA], steps: int, theta: torch.Tensor) -> MetaTrajectory:
+        """The cell's T proposals from the (B, P) starts ``theta``: (T + 1) rows, the start first."""
+        dtype = self.head.weight.dtype
+        batch = len(ansatzes)
         scales = coupling_scales(ansatzes, dtype, self.device)
         features = self._features(ansatzes, dtype) if self.problem_features else None
         energy = batch_energy(ansatzes, theta).to(dtype)

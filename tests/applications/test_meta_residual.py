@@ -5,6 +5,7 @@ cuts by enumerating the bitstring's edges.
 """
 
 import json
+import math
 
 import networkx as nx
 import numpy as np
@@ -279,3 +280,55 @@ def test_evaluate_graphs_and_save_refuse_bad_arguments(tmp_path):
     with pytest.raises(TypeError, match=r"notes: expected a dict"):
         meta.save(tmp_path / "m.pt", notes=["recipe"])
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_the_second_start_is_kept_where_the_basin_across_gamma_1_minus_pi_wins():
+    """DC-QAOA p = 2 on a 3-regular graph whose optimum lies across gamma_1 - pi (graph 0 of compare's test set,
+    `benchmarks/qaoa_dc_basins.py`): the second rule is kept and is the Adam optimum reached from across, computed
+    here from the kept first rule; on plain QAOA p = 1 the basin across is the mirror image and is not kept."""
+    problem = ProblemDistribution("3-regular", (10,)).sample(1, seed=10)[0]
+    meta = MetaOptimizer("lstm", 6, hidden_size=4).double().fit_start([problem], 2, dc=True)
+    ansatz = qaoa.make_ansatz(problem, 2, dc=True)
+    assert bool(meta.second_fitted)
+    shifted = meta.start([ansatz]).detach().clone()
+    shifted[:, 0] -= math.pi
+    across = qaoa.optimize(ansatz, shifted, optimizer="adam", lr=0.05, steps=150)
+    usual = qaoa.optimize(ansatz, qaoa.linear_ramp(ansatz)[None], optimizer="adam", lr=0.05, steps=150)
+    assert float(across.final_energies[0]) < float(usual.final_energies[0]) - 0.1  # it wins by 1.7 points
+    assert torch.allclose(meta.second_start([ansatz]), across.final_params, atol=1e-12)
+    plain = ProblemDistribution("3-regular", (8,)).sample(4, seed=5)
+    single = MetaOptimizer("lstm", 2, hidden_size=4).double().fit_start(plain, 1)
+    assert not bool(single.second_fitted) and single.second_start([qaoa.make_ansatz(plain[0], 1)]) is None
+
+
+def test_with_a_second_start_phase_one_unrolls_from_both_rules_one_after_the_other():
+    """The trajectory is the unroll from the first rule (T + 1 rows), then the unroll from the second, each equal to
+    an unroll given that start explicitly; propose keeps the best of all 2 (T + 1) evaluations."""
+    torch.manual_seed(0)
+    problems = ProblemDistribution("3-regular", (6, 8)).sample(3, seed=2)
+    ansatzes = [qaoa.make_ansatz(q, 1, dc=True) for q in problems]
+    meta = MetaOptimizer("gru", 3, hidden_size=5).double()
+    with torch.no_grad():
+        meta.start_bias.copy_(torch.tensor([-0.6, 0.4, 0.1]))
+        meta.second_bias.copy_(torch.tensor([-3.0, 0.1, -0.7]))
+        meta.second_fitted.fill_(True)
+        both = meta(ansatzes, 4)
+        first = meta(ansatzes, 4, start=meta.start(ansatzes))
+        second = meta(ansatzes, 4, start=meta.second_start(ansatzes))
+    assert both.evaluations == 10 and both.params.shape == (10, 3, 3)
+    assert torch.allclose(both.params[:5], first.params, atol=1e-12)
+    assert torch.allclose(both.params[5:], second.params, atol=1e-12)
+    assert torch.allclose(both.energies, torch.cat([first.energies, second.energies]), atol=1e-12)
+    assert torch.equal(meta.propose(ansatzes, steps=4), both.best_params)
+    lowest = torch.minimum(first.energies.min(0).values, second.energies.min(0).values)
+    assert torch.allclose(both.best_energies, lowest, atol=1e-12)
+
+
+def test_files_saved_before_the_second_start_load_without_one(tmp_path):
+    meta = MetaOptimizer("gru", 2, hidden_size=4).double()
+    state = {k: v for k, v in meta.state_dict().items() if not k.startswith("second_")}
+    fresh = MetaOptimizer("gru", 2, hidden_size=4).double()
+    fresh.second_fitted.fill_(True)
+    fresh.load_state_dict(state)
+    assert not bool(fresh.second_fitted)
+    assert not bool(qaoa.pretrained("3-regular", 3).second_fitted)
