@@ -38,6 +38,7 @@ from ornn import _checks
 
 from .ansatz import QAOA, make_ansatz
 from .baselines import degree_rule, fixed_angles, linear_ramp, random_init
+from .experiment import load_meta_run
 from .meta import MetaOptimizer, TwoPhaseResult, two_phase
 from .problems import MAX_BRUTE_FORCE_QUBITS, MaxCut
 from .shipped import RECIPES, pretrained
@@ -186,8 +187,6 @@ def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str]:
                 f"start: expected one of {', '.join(STARTS)}, a MetaOptimizer, a run folder of `ornn qaoa train` or "
                 f"a tensor, got {str(start)!r} (no such folder)"
             )
-        from .experiment import load_meta_run  # the run-folder reader (experiment builds on this package)
-
         meta, _ = load_meta_run(folder)
         return meta, f"run folder {folder}"
     if not isinstance(start, str):
