@@ -289,3 +289,60 @@ def test_on_another_family_at_p_above_1_the_ramp_competes_with_the_borrowed_init
     assert torch.allclose(result.start_params, ramp) and result.start_energy == pytest.approx(
         float(ansatz.energy(ramp))
     )
+
+
+def test_to_dict_holds_every_field_by_its_name(petersen):
+    result = solve(petersen, 1, start="fixed-angles", steps=3, shots=5, seed=1)
+    data = result.to_dict()
+    assert data == {
+        "nodes": [str(v) for v in result.nodes],
+        "p": 1,
+        "dc": False,
+        "start_method": "fixed-angles",
+        "start_params": result.start_params.tolist(),
+        "start_energy": result.start_energy,
+        "params": result.params.tolist(),
+        "energy": result.energy,
+        "expected_cut": result.expected_cut,
+        "max_cut": 12.0,
+        "approximation_ratio": result.approximation_ratio,
+        "phase_one_evaluations": 1,
+        "phase_two_steps": result.phase_two_steps,
+        "evaluations": 1 + result.phase_two_steps,
+        "top": result.top,
+        "samples": result.samples,
+        "sample_cuts": result.sample_cuts,
+        "best_sample": result.best_sample,
+    }
+    assert data["nodes"] == [str(k) for k in range(10)] and data["expected_cut"] == -data["energy"]
+
+
+def test_edge_lists_two_or_three_columns_comments_and_labels(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("# header # with a second hash\n0 1\n1 2 2.5  # a weight # and more\n\n2 -3\n")
+    graph = qaoa.read_graph(path)
+    assert sorted(graph.nodes) == [-3, 0, 1, 2]  # integer labels, a negative one included
+    assert {(u, v): d["weight"] for u, v, d in graph.edges(data=True)} == {(0, 1): 1.0, (1, 2): 2.5, (2, -3): 1.0}
+    path.write_text("a b\nb 3\n")
+    graph = qaoa.read_graph(path)
+    assert list(graph.nodes) == ["a", "b", "3"]  # one label is not an integer: all stay strings
+
+
+def test_node_link_json_with_links_or_edges_and_multigraph_files(tmp_path):
+    graph = nx.path_graph(4)
+    for key in ("links", "edges"):
+        path = tmp_path / f"{key}.json"
+        path.write_text(json.dumps(nx.node_link_data(graph, edges=key)))
+        assert sorted(qaoa.read_graph(path).edges) == [(0, 1), (1, 2), (2, 3)]
+    (tmp_path / "no-nodes.json").write_text(json.dumps({"links": [{"source": 0, "target": 1}]}))
+    with pytest.raises(ValueError, match=r"no-nodes.json is not a readable node-link JSON file \(expected an object "):
+        qaoa.read_graph(tmp_path / "no-nodes.json")
+    single = nx.MultiGraph([(0, 1), (1, 2)])
+    nx.write_graphml(single, tmp_path / "single.graphml")
+    read = qaoa.read_graph(tmp_path / "single.graphml")
+    assert not read.is_multigraph() and sorted(read.edges) == [("0", "1"), ("1", "2")]
+    nx.write_graphml(nx.MultiGraph([(0, 1), (0, 1), (1, 2)]), tmp_path / "parallel.graphml")
+    with pytest.raises(ValueError, match=r"parallel.graphml holds parallel edges; merge them into one weighted edge$"):
+        qaoa.read_graph(tmp_path / "parallel.graphml")
+    with pytest.raises(ValueError, match=r"graph: expected a graph file, got '.*missing.gml', which does not exist"):
+        qaoa.read_graph(tmp_path / "missing.gml")
