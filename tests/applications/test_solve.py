@@ -346,3 +346,28 @@ def test_node_link_json_with_links_or_edges_and_multigraph_files(tmp_path):
         qaoa.read_graph(tmp_path / "parallel.graphml")
     with pytest.raises(ValueError, match=r"graph: expected a graph file, got '.*missing.gml', which does not exist"):
         qaoa.read_graph(tmp_path / "missing.gml")
+
+
+def test_labels_that_only_look_like_integers_after_stripping_stay_strings(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("X1 2\n2 3\n")
+    assert list(qaoa.read_graph(path).nodes) == ["X1", "2", "3"]
+
+
+def test_a_multigraph_file_without_parallel_edges_reads_as_a_graph(tmp_path):
+    """GML keeps the multigraph flag (GraphML does not), so this reaches the multigraph branch."""
+    nx.write_gml(nx.MultiGraph([(0, 1), (1, 2)]), tmp_path / "single.gml")
+    graph = qaoa.read_graph(tmp_path / "single.gml")
+    assert type(graph) is nx.Graph and sorted(graph.edges) == [("0", "1"), ("1", "2")]
+    nx.write_gml(nx.MultiGraph([(0, 1), (1, 0), (1, 2)]), tmp_path / "parallel.gml")
+    with pytest.raises(ValueError, match=r"parallel.gml holds parallel edges"):
+        qaoa.read_graph(tmp_path / "parallel.gml")
+
+
+def test_pretrained_for_defaults_to_plain_qaoa():
+    from applications.qaoa.solve import pretrained_for
+
+    meta, name = pretrained_for(qaoa.random_regular_maxcut(8, seed=1), 2)
+    assert meta.num_params == 4 and name == "pretrained 3-regular p=2 (lstm)"
+    meta, name = pretrained_for(qaoa.random_regular_maxcut(8, seed=1), 2, dc=True)
+    assert meta.num_params == 6 and name == "pretrained 3-regular p=2 dc (lstm)"
