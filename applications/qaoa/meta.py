@@ -693,6 +693,8 @@ class TwoPhaseResult:
 
     phase_one: MetaTrajectory
     phase_two: OptimizationResult
+    #: (B,) Phase II steps spent from the other start rule's best point and then discarded (two rules only)
+    discarded_steps: Optional[torch.Tensor] = None
 
     @property
     def phase_one_energies(self) -> torch.Tensor:
@@ -709,10 +711,12 @@ class TwoPhaseResult:
 
     @property
     def phase_two_steps(self) -> torch.Tensor:
-        """(B,) gradient steps each problem took before its stopping rule (all of them if it never stopped)."""
+        """(B,) gradient steps each problem took before its stopping rule (all of them if it never stopped),
+        plus, with two start rules, the steps of the run it discarded."""
         total = self.phase_two.energies.shape[0] - 1
         done = self.phase_two.converged_at
-        return torch.where(done >= 0, done, torch.full_like(done, total))
+        steps = torch.where(done >= 0, done, torch.full_like(done, total))
+        return steps if self.discarded_steps is None else steps + self.discarded_steps
 
     @property
     def path(self) -> torch.Tensor:
@@ -734,6 +738,10 @@ def two_phase(
     """The sequence-model paper's protocol. Phase I: the trained cell runs ``steps`` proposals from ``start`` (default
     its own start rule) and the best of the T + 1 evaluated points is kept; for a baseline, ``phase_one`` is the
     (B, P) or (P,) start itself and Phase I is that one evaluation. Phase II: :func:`optimize` from that point.
+
+    An optimiser with two start rules (:meth:`MetaOptimizer.fit_start`; no ``start`` given) sits in two basins:
+    Phase II then runs from the best point of each rule's unroll and keeps the lower end, since the better Phase I
+    point need not lie in the basin of the better optimum. Its steps count both runs.
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
     if not ansatz_list:
@@ -755,6 +763,33 @@ def two_phase(
         raise TypeError(
             f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}"
         )
-    init = trajectory.best_params.detach().double()
-    result = optimize(ansatz_list, init, optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
-    return TwoPhaseResult(trajectory, result)
+    two_rules = (
+        isinstance(phase_one, MetaOptimizer)
+        and start is None
+        and phase_one.proposal == "residual"
+        and bool(phase_one.second_fitted)
+    )
+    if not two_rules:
+        init = trajectory.best_params.detach().double()
+        result = optimize(ansatz_list, init, optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
+        return TwoPhaseResult(trajectory, result)
+    # two start rules, two basins: Phase II from each rule's best point, and the lower end is kept
+    batch, half = len(ansatz_list), trajectory.evaluations // 2
+    bests = [
+        MetaTrajectory(trajectory.params[rows], trajectory.energies[rows], trajectory.scaled[rows]).best_params
+        for rows in (slice(0, half), slice(half, None))
+    ]
+    both = optimize(
+        ansatz_list + ansatz_list,
+        torch.cat(bests).detach().double(),
+        optimizer=optimizer,
+        lr=lr,
+        steps=phase_two_steps,
+        tol=tol,
+    )
+    second = both.final_energies[batch:] < both.final_energies[:batch]
+    kept = torch.arange(batch, device=second.device) + batch * second.long()
+    other = torch.arange(batch, device=second.device) + batch * (~second).long()
+    result = OptimizationResult(both.params[:, kept], both.energies[:, kept], both.converged_at[kept])
+    done, total = both.converged_at[other], both.energies.shape[0] - 1
+    return TwoPhaseResult(trajectory, result, torch.where(done >= 0, done, torch.full_like(done, total)))

@@ -333,3 +333,28 @@ def test_files_saved_before_the_second_start_load_without_one(tmp_path):
     fresh.load_state_dict(state)
     assert not bool(fresh.second_fitted)
     assert not bool(qaoa.pretrained("3-regular", 3).second_fitted)
+
+
+def test_with_two_start_rules_phase_two_runs_from_each_rules_best_point_and_keeps_the_lower_end():
+    torch.manual_seed(0)
+    problems = ProblemDistribution("3-regular", (6, 8)).sample(3, seed=2)
+    ansatzes = [qaoa.make_ansatz(q, 1, dc=True) for q in problems]
+    meta = MetaOptimizer("gru", 3, hidden_size=5).double()
+    with torch.no_grad():
+        meta.start_bias.copy_(torch.tensor([-0.6, 0.4, 0.1]))
+        meta.second_bias.copy_(torch.tensor([-3.0, 0.1, -0.7]))
+        meta.second_fitted.fill_(True)
+        first = meta(ansatzes, 4, start=meta.start(ansatzes))
+        second = meta(ansatzes, 4, start=meta.second_start(ansatzes))
+    run = qaoa.two_phase(ansatzes, meta, steps=4, phase_two_steps=30)
+    ends = [qaoa.optimize(ansatzes, t.best_params, optimizer="sgd", lr=0.01, steps=30) for t in (first, second)]
+    lower = torch.minimum(ends[0].final_energies, ends[1].final_energies)
+    assert torch.allclose(run.final_energies, lower, atol=1e-10)
+
+    def steps(result):
+        done = result.converged_at
+        return torch.where(done >= 0, done, torch.full_like(done, result.energies.shape[0] - 1))
+
+    assert torch.equal(run.phase_two_steps, steps(ends[0]) + steps(ends[1]))
+    single = qaoa.two_phase(ansatzes, meta, steps=4, start=meta.start(ansatzes), phase_two_steps=30)
+    assert single.discarded_steps is None and torch.allclose(single.final_energies, ends[0].final_energies, atol=1e-10)
