@@ -235,9 +235,14 @@ class MetaOptimizer(nn.Module):
         ansatzes = self._check_ansatzes(ansatzes)
         return self.start_bias + self.start_slope * self._centred_x(ansatzes)[:, None]
 
+    @property
+    def has_two_starts(self) -> bool:
+        """Whether Phase I unrolls from a second start rule too (a residual optimiser whose fit kept one)."""
+        return self.proposal == "residual" and bool(self.second_fitted)
+
     def second_start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> Optional[torch.Tensor]:
         """(B, P) the second start rule's theta_0 (the basin across gamma_1 - pi), or None where none was kept."""
-        if not bool(self.second_fitted):
+        if not self.has_two_starts:
             return None
         ansatzes = self._check_ansatzes(ansatzes)
         return self.second_bias + self.second_slope * self._centred_x(ansatzes)[:, None]
@@ -274,18 +279,16 @@ class MetaOptimizer(nn.Module):
         best = first.final_params.cpu()
         x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
         centred = x - x.mean()  # closed-form least squares (deterministic, unlike LAPACK's threaded drivers)
-        spread = float((centred**2).sum())
         zero = torch.zeros(self.num_params, dtype=torch.float64)
 
         def least_squares(optima: torch.Tensor, rows: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
-            """(a, c) of theta ~ a + c (x - mean x) over the problems ``rows`` (default all)."""
-            if rows is None:
-                slope = (centred[:, None] * optima).sum(0) / spread if spread > 1e-24 else zero
-                return optima.mean(0), slope
-            local = centred[rows] - centred[rows].mean()
+            """(a, c) of theta ~ a + c (x - mean x) over the problems ``rows`` (default all, whose x is centred)."""
+            x_rows, y = (centred, optima) if rows is None else (centred[rows], optima[rows])
+            mean_x = 0.0 if rows is None else float(x_rows.mean())
+            local = x_rows - mean_x
             local_spread = float((local**2).sum())
-            slope = (local[:, None] * optima[rows]).sum(0) / local_spread if local_spread > 1e-24 else zero
-            return optima[rows].mean(0) - slope * centred[rows].mean(), slope
+            slope = (local[:, None] * y).sum(0) / local_spread if local_spread > 1e-24 else zero
+            return y.mean(0) - slope * mean_x, slope
 
         candidates = [least_squares(best), (init[0].cpu(), zero)]
         try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
@@ -358,7 +361,7 @@ class MetaOptimizer(nn.Module):
         batch = len(ansatzes)
         if start is None:
             theta = self._default_start(ansatzes).to(dtype)
-            second = self.second_start(ansatzes) if self.proposal == "residual" else None
+            second = self.second_start(ansatzes)
             if second is not None:  # one unroll over both starts, then the second's rows after the first's
                 both = self._unroll(ansatzes + ansatzes, steps, torch.cat([theta, second.to(dtype)]))
                 parts = (torch.cat(t.split(batch, dim=1), dim=0) for t in (both.params, both.energies, both.scaled))
@@ -713,9 +716,7 @@ class TwoPhaseResult:
     def phase_two_steps(self) -> torch.Tensor:
         """(B,) gradient steps each problem took before its stopping rule (all of them if it never stopped),
         plus, with two start rules, the steps of the run it discarded."""
-        total = self.phase_two.energies.shape[0] - 1
-        done = self.phase_two.converged_at
-        steps = torch.where(done >= 0, done, torch.full_like(done, total))
+        steps = self.phase_two.steps_taken
         return steps if self.discarded_steps is None else steps + self.discarded_steps
 
     @property
@@ -763,13 +764,7 @@ def two_phase(
         raise TypeError(
             f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}"
         )
-    two_rules = (
-        isinstance(phase_one, MetaOptimizer)
-        and start is None
-        and phase_one.proposal == "residual"
-        and bool(phase_one.second_fitted)
-    )
-    if not two_rules:
+    if not (isinstance(phase_one, MetaOptimizer) and start is None and phase_one.has_two_starts):
         init = trajectory.best_params.detach().double()
         result = optimize(ansatz_list, init, optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
         return TwoPhaseResult(trajectory, result)
@@ -791,5 +786,4 @@ def two_phase(
     kept = torch.arange(batch, device=second.device) + batch * second.long()
     other = torch.arange(batch, device=second.device) + batch * (~second).long()
     result = OptimizationResult(both.params[:, kept], both.energies[:, kept], both.converged_at[kept])
-    done, total = both.converged_at[other], both.energies.shape[0] - 1
-    return TwoPhaseResult(trajectory, result, torch.where(done >= 0, done, torch.full_like(done, total)))
+    return TwoPhaseResult(trajectory, result, both.steps_taken[other])

@@ -45,6 +45,23 @@ class OptimizationResult:
     def final_energies(self) -> torch.Tensor:
         return self.energies[-1]
 
+    @property
+    def steps_taken(self) -> torch.Tensor:
+        """(B,) steps each instance took before its stopping rule (all of them if it never stopped)."""
+        done, total = self.converged_at, self.energies.shape[0] - 1
+        return torch.where(done >= 0, done, torch.full_like(done, total))
+
+    @property
+    def best_params(self) -> torch.Tensor:
+        """(B, P) the parameters of each instance's lowest energy along its trajectory (not always the last)."""
+        best = torch.argmin(self.energies, dim=0)
+        return self.params[best, torch.arange(self.params.shape[1], device=self.params.device)]
+
+    @property
+    def best_energies(self) -> torch.Tensor:
+        """(B,) each instance's lowest energy along its trajectory."""
+        return self.energies.min(dim=0).values
+
 
 def batch_energy(ansatzes: Union[QAOA, Sequence[QAOA]], params: torch.Tensor) -> torch.Tensor:
     """Energies (B,) of row b of ``params`` under ansatz b (or under one shared ansatz)."""
