@@ -50,7 +50,7 @@ def main() -> None:
                 began = time.perf_counter()
                 results = [solve(graph, p, start=start) for graph in graphs]
                 seconds = time.perf_counter() - began
-                start_ratios = [-r.start_energy / r.max_cut for r in results]
+                start_ratios = [r.start_approximation_ratio for r in results]
                 finals = [r.approximation_ratio for r in results]
                 measured[start] = {
                     "family": family,

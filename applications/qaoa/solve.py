@@ -66,15 +66,28 @@ class SolveResult:
     start_params: torch.Tensor
     params: torch.Tensor
     energy: float
-    expected_cut: float
     max_cut: float
-    approximation_ratio: float
     top: list[dict[str, Any]]
     phase_one_evaluations: int
     phase_two_steps: int
     start_energy: float
     samples: list[str] = field(default_factory=list)
     sample_cuts: list[float] = field(default_factory=list)
+
+    @property
+    def expected_cut(self) -> float:
+        """-<H_c> of the final state: the cut weight expected from one measurement."""
+        return -self.energy
+
+    @property
+    def approximation_ratio(self) -> float:
+        """The expected cut over the maximum cut."""
+        return self.expected_cut / self.max_cut
+
+    @property
+    def start_approximation_ratio(self) -> float:
+        """The approximation ratio of the start (Phase I's best point)."""
+        return -self.start_energy / self.max_cut
 
     @property
     def evaluations(self) -> int:
@@ -172,17 +185,18 @@ def pretrained_for(problem: MaxCut, p: int, *, dc: bool = False) -> tuple[MetaOp
     )
 
 
-def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str]:
-    """Phase I's starter and the method's name: a MetaOptimizer, or a (P,) start in unit-weight units (a tensor
-    start is in the graph's units and is converted: every gamma times the weight scale)."""
+def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str, bool]:
+    """Phase I's starter, the method's name, and whether the linear ramp competes with a borrowed initialiser.
+    The starter is a MetaOptimizer, or a (P,) start in unit-weight units (a tensor start is in the graph's units
+    and is converted: every gamma times the weight scale)."""
     if isinstance(start, torch.Tensor):
         _checks.tensor("start", start)
         theta = start.detach().to(torch.float64).cpu().clone()
         if theta.dim() == 1:
             theta[:: unit.layer_size] *= scale
-        return theta, "given tensor"
+        return theta, "given tensor", False
     if isinstance(start, MetaOptimizer):
-        return start, f"MetaOptimizer ({start.cell_name})"
+        return start, f"MetaOptimizer ({start.cell_name})", False
     if isinstance(start, Path) or (isinstance(start, str) and start not in STARTS):
         folder = Path(start)
         if not folder.is_dir():
@@ -191,7 +205,7 @@ def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str]:
                 f"a tensor, got {str(start)!r} (no such folder)"
             )
         meta, _ = load_meta_run(folder)
-        return meta, f"run folder {folder}"
+        return meta, f"run folder {folder}", False
     if not isinstance(start, str):
         raise TypeError(
             f"start: expected one of {', '.join(STARTS)}, a MetaOptimizer, a run folder or a tensor, "
@@ -199,9 +213,8 @@ def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str]:
         )
     if start == "pretrained":
         meta, name = pretrained_for(unit.problem, unit.p, dc=unit.layer_size == 3)
-        if "another family" in name:  # no initialiser of its own: the ramp's one evaluation competes
-            return meta, name + "; or the linear ramp where lower"
-        return meta, name
+        borrowed = "another family" in name  # no initialiser of its own: the ramp's one evaluation competes
+        return meta, name + ("; or the linear ramp where lower" if borrowed else ""), borrowed
     try:
         if start == "fixed-angles":
             theta = fixed_angles(unit)
@@ -213,7 +226,7 @@ def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str]:
             theta = random_init(unit, 1, seed=seed)[0]
     except ValueError as err:
         raise ValueError(f"start: {start!r} does not apply to this graph ({err})") from None
-    return theta, start
+    return theta, start, False
 
 
 def solve(
@@ -258,8 +271,9 @@ def solve(
         raise ValueError(f"optimizer: expected one of {', '.join(DEFAULT_LR)}, got {optimizer!r}")
     lr = DEFAULT_LR[optimizer] if lr is None else _checks.positive_float("lr", lr)
     unit = make_ansatz(_normalised(problem, scale), p, dc=dc)  # every phase runs at unit weight scale
-    starter, method = _start(start, unit, scale, seed)
+    starter, method, ramp_competes = _start(start, unit, scale, seed)
     layer = unit.layer_size
+    evaluations = None  # Phase I's count, where it is not the run's own
     if isinstance(starter, MetaOptimizer):
         if starter.num_params != unit.num_params:
             raise ValueError(
@@ -268,33 +282,38 @@ def solve(
             )
         if starter.steps is None:
             raise ValueError("start: the MetaOptimizer has no trained horizon (its .steps is None); set meta.steps")
-        with torch.no_grad():
-            trajectory = starter([unit.to(starter.device)], starter.steps)
-        theta = trajectory.best_params[0].detach().double().cpu()
-        evaluations = trajectory.evaluations
-        if method.endswith("or the linear ramp where lower"):
-            ramp = linear_ramp(unit).cpu()
+        if ramp_competes:  # Phase I is the borrowed unroll plus the ramp's evaluation; Phase II from the lower
             with torch.no_grad():
-                if float(unit.energy(ramp)) < float(trajectory.best_energies[0]):
-                    theta = ramp
-            evaluations += 1
+                trajectory = starter([unit.to(starter.device)], starter.steps)
+                ramp = linear_ramp(unit).cpu()
+                lower = float(unit.energy(ramp)) < float(trajectory.best_energies[0])
+            starter = ramp if lower else trajectory.best_params[0].detach().double().cpu()
+            evaluations = trajectory.evaluations + 1
     else:
         if starter.shape != (unit.num_params,):
             raise ValueError(
                 f"start: expected a tensor of shape ({unit.num_params},) for depth {p}"
                 f"{' DC-QAOA' if dc else ''}, got {tuple(starter.shape)}"
             )
-        theta = starter.detach().to(torch.float64).cpu()
-        evaluations = 1
-    run: TwoPhaseResult = two_phase([unit], theta[None], optimizer=optimizer, lr=lr, phase_two_steps=steps)
+    if isinstance(starter, torch.Tensor):
+        starter = starter.detach().to(torch.float64).cpu()[None]
+    # a MetaOptimizer runs its own Phase I here (from both basins where it has two start rules), on its device
+    learned = isinstance(starter, MetaOptimizer)
+    run: TwoPhaseResult = two_phase(
+        [unit.to(starter.device) if learned else unit],
+        starter,
+        steps=starter.steps if learned else 1,
+        optimizer=optimizer,
+        lr=lr,
+        phase_two_steps=steps,
+    )
     # Phase II's best point, not its last: an optimiser may end above where it started, or above a point it passed
-    best = int(torch.argmin(run.phase_two.energies[:, 0]))
-    unit_params = run.phase_two.params[min(best, run.phase_two.params.shape[0] - 1), 0].detach().cpu()
+    unit_params = run.phase_two.best_params[0].detach().double().cpu()
     with torch.no_grad():
         probabilities = (unit.state(unit_params).abs() ** 2).cpu()
-    energy = scale * float(run.phase_two.energies[best, 0])
+    energy = scale * float(run.phase_two.best_energies[0])
     params = _to_graph_units(unit_params, layer, scale)
-    theta = _to_graph_units(theta, layer, scale)
+    theta = _to_graph_units(run.phase_one.best_params[0].detach().double().cpu(), layer, scale)
     k = min(top, probabilities.numel())
     likeliest = torch.topk(probabilities, k)
     rows = []
@@ -322,11 +341,9 @@ def solve(
         start_params=theta,
         params=params,
         energy=energy,
-        expected_cut=-energy,
         max_cut=problem.max_cut,
-        approximation_ratio=-energy / problem.max_cut,
         top=rows,
-        phase_one_evaluations=evaluations,
+        phase_one_evaluations=run.phase_one.evaluations if evaluations is None else evaluations,
         phase_two_steps=int(run.phase_two_steps[0]),
         start_energy=scale * float(run.phase_one_energies[0]),
         samples=samples,

@@ -365,7 +365,7 @@ def _solve(args: argparse.Namespace) -> int:
     )
     print(
         f"expected cut {result.expected_cut:.6g} of the maximum {result.max_cut:.6g} "
-        f"(approximation ratio {result.approximation_ratio:.4f}; the start's {-result.start_energy / result.max_cut:.4f}); "
+        f"(approximation ratio {result.approximation_ratio:.4f}; the start's {result.start_approximation_ratio:.4f}); "
         f"{result.phase_one_evaluations} Phase I evaluations + {result.phase_two_steps} Phase II steps"
     )
     print(f"nodes, in bit order: {' '.join(map(str, result.nodes))}")
