@@ -302,9 +302,8 @@ def test_the_second_start_is_kept_where_the_basin_across_gamma_1_minus_pi_wins()
     assert not bool(single.second_fitted) and single.second_start([qaoa.make_ansatz(plain[0], 1)]) is None
 
 
-def test_with_a_second_start_phase_one_unrolls_from_both_rules_one_after_the_other():
-    """The trajectory is the unroll from the first rule (T + 1 rows), then the unroll from the second, each equal to
-    an unroll given that start explicitly; propose keeps the best of all 2 (T + 1) evaluations."""
+def _two_rule_optimiser():
+    """An untrained DC-QAOA p = 1 optimiser with two start rules set by hand, and 3 small 3-regular ansatzes."""
     torch.manual_seed(0)
     problems = ProblemDistribution("3-regular", (6, 8)).sample(3, seed=2)
     ansatzes = [qaoa.make_ansatz(q, 1, dc=True) for q in problems]
@@ -313,6 +312,14 @@ def test_with_a_second_start_phase_one_unrolls_from_both_rules_one_after_the_oth
         meta.start_bias.copy_(torch.tensor([-0.6, 0.4, 0.1]))
         meta.second_bias.copy_(torch.tensor([-3.0, 0.1, -0.7]))
         meta.second_fitted.fill_(True)
+    return meta, ansatzes
+
+
+def test_with_a_second_start_phase_one_unrolls_from_both_rules_one_after_the_other():
+    """The trajectory is the unroll from the first rule (T + 1 rows), then the unroll from the second, each equal to
+    an unroll given that start explicitly; propose keeps the best of all 2 (T + 1) evaluations."""
+    meta, ansatzes = _two_rule_optimiser()
+    with torch.no_grad():
         both = meta(ansatzes, 4)
         first = meta(ansatzes, 4, start=meta.start(ansatzes))
         second = meta(ansatzes, 4, start=meta.second_start(ansatzes))
@@ -336,14 +343,8 @@ def test_files_saved_before_the_second_start_load_without_one(tmp_path):
 
 
 def test_with_two_start_rules_phase_two_runs_from_each_rules_best_point_and_keeps_the_lower_end():
-    torch.manual_seed(0)
-    problems = ProblemDistribution("3-regular", (6, 8)).sample(3, seed=2)
-    ansatzes = [qaoa.make_ansatz(q, 1, dc=True) for q in problems]
-    meta = MetaOptimizer("gru", 3, hidden_size=5).double()
+    meta, ansatzes = _two_rule_optimiser()
     with torch.no_grad():
-        meta.start_bias.copy_(torch.tensor([-0.6, 0.4, 0.1]))
-        meta.second_bias.copy_(torch.tensor([-3.0, 0.1, -0.7]))
-        meta.second_fitted.fill_(True)
         first = meta(ansatzes, 4, start=meta.start(ansatzes))
         second = meta(ansatzes, 4, start=meta.second_start(ansatzes))
     run = qaoa.two_phase(ansatzes, meta, steps=4, phase_two_steps=30)
