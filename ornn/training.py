@@ -24,6 +24,7 @@ for bit on the same machine.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import asdict, dataclass, field
@@ -213,8 +214,9 @@ def load_weights(module: nn.Module, path: Union[str, Path], *, what: str = "weig
 
 
 def _module_device(module: nn.Module) -> torch.device:
-    for p in module.parameters():
-        return p.device
+    """Where the module's tensors live: its first parameter's device, else its first buffer's, else the CPU."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
     return torch.device("cpu")
 
 

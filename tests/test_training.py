@@ -186,3 +186,15 @@ def test_load_weights_loads_tensors_only_and_words_its_default_refusals(tmp_path
     torch.save(nn.Linear(3, 1).state_dict(), tmp_path / "other.pt")
     with pytest.raises(ValueError, match=r"^weights \(" + re.escape(str(tmp_path / "other.pt")) + r"\): "):
         training.load_weights(model, tmp_path / "other.pt")
+
+
+def test_load_weights_into_modules_without_parameters(tmp_path):
+    """A buffers-only module and an empty one load too: the weights go where the module's tensors are (the CPU)."""
+    saved = nn.BatchNorm1d(3, affine=False)
+    saved.running_mean.copy_(torch.tensor([1.0, 2.0, 3.0]))
+    torch.save(saved.state_dict(), tmp_path / "buffers.pt")
+    loaded = training.load_weights(nn.BatchNorm1d(3, affine=False), tmp_path / "buffers.pt")
+    assert torch.equal(loaded.running_mean, torch.tensor([1.0, 2.0, 3.0]))
+    assert loaded.running_mean.device == torch.device("cpu")
+    torch.save({}, tmp_path / "empty.pt")
+    assert isinstance(training.load_weights(nn.Identity(), tmp_path / "empty.pt"), nn.Identity)
