@@ -198,3 +198,17 @@ def test_load_weights_into_modules_without_parameters(tmp_path):
     assert loaded.running_mean.device == torch.device("cpu")
     torch.save({}, tmp_path / "empty.pt")
     assert isinstance(training.load_weights(nn.Identity(), tmp_path / "empty.pt"), nn.Identity)
+
+
+def test_check_step_refuses_a_non_finite_loss_or_gradient_and_passes_a_finite_step():
+    weight = nn.Parameter(torch.ones(2))
+    training.check_step(torch.tensor(0.5), [weight], epoch=0, batch=0)  # no gradient yet: nothing to refuse
+    weight.grad = torch.tensor([1.0, -2.0])
+    training.check_step(torch.tensor(0.5), [weight, nn.Parameter(torch.ones(1))], epoch=0, batch=0)
+    with pytest.raises(training.NonFiniteLossError, match=r"^training: loss nan at epoch 3, batch 7; lower the"):
+        training.check_step(torch.tensor(float("nan")), [weight], epoch=3, batch=7)
+    weight.grad = torch.tensor([1.0, float("inf")])
+    with pytest.raises(
+        training.NonFiniteLossError, match=r"^training: a non-finite gradient \(loss 0\.5\) at epoch 1, batch 2;"
+    ):
+        training.check_step(torch.tensor(0.5), [weight], epoch=1, batch=2)
