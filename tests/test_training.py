@@ -95,12 +95,33 @@ def test_learning_rate_schedule_is_applied_and_recorded():
     assert history.lr == [0.1, 0.05, 0.025, 0.0125]
 
 
-def test_rng_state_round_trip_covers_torch_numpy_and_python():
+def test_rng_state_round_trip_covers_torch_numpy_and_python_with_their_cached_gaussians(tmp_path):
+    np.random.seed(5)
+    random.seed(5)
+    np.random.standard_normal()  # an odd count: numpy now holds a cached gaussian
+    random.gauss(0.0, 1.0)  # python's gauss keeps its second value as well
     state = training.rng_state()
-    drawn = (torch.rand(3), np.random.rand(3), random.random())
+    assert state["numpy"]["name"] == "MT19937" and state["numpy"]["has_gauss"] == 1
+    assert state["numpy"]["keys"].dtype == torch.int64  # uint32 words kept exactly in the stored format
+    assert state["python"]["gauss"] is not None and state["python"]["state"].dtype == torch.int64
+    if not torch.cuda.is_available():
+        assert state["cuda"] == []
+    torch.save(state, tmp_path / "rng.pt")  # it must survive a weights-only load, as in a checkpoint
+    state = torch.load(tmp_path / "rng.pt", weights_only=True)
+
+    def draw():
+        return torch.rand(3), np.random.standard_normal(3), np.random.rand(2), random.gauss(0.0, 1.0), random.random()
+
+    drawn = draw()
+    torch.manual_seed(1)  # move every generator elsewhere, caches included
+    np.random.seed(1)
+    random.seed(1)
+    draw()
     training.set_rng_state(state)
-    again = (torch.rand(3), np.random.rand(3), random.random())
-    assert torch.equal(drawn[0], again[0]) and np.array_equal(drawn[1], again[1]) and drawn[2] == again[2]
+    again = draw()
+    assert torch.equal(drawn[0], again[0])
+    assert np.array_equal(drawn[1], again[1]) and np.array_equal(drawn[2], again[2])
+    assert drawn[3] == again[3] and drawn[4] == again[4]
 
 
 @pytest.mark.parametrize(
