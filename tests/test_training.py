@@ -226,7 +226,11 @@ def test_check_step_refuses_a_non_finite_loss_or_gradient_and_passes_a_finite_st
     training.check_step(torch.tensor(0.5), [weight], epoch=0, batch=0)  # no gradient yet: nothing to refuse
     weight.grad = torch.tensor([1.0, -2.0])
     training.check_step(torch.tensor(0.5), [weight, nn.Parameter(torch.ones(1))], epoch=0, batch=0)
-    with pytest.raises(training.NonFiniteLossError, match=r"^training: loss nan at epoch 3, batch 7; lower the"):
+    with pytest.raises(
+        training.NonFiniteLossError,
+        match=r"^training: loss nan at epoch 3, batch 7; lower the learning rate or check the data "
+        r"\(the checkpoint of the previous epoch is kept\)$",
+    ):
         training.check_step(torch.tensor(float("nan")), [weight], epoch=3, batch=7)
     weight.grad = torch.tensor([1.0, float("inf")])
     with pytest.raises(
