@@ -237,3 +237,68 @@ def test_check_step_refuses_a_non_finite_loss_or_gradient_and_passes_a_finite_st
         training.NonFiniteLossError, match=r"^training: a non-finite gradient \(loss 0\.5\) at epoch 1, batch 2;"
     ):
         training.check_step(torch.tensor(0.5), [weight], epoch=1, batch=2)
+
+
+def test_fit_calls_in_the_right_modes_stores_what_it_says_and_words_a_non_finite_epoch(tmp_path, capsys):
+    """Train mode for ``train_epoch`` (with the epoch index), eval mode without autograd for ``validate``,
+    train mode at the end; ties are not improvements; the checkpoint holds ``extra`` and the best loss;
+    a non-finite epoch is refused by name and leaves the previous epoch's checkpoint in place."""
+    model = toy()
+    optimizer = training.make_optimizer("sgd", model.parameters(), 0.1)
+    seen = []
+
+    def train_epoch(net, epoch):
+        seen.append(("train", epoch, net is model, model.training, torch.is_grad_enabled()))
+        return 0.25 * (epoch + 1)
+
+    def validate():
+        seen.append(("validate", model.training, torch.is_grad_enabled()))
+        return 1.0  # the same every epoch: only the first is the best
+
+    extra = {"config": {"width": 3}}
+    history = training.fit(
+        model,
+        train_epoch,
+        validate,
+        optimizer=optimizer,
+        epochs=3,
+        checkpoint=tmp_path / "t.pt",
+        extra=extra,
+        progress="toy run",
+    )
+    assert seen[0::2] == [("train", e, True, True, True) for e in range(3)]
+    assert seen[1::2] == [("validate", False, False)] * 3
+    assert model.training and history.best_epoch == 0 and history.train_loss == [0.25, 0.5, 0.75]
+    assert history.lr == [0.1, 0.1, 0.1] and not history.stopped_early
+    saved = training.load_checkpoint(tmp_path / "t.pt")
+    assert saved["extra"] == extra and saved["best_val"] == 1.0 and saved["epoch"] == 2
+    assert saved["history"]["best_epoch"] == 0 and saved["history"]["val_loss"] == [1.0, 1.0, 1.0]
+    bar = capsys.readouterr().err
+    assert "toy run" in bar and "3/3" in bar and "val=1.000e+00" in bar and "train=7.500e-01" in bar
+
+    losses = iter([0.5, float("nan")])
+    with pytest.raises(
+        training.NonFiniteLossError,
+        match=r"^training: epoch 4 ended with training loss 1\.0 and validation loss nan; lower the learning rate "
+        r"or check the data \(the checkpoint of the previous epoch is kept\)$",
+    ):
+        training.fit(
+            model,
+            lambda net, e: 1.0,
+            lambda: next(losses),
+            optimizer=optimizer,
+            epochs=6,
+            checkpoint=tmp_path / "t.pt",
+            resume=True,
+        )
+    assert training.load_checkpoint(tmp_path / "t.pt")["epoch"] == 3  # epoch 4 wrote nothing
+    with pytest.raises(ValueError, match=r"^checkpoint \(.*t\.pt\): the optimiser state does not fit \("):
+        training.fit(
+            model,
+            lambda net, e: 1.0,
+            lambda: 1.0,
+            optimizer=torch.optim.Adam([nn.Parameter(torch.ones(1))]),
+            epochs=6,
+            checkpoint=tmp_path / "t.pt",
+            resume=True,
+        )
