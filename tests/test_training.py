@@ -302,3 +302,48 @@ def test_fit_calls_in_the_right_modes_stores_what_it_says_and_words_a_non_finite
             checkpoint=tmp_path / "t.pt",
             resume=True,
         )
+
+
+def test_checkpoint_and_state_refusals_worded_whole(tmp_path):
+    """Each refusal of load_checkpoint and restore, matched from start to end against text written here."""
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(FileNotFoundError) as err:
+        training.load_checkpoint(missing)
+    assert str(err.value) == (
+        f"checkpoint: expected a checkpoint file written by ornn.training.fit, got {str(missing)!r}, which does not exist"
+    )
+    keys = "format, epoch, model, optimizer, history, best_state, best_val, rng, extra"
+    partial = {"format": training.CHECKPOINT_FORMAT, "epoch": 0, "model": {}}  # the right format, entries missing
+    torch.save(partial, tmp_path / "partial.pt")
+    with pytest.raises(ValueError) as err:
+        training.load_checkpoint(tmp_path / "partial.pt")
+    assert str(err.value) == (
+        f"checkpoint: {tmp_path / 'partial.pt'} is not a ornn.training/1 checkpoint (expected the keys {keys}, "
+        "got ['epoch', 'format', 'model'])"
+    )
+    torch.save(torch.zeros(2), tmp_path / "tensor.pt")
+    with pytest.raises(ValueError) as err:
+        training.load_checkpoint(tmp_path / "tensor.pt")
+    assert str(err.value).endswith(f"(expected the keys {keys}, got Tensor)")
+    torch.save({k: _NotWeights() for k in keys.split(", ")}, tmp_path / "pickled.pt")
+    with pytest.raises(ValueError, match=r"is not a readable checkpoint \(damaged, truncated or not a torch\.save"):
+        training.load_checkpoint(tmp_path / "pickled.pt")  # loaded weights-only: no object is built
+
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError) as err:
+        training.restore(model, nn.Linear(3, 1).state_dict(), "run")
+    assert str(err.value) == (
+        "run: the saved weights do not fit the model built from the run's settings (size mismatch for weight: "
+        "copying a param with shape torch.Size([1, 3]) from checkpoint, the shape in current model is "
+        "torch.Size([1, 2]))"
+    )
+    with pytest.raises(ValueError) as err:
+        training.restore(model, {"weight": torch.zeros(1, 2)}, "run")
+    assert str(err.value) == (
+        "run: the saved weights do not fit the model built from the run's settings "
+        '(Missing key(s) in state_dict: "bias")'
+    )
+    with pytest.raises(ValueError, match=r"^run: expected a state dict of tensors, got "):
+        training.restore(model, {"weight": 1.0}, "run")
+    with pytest.raises(ValueError, match=r"^run: expected a state dict of tensors, got "):
+        training.restore(model, [torch.zeros(1)], "run")
