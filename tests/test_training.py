@@ -144,8 +144,9 @@ def test_foreign_and_missing_checkpoints_are_refused(tmp_path):
         training.load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError, match="checkpoint: expected a checkpoint file"):
         run(toy(), tmp_path / "missing.pt", resume=True)
-    with pytest.raises(ValueError, match="checkpoint: resume=True needs the checkpoint path"):
+    with pytest.raises(ValueError) as err:
         run(toy(), None, resume=True)
+    assert str(err.value) == "checkpoint: resume=True needs the checkpoint path to continue from, got None"
 
 
 def test_bad_arguments():
@@ -154,8 +155,17 @@ def test_bad_arguments():
         training.make_optimizer("nadam", model.parameters(), 0.1)
     with pytest.raises(ValueError, match="lr: expected a positive finite number"):
         training.make_optimizer("adam", model.parameters(), float("inf"))
-    with pytest.raises(TypeError, match="optimizer: expected a torch.optim.Optimizer"):
+    with pytest.raises(TypeError, match=r"^optimizer: expected a torch\.optim\.Optimizer, got 'adam'$"):
         training.fit(model, lambda net, e: 0.0, lambda: 0.0, optimizer="adam", epochs=1)
+    with pytest.raises(ValueError, match=r"^patience: expected an integer >= 1, got 0$"):
+        training.fit(
+            model,
+            lambda net, e: 0.0,
+            lambda: 0.0,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            epochs=1,
+            patience=0,
+        )
     with pytest.raises(ValueError, match="epochs: expected an integer >= 1, got 0"):
         training.fit(
             model, lambda net, e: 0.0, lambda: 0.0, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), epochs=0
@@ -347,3 +357,18 @@ def test_checkpoint_and_state_refusals_worded_whole(tmp_path):
         training.restore(model, {"weight": 1.0}, "run")
     with pytest.raises(ValueError, match=r"^run: expected a state dict of tensors, got "):
         training.restore(model, [torch.zeros(1)], "run")
+
+
+def test_resume_shows_the_whole_run_in_its_bar_and_refuses_another_model_by_name(tmp_path, capsys):
+    run(toy(), tmp_path / "r.pt", epochs=3)
+    assert capsys.readouterr().err == ""  # no progress title: no bar
+    run(toy(), tmp_path / "r.pt", epochs=6, resume=True, progress="again")
+    bar = capsys.readouterr().err
+    assert "again" in bar and "6/6" in bar and "epoch/s" in bar  # it counts from the resumed epoch
+    other = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.3), nn.Linear(4, 1)).double()
+    with pytest.raises(ValueError) as err:
+        run(other, tmp_path / "r.pt", epochs=6, resume=True)
+    assert str(err.value).startswith(
+        f"checkpoint ({tmp_path / 'r.pt'}): the saved weights do not fit the model built from the run's settings "
+        "(size mismatch for 0.weight"
+    )
