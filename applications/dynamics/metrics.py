@@ -22,14 +22,16 @@ from ornn import quantum
 __all__ = ["mean_relative_entropy", "born_kl", "magnetisation", "fidelity", "norm_drift", "evaluate_sequences"]
 
 
+def _check_states(name: str, t: object) -> None:
+    """Refuse anything but a complex (batch, steps, 2^N) tensor, naming ``name`` and what came."""
+    if not isinstance(t, torch.Tensor) or not t.is_complex() or t.dim() != 3:
+        got = f"{tuple(t.shape)} {t.dtype}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"{name}: expected a complex tensor (batch, steps, 2**N), got {got}")
+
+
 def _check_pair(predicted: torch.Tensor, exact: torch.Tensor) -> None:
-    for name, t in (("predicted", predicted), ("exact", exact)):
-        if not isinstance(t, torch.Tensor) or not t.is_complex() or t.dim() != 3:
-            raise ValueError(
-                f"{name}: expected a complex tensor (batch, steps, 2**N), got "
-                f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}"
-                f"{'' if not isinstance(t, torch.Tensor) else ' ' + str(t.dtype)}"
-            )
+    _check_states("predicted", predicted)
+    _check_states("exact", exact)
     if predicted.shape != exact.shape:
         raise ValueError(f"predicted: expected the shape of exact {tuple(exact.shape)}, got {tuple(predicted.shape)}")
 
@@ -59,10 +61,7 @@ def born_kl(predicted: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
 
 def magnetisation(states: torch.Tensor) -> torch.Tensor:
     """m = (1/N) sum_i <Z_i> of each (normalised) state: (B, T, 2^N) -> (B, T)."""
-    if not isinstance(states, torch.Tensor) or not states.is_complex() or states.dim() != 3:
-        raise ValueError(
-            f"states: expected a complex tensor (batch, steps, 2**N), got {getattr(states, 'shape', type(states))}"
-        )
+    _check_states("states", states)
     n = states.shape[-1].bit_length() - 1
     probs = states.abs() ** 2
     mean_sign = quantum.z_signs(n, dtype=probs.dtype, device=probs.device).mean(0)  # (2^N,)

@@ -465,6 +465,9 @@ def test_every_per_step_metric_against_loops_written_here():
         assert got[name].tolist() == pytest.approx(values, rel=1e-12, abs=1e-15), name
     by_hand = [magnetisation(predicted[b, t]) for b in range(2) for t in range(2)]
     assert metrics.magnetisation(torch.from_numpy(predicted)).reshape(-1).tolist() == pytest.approx(by_hand, rel=1e-12)
+    single = metrics.magnetisation(torch.from_numpy(predicted).to(torch.complex64))
+    assert single.dtype == torch.float32  # the precision of the states, not promoted to float64
+    assert single.reshape(-1).tolist() == pytest.approx(by_hand, rel=1e-5)
 
 
 def test_metric_refusals_name_the_argument_and_what_came():
@@ -487,11 +490,15 @@ def test_metric_refusals_name_the_argument_and_what_came():
         ),
         (
             lambda: metrics.magnetisation(real),
-            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got torch\.Size\(\[1, 2, 4\]\)",
+            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got \(1, 2, 4\) torch\.float64",
         ),
         (
             lambda: metrics.magnetisation(good[0]),
-            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got torch\.Size\(\[2, 4\]\)",
+            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got \(2, 4\) torch\.complex128",
+        ),
+        (
+            lambda: metrics.magnetisation([1, 2]),
+            r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got list",
         ),
     ]
     for call, message in cases:
