@@ -171,18 +171,26 @@ def _is_three_regular(problem: MaxCut) -> bool:
 
 def pretrained_for(problem: MaxCut, p: int, *, dc: bool = False) -> tuple[MetaOptimizer, str]:
     """The shipped initialiser :func:`solve` uses for ``problem`` at depth ``p`` (module docstring), and its name."""
+    meta, name, _ = _pretrained(problem, p, dc)
+    return meta, name
+
+
+def _pretrained(problem: MaxCut, p: int, dc: bool) -> tuple[MetaOptimizer, str, bool]:
+    """:func:`pretrained_for`, and whether the initialiser is borrowed from another family (3-regular's)."""
     if _is_three_regular(problem) and ("3-regular", p, dc) in RECIPES:
-        return pretrained("3-regular", p, dc=dc), f"pretrained 3-regular p={p}{' dc' if dc else ''} (lstm)"
-    if ("erdos-renyi", p, dc) in RECIPES:
-        return pretrained("erdos-renyi", p, dc=dc), f"pretrained erdos-renyi p={p} (lstm)"
-    if ("3-regular", p, dc) in RECIPES:
-        name = f"pretrained 3-regular p={p}{' dc' if dc else ''} (lstm), used on a graph of another family"
-        return pretrained("3-regular", p, dc=dc), name
-    shipped = sorted({(q, d) for _, q, d in RECIPES})
-    raise ValueError(
-        f"start: no pretrained initialiser for p = {p}{' with dc' if dc else ''} (shipped (p, dc): {shipped}); "
-        f"pass start='ramp', 'random', a MetaOptimizer, a run folder or a tensor"
-    )
+        kind, borrowed = "3-regular", False
+    elif ("erdos-renyi", p, dc) in RECIPES:
+        kind, borrowed = "erdos-renyi", False
+    elif ("3-regular", p, dc) in RECIPES:
+        kind, borrowed = "3-regular", True
+    else:
+        shipped = sorted({(q, d) for _, q, d in RECIPES})
+        raise ValueError(
+            f"start: no pretrained initialiser for p = {p}{' with dc' if dc else ''} (shipped (p, dc): {shipped}); "
+            f"pass start='ramp', 'random', a MetaOptimizer, a run folder or a tensor"
+        )
+    name = f"pretrained {kind} p={p}{' dc' if dc else ''} (lstm)" + (", used on a graph of another family" * borrowed)
+    return pretrained(kind, p, dc=dc), name, borrowed
 
 
 def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str, bool]:
@@ -212,8 +220,8 @@ def _start(start: Any, unit: QAOA, scale: float, seed: int) -> tuple[Any, str, b
             f"got {_checks.describe(start)}"
         )
     if start == "pretrained":
-        meta, name = pretrained_for(unit.problem, unit.p, dc=unit.layer_size == 3)
-        borrowed = "another family" in name  # no initialiser of its own: the ramp's one evaluation competes
+        meta, name, borrowed = _pretrained(unit.problem, unit.p, unit.layer_size == 3)
+        # a borrowed initialiser has no family of its own here: the linear ramp's one evaluation competes with it
         return meta, name + ("; or the linear ramp where lower" if borrowed else ""), borrowed
     try:
         if start == "fixed-angles":
