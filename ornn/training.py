@@ -268,7 +268,7 @@ def fit(
     if resume:
         if path is None:
             raise ValueError("checkpoint: resume=True needs the checkpoint path to continue from, got None")
-        saved = load_checkpoint(path, map_location=next(model.parameters()).device)
+        saved = load_checkpoint(path, map_location=_module_device(model))
         restore(model, saved["model"], f"checkpoint ({path})")
         try:
             optimizer.load_state_dict(saved["optimizer"])
