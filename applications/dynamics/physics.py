@@ -71,6 +71,9 @@ class NormPreservingPredictor(StatePredictor):
 
     def step(self, psi: torch.Tensor) -> torch.Tensor:
         """One Eq. (14) step of (B, 2^N) states."""
+        _checks.tensor("psi", psi)
+        if psi.dim() != 2:
+            raise ValueError(f"psi: expected shape (batch, 2**N), got {tuple(psi.shape)}")
         core = self._core(psi)
         real = self.dtype
         zero = torch.zeros(psi.shape[0], 1, dtype=real, device=psi.device)

@@ -144,7 +144,7 @@ def _lbfgs(ansatzes, init, lr, steps, tol) -> OptimizationResult:
                 energy = ansatz.energy(params).detach()
             trajectory_p.append(params.detach().clone())
             trajectory_e.append(energy)
-            if converged < 0 and abs(float(energy - trajectory_e[-2])) < tol:
+            if abs(float(energy - trajectory_e[-2])) < tol:
                 converged = step + 1
                 break
         rows.append((trajectory_p, trajectory_e, converged))

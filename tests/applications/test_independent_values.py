@@ -4,6 +4,7 @@ Each test names the wrong answer it was written to catch. A copy of the code wit
 fails the test (the bugs are listed in the mutation record of benchmarks/RESULTS.md).
 """
 
+import json
 import math
 import re
 from pathlib import Path
@@ -520,6 +521,13 @@ def test_norm_preserving_predictor_teacher_forcing_rollout_and_dtypes_by_hand():
     model = NormPreservingPredictor((2, 3), dt=0.01).double()
     assert model.dtype == torch.float64 and model.uses_all_parameters is False
     assert model.config == {"spins": [2, 3], "dt": 0.01} and model.cell_name == "arnn (norm-preserving)"
+    # no bias: Eq. (14) has none, and a zero-initialised one would not show in the outputs below
+    assert [(name, tuple(p.shape)) for name, p in model.named_parameters()] == [
+        ("cores.2.weight_a", (4, 4)),
+        ("cores.2.weight_v", (8, 1)),
+        ("cores.3.weight_a", (8, 8)),
+        ("cores.3.weight_v", (16, 1)),
+    ]
     with torch.no_grad():
         for core in model.cores.values():
             core.weight_a.normal_()
@@ -554,6 +562,14 @@ def test_norm_preserving_predictor_teacher_forcing_rollout_and_dtypes_by_hand():
         r"got last dimension 16 \(torch\.complex128\)$",
     ):
         model.step(torch.ones(1, 16, dtype=torch.complex128))
+    with pytest.raises(ValueError, match=r"^psi: expected shape \(batch, 2\*\*N\), got \(8,\)$"):
+        model.step(states[0, 0])
+    with pytest.raises(ValueError, match=r"got last dimension 8 \(torch\.float64\)$"):  # real amplitudes
+        model.step(states[:, 0].real)
+    with pytest.raises(TypeError, match=r"^states: expected a torch\.Tensor, got \[\[1\.0\]\]$"):
+        model([[1.0]])
+    with pytest.raises(TypeError, match=r"^psi: expected a torch\.Tensor, got \[\[1\.0\]\]$"):
+        model.step([[1.0]])
 
 
 def test_zero_query_starts_against_their_formulas_written_here():
@@ -619,6 +635,38 @@ def test_splits_and_unshuffled_batches_by_index():
     other = list(data.batches(spec, "train", 8, seed=2))
     assert all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, again))
     assert not all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, other) if a[1].shape == b[1].shape)
+
+
+def test_sequences_are_the_documented_seeded_chunks_evolved_with_the_spec_fields():
+    """The data set's reproducibility contract: chunk c of N spins draws its Haar states from a generator seeded
+    with (seed * 1_000_003 + N * 10_007 + c) mod 2^63, and evolves them with the spec's dt, g and h.
+
+    Catches: another seed formula (the published figures were measured on these exact sequences), a field of
+    the spec not passed to the evolution, and a seed that overflows instead of being reduced mod 2^63.
+    """
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=3, dt=0.01, g=-0.7, h=0.3, seed=2**62 + 5, chunk=4)
+    got = sequences(spec, 2, range(10))
+    assert got.shape == (10, 4, 4) and got.dtype == torch.complex128
+    for c, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
+        generator = torch.Generator().manual_seed((spec.seed * 1_000_003 + 2 * 10_007 + c) % 2**63)
+        psi0 = haar_states(2, hi - lo, generator=generator)
+        assert torch.equal(got[lo:hi], evolve_exact(psi0, 2, 3, 0.01, -0.7, 0.3))
+    assert torch.equal(sequences(spec, 2, range(5, 7)), got[5:7])  # a slice is regenerated identically
+
+
+def test_appendix_c_states_are_the_printed_amplitudes_normalised_in_float64():
+    """Each Appendix C state against the printed pairs read here and normalised with numpy in float64."""
+    from applications.dynamics.data import APPENDIX_C_SPINS, appendix_c_state
+
+    printed = json.loads(Path(__file__).parents[2].joinpath("applications/dynamics/appendix_c.json").read_text())
+    for n in APPENDIX_C_SPINS:
+        pairs = np.array(printed["states"][str(n)], dtype=np.float64)
+        psi = pairs[:, 0] + 1j * pairs[:, 1]
+        expected = torch.from_numpy(psi / np.linalg.norm(psi))
+        got = appendix_c_state(n)
+        assert got.shape == (2**n,) and got.dtype == torch.complex128
+        assert torch.allclose(got, expected, atol=1e-15, rtol=0)  # a float32 read loses ~1e-8
+        assert appendix_c_state(n, dtype=torch.complex64).dtype == torch.complex64
 
 
 def test_optimize_is_gradient_descent_by_hand_with_adam_lr_005_by_default_and_its_stopping_rule():

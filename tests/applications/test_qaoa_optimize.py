@@ -105,3 +105,111 @@ def test_ansatz_optimum_is_at_least_as_good_as_every_start():
     assert best <= float(ansatz.energy(qaoa.fixed_angles(ansatz))) + 1e-9
     assert abs(float(ansatz.energy(params)) - best) < 1e-10
     assert -best / 21 >= 0.7559 - 1e-4  # at least the tree-limit value that the fixed angles reach
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adagrad", "rmsprop"])
+def test_batched_optimize_equals_one_torch_optimizer_per_row_written_here(name):
+    """Each row's trajectory, energies and stopping step against torch.optim run on that row alone.
+
+    The reference is the plain loop of the module docstring: evaluate, stop when the energy moved by
+    less than ``tol`` since the last step, else step. float64 throughout, so equality to 1e-12 holds.
+    """
+    ansatzes = [QAOA(qaoa.random_regular_maxcut(6, seed=s), 1) for s in range(3)]
+    init = torch.tensor([[-0.3, 0.2], [-0.9, 1.1], [-0.5, 0.4]], dtype=torch.float64)
+    steps, tol, lr = 25, 1e-3, 0.07
+    result = qaoa.optimize(ansatzes, init, optimizer=name, lr=lr, steps=steps, tol=tol)
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}.get(
+        name, torch.optim.RMSprop
+    )
+    for b, ansatz in enumerate(ansatzes):
+        params = init[b].clone().requires_grad_(True)
+        opt = cls([params], lr=lr)
+        trajectory, energies, stopped = [params.detach().clone()], [], -1
+        for step in range(steps + 1):
+            opt.zero_grad()
+            energy = ansatz.energy(params)
+            energies.append(float(energy.detach()))
+            if step > 0 and abs(energies[-1] - energies[-2]) < tol:
+                stopped = step
+                break
+            if step == steps:
+                break
+            energy.backward()
+            opt.step()
+            trajectory.append(params.detach().clone())
+        assert int(result.converged_at[b]) == stopped
+        k = len(trajectory)
+        assert torch.allclose(result.params[:k, b], torch.stack(trajectory), atol=1e-12, rtol=0)
+        assert torch.allclose(result.energies[:k, b], torch.tensor(energies, dtype=torch.float64), atol=1e-12, rtol=0)
+        # frozen after stopping: every later row repeats the stopped parameters and energy
+        assert torch.equal(result.params[k - 1 :, b], result.params[k - 1, b].expand_as(result.params[k - 1 :, b]))
+        assert torch.equal(
+            result.energies[k - 1 :, b], result.energies[k - 1, b].expand_as(result.energies[k - 1 :, b])
+        )
+    assert result.params.dtype == torch.float64 and result.converged_at.dtype == torch.long
+    assert result.params.shape[0] == result.energies.shape[0]
+    # a tol no step can beat stops every instance at step 1, the first step it can be checked at
+    loose = qaoa.optimize(ansatzes, init.float(), optimizer=name, lr=lr, steps=steps, tol=100.0)
+    assert loose.converged_at.tolist() == [1, 1, 1] and loose.params.shape[0] == 2
+    assert loose.params.dtype == torch.float64  # float32 starts run in the ansatz's precision
+
+
+def test_lbfgs_equals_torch_lbfgs_with_strong_wolfe_per_instance():
+    """L-BFGS: one instance at a time, 10 inner iterations and a strong-Wolfe line search per step."""
+    ansatzes = [QAOA(qaoa.random_regular_maxcut(6, seed=s), 2) for s in range(2)]
+    init = torch.tensor([[-0.3, -0.2, 0.5, 0.2], [-0.1, -0.6, 0.9, 0.3]], dtype=torch.float64)
+    steps, tol, lr = 6, 1e-6, 0.5  # the instances stop at steps 4 and 3: the second is padded
+    result = qaoa.optimize(ansatzes, init, optimizer="lbfgs", lr=lr, steps=steps, tol=tol)
+    rows = []
+    for b, ansatz in enumerate(ansatzes):
+        params = init[b].clone().requires_grad_(True)
+        opt = torch.optim.LBFGS([params], lr=lr, max_iter=10, line_search_fn="strong_wolfe")
+
+        def closure(ansatz=ansatz, params=params, opt=opt):
+            opt.zero_grad()
+            energy = ansatz.energy(params)
+            energy.backward()
+            return energy
+
+        trajectory, energies, stopped = [params.detach().clone()], [float(ansatz.energy(params).detach())], -1
+        for step in range(steps):
+            opt.step(closure)
+            trajectory.append(params.detach().clone())
+            energies.append(float(ansatz.energy(params).detach()))
+            if abs(energies[-1] - energies[-2]) < tol:
+                stopped = step + 1
+                break
+        rows.append((trajectory, energies, stopped))
+    length = max(len(t) for t, _, _ in rows)
+    assert result.params.shape == (length, 2, 4) and result.energies.shape == (length, 2)
+    for b, (trajectory, energies, stopped) in enumerate(rows):
+        assert int(result.converged_at[b]) == stopped
+        padded = trajectory + [trajectory[-1]] * (length - len(trajectory))
+        assert torch.allclose(result.params[:, b], torch.stack(padded), atol=1e-12, rtol=0)
+        expected = torch.tensor(energies + [energies[-1]] * (length - len(energies)), dtype=torch.float64)
+        assert torch.allclose(result.energies[:, b], expected, atol=1e-12, rtol=0)
+    assert result.converged_at.tolist() == [4, 3]
+    # with a loose tol every instance stops after its first step
+    loose = qaoa.optimize(ansatzes, init, optimizer="lbfgs", lr=lr, steps=steps, tol=100.0)
+    assert loose.converged_at.tolist() == [1, 1] and loose.params.shape[0] == 2
+    assert loose.params.dtype == torch.float64 and torch.equal(loose.params[0], init)
+    from_float32 = qaoa.optimize(ansatzes, init.float(), optimizer="lbfgs", lr=lr, steps=1)
+    assert from_float32.params.dtype == torch.float64
+
+
+def test_optimization_result_properties_on_a_trajectory_written_here():
+    """final_*, best_* (not always the last row) and steps_taken (the stopping step, or all of them)."""
+    params = torch.tensor([[[0.0], [1.0]], [[0.5], [2.0]], [[0.7], [3.0]]], dtype=torch.float64)  # (3, 2, 1)
+    energies = torch.tensor([[-1.0, -2.0], [-3.0, -2.5], [-2.0, -2.5]], dtype=torch.float64)
+    result = qaoa.OptimizationResult(params, energies, torch.tensor([-1, 1]))
+    assert torch.equal(result.final_params, params[2]) and torch.equal(result.final_energies, energies[2])
+    assert torch.equal(result.best_params, torch.tensor([[0.5], [2.0]], dtype=torch.float64))
+    assert torch.equal(result.best_energies, torch.tensor([-3.0, -2.5], dtype=torch.float64))
+    assert result.steps_taken.tolist() == [2, 1]
+    ansatzes = [QAOA(MaxCut(nx.cycle_graph(4)), 1), QAOA(MaxCut(nx.path_graph(3)), 1)]
+    rows = torch.tensor([[-0.4, 0.3], [-0.2, 0.6]], dtype=torch.float64)
+    expected = torch.stack([ansatzes[0].energy(rows[0]), ansatzes[1].energy(rows[1])])
+    assert torch.equal(qaoa.batch_energy(ansatzes, rows), expected)
+    assert torch.equal(qaoa.batch_energy(ansatzes[0], rows), ansatzes[0].energy(rows))
+    with pytest.raises(ValueError, match=r"^params: expected one row per ansatz \(2\), got 1$"):
+        qaoa.batch_energy(ansatzes, rows[:1])
