@@ -635,6 +635,14 @@ def test_splits_and_unshuffled_batches_by_index():
     other = list(data.batches(spec, "train", 8, seed=2))
     assert all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, again))
     assert not all(torch.equal(a[1], b[1]) for a, b in zip(shuffled, other) if a[1].shape == b[1].shape)
+    default = list(data.batches(spec, "train", 8))  # seed 0 by default
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(default, data.batches(spec, "train", 8, seed=0)))
+    # one batch per N: the sequences inside a batch are shuffled too, not only the order of the batches
+    for n, batch in data.batches(spec, "train", 20, seed=1):
+        assert not torch.equal(batch, whole[n][:20])
+        assert sorted(batch[:, 0, 0].real.tolist()) == sorted(whole[n][:20, 0, 0].real.tolist())
+    with pytest.raises(ValueError, match=r"^batch_size: expected an integer >= 1, got 0$"):
+        next(data.batches(spec, "train", 0))
 
 
 def test_sequences_are_the_documented_seeded_chunks_evolved_with_the_spec_fields():
