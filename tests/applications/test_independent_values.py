@@ -652,7 +652,8 @@ def test_sequences_are_the_documented_seeded_chunks_evolved_with_the_spec_fields
     Catches: another seed formula (the published figures were measured on these exact sequences), a field of
     the spec not passed to the evolution, and a seed that overflows instead of being reduced mod 2^63.
     """
-    spec = SequenceSpec(spins=(2,), per_spin=10, steps=3, dt=0.01, g=-0.7, h=0.3, seed=2**62 + 5, chunk=4)
+    # seed 2^62: each chunk's (seed * 1_000_003 + ...) mod 2^64 is above 2^63, so reducing mod 2^64 would differ
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=3, dt=0.01, g=-0.7, h=0.3, seed=2**62, chunk=4)
     got = sequences(spec, 2, range(10))
     assert got.shape == (10, 4, 4) and got.dtype == torch.complex128
     for c, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
@@ -660,6 +661,89 @@ def test_sequences_are_the_documented_seeded_chunks_evolved_with_the_spec_fields
         psi0 = haar_states(2, hi - lo, generator=generator)
         assert torch.equal(got[lo:hi], evolve_exact(psi0, 2, 3, 0.01, -0.7, 0.3))
     assert torch.equal(sequences(spec, 2, range(5, 7)), got[5:7])  # a slice is regenerated identically
+    assert torch.equal(sequences(spec, 2, range(3, 9)), got[3:9])  # ends one past a chunk boundary
+
+
+def test_cache_makes_nested_folders_rewrites_in_place_and_labels_its_progress(tmp_path, capsys):
+    """``cache`` creates missing parent folders, may be run again over its own output, and shows a bar only when
+    asked, labelled "generating" and counting chain lengths."""
+    from applications.dynamics import data
+
+    spec = SequenceSpec(spins=(2, 3), per_spin=10, steps=2)
+    folder = tmp_path / "a" / "b"
+    assert data.cache(spec, folder) == folder
+    assert capsys.readouterr().err == ""  # no bar by default
+    data.cache(spec, folder, progress=True)  # the same folder again
+    bar = capsys.readouterr().err
+    assert "generating: 100%" in bar and "2/2" in bar and "N/s" in bar
+    loaded_spec, loaded = data.load_cached(folder)
+    assert loaded_spec == spec and torch.equal(loaded[3], sequences(spec, 3, range(10)))
+
+
+def test_haar_states_refusals_name_their_argument():
+    for call, message in [
+        (lambda: haar_states(2, 0), r"^count: expected an integer >= 1, got 0$"),
+        (lambda: haar_states(0, 2), r"^n_spins: expected an integer >= 1, got 0$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_data_refusals_name_the_argument_or_the_file_and_what_came(tmp_path):
+    """SequenceSpec's bounds (MAX_SPINS itself allowed, per_spin >= 10), a chain length outside the spec, and
+    every way a data cache can be incomplete or altered, each message matched whole."""
+    import pickle
+    from fractions import Fraction
+
+    from applications.dynamics import data
+    from applications.dynamics.exact import MAX_SPINS
+
+    assert SequenceSpec(spins=(1, MAX_SPINS)).spins == (1, MAX_SPINS)
+    assert SequenceSpec(per_spin=10).per_spin == 10
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=2)
+    cases = [
+        (lambda: SequenceSpec(spins=()), ValueError, rf"spins: expected integers in \[1, {MAX_SPINS}\], got \(\)"),
+        (
+            lambda: SequenceSpec(spins=(2, MAX_SPINS + 1)),
+            ValueError,
+            r"spins: expected integers in \[1, 16\], got \(2, 17\)",
+        ),
+        (lambda: SequenceSpec(per_spin=9), ValueError, r"per_spin: expected an integer >= 10, got 9"),
+        (lambda: sequences(spec, 3, range(2)), ValueError, r"n: expected one of the spec's spins \(2,\), got 3"),
+        (
+            lambda: data.load_cached(tmp_path),
+            FileNotFoundError,
+            rf"folder: expected a data cache with metadata\.json, got {re.escape(str(tmp_path))}",
+        ),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as caught:
+            call()
+        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    folder = data.cache(spec, tmp_path / "cache")
+    meta_path, pt = folder / "metadata.json", folder / "spins-2.pt"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({"spec": meta["spec"]}))
+    with pytest.raises(ValueError) as caught:
+        data.load_cached(folder)
+    assert str(caught.value) == (
+        f"metadata.json of the data cache: {meta_path} lacks the entries sha256 (is it from another command?)"
+    )
+    meta_path.write_text(json.dumps({"spec": {"spins": [2]}, "sha256": {}}))
+    with pytest.raises(ValueError) as caught:
+        data.load_cached(folder)
+    assert str(caught.value) == f"folder: {meta_path} does not describe a data cache ('2')"
+    meta_path.write_text(json.dumps(meta))
+    pt.rename(folder / "moved.pt")
+    with pytest.raises(FileNotFoundError) as caught:
+        data.load_cached(folder)
+    assert str(caught.value) == f"folder: the data cache lacks {pt}"
+    # a pickle that is not tensors, with its checksum updated, is still refused: tensors only are loaded
+    torch.save({"payload": Fraction(1, 3)}, pt)
+    meta["sha256"]["2"] = data._sha256(pt)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(pickle.UnpicklingError):
+        data.load_cached(folder)
 
 
 def test_appendix_c_states_are_the_printed_amplitudes_normalised_in_float64():

@@ -198,6 +198,7 @@ def test_lbfgs_equals_torch_lbfgs_with_strong_wolfe_per_instance():
     assert loose.params.dtype == torch.float64 and torch.equal(loose.params[0], init)
     from_float32 = qaoa.optimize(ansatzes, init.float(), optimizer="lbfgs", lr=lr, steps=1)
     assert from_float32.params.dtype == torch.float64
+    assert from_float32.converged_at.tolist() == [-1, -1]  # one step, no stop: -1 as for the other optimisers
 
 
 def test_optimization_result_properties_on_a_trajectory_written_here():
