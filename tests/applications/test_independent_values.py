@@ -604,6 +604,58 @@ def test_zero_query_starts_against_their_formulas_written_here():
     assert not torch.equal(qaoa.random_init(dc2, 3, seed=3), qaoa.random_init(dc2, 3, seed=4))
 
 
+def test_degree_rule_on_dc_qaoa_and_the_baselines_refusals():
+    """The p = 1 degree rule adds alpha = 0 for DC-QAOA; the baselines' refusals are matched whole."""
+    cube = MaxCut(nx.cubical_graph())  # mean degree 3
+    gamma = -(1.19 / math.sqrt(3.0) - 0.078)
+    assert qaoa.degree_rule(QAOA(cube, 1)).tolist() == pytest.approx([gamma, 0.314], abs=1e-15)
+    assert qaoa.degree_rule(qaoa.DCQAOA(cube, 1)).tolist() == pytest.approx([gamma, 0.314, 0.0], abs=1e-15)
+    cases = [
+        (lambda: qaoa.linear_ramp("qaoa"), TypeError, r"ansatz: expected a QAOA or DCQAOA, got 'qaoa'"),
+        (
+            lambda: qaoa.degree_rule(QAOA(qaoa.random_sk(4, seed=0), 1)),
+            ValueError,
+            r"ansatz: the degree rule is for MaxCut, got SK\(n=4, optimum=-4\)",
+        ),
+        (lambda: qaoa.degree_rule(QAOA(cube, 2)), ValueError, r"ansatz: the degree rule is a p = 1 rule, got p = 2"),
+        (lambda: qaoa.ansatz_optimum(QAOA(cube, 1), starts=0), ValueError, r"starts: expected an integer >= 1, got 0"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as caught:
+            call()
+        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+
+
+def test_ansatz_optimum_is_multistart_lbfgs_from_the_documented_starts(monkeypatch):
+    """Defaults: 16 random starts (seed 0), the linear ramp and, on 3-regular MaxCut, the fixed angles; L-BFGS at
+    lr 1 for 100 steps with tol 1e-10; the answer is the lowest final energy and its parameters."""
+    from applications.qaoa import baselines
+
+    seen = []
+    real_optimize = baselines.optimize
+
+    def spy(ansatz, init, **settings):
+        seen.append((init.clone(), settings))
+        return real_optimize(ansatz, init, **settings)
+
+    monkeypatch.setattr(baselines, "optimize", spy)
+    cube = QAOA(MaxCut(nx.cubical_graph()), 1)
+    best, params = qaoa.ansatz_optimum(cube)
+    init, settings = seen[-1]
+    assert settings == {"optimizer": "lbfgs", "lr": 1.0, "steps": 100, "tol": 1e-10}
+    starts = torch.cat(
+        [qaoa.random_init(cube, 16, seed=0), qaoa.linear_ramp(cube)[None], qaoa.fixed_angles(cube)[None]]
+    )
+    assert torch.equal(init, starts)
+    final = real_optimize(cube, starts, **settings).final_energies
+    assert best == float(final.min()) and abs(float(cube.energy(params)) - best) < 1e-12
+    path = QAOA(MaxCut(nx.path_graph(4)), 1)  # not 3-regular: no fixed angles
+    qaoa.ansatz_optimum(path, starts=3, steps=7, seed=5)
+    init, settings = seen[-1]
+    assert torch.equal(init, torch.cat([qaoa.random_init(path, 3, seed=5), qaoa.linear_ramp(path)[None]]))
+    assert settings["steps"] == 7
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
@@ -709,6 +761,12 @@ def test_data_refusals_name_the_argument_or_the_file_and_what_came(tmp_path):
             r"spins: expected integers in \[1, 16\], got \(2, 17\)",
         ),
         (lambda: SequenceSpec(per_spin=9), ValueError, r"per_spin: expected an integer >= 10, got 9"),
+        (lambda: SequenceSpec(spins=(True,)), ValueError, r"spins: expected integers in \[1, 16\], got \(True,\)"),
+        (lambda: SequenceSpec(spins=(2.0,)), ValueError, r"spins: expected integers in \[1, 16\], got \(2\.0,\)"),
+        (lambda: SequenceSpec(steps=0), ValueError, r"steps: expected an integer >= 1, got 0"),
+        (lambda: SequenceSpec(dt=0.0), ValueError, r"dt: expected a positive finite number, got 0\.0"),
+        (lambda: SequenceSpec(chunk=0), ValueError, r"chunk: expected an integer >= 1, got 0"),
+        (lambda: spec.split_range("dev"), ValueError, r"split: expected one of train, validation, test, got 'dev'"),
         (lambda: sequences(spec, 3, range(2)), ValueError, r"n: expected one of the spec's spins \(2,\), got 3"),
         (
             lambda: data.load_cached(tmp_path),
