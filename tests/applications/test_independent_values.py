@@ -624,6 +624,28 @@ def test_degree_rule_on_dc_qaoa_and_the_baselines_refusals():
         with pytest.raises(error) as caught:
             call()
         assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    with pytest.raises(ValueError, match=r"^batch: expected an integer >= 1, got 0$"):
+        qaoa.random_init(QAOA(cube, 1), 0)
+    # a fitted rule on DC-QAOA: alpha_k = 0 after each (gamma_k, beta_k)
+    rule = qaoa.DegreeRule(p=2, c=(-1.0, -3.0), b=(0.5, 0.25), training_graphs=1, fit_rms_gamma=0.0)
+    dc = qaoa.DCQAOA(MaxCut(nx.complete_graph(5)), 2)  # mean degree 4
+    assert rule(dc).tolist() == pytest.approx([-0.5, 0.5, 0.0, -1.5, 0.25, 0.0], abs=1e-15)
+
+
+def test_random_starts_are_uniform_draws_mapped_in_float64():
+    """random_init = low + width * U[0, 1) per (layer, angle), in float64 (pi is not rounded to float32), one row
+    by default, from the global generator when no seed is given."""
+    dc = qaoa.DCQAOA(MaxCut(nx.cubical_graph()), 2)
+    u = torch.rand(3, 2, 3, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    low = torch.tensor([-math.pi, 0.0, -math.pi / 2], dtype=torch.float64)
+    width = torch.tensor([math.pi, math.pi / 2, math.pi], dtype=torch.float64)
+    expected = (low + width * u).reshape(3, 6)
+    assert torch.allclose(qaoa.random_init(dc, 3, seed=7), expected, atol=1e-15, rtol=0)
+    assert qaoa.random_init(dc, seed=7).shape == (1, 6)
+    torch.manual_seed(11)
+    first = qaoa.random_init(dc, 2)
+    torch.manual_seed(11)
+    assert torch.equal(qaoa.random_init(dc, 2), first) and first.dtype == torch.float64
 
 
 def test_ansatz_optimum_is_multistart_lbfgs_from_the_documented_starts(monkeypatch):
