@@ -678,6 +678,43 @@ def test_ansatz_optimum_is_multistart_lbfgs_from_the_documented_starts(monkeypat
     assert settings["steps"] == 7
 
 
+def test_degree_rule_fit_is_least_squares_over_the_optimised_angles_worked_out_here(monkeypatch):
+    """``DegreeRule.fit`` on three graphs of mean degree 2, 3 and 4 with Phase II replaced by fixed answers:
+
+    c_k = sum_i gamma_ik x_i / sum_i x_i^2 with x_i = 1 / sqrt(d_i), b_k = mean_i beta_ik, and the fit's rms is
+    sqrt(mean_ik (gamma_ik - c_k x_i)^2), each computed here in plain Python. The optimiser is called with Adam,
+    the given lr and steps, from each graph's linear ramp.
+    """
+    from applications.qaoa import baselines
+
+    graphs = [nx.cycle_graph(4), nx.complete_graph(4), nx.complete_graph(5)]  # mean degrees 2, 3, 4
+    problems = [MaxCut(g) for g in graphs]
+    answers = torch.tensor(
+        [[-0.9, 0.4, -1.3, 0.2], [-0.7, 0.5, -1.0, 0.3], [-0.6, 0.3, -0.8, 0.1]], dtype=torch.float64
+    )  # rows (gamma_1, beta_1, gamma_2, beta_2), layer-major
+    calls = []
+
+    def fixed_phase_two(ansatzes, init, **settings):
+        calls.append((init.clone(), settings))
+        return qaoa.OptimizationResult(torch.stack([init, answers]), torch.zeros(2, 3), torch.full((3,), -1))
+
+    monkeypatch.setattr(baselines, "optimize", fixed_phase_two)
+    rule = qaoa.DegreeRule.fit(problems, 2, steps=17, lr=0.2)
+    init, settings = calls[0]
+    assert settings == {"optimizer": "adam", "lr": 0.2, "steps": 17}
+    assert torch.equal(init, torch.stack([qaoa.linear_ramp(QAOA(q, 2)) for q in problems]))
+    xs = [1 / math.sqrt(d) for d in (2.0, 3.0, 4.0)]
+    rows = answers.tolist()
+    c = [sum(r[2 * k] * x for r, x in zip(rows, xs)) / sum(x * x for x in xs) for k in range(2)]
+    b = [sum(r[2 * k + 1] for r in rows) / 3 for k in range(2)]
+    rms = math.sqrt(sum((r[2 * k] - c[k] * x) ** 2 for r, x in zip(rows, xs) for k in range(2)) / 6)
+    assert rule.p == 2 and rule.training_graphs == 3
+    assert rule.c == pytest.approx(c, abs=1e-15) and rule.b == pytest.approx(b, abs=1e-15)
+    assert rule.fit_rms_gamma == pytest.approx(rms, abs=1e-15)
+    qaoa.DegreeRule.fit(problems, 2)
+    assert calls[-1][1] == {"optimizer": "adam", "lr": 0.05, "steps": 200}  # the defaults
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
