@@ -715,6 +715,62 @@ def test_degree_rule_fit_is_least_squares_over_the_optimised_angles_worked_out_h
     assert calls[-1][1] == {"optimizer": "adam", "lr": 0.05, "steps": 200}  # the defaults
 
 
+def test_problem_generators_draw_the_documented_instances():
+    """Each generator against networkx and numpy called here with the seed it documents: graph seeds are
+    ``default_rng(seed).integers(2**31)``, weights and couplings the rng's next draws. The held-out instances of
+    the benchmarks are fixed by these seeds, so another derivation would silently change every published figure.
+    Boundaries: K_n as the (n - 1)-regular graph, K_2, p = 1, and the refusals matched whole.
+    """
+
+    def graph_seed(seed):
+        return int(np.random.default_rng(seed).integers(2**31))
+
+    def edges(problem):
+        return sorted(problem.graph.edges)
+
+    assert edges(qaoa.random_regular_maxcut(8, seed=3)) == sorted(
+        nx.random_regular_graph(3, 8, seed=graph_seed(3)).edges
+    )
+    assert edges(qaoa.random_regular_maxcut(4, 3, seed=0)) == sorted(nx.complete_graph(4).edges)
+    assert edges(qaoa.erdos_renyi_maxcut(9, 0.4, seed=5)) == sorted(
+        nx.gnp_random_graph(9, 0.4, seed=graph_seed(5)).edges
+    )
+    assert edges(qaoa.erdos_renyi_maxcut(4, 1.0, seed=1)) == sorted(nx.complete_graph(4).edges)
+    weighted = qaoa.complete_weighted_maxcut(5, seed=2)
+    draws = np.random.default_rng(2).uniform(0.0, 1.0, size=10)
+    assert [weighted.graph[u][v]["weight"] for u, v in nx.complete_graph(5).edges] == draws.tolist()
+    shifted = qaoa.complete_weighted_maxcut(2, seed=2, low=0.5, high=2.0)
+    assert shifted.graph[0][1]["weight"] == float(np.random.default_rng(2).uniform(0.5, 2.0))
+    signs = np.triu(np.random.default_rng(4).choice([-1.0, 1.0], size=(5, 5)), k=1)
+    assert torch.equal(qaoa.random_sk(5, seed=4).couplings, torch.from_numpy(signs + signs.T))
+    cases = [
+        (lambda: qaoa.random_regular_maxcut(8, seed=-1), r"seed: expected a non-negative integer or None, got -1"),
+        (lambda: qaoa.random_sk(4, seed=True), r"seed: expected a non-negative integer or None, got True"),
+        (lambda: qaoa.random_sk(4, seed=1.5), r"seed: expected a non-negative integer or None, got 1\.5"),
+        (
+            lambda: qaoa.complete_weighted_maxcut(1),
+            r"n, low, high: expected n >= 2 and 0 <= low < high, got 1, 0\.0, 1\.0",
+        ),
+        (
+            lambda: qaoa.complete_weighted_maxcut(3, low=0.5, high=0.5),
+            r"n, low, high: expected n >= 2 and 0 <= low < high, got 3, 0\.5, 0\.5",
+        ),
+        (lambda: qaoa.complete_weighted_maxcut(0), r"n: expected an integer >= 1, got 0"),
+        (lambda: qaoa.erdos_renyi_maxcut(0, 0.5), r"n: expected an integer >= 1, got 0"),
+        (lambda: qaoa.erdos_renyi_maxcut(4, 1.5), r"p: expected an edge probability in \(0, 1\], got 1\.5"),
+        (lambda: qaoa.erdos_renyi_maxcut(2, 1e-12, seed=0), r"p: G\(2, 1e-12\) drew no edges in 100 tries"),
+        (lambda: qaoa.random_regular_maxcut(4, 0), r"degree: expected an integer >= 1, got 0"),
+        (
+            lambda: qaoa.random_regular_maxcut(4, 4),
+            r"degree: a 4-regular graph on 4 nodes needs degree < n and n \* degree even",
+        ),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
