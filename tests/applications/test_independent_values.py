@@ -69,6 +69,54 @@ def test_krylov_path_at_nine_spins_equals_qutip_with_the_hamiltonian_built_here(
         assert np.abs(ours[b].numpy() - reference).max() < 1e-8
 
 
+def test_krylov_dimension_is_the_smallest_m_of_saads_bound_capped_at_krylov_dim():
+    """m = min{m >= 1 : 2 r^m e^r / m! <= tol}, at most KRYLOV_DIM (Saad 1992's a priori bound), written here.
+
+    Catches a bound that stops early (too short a basis for the promised tolerance) as well as one that never
+    stops before the cap (always the most expensive basis).
+    """
+    from applications.dynamics.exact import KRYLOV_DIM, _krylov_dimension
+
+    def smallest(reach, tol):
+        for m in range(1, KRYLOV_DIM + 1):
+            if 2 * reach**m * math.exp(reach) / math.factorial(m) <= tol:
+                return m
+        return KRYLOV_DIM
+
+    for reach in (0.05, 0.5, 1.0, 3.5, 4.0, 30.0):
+        for tol in (1e-13, 1e-8, 1e-3):
+            assert _krylov_dimension(reach, tol) == smallest(reach, tol), (reach, tol)
+    assert _krylov_dimension(30.0, 1e-13) == KRYLOV_DIM  # the cap binds
+    assert _krylov_dimension(0.5) == smallest(0.5, 1e-13)  # the default tolerance
+
+
+def test_krylov_over_several_windows_off_unit_norm_equals_the_matrix_exponential():
+    """Five spins, dt = 0.1, 10 steps: the bound on ||H|| is 4 + 5 |h| + 5 |g| = 9.5, so a window holds at most
+    int(KRYLOV_REACH / 0.95) = 4 steps and the Lanczos path takes 3 equal windows (4 + 4 + 2 steps), each from the
+    last state of the one before. psi0's norms are 1 +- 5e-7, inside the accepted 1e-6: the evolution is
+    linear, so the result keeps them. Reference: torch.linalg.matrix_exp of the dense H, no eigendecomposition.
+    """
+    from applications.dynamics import ising_matrix
+
+    n, dt, steps, g, h = 5, 0.1, 10, -0.8, 0.3
+    psi0 = (
+        haar_states(n, 3, generator=torch.Generator().manual_seed(2))
+        * torch.tensor([1 + 5e-7, 1 - 5e-7, 1.0], dtype=torch.float64)[:, None]
+    )
+    hamiltonian = ising_matrix(n, g, h).to(torch.complex128)
+    expected = torch.stack([psi0 @ torch.linalg.matrix_exp(-1j * dt * k * hamiltonian).T for k in range(steps + 1)], 1)
+    for method in ("krylov", "eig"):
+        got = evolve_exact(psi0, n, steps, dt, g, h, method=method)
+        assert got.shape == (3, steps + 1, 2**n)
+        assert (got - expected).abs().max() < 1e-11, method
+    one = evolve_exact(psi0[0], n, 7, dt, g, h, method="krylov")  # 7 steps: windows of 4 + 3
+    assert one.shape == (8, 2**n) and (one - expected[0, :8]).abs().max() < 1e-11
+    assert torch.equal(evolve_exact(psi0, n, 0, dt, g, h, method="krylov"), psi0[:, None])  # no steps, no window
+    for field in ("g", "h"):
+        with pytest.raises(ValueError, match=rf"^{field}: expected a finite number, got True$"):
+            evolve_exact(psi0, n, steps, dt, **{field: True})
+
+
 def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree():
     """The fit's c minimises sum_i (gamma_i - c / sqrt(d_i))^2 over the training graphs' optimal gammas.
 
