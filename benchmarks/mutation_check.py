@@ -11,6 +11,8 @@ written by ``mutmut run`` or by ``--generate``) and, per mutant:
 * selects the tests mutmut recorded as reaching the mutated function, leaves out those whose recorded
   duration exceeds ``--max-test-s`` (so a survivor here is a candidate: a longer test may still kill it),
   and puts ``--extra-tests`` first (tests written after the stats were taken);
+* with ``--only-extra-tests``, runs only those: the quick way to learn which survivors of an earlier pass the
+  tests written since kill (give it a results file holding that pass's kills only);
 * forks a warm parent (torch and the package already imported), sets ``MUTANT_UNDER_TEST`` and runs
   pytest in the child with ``-x``; exit 1 is "killed", 0 "survived", and a child past ``--timeout`` is
   killed and reported as "timeout".
@@ -96,6 +98,11 @@ def main() -> None:
     parser.add_argument("--max-test-s", type=float, default=5.0, help="leave out covering tests slower than this")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds before a mutant's run is stopped")
     parser.add_argument("--extra-tests", nargs="*", default=[], help="tests (files or node ids) to run first")
+    parser.add_argument(
+        "--only-extra-tests",
+        action="store_true",
+        help="run only --extra-tests (do tests written since a pass kill its survivors?); checked mutants are skipped",
+    )
     parser.add_argument("--generate", action="store_true", help="regenerate mutants/ and the stats first")
     args = parser.parse_args()
     out = args.out.resolve()
@@ -126,6 +133,8 @@ def main() -> None:
         tests = covering.get(mangled_name_from_mutant_name(name.replace("__init__.", "")), [])
         tests = sorted((t for t in tests if duration.get(t, 0.0) <= args.max_test_s), key=lambda t: duration.get(t, 0))
         tests = args.extra_tests + [t for t in tests if not any(t.startswith(e) for e in args.extra_tests)]
+        if args.only_extra_tests:
+            tests = args.extra_tests
         results[name] = run_one(name, tests, args.timeout) if tests else "no tests"
         partial = out.with_suffix(".tmp")
         partial.write_text(json.dumps(results, indent=0))
