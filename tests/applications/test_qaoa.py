@@ -259,6 +259,7 @@ def test_generators_are_seeded():
         (lambda: qaoa.random_regular_maxcut(5, 3), ValueError, r"^degree: a 3-regular graph on 5 nodes needs"),
         (lambda: qaoa.erdos_renyi_maxcut(5, 0.0), ValueError, r"^p: expected an edge probability in \(0, 1\]"),
         (lambda: MaxCut(nx.path_graph(3)).cut_value([0, 1]), ValueError, r"^bits: expected a last dimension of 3"),
+        (lambda: MaxCut(nx.path_graph(3)).energy_of([0, 1, 2]), ValueError, r"^bits: expected entries 0 or 1$"),
     ],
 )
 def test_bad_input_is_named(build, error, message):
