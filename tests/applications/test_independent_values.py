@@ -826,6 +826,27 @@ def test_problem_generators_draw_the_documented_instances():
         assert re.fullmatch(message, str(caught.value)), str(caught.value)
 
 
+def test_optimal_bitstrings_are_those_within_1e9_of_the_optimum_relative_above_one():
+    """The optimal set holds every bitstring within 1e-9 * max(1, |optimum|) of the optimum (weights read from
+    files are rounded, so exact ties are not expected). A triangle with weights a, a + d, a + 2d has cuts 2a + d,
+    2a + 2d and 2a + 3d (vertex 1, 0 or 2 on its own side), each by two bitstrings (a side and its complement).
+    """
+
+    def triangle(a, d):
+        graph = nx.Graph()
+        graph.add_weighted_edges_from([(0, 1, a), (1, 2, a + d), (0, 2, a + 2 * d)])
+        return MaxCut(graph)
+
+    # |optimum| ~ 2: the window is 2e-9, so the runner-up 1.5e-9 away is optimal too, the third (3e-9) is not
+    assert triangle(1.0, 1.5e-9).optimal_bitstrings.shape == (4, 3)
+    assert triangle(1.0, 3e-9).optimal_bitstrings.shape == (2, 3)
+    # |optimum| ~ 0.5: the window is the absolute 1e-9, so 1.5e-9 away is not optimal, 0.6e-9 away is
+    assert triangle(0.25, 1.5e-9).optimal_bitstrings.shape == (2, 3)
+    assert triangle(0.25, 0.6e-9).optimal_bitstrings.shape == (4, 3)
+    # the largest problem the brute-force optimum allows
+    assert qaoa.problems.Problem(24, [(0, 1, 1.0)], 0.5, -0.5).n == 24
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
