@@ -117,6 +117,69 @@ def test_krylov_over_several_windows_off_unit_norm_equals_the_matrix_exponential
             evolve_exact(psi0, n, steps, dt, **{field: True})
 
 
+def test_krylov_edge_cases_eigenstates_tiny_steps_and_the_norm_bound():
+    """An eigenstate only gains a phase (its Krylov space is exhausted after one vector); a step of 1e-8 needs a
+    basis of two vectors (2 r^2 e^r / 2 <= 1e-13), whose off-diagonal still counts; the window bound uses
+    ||H|| <= (N - 1) + N |h| + N |g|, which must hold for the dense H."""
+    from applications.dynamics import ising_matrix
+    from applications.dynamics.exact import _norm_bound
+
+    n, g, h = 4, -1.05, 0.5
+    hamiltonian = ising_matrix(n, g, h).to(torch.float64)
+    energies, vectors = torch.linalg.eigh(hamiltonian)
+    ground = vectors[:, 0].to(torch.complex128)
+    path = evolve_exact(ground[None], n, 5, 0.3, g, h, method="krylov")[0]
+    phases = torch.exp(-1j * 0.3 * torch.arange(6, dtype=torch.float64) * energies[0])
+    assert (path - phases[:, None] * ground).abs().max() < 1e-12
+    psi0 = haar_states(n, 2, generator=torch.Generator().manual_seed(6))
+    exact_step = psi0 @ torch.linalg.matrix_exp(-1j * 1e-8 * hamiltonian.to(torch.complex128)).T
+    tiny = evolve_exact(psi0, n, 1, 1e-8, g, h, method="krylov")
+    assert (tiny[:, 1] - exact_step).abs().max() < 1e-15 and (tiny[:, 1] - psi0).abs().max() > 1e-9
+    for spins, field_g, field_h in [(4, -1.05, 0.5), (5, -0.8, 0.3), (3, 2.0, -1.5)]:
+        bound = (spins - 1) + spins * abs(field_h) + spins * abs(field_g)
+        assert _norm_bound(spins, field_g, field_h) == pytest.approx(bound, rel=1e-15)
+        norm = torch.linalg.matrix_norm(ising_matrix(spins, field_g, field_h).to(torch.float64), ord=2)
+        assert float(norm) <= bound
+
+
+def test_exact_evolution_inputs_kets_bounds_and_refusals():
+    """A single QuTiP ket gives an unbatched path; 16 spins (MAX_SPINS) are accepted; refusals matched whole."""
+    from applications.dynamics.exact import check_states
+
+    ket = qutip.Qobj(np.array([[0.6], [0.0], [0.8j], [0.0]]), dims=[[2, 2], [1, 1]])
+    single = evolve_exact(ket, 2, 3)
+    assert single.shape == (4, 4) and torch.equal(single, evolve_exact([ket], 2, 3)[0])
+    big = torch.zeros(2**16, dtype=torch.complex128)
+    big[5] = 1.0
+    assert torch.equal(evolve_exact(big, 16, 0), big[None])
+    good = torch.full((4,), 0.5, dtype=torch.complex128)
+    cases = [
+        (
+            lambda: evolve_exact("abc", 2, 1),
+            TypeError,
+            "psi0: expected a complex tensor, a complex numpy array or a QuTiP ket, got 'abc'",
+        ),
+        (
+            lambda: evolve_exact([], 2, 1),
+            TypeError,
+            "psi0: expected a complex tensor, a complex numpy array or a QuTiP ket, got []",
+        ),
+        (
+            lambda: evolve_exact(good[None, None], 2, 1),
+            ValueError,
+            "psi0: expected shape (batch, 4) or (4,) for 2 spins, got (1, 1, 4)",
+        ),
+        (lambda: evolve_exact(good, 2, -1), ValueError, "steps: expected an integer >= 0, got -1"),
+        (lambda: evolve_exact(good, True, 1), ValueError, "n_spins: expected an integer in [1, 16], got True"),
+        (lambda: evolve_exact(good, 17, 1), ValueError, "n_spins: expected an integer in [1, 16], got 17"),
+        (lambda: check_states([0.5] * 4, 2), TypeError, "psi0: expected a torch.Tensor, got [0.5, 0.5, 0.5, 0.5]"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as caught:
+            call()
+        assert str(caught.value) == message
+
+
 def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree():
     """The fit's c minimises sum_i (gamma_i - c / sqrt(d_i))^2 over the training graphs' optimal gammas.
 
