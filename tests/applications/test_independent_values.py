@@ -910,6 +910,63 @@ def test_optimal_bitstrings_are_those_within_1e9_of_the_optimum_relative_above_o
     assert qaoa.problems.Problem(24, [(0, 1, 1.0)], 0.5, -0.5).n == 24
 
 
+def test_ansatz_refusals_reprs_and_precision_words_and_values():
+    """Every refusal of the ansatz layer matched whole, its reprs, complex64's real precision, ``to`` (in place,
+    returns self) and a batched ansatz sharing one parameter vector across its problems."""
+    from applications.qaoa.ansatz import BatchedQAOA, make_ansatz, parameter_count
+
+    path3, path4 = MaxCut(nx.path_graph(3)), MaxCut(nx.path_graph(4))
+    a = QAOA(path3, 2)
+    assert repr(a) == "QAOA(MaxCut(n=3, edges=2, max_cut=2), p=2)"
+    assert repr(qaoa.DCQAOA(path3, 1, "y")) == "DCQAOA(MaxCut(n=3, edges=2, max_cut=2), p=1, cd='y')"
+    batched = BatchedQAOA([path3, MaxCut(nx.star_graph(2))], 1)
+    assert repr(batched) == "BatchedQAOA(2 problems, n=3, p=1)"
+    shared = torch.tensor([-0.4, 0.3], dtype=torch.float64)
+    assert torch.equal(batched.energy(shared), batched.energy(shared.expand(2, 2)))
+    assert torch.allclose(batched.energy(shared)[0], QAOA(path3, 1).energy(shared), atol=1e-14, rtol=0)
+    single = QAOA(path3, 1, dtype=torch.complex64)
+    assert single.real_dtype == torch.float32 and single.energy(shared).dtype == torch.float32
+    assert a.to("cpu") is a and a.device == torch.device("cpu")
+    assert parameter_count(3) == 6 and parameter_count(3, dc=True) == 9
+    assert type(make_ansatz(path3, 1)) is QAOA and make_ansatz(path3, 1, dc=True, cd="y").cd == "y"
+    cases = [
+        (lambda: QAOA("x", 1), TypeError, "problem: expected a MaxCut or SK problem, got 'x'"),
+        (
+            lambda: QAOA(path3, 1, dtype=torch.float64),
+            TypeError,
+            "dtype: expected complex64 or complex128, got torch.float64",
+        ),
+        (
+            lambda: a.energy([0.1] * 4),
+            TypeError,
+            "params: expected a tensor of shape (4,) or (batch, 4), got [0.1, 0.1, 0.1, 0.1]",
+        ),
+        (
+            lambda: a.energy(torch.zeros(1, 1, 4)),
+            ValueError,
+            "params: expected shape (4,) or (batch, 4), got (1, 1, 4)",
+        ),
+        (
+            lambda: a.energy(torch.zeros(0, 4)),
+            ValueError,
+            "params: expected at least one row of 4 angles, got shape (0, 4)",
+        ),
+        (lambda: make_ansatz(path3, 1, dc=1), TypeError, "dc: expected a bool, got 1"),
+        (lambda: parameter_count(0), ValueError, "p: expected an integer >= 1, got 0"),
+        (lambda: BatchedQAOA([], 1), ValueError, "problems: expected at least one problem, got none"),
+        (
+            lambda: BatchedQAOA([path3, path4], 1),
+            ValueError,
+            "problems: expected problems of one size, got sizes [3, 4]",
+        ),
+        (lambda: batched.energy(torch.zeros(3, 2)), ValueError, "params: expected one row per problem (2), got 3"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as caught:
+            call()
+        assert str(caught.value) == message
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
