@@ -967,6 +967,68 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
         assert str(caught.value) == message
 
 
+def test_sk_cost_on_every_bitstring_by_hand_and_its_refusals():
+    """H_c(z) = -sum_{i<j} J_ij s_i s_j with s = 1 - 2 z, each pair once, wire 0 the most significant bit; integer
+    couplings are read as float64; every refusal matched whole."""
+    couplings = np.array([[0, 1, -2], [1, 0, 3], [-2, 3, 0]])  # integers
+    problem = qaoa.SK(couplings)
+    assert problem.couplings.dtype == torch.float64 and problem.n == 3 and len(problem.terms) == 3
+    for index in range(8):
+        s = [1 - 2 * ((index >> (2 - w)) & 1) for w in range(3)]
+        expected = -(1 * s[0] * s[1] - 2 * s[0] * s[2] + 3 * s[1] * s[2])
+        assert float(problem.cost[index]) == expected
+    assert repr(problem) == "SK(n=3, optimum=-4)"  # frustrated: -1 + 2 + 3 at best
+    assert qaoa.SK(torch.tensor([[0.0, 0.5], [0.5, 0.0]], dtype=torch.float32)).couplings.dtype == torch.float64
+    cases = [
+        (
+            lambda: qaoa.SK([[0, 1], [1, 0]]),
+            TypeError,
+            "couplings: expected a square tensor or array, got [[0, 1], [1, 0]]",
+        ),
+        (
+            lambda: qaoa.SK(np.array([["a"]])),
+            TypeError,
+            "couplings: expected real couplings, got dtype <U1; SK couplings are real, not cast",
+        ),
+        (
+            lambda: qaoa.SK(torch.zeros(2, 3)),
+            ValueError,
+            "couplings: expected a square n x n matrix with n >= 2, got shape (2, 3)",
+        ),
+        (
+            lambda: qaoa.SK(torch.zeros(3, 2)),
+            ValueError,
+            "couplings: expected a square n x n matrix with n >= 2, got shape (3, 2)",
+        ),
+        (
+            lambda: qaoa.SK(torch.zeros(1, 1)),
+            ValueError,
+            "couplings: expected a square n x n matrix with n >= 2, got shape (1, 1)",
+        ),
+        (
+            lambda: qaoa.SK(torch.zeros(2, 2, 2)),
+            ValueError,
+            "couplings: expected a square n x n matrix with n >= 2, got shape (2, 2, 2)",
+        ),
+        (
+            lambda: qaoa.SK(torch.tensor([[0.0, float("inf")], [float("inf"), 0.0]])),
+            ValueError,
+            "couplings: expected finite entries",
+        ),
+        (
+            lambda: qaoa.SK(torch.tensor([[0.0, 1.0], [2.0, 0.0]])),
+            ValueError,
+            "couplings: expected a symmetric matrix (J_ij = J_ji)",
+        ),
+        (lambda: qaoa.SK(torch.eye(2)), ValueError, "couplings: expected a zero diagonal (no self-couplings)"),
+        (lambda: qaoa.SK(torch.zeros(2, 2)), ValueError, "couplings: expected at least one non-zero coupling"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as caught:
+            call()
+        assert str(caught.value) == message
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
