@@ -924,6 +924,9 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
     shared = torch.tensor([-0.4, 0.3], dtype=torch.float64)
     assert torch.equal(batched.energy(shared), batched.energy(shared.expand(2, 2)))
     assert torch.allclose(batched.energy(shared)[0], QAOA(path3, 1).energy(shared), atol=1e-14, rtol=0)
+    assert batched.problem is batched.problems[0]
+    batched64 = BatchedQAOA([path3, path3], 1, dtype=torch.complex64)
+    assert batched64.real_dtype == torch.float32 and batched64.energy(shared).dtype == torch.float32
     single = QAOA(path3, 1, dtype=torch.complex64)
     assert single.real_dtype == torch.float32 and single.energy(shared).dtype == torch.float32
     assert a.to("cpu") is a and a.device == torch.device("cpu")
