@@ -1080,14 +1080,16 @@ def test_sequences_are_the_documented_seeded_chunks_evolved_with_the_spec_fields
     Catches: another seed formula (the published figures were measured on these exact sequences), a field of
     the spec not passed to the evolution, and a seed that overflows instead of being reduced mod 2^63.
     """
-    # seed 2^62: each chunk's (seed * 1_000_003 + ...) mod 2^64 is above 2^63, so reducing mod 2^64 would differ
+    # seed 2^62: the sum exceeds what manual_seed accepts unless it is reduced
     spec = SequenceSpec(spins=(2,), per_spin=10, steps=3, dt=0.01, g=-0.7, h=0.3, seed=2**62, chunk=4)
     got = sequences(spec, 2, range(10))
     assert got.shape == (10, 4, 4) and got.dtype == torch.complex128
     for c, (lo, hi) in enumerate([(0, 4), (4, 8), (8, 10)]):
         generator = torch.Generator().manual_seed((spec.seed * 1_000_003 + 2 * 10_007 + c) % 2**63)
-        psi0 = haar_states(2, hi - lo, generator=generator)
-        assert torch.equal(got[lo:hi], evolve_exact(psi0, 2, 3, 0.01, -0.7, 0.3))
+        real = torch.randn(hi - lo, 2, 4, generator=generator, dtype=torch.float64)  # (Re, Im) of each state
+        psi0 = torch.complex(real[:, 0], real[:, 1])
+        psi0 = psi0 / psi0.abs().pow(2).sum(1, keepdim=True).sqrt()
+        assert torch.allclose(got[lo:hi], evolve_exact(psi0, 2, 3, 0.01, -0.7, 0.3), atol=1e-15, rtol=0)
     assert torch.equal(sequences(spec, 2, range(5, 7)), got[5:7])  # a slice is regenerated identically
     assert torch.equal(sequences(spec, 2, range(3, 9)), got[3:9])  # ends one past a chunk boundary
 
@@ -1109,6 +1111,7 @@ def test_cache_makes_nested_folders_rewrites_in_place_and_labels_its_progress(tm
 
 
 def test_haar_states_refusals_name_their_argument():
+    assert haar_states(2, 3, dtype=torch.complex64).dtype == torch.complex64
     for call, message in [
         (lambda: haar_states(2, 0), r"^count: expected an integer >= 1, got 0$"),
         (lambda: haar_states(0, 2), r"^n_spins: expected an integer >= 1, got 0$"),
