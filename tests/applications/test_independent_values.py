@@ -927,6 +927,7 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
     assert batched.problem is batched.problems[0]
     batched64 = BatchedQAOA([path3, path3], 1, dtype=torch.complex64)
     assert batched64.real_dtype == torch.float32 and batched64.energy(shared).dtype == torch.float32
+    assert qaoa.DCQAOA(path3, 1, dtype=torch.complex64).real_dtype == torch.float32
     single = QAOA(path3, 1, dtype=torch.complex64)
     assert single.real_dtype == torch.float32 and single.energy(shared).dtype == torch.float32
     assert a.to("cpu") is a and a.device == torch.device("cpu")
