@@ -871,6 +871,7 @@ def test_problem_generators_draw_the_documented_instances():
         (lambda: qaoa.erdos_renyi_maxcut(4, 1.5), r"p: expected an edge probability in \(0, 1\], got 1\.5"),
         (lambda: qaoa.erdos_renyi_maxcut(2, 1e-12, seed=0), r"p: G\(2, 1e-12\) drew no edges in 100 tries"),
         (lambda: qaoa.random_regular_maxcut(4, 0), r"degree: expected an integer >= 1, got 0"),
+        (lambda: qaoa.random_regular_maxcut(0), r"n: expected an integer >= 1, got 0"),
         (lambda: qaoa.random_sk(0), r"n: expected an integer >= 1, got 0"),
         (lambda: qaoa.random_sk(1), r"n: expected at least 2 spins, got 1"),
         (  # the base class names its terms when the sums overflow
