@@ -977,7 +977,9 @@ def test_sk_cost_on_every_bitstring_by_hand_and_its_refusals():
     couplings are read as float64; every refusal matched whole."""
     couplings = np.array([[0, 1, -2], [1, 0, 3], [-2, 3, 0]])  # integers
     problem = qaoa.SK(couplings)
-    assert problem.couplings.dtype == torch.float64 and problem.n == 3 and len(problem.terms) == 3
+    assert problem.couplings.dtype == torch.float64 and problem.n == 3
+    # each pair once, i < j (DC-QAOA's two-wire terms act on (i, j) in this order)
+    assert problem.terms == ((0, 1, 1.0), (0, 2, -2.0), (1, 2, 3.0))
     for index in range(8):
         s = [1 - 2 * ((index >> (2 - w)) & 1) for w in range(3)]
         expected = -(1 * s[0] * s[1] - 2 * s[0] * s[2] + 3 * s[1] * s[2])
