@@ -932,6 +932,8 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
     single = QAOA(path3, 1, dtype=torch.complex64)
     assert single.real_dtype == torch.float32 and single.energy(shared).dtype == torch.float32
     assert a.to("cpu") is a and a.device == torch.device("cpu")
+    angles = torch.tensor([-0.3, 0.2, -0.7, 0.4])  # float32 angles run in the ansatz's float64
+    assert a.energy(angles).dtype == torch.float64 and float(a.energy(angles) - a.energy(angles.double())) == 0.0
     assert parameter_count(3) == 6 and parameter_count(3, dc=True) == 9
     assert type(make_ansatz(path3, 1)) is QAOA and make_ansatz(path3, 1, dc=True, cd="y").cd == "y"
     cases = [
@@ -965,6 +967,11 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
             "problems: expected problems of one size, got sizes [3, 4]",
         ),
         (lambda: batched.energy(torch.zeros(3, 2)), ValueError, "params: expected one row per problem (2), got 3"),
+        (
+            lambda: a.energy(torch.zeros(4, device="meta")),
+            ValueError,
+            "params: expected a tensor on the ansatz's device cpu, got one on meta; move one of them with .to(device)",
+        ),
     ]
     for call, error, message in cases:
         with pytest.raises(error) as caught:
