@@ -180,6 +180,56 @@ def test_exact_evolution_inputs_kets_bounds_and_refusals():
         assert str(caught.value) == message
 
 
+def test_exact_evolution_picks_its_path_and_the_references_take_every_field(monkeypatch):
+    """``method="auto"`` takes the eigendecomposition up to DENSE_MAX_SPINS = 8 spins and Lanczos above (the two
+    agree, so only the path taken can tell them apart); ``evolve_qutip`` and ``ising_qobj`` take g and h (checked
+    against the matrix built without QuTiP away from the defaults); the empty batch, the unbatched form and the
+    names in every refusal."""
+    from applications.dynamics import evolve_qutip, exact, ising_matrix, ising_qobj
+
+    taken = []
+    for name in ("_evolve_eig", "_evolve_krylov"):
+        real = getattr(exact, name)
+        monkeypatch.setattr(exact, name, lambda *a, _real=real, _name=name: taken.append(_name) or _real(*a))
+    for n, method, path in [(8, "auto", "_evolve_eig"), (9, "auto", "_evolve_krylov"), (2, "eig", "_evolve_eig")]:
+        state = torch.zeros(2**n, dtype=torch.complex128)
+        state[0] = 1.0
+        evolve_exact(state, n, 1, method=method)
+        assert taken[-1] == path, (n, method)
+    evolve_exact(torch.tensor([1.0, 0.0], dtype=torch.complex128), 1, 1, method="krylov")
+    assert taken[-1] == "_evolve_krylov"
+    monkeypatch.undo()
+
+    g, h = -0.7, 0.3
+    assert np.allclose(ising_qobj(3, g, h).full(), ising_matrix(3, g, h).numpy(), atol=1e-15)
+    assert np.allclose(ising_qobj(3).full(), ising_matrix(3).numpy(), atol=1e-15)  # the same defaults
+    sparse = ising_matrix(3, g, h, sparse=True)
+    assert sparse.is_sparse and torch.equal(sparse.to_dense(), ising_matrix(3, g, h))
+    psi0 = haar_states(2, 2, generator=torch.Generator().manual_seed(8))
+    reference = evolve_qutip(psi0, 2, 5, 0.05, g, h)
+    assert (reference - evolve_exact(psi0, 2, 5, 0.05, g, h)).abs().max() < 1e-8
+    assert evolve_qutip(psi0[0], 2, 5, 0.05, g, h).shape == (6, 4)
+    assert evolve_qutip(psi0.to(torch.complex64), 2, 1).dtype == torch.complex64
+    empty = evolve_qutip(psi0[:0], 2, 5)
+    assert empty.shape == (0, 6, 4) and empty.dtype == torch.complex128
+    cases = [
+        (lambda: evolve_exact(psi0, 2, 1, dt=0.0), "dt: expected a positive finite number, got 0.0"),
+        (lambda: evolve_exact(psi0, 2, 1, h=float("nan")), "h: expected a finite number, got nan"),
+        (lambda: evolve_exact(psi0, 2, 1, tol=0.0), "tol: expected a positive finite number, got 0.0"),
+        (lambda: evolve_exact(psi0, 2, 1, method="dense"), "method: expected 'auto', 'eig' or 'krylov', got 'dense'"),
+        (lambda: evolve_qutip(psi0, 2, 1, dt=-1.0), "dt: expected a positive finite number, got -1.0"),
+        (lambda: evolve_qutip(psi0.real, 2, 1), "psi0: expected a complex64 or complex128 tensor, got torch.float64"),
+        (lambda: ising_matrix(2, g="x"), "g: expected a finite number, got 'x'"),
+        (lambda: ising_matrix(2, h="x"), "h: expected a finite number, got 'x'"),
+        (lambda: ising_qobj(2, g="x"), "g: expected a finite number, got 'x'"),
+        (lambda: ising_qobj(2, h="x"), "h: expected a finite number, got 'x'"),
+    ]
+    for call, message in cases:
+        with pytest.raises((ValueError, TypeError)) as caught:
+            call()
+        assert str(caught.value) == message
+
+
 def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree():
     """The fit's c minimises sum_i (gamma_i - c / sqrt(d_i))^2 over the training graphs' optimal gammas.
 
