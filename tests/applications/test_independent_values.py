@@ -1093,6 +1093,46 @@ def test_sk_cost_on_every_bitstring_by_hand_and_its_refusals():
         assert str(caught.value) == message
 
 
+def test_dynamics_predictor_builds_what_its_arguments_say():
+    """Table B1's defaults, the tables' shapes and 1/sqrt(width/2) scale, the untied decoder, the recurrent stack's
+    layers and cell arguments, and the residual gain's parameter (absent when not residual), by name and shape."""
+    defaults = DynamicsPredictor()
+    assert defaults.config == {
+        "max_spins": 10,
+        "width": 512,
+        "cell": "sru",
+        "num_layers": 4,
+        "dropout": 0.005,
+        "tie_decoder": True,
+        "residual": True,
+        "cell_kwargs": {},
+        "increment_init": 0.002,
+    }
+    assert defaults.cell_name == "sru" and defaults.spin_re.shape == (1024, 256)
+    assert float(defaults.increment_log_gain.detach()) == pytest.approx(math.log(0.002), rel=1e-6)
+    for table in (defaults.spin_re, defaults.spin_im):  # N(0, 1) / sqrt(256): 262,144 draws, std 1/16 +- 0.2%
+        assert float(table.detach().std()) == pytest.approx(1 / 16, rel=0.01)
+    torch.manual_seed(0)
+    model = DynamicsPredictor(
+        max_spins=3, width=8, cell="lstm", num_layers=2, cell_kwargs={"bias": False}, tie_decoder=False, residual=False
+    )
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    assert shapes["decode_re"] == shapes["decode_im"] == (8, 4) and shapes["chain"] == (3, 8)
+    assert [name for name in shapes if name.startswith("recurrent.")] == [
+        "recurrent.cells.0.weight_ih",
+        "recurrent.cells.0.weight_hh",
+        "recurrent.cells.1.weight_ih",
+        "recurrent.cells.1.weight_hh",
+    ]  # two layers, no biases
+    assert model.increment_log_gain is None and model.increment_gain is None and not model.residual
+    assert "increment_log_gain" not in shapes and model.cell_name == "lstm"
+    wide = DynamicsPredictor(max_spins=4, width=64, tie_decoder=False, num_layers=1)
+    for table in (wide.decode_re, wide.decode_im):  # 16 x 32 draws scaled by 1/sqrt(32)
+        assert table.shape == (16, 32) and 0.12 < float(table.detach().std()) < 0.22
+    with pytest.raises(ValueError, match=r"^max_spins: expected an integer >= 1, got 0$"):
+        DynamicsPredictor(max_spins=0)
+
+
 def test_splits_and_unshuffled_batches_by_index():
     """25 sequences per N: train 0..19, validation 20..21 (round(22.5) = 22), test 22..24; without shuffling,
     batches walk each N's split in order, N by N in the spec's order, the last batch short.
