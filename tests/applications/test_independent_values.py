@@ -112,6 +112,9 @@ def test_krylov_over_several_windows_off_unit_norm_equals_the_matrix_exponential
     one = evolve_exact(psi0[0], n, 7, dt, g, h, method="krylov")  # 7 steps: windows of 4 + 3
     assert one.shape == (8, 2**n) and (one - expected[0, :8]).abs().max() < 1e-11
     assert torch.equal(evolve_exact(psi0, n, 0, dt, g, h, method="krylov"), psi0[:, None])  # no steps, no window
+    for method in ("krylov", "eig"):  # complex64 states are evolved in single precision, on both paths
+        single = evolve_exact(psi0.to(torch.complex64), n, steps, dt, g, h, method=method)
+        assert single.dtype == torch.complex64 and (single - expected).abs().max() < 1e-5, method
     for field in ("g", "h"):
         with pytest.raises(ValueError, match=rf"^{field}: expected a finite number, got True$"):
             evolve_exact(psi0, n, steps, dt, **{field: True})
@@ -172,6 +175,11 @@ def test_exact_evolution_inputs_kets_bounds_and_refusals():
         (lambda: evolve_exact(good, 2, -1), ValueError, "steps: expected an integer >= 0, got -1"),
         (lambda: evolve_exact(good, True, 1), ValueError, "n_spins: expected an integer in [1, 16], got True"),
         (lambda: evolve_exact(good, 17, 1), ValueError, "n_spins: expected an integer in [1, 16], got 17"),
+        (
+            lambda: evolve_exact(good * float("nan"), 2, 1),
+            ValueError,
+            "psi0: expected finite amplitudes, got nan or inf",
+        ),
         (lambda: check_states([0.5] * 4, 2), TypeError, "psi0: expected a torch.Tensor, got [0.5, 0.5, 0.5, 0.5]"),
     ]
     for call, error, message in cases:
