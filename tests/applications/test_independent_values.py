@@ -226,6 +226,10 @@ def test_exact_evolution_picks_its_path_and_the_references_take_every_field(monk
         (lambda: evolve_exact(psi0, 2, 1, tol=0.0), "tol: expected a positive finite number, got 0.0"),
         (lambda: evolve_exact(psi0, 2, 1, method="dense"), "method: expected 'auto', 'eig' or 'krylov', got 'dense'"),
         (lambda: evolve_qutip(psi0, 2, 1, dt=-1.0), "dt: expected a positive finite number, got -1.0"),
+        (
+            lambda: evolve_qutip("abc", 2, 1),
+            "psi0: expected a complex tensor, a complex numpy array or a QuTiP ket, got 'abc'",
+        ),
         (lambda: evolve_qutip(psi0.real, 2, 1), "psi0: expected a complex64 or complex128 tensor, got torch.float64"),
         (lambda: ising_matrix(2, g="x"), "g: expected a finite number, got 'x'"),
         (lambda: ising_matrix(2, h="x"), "h: expected a finite number, got 'x'"),
