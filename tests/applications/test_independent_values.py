@@ -26,6 +26,16 @@ from applications.qaoa import QAOA, MaxCut
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
 
 
+def assert_refusals(cases, error=None, *, regex=False):
+    """Each ``(call[, error], message)`` raises ``error`` with exactly ``message`` (a regex matched whole if ``regex``)."""
+    for call, *expected in cases:
+        kind, message = expected if len(expected) == 2 else (error, expected[0])
+        with pytest.raises(kind) as caught:
+            call()
+        text = str(caught.value)
+        assert (re.fullmatch(message, text) is not None) if regex else text == message, text
+
+
 def test_mean_relative_entropy_averages_over_sequences_at_every_step():
     """Two sequences, two steps, one spin: D(t) = mean_b sum_x P log(P / Q), P and Q the normalised |amplitudes|.
 
@@ -182,10 +192,7 @@ def test_exact_evolution_inputs_kets_bounds_and_refusals():
         ),
         (lambda: check_states([0.5] * 4, 2), TypeError, "psi0: expected a torch.Tensor, got [0.5, 0.5, 0.5, 0.5]"),
     ]
-    for call, error, message in cases:
-        with pytest.raises(error) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(cases)
 
 
 def test_exact_evolution_picks_its_path_and_the_references_take_every_field(monkeypatch):
@@ -236,10 +243,7 @@ def test_exact_evolution_picks_its_path_and_the_references_take_every_field(monk
         (lambda: ising_qobj(2, g="x"), "g: expected a finite number, got 'x'"),
         (lambda: ising_qobj(2, h="x"), "h: expected a finite number, got 'x'"),
     ]
-    for call, message in cases:
-        with pytest.raises((ValueError, TypeError)) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(cases, (ValueError, TypeError))
 
 
 def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree():
@@ -675,10 +679,7 @@ def test_metric_refusals_name_the_argument_and_what_came():
             r"states: expected a complex tensor \(batch, steps, 2\*\*N\), got list",
         ),
     ]
-    for call, message in cases:
-        with pytest.raises(ValueError) as caught:
-            call()
-        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    assert_refusals(cases, ValueError, regex=True)
 
 
 def test_norm_preserving_predictor_teacher_forcing_rollout_and_dtypes_by_hand():
@@ -793,10 +794,7 @@ def test_degree_rule_on_dc_qaoa_and_the_baselines_refusals():
         (lambda: qaoa.degree_rule(QAOA(cube, 2)), ValueError, r"ansatz: the degree rule is a p = 1 rule, got p = 2"),
         (lambda: qaoa.ansatz_optimum(QAOA(cube, 1), starts=0), ValueError, r"starts: expected an integer >= 1, got 0"),
     ]
-    for call, error, message in cases:
-        with pytest.raises(error) as caught:
-            call()
-        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    assert_refusals(cases, regex=True)
     with pytest.raises(ValueError, match=r"^batch: expected an integer >= 1, got 0$"):
         qaoa.random_init(QAOA(cube, 1), 0)
     # a fitted rule on DC-QAOA: alpha_k = 0 after each (gamma_k, beta_k)
@@ -946,10 +944,7 @@ def test_problem_generators_draw_the_documented_instances():
             r"degree: a 4-regular graph on 4 nodes needs degree < n and n \* degree even",
         ),
     ]
-    for call, message in cases:
-        with pytest.raises(ValueError) as caught:
-            call()
-        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    assert_refusals(cases, ValueError, regex=True)
 
 
 def test_optimal_bitstrings_are_those_within_1e9_of_the_optimum_relative_above_one():
@@ -1035,10 +1030,7 @@ def test_ansatz_refusals_reprs_and_precision_words_and_values():
             "params: expected a tensor on the ansatz's device cpu, got one on meta; move one of them with .to(device)",
         ),
     ]
-    for call, error, message in cases:
-        with pytest.raises(error) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(cases)
 
 
 def test_sk_cost_on_every_bitstring_by_hand_and_its_refusals():
@@ -1099,10 +1091,7 @@ def test_sk_cost_on_every_bitstring_by_hand_and_its_refusals():
         (lambda: qaoa.SK(torch.eye(2)), ValueError, "couplings: expected a zero diagonal (no self-couplings)"),
         (lambda: qaoa.SK(torch.zeros(2, 2)), ValueError, "couplings: expected at least one non-zero coupling"),
     ]
-    for call, error, message in cases:
-        with pytest.raises(error) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(cases)
 
 
 def test_dynamics_predictor_builds_what_its_arguments_say():
@@ -1225,12 +1214,13 @@ def test_cache_makes_nested_folders_rewrites_in_place_and_labels_its_progress(tm
 
 def test_haar_states_refusals_name_their_argument():
     assert haar_states(2, 3, dtype=torch.complex64).dtype == torch.complex64
-    for call, message in [
-        (lambda: haar_states(2, 0), r"^count: expected an integer >= 1, got 0$"),
-        (lambda: haar_states(0, 2), r"^n_spins: expected an integer >= 1, got 0$"),
-    ]:
-        with pytest.raises(ValueError, match=message):
-            call()
+    assert_refusals(
+        [
+            (lambda: haar_states(2, 0), "count: expected an integer >= 1, got 0"),
+            (lambda: haar_states(0, 2), "n_spins: expected an integer >= 1, got 0"),
+        ],
+        ValueError,
+    )
 
 
 def test_data_refusals_name_the_argument_or_the_file_and_what_came(tmp_path):
@@ -1266,10 +1256,7 @@ def test_data_refusals_name_the_argument_or_the_file_and_what_came(tmp_path):
             rf"folder: expected a data cache with metadata\.json, got {re.escape(str(tmp_path))}",
         ),
     ]
-    for call, error, message in cases:
-        with pytest.raises(error) as caught:
-            call()
-        assert re.fullmatch(message, str(caught.value)), str(caught.value)
+    assert_refusals(cases, regex=True)
     folder = data.cache(spec, tmp_path / "cache")
     meta_path, pt = folder / "metadata.json", folder / "spins-2.pt"
     meta = json.loads(meta_path.read_text())
