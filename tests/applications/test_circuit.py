@@ -4,6 +4,8 @@ autograd through the state, and bad circuits are refused.
 Tolerance 1e-12 in complex128: a few hundred floating-point operations per amplitude.
 """
 
+import re
+
 import pytest
 import torch
 
@@ -21,16 +23,68 @@ def test_circuit_runners_agree_and_check_their_input():
     assert torch.allclose(
         circuit_expectation(initial, rotations, params, cost), q.expectation_diagonal(state, cost), atol=1e-12
     )
-    with pytest.raises(ValueError, match=r"rotations: parameter index 1 out of range for 1 parameters"):
-        circuit_state(initial, rotations, params[:, :1])
-    with pytest.raises(ValueError, match=r"params: expected \(batch, num_params\)"):
-        circuit_expectation(initial, rotations, params[0], cost)
-    with pytest.raises(TypeError, match="rotations: expected Rotation objects"):
-        circuit_state(initial, ["x_all"], params)
-    with pytest.raises(ValueError, match=r"initial: expected 1 or 2 rows"):
-        circuit_state(q.plus_state(2, batch=3, dtype=torch.complex128), rotations, params)
-    with pytest.raises(ValueError, match="kind: expected 'diagonal', 'x_all' or 'pauli'"):
-        Rotation("y_all", 0)
+    # each message matched whole: the argument, what was expected and what came
+    refusals = [
+        (
+            ValueError,
+            r"rotations: parameter index 1 out of range for 1 parameters",
+            lambda: circuit_state(initial, rotations, params[:, :1]),
+        ),
+        (
+            ValueError,
+            r"params: expected \(batch, num_params\), got shape \(2,\)",
+            lambda: circuit_expectation(initial, rotations, params[0], cost),
+        ),
+        (
+            TypeError,
+            r"params: expected a torch.Tensor, got \[\[0.3, 0.7\]\]",
+            lambda: circuit_state(initial, rotations, [[0.3, 0.7]]),
+        ),
+        (
+            TypeError,
+            r"rotations: expected Rotation objects, got 'x_all'",
+            lambda: circuit_state(initial, ["x_all"], params),
+        ),
+        (
+            ValueError,
+            r"initial: expected 1 or 2 rows \(one per parameter row\), got 3",
+            lambda: circuit_state(q.plus_state(2, batch=3, dtype=torch.complex128), rotations, params),
+        ),
+        # three parameters per row and three initial rows: the rows are counted against the batch, not the parameters
+        (
+            ValueError,
+            r"initial: expected 1 or 2 rows \(one per parameter row\), got 3",
+            lambda: circuit_expectation(
+                q.plus_state(2, batch=3, dtype=torch.complex128), rotations, torch.ones(2, 3, dtype=torch.float64), cost
+            ),
+        ),
+        (ValueError, r"kind: expected 'diagonal', 'x_all' or 'pauli', got 'y_all'", lambda: Rotation("y_all", 0)),
+        (
+            ValueError,
+            r"diagonal: a 'diagonal' rotation needs its generator's 2\*\*n entries",
+            lambda: Rotation("diagonal", 0),
+        ),
+        (
+            ValueError,
+            r"pauli: expected one letter per wire, got 'ZY' on \(0,\)",
+            lambda: Rotation("pauli", 0, pauli="ZY", wires=(0,)),
+        ),
+        (ValueError, r"pauli: expected one letter per wire, got '' on \(\)", lambda: Rotation("pauli", 0)),
+        (
+            ValueError,
+            r"observable: expected a real diagonal of 4 entries, got \(4,\) torch.complex128",
+            lambda: circuit_expectation(initial, rotations, params, cost.to(torch.complex128)),
+        ),
+        (
+            ValueError,
+            r"observable: expected a real diagonal of 4 entries, got \(3,\) torch.float64",
+            lambda: circuit_expectation(initial, rotations, params, cost[:3]),
+        ),
+    ]
+    for error, message, call in refusals:
+        with pytest.raises(error) as caught:
+            call()
+        assert re.fullmatch(message, str(caught.value)), str(caught.value)
 
 
 def test_adjoint_gradient_of_the_mixer_equals_autograd_through_the_state():
@@ -46,3 +100,70 @@ def test_adjoint_gradient_of_the_mixer_equals_autograd_through_the_state():
         q.expectation_diagonal(circuit_state(initial, rotations, params), cost).sum(), params
     )
     assert torch.allclose(adjoint, direct, atol=1e-12)
+
+
+@pytest.mark.parametrize(("n", "start", "width"), [(5, 0, 2), (5, 2, 2), (5, 3, 2), (4, 0, 4), (3, 2, 1)])
+def test_group_product_applies_a_batch_of_matrices_to_its_wires(n, start, width):
+    """_apply_group against the full operator I_(2^start) (x) M_b (x) I_(rest) built with torch.kron, for two rows
+    with different, non-symmetric matrices (the mixer's own Kronecker powers are symmetric, so they cannot tell M
+    from M^T), on leading, middle and last wires.
+
+    Catches: the transpose on the last-wires branch dropped, and the view losing its batch dimension.
+    """
+    from applications.qaoa.circuit import _apply_group
+
+    generator = torch.Generator().manual_seed(n + 7 * start)
+    matrices = torch.randn(2, 2**width, 2**width, generator=generator, dtype=torch.complex128)
+    state = torch.randn(2, 2**n, generator=generator, dtype=torch.complex128)
+    rest = 2 ** (n - start - width)
+    expected = torch.stack(
+        [torch.kron(torch.kron(torch.eye(2**start), m), torch.eye(rest)) @ row for m, row in zip(matrices, state)]
+    )
+    assert torch.allclose(_apply_group(matrices, state, start, width), expected, atol=1e-12)
+    single = _apply_group(matrices[:1], state[1:], start, width)  # one matrix for one state, as the mixer calls it
+    assert torch.allclose(single, torch.kron(torch.kron(torch.eye(2**start), matrices[0]), torch.eye(rest)) @ state[1])
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_rotations_keep_a_complex64_state_in_complex64_under_float64_angles(batch):
+    """Each generator kind (the compressed and the plain diagonal, a Pauli string, the mixer on one row and on
+    several) rotates a complex64 state by float64 angles into complex64, equal to the complex128 result to 1e-5
+    (float32 rounding over a few operations per amplitude of unit size).
+
+    Catches: a phase table or a cos/sin factor left in float64, which would promote the state to complex128 (or
+    fail the mixer's in-place update).
+    """
+    from applications.qaoa.circuit import apply_rotation
+
+    generator = torch.Generator().manual_seed(batch)
+    diagonal = torch.randint(0, 3, (8,), generator=generator).double()
+    rotations = [
+        diagonal_rotation(0, diagonal),
+        Rotation("diagonal", 0, diagonal=diagonal),
+        Rotation("pauli", 0, pauli="XZ", wires=(0, 2)),
+        Rotation("x_all", 0),
+    ]
+    assert rotations[0].levels is not None and rotations[1].levels is None
+    state = torch.randn(batch, 8, generator=generator, dtype=torch.complex128)
+    angle = torch.rand(batch, generator=generator, dtype=torch.float64)
+    for rot in rotations:
+        reference = apply_rotation(state, rot, angle, 3)
+        rotated = apply_rotation(state.to(torch.complex64), rot, angle, 3)
+        assert rotated.dtype == torch.complex64, rot.kind
+        assert torch.allclose(rotated, reference.to(torch.complex64), atol=1e-5), rot.kind
+    params = angle[:, None]
+    reference = circuit_state(state, rotations, params)
+    built = circuit_state(state.to(torch.complex64), rotations, params)  # the out-of-place reference runner too
+    assert built.dtype == torch.complex64 and torch.allclose(built, reference.to(torch.complex64), atol=1e-5)
+
+
+def test_diagonal_rotation_compresses_up_to_max_levels_inclusive():
+    """A diagonal with exactly ``max_levels`` distinct values is compressed (levels[level_index] == diagonal);
+    one more distinct value than allowed, or a batch of diagonals, keeps the plain form."""
+    diagonal = torch.tensor([2.0, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0, 2.0], dtype=torch.float64)
+    compressed = diagonal_rotation(1, diagonal, 0.5, max_levels=3)
+    assert torch.equal(compressed.levels, torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))
+    assert torch.equal(compressed.levels[compressed.level_index], diagonal)
+    assert (compressed.param, compressed.coefficient, compressed.kind) == (1, 0.5, "diagonal")
+    assert diagonal_rotation(1, diagonal, max_levels=2).levels is None
+    assert diagonal_rotation(0, diagonal.expand(2, 8)).levels is None

@@ -7,6 +7,7 @@ Exactness: complex128; QuTiP's sesolve runs at atol 1e-12 / rtol 1e-10, which le
 import json
 import math
 import re
+from dataclasses import replace
 
 import pytest
 import torch
@@ -343,23 +344,91 @@ def test_norm_preserving_predictor_learns_the_hamiltonian():
     assert report[2]["predictor"]["mre"][50] < 1e-3 < report[2]["persistence"]["mre"][50]
 
 
-def test_transfer_writes_curves_for_both_models(tmp_path):
+def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
+    """The run folder (config, metrics, figure, report), the curves, the epochs to the scratch loss, silence by
+    default, the data of each chain generated once from the config's spec (N = 3 is shared by both trainings and
+    the three evaluations on 20 test sequences), and the model width as configured or by the recipe's rule."""
+    from dataclasses import asdict
+
+    from applications.dynamics import transfer
     from applications.dynamics.transfer import TransferConfig, run_transfer
 
-    config = TransferConfig(base_spins=(2,), target=3, per_spin=10, steps=4, width=8, layers=1, base_epochs=1, epochs=2)
+    chunks, evaluated, plotted = [], [], []
+    original_chunk, original_evaluate, original_plot = data._chunk, transfer.evaluate_predictor, transfer._plot
+    monkeypatch.setattr(data, "_chunk", lambda *args: chunks.append(args) or original_chunk(*args))
+
+    def evaluate(model, spec, **kw):
+        evaluated.append((model.width, spec.spins, kw["count"]))
+        return original_evaluate(model, spec, **kw)
+
+    monkeypatch.setattr(transfer, "evaluate_predictor", evaluate)
+    monkeypatch.setattr(transfer, "_plot", lambda *args: plotted.append(args[1:]) or original_plot(*args))
+    config = TransferConfig(
+        base_spins=(2,), target=3, per_spin=10, steps=4, width=8, layers=1, base_epochs=1, epochs=2, seed=1
+    )
     metrics = run_transfer(config, tmp_path / "t")
+    assert capsys.readouterr() == ("", "")  # progress is off unless asked for
+    # one chunk of 10 sequences for N = 3 (generated first, for both trainings) and one for N = 2
+    assert [(spec.spins, spec.per_spin, spec.steps, spec.seed, n, index) for spec, n, index in chunks] == [
+        ((3,), 10, 4, 1, 3, 0),
+        ((2,), 10, 4, 1, 2, 0),
+    ]
+    assert evaluated == [(8, (3,), 20)] * 3 and plotted == [(tmp_path / "t" / "transfer.png", 3)]
+    assert set(metrics) == {
+        "config",
+        "curves",
+        "base_val_loss",
+        "base_seconds",
+        "rows",
+        "epochs_to_scratch_loss",
+        "verdict",
+    }
+    assert metrics["config"] == asdict(config) and len(metrics["base_val_loss"]) == 1 and metrics["base_seconds"] > 0
+    folder = tmp_path / "t"
+    assert json.loads((folder / "config.json").read_text()) == json.loads(json.dumps(asdict(config)))
+    assert json.loads((folder / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
     assert set(metrics["curves"]) == {"fine-tuned base", "from scratch"}
     assert all(len(v) == 2 for v in metrics["curves"].values())
     assert [row["model"] for row in metrics["rows"]] == ["fine-tuned base", "from scratch", "base, no fine-tuning"]
-    assert (tmp_path / "t" / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in (
-        tmp_path / "t" / "report.md"
-    ).read_text()
+    assert [row["N"] for row in metrics["rows"]] == [3, 3, 3]
+    report = (folder / "report.md").read_text()
+    assert (folder / "transfer.png").stat().st_size > 0 and "Transfer to N = 3" in report
+    assert "| model | N | MRE |" in report  # the rows as a markdown table
     needed = metrics["epochs_to_scratch_loss"]
     scratch_best = min(metrics["curves"]["from scratch"])
     assert needed["from scratch"] == 1 + metrics["curves"]["from scratch"].index(scratch_best)
-    assert metrics["verdict"] in (tmp_path / "t" / "report.md").read_text()
-    with pytest.raises(ValueError, match=r"target: expected a chain length outside base_spins \(2,\), got 2"):
+    assert metrics["verdict"] in report
+    with pytest.raises(ValueError, match=r"^target: expected a chain length outside base_spins \(2,\), got 2$"):
         run_transfer(TransferConfig(base_spins=(2,), target=2))
+    evaluated.clear()
+    run_transfer(replace(config, base_spins=(1,), target=2, steps=2, width=None, epochs=1))
+    assert evaluated == [(64, (2,), 20)] * 3  # width None: default_width((1, 2)) = max(64, 2^3)
+
+
+def test_transfer_plot_draws_both_curves_by_epoch(tmp_path, monkeypatch):
+    """The figure, read back before it is written: one line with markers per model, x from epoch 1, the log
+    axis and labels, the figure's size and resolution, and the figure closed afterwards."""
+    import matplotlib.pyplot as plt
+
+    from applications.dynamics import transfer
+    from ornn import _io
+
+    captured = []
+    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((path, figure, kw)))
+    curves = {"fine-tuned base": [0.5, 0.2, 0.1], "from scratch": [0.9, 0.4]}
+    transfer._plot(curves, tmp_path / "t.png", 7)
+    ((path, figure, kw),) = captured
+    assert path == tmp_path / "t.png" and kw == {"dpi": 110, "bbox_inches": "tight"}
+    assert tuple(figure.get_size_inches()) == (6, 4) and not plt.fignum_exists(figure.number)
+    (ax,) = figure.axes
+    assert (ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel()) == ("log", "epoch", "validation MSE")
+    assert ax.get_title() == "N = 7: fine-tuning the base model against training from scratch"
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == list(curves)
+    assert [list(line.get_xdata()) for line in lines] == [[1, 2, 3], [1, 2]]
+    assert [list(line.get_ydata()) for line in lines] == list(curves.values())
+    assert [line.get_marker() for line in lines] == ["o", "o"]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == list(curves)
 
 
 def test_transfer_verdict_counts_epochs_to_the_scratch_loss():

@@ -1113,6 +1113,7 @@ def test_dynamics_predictor_builds_what_its_arguments_say():
     assert float(defaults.increment_log_gain.detach()) == pytest.approx(math.log(0.002), rel=1e-6)
     for table in (defaults.spin_re, defaults.spin_im):  # N(0, 1) / sqrt(256): 262,144 draws, std 1/16 +- 0.2%
         assert float(table.detach().std()) == pytest.approx(1 / 16, rel=0.01)
+    assert float(defaults.chain.detach().std()) == pytest.approx(0.1, rel=0.05)  # 0.1 N(0, 1): 5,120 draws, +- 1%
     torch.manual_seed(0)
     model = DynamicsPredictor(
         max_spins=3, width=8, cell="lstm", num_layers=2, cell_kwargs={"bias": False}, tie_decoder=False, residual=False
@@ -1132,6 +1133,118 @@ def test_dynamics_predictor_builds_what_its_arguments_say():
         assert table.shape == (16, 32) and 0.12 < float(table.detach().std()) < 0.22
     with pytest.raises(ValueError, match=r"^max_spins: expected an integer >= 1, got 0$"):
         DynamicsPredictor(max_spins=0)
+
+
+@pytest.mark.parametrize("tie_decoder", [True, False])
+def test_dynamics_predictor_decodes_through_the_right_tables(tie_decoder):
+    """psi' = v_re E_re[:2^N]^T + i v_im E_im[:2^N]^T, with the decoder's own tables when untied, in the
+    state's dtype (complex128 from float32 tables).
+
+    Catches: the untied decoder reading an encoding table for either half, and the result left in complex64.
+    """
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=6, num_layers=1, tie_decoder=tie_decoder, residual=False)
+    v = torch.randn(2, 6)
+    table_re = model.spin_re if tie_decoder else model.decode_re
+    table_im = model.spin_im if tie_decoder else model.decode_im
+    decoded = model._decode(v, 2, torch.complex128)
+    assert decoded.dtype == torch.complex128 and decoded.shape == (2, 4)
+    expected_re = v[:, :3] @ table_re[:4].T
+    expected_im = v[:, 3:] @ table_im[:4].T
+    assert torch.allclose(decoded.real.float(), expected_re) and torch.allclose(decoded.imag.float(), expected_im)
+    states = torch.randn(1, 2, 8, dtype=torch.complex128)
+    assert model(states)[0].dtype == torch.complex128  # not residual: the decoded state is the prediction
+
+
+def test_dynamics_predictor_encodes_by_hand_adds_its_increment_and_refuses_bad_states():
+    """e = [Re(psi) E_re[:2^N], Im(psi) E_im[:2^N]] + C[N - 1] for N = 1 and 2, and the residual prediction equals
+    psi + gain * (the prediction of the same network built with residual=False); a float32 model reads complex128
+    states; the refusals name ``states`` (and the checkpoint's gain) and say what came.
+
+    Catches: the chain row off by one, N = 1 refused, the increment subtracted, the dtype conversion dropped, a
+    real tensor of the right length admitted, and a gain of exactly zero read as a logarithm.
+    """
+    torch.manual_seed(0)
+    residual = DynamicsPredictor(max_spins=3, width=6, num_layers=1).eval()
+    torch.manual_seed(0)
+    plain = DynamicsPredictor(max_spins=3, width=6, num_layers=1, residual=False).eval()
+    shared = {k: v for k, v in residual.state_dict().items() if k != "increment_log_gain"}
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in shared.items())
+    for n in (1, 2):
+        states = torch.randn(2, 3, 2**n, dtype=torch.complex128)
+        rows = 2**n
+        expected = torch.cat(
+            [states.real.float() @ residual.spin_re[:rows], states.imag.float() @ residual.spin_im[:rows]], dim=-1
+        )
+        assert torch.allclose(residual._encode(states, n), expected + residual.chain[n - 1])
+        out, _ = residual(states)
+        increment, _ = plain(states)
+        assert out.dtype == torch.complex128 and not torch.allclose(out, states)
+        assert torch.allclose(out, states + residual.increment_gain * increment)
+    assert_refusals(
+        [
+            (lambda: residual("psi"), TypeError, "states: expected a torch.Tensor, got 'psi'"),
+            (
+                lambda: residual(torch.zeros(2, 4, dtype=torch.complex128)),
+                ValueError,
+                "states: expected shape (batch, steps, 2**N), got (2, 4)",
+            ),
+            (
+                lambda: residual(torch.zeros(1, 1, 4, dtype=torch.float64)),
+                ValueError,
+                "states: expected complex amplitudes over 2^N entries with 1 <= N <= 3, got last dimension 4 "
+                "(torch.float64)",
+            ),
+            (
+                lambda: residual(torch.zeros(1, 1, 1, dtype=torch.complex128)),
+                ValueError,
+                "states: expected complex amplitudes over 2^N entries with 1 <= N <= 3, got last dimension 1 "
+                "(torch.complex128)",
+            ),
+            (
+                lambda: residual.load_state_dict({**shared, "increment_gain": torch.tensor(0.0)}),
+                ValueError,
+                "increment_gain: expected a positive gain to take the logarithm of, got 0.0 (a checkpoint whose "
+                "gain crossed zero in training)",
+            ),
+        ]
+    )
+
+
+def test_dynamics_predictor_bounds_are_inclusive_and_its_refusals_name_the_argument():
+    """The edges of what the constructor admits: max_spins up to 14 (2^14-row tables), width 2 (one real and one
+    imaginary unit), dropout just below 1; one step past each is refused with a message naming the argument.
+
+    Catches: an off-by-one bound, a refusal without a message, and a message that names another argument.
+    """
+    edge = DynamicsPredictor(max_spins=14, width=2, num_layers=1, dropout=0.999)
+    assert edge.spin_re.shape == edge.spin_im.shape == (2**14, 1) and edge.chain.shape == (14, 2)
+    assert_refusals(
+        [
+            (
+                lambda: DynamicsPredictor(max_spins=15, width=2),
+                ValueError,
+                "max_spins: expected at most 14 (tables of 2^max_spins rows), got 15",
+            ),
+            (lambda: DynamicsPredictor(width=1), ValueError, "width: expected an integer >= 2, got 1"),
+            (lambda: DynamicsPredictor(width=2.0), TypeError, "width: expected an integer >= 2, got 2.0"),
+            (
+                lambda: DynamicsPredictor(width=6 + 1),
+                ValueError,
+                "width: expected an even number (real and imaginary halves), got 7",
+            ),
+            (
+                lambda: DynamicsPredictor(width=2, dropout=1.0),
+                ValueError,
+                "dropout: expected a number in [0, 1), got 1.0",
+            ),
+            (
+                lambda: DynamicsPredictor(width=2, dropout="0.1"),
+                TypeError,
+                "dropout: expected a number in [0, 1), got '0.1'",
+            ),
+        ]
+    )
 
 
 def test_splits_and_unshuffled_batches_by_index():
