@@ -7,6 +7,7 @@ Exactness: complex128; QuTiP's sesolve runs at atol 1e-12 / rtol 1e-10, which le
 import json
 import math
 import re
+import time
 from dataclasses import replace
 
 import pytest
@@ -362,11 +363,33 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
         return original_evaluate(model, spec, **kw)
 
     monkeypatch.setattr(transfer, "evaluate_predictor", evaluate)
+    trained, original_train = [], transfer.train_predictor
+
+    def train(model, spec, **kw):
+        trained.append((model, spec.spins, kw))
+        return original_train(model, spec, **kw)
+
+    monkeypatch.setattr(transfer, "train_predictor", train)
     monkeypatch.setattr(transfer, "_plot", lambda *args: plotted.append(args[1:]) or original_plot(*args))
     config = TransferConfig(
-        base_spins=(2,), target=3, per_spin=10, steps=4, width=8, layers=1, base_epochs=1, epochs=2, seed=1
+        base_spins=(2,),
+        target=3,
+        per_spin=10,
+        steps=4,
+        width=8,
+        layers=1,
+        cell="gru",
+        base_epochs=1,
+        epochs=2,
+        seed=1,
+        base_lr=2e-3,
+        base_decay=0.9,
+        transfer_lr=3e-4,
+        transfer_decay=0.8,
     )
+    started = time.perf_counter()
     metrics = run_transfer(config, tmp_path / "t")
+    elapsed = time.perf_counter() - started
     assert capsys.readouterr() == ("", "")  # progress is off unless asked for
     # one chunk of 10 sequences for N = 3 (generated first, for both trainings) and one for N = 2
     assert [(spec.spins, spec.per_spin, spec.steps, spec.seed, n, index) for spec, n, index in chunks] == [
@@ -383,7 +406,20 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
         "epochs_to_scratch_loss",
         "verdict",
     }
-    assert metrics["config"] == asdict(config) and len(metrics["base_val_loss"]) == 1 and metrics["base_seconds"] > 0
+    assert metrics["config"] == asdict(config) and len(metrics["base_val_loss"]) == 1
+    assert 0 < metrics["base_seconds"] < elapsed
+    # the three trainings: the base on N = 2, then fine-tuning and from scratch on the shared N = 3 data
+    (base, *_), (tuned, *_), (scratch, *_) = trained
+    assert base.config == {**scratch.config, "max_spins": 3, "width": 8, "cell": "gru", "num_layers": 1}
+    assert tuned is not base and tuned.spin_re.data_ptr() != base.spin_re.data_ptr()  # a deep copy of the base
+    shared = trained[1][2]["cached"]
+    assert set(shared) == {3} and trained[2][2]["cached"] is shared
+    common = {"seed": 1, "progress": False, "rollout": 3, "relative": True}  # rollout min(16, steps - 1)
+    assert [(spins, kw) for _, spins, kw in trained] == [
+        ((2,), {"epochs": 1, "lr": 2e-3, "decay": 0.9, "cached": None, **common}),
+        ((3,), {"epochs": 2, "lr": 3e-4, "decay": 0.8, "cached": shared, **common}),
+        ((3,), {"epochs": 2, "lr": 2e-3, "decay": 0.9, "cached": shared, **common}),
+    ]
     folder = tmp_path / "t"
     assert json.loads((folder / "config.json").read_text()) == json.loads(json.dumps(asdict(config)))
     assert json.loads((folder / "metrics.json").read_text()) == json.loads(json.dumps(metrics))
@@ -401,8 +437,11 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
     with pytest.raises(ValueError, match=r"^target: expected a chain length outside base_spins \(2,\), got 2$"):
         run_transfer(TransferConfig(base_spins=(2,), target=2))
     evaluated.clear()
-    run_transfer(replace(config, base_spins=(1,), target=2, steps=2, width=None, epochs=1))
+    trained.clear()
+    capsys.readouterr()
+    run_transfer(replace(config, base_spins=(1,), target=2, steps=2, width=None, epochs=1), progress=True)
     assert evaluated == [(64, (2,), 20)] * 3  # width None: default_width((1, 2)) = max(64, 2^3)
+    assert [kw["progress"] for _, _, kw in trained] == [True] * 3 and capsys.readouterr().err
 
 
 def test_transfer_plot_draws_both_curves_by_epoch(tmp_path, monkeypatch):
@@ -444,6 +483,11 @@ def test_transfer_verdict_counts_epochs_to_the_scratch_loss():
     assert epochs == {"fine-tuned base": None, "from scratch": 2} and sentence.startswith("**Not reproduced**")
     epochs, sentence = transfer_verdict({"fine-tuned base": [2.0, 0.5], "from scratch": [0.5, 0.6]})
     assert epochs == {"fine-tuned base": 2, "from scratch": 1} and "needed 2 epoch(s)" in sentence
+    epochs, sentence = transfer_verdict({"fine-tuned base": [2.0, 0.5], "from scratch": [2.0, 0.5]})
+    assert epochs == {"fine-tuned base": 2, "from scratch": 2} and sentence == (
+        "**Not reproduced**: fine-tuning needed 2 epoch(s) to reach the from-scratch validation loss 0.5, "
+        "training from scratch 2."
+    )  # a tie is not faster
 
 
 def test_training_generates_the_data_once_and_rollout_checks_its_start(monkeypatch):
