@@ -1505,6 +1505,11 @@ def test_report_rows_and_the_behind_persistence_sentence_by_hand():
         "predicts better there."
     )
     assert behind_persistence(rows[:1]) == "The predictor beats persistence (a lower MRE) for every N."
+    second = {**rows[1], "N": 4, "MRE": 0.25, "MRE persistence": 0.125}
+    assert behind_persistence([rows[1], second]) == (
+        "**The predictor is behind persistence** for N = 3 (MRE 0.5 against 0.4), N = 4 (MRE 0.25 against 0.125): "
+        "repeating the initial state predicts better there."
+    )
     tie = summary_rows(
         {
             2: {
@@ -1517,49 +1522,102 @@ def test_report_rows_and_the_behind_persistence_sentence_by_hand():
     assert tie[0]["beats persistence"] == "no"  # equal is not ahead
 
 
+def _saved_figure(captured, path):
+    """The last figure handed to ``_io.save_figure``: saved at ``path`` with the reports' resolution and tight
+    bounding box, and closed afterwards (a long run draws many)."""
+    import matplotlib.pyplot as plt
+
+    saved, figure, options = captured[-1]
+    assert Path(saved) == path and options == {"dpi": 110, "bbox_inches": "tight"}
+    assert not plt.fignum_exists(figure.number)
+    return figure
+
+
+def _line_styles(ax):
+    """(label, linestyle, linewidth, alpha) of every line, and whether each line shares the previous one's colour."""
+    lines = ax.get_lines()
+    same = [False] + [a.get_color() == b.get_color() for a, b in zip(lines, lines[1:])]
+    return [(line.get_label(), line.get_linestyle(), line.get_linewidth(), line.get_alpha()) for line in lines], same
+
+
 def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     """The figures, read back from matplotlib before they are written: one solid predictor line and one dashed
     persistence line per N with the same colour, from step 1 on a log axis (both curves start at 0), labels in N
-    order, and the magnetisation of each state computed from the amplitudes."""
+    order, integer step ticks, the magnetisation of each state computed from the amplitudes, one amplitude panel
+    per N with its first min(2^N, 8) amplitudes, and every title, axis label, size and legend font as written."""
+    from matplotlib.font_manager import FontProperties
+
     from applications.dynamics import report
     from ornn import _io
 
+    small = FontProperties(size="small").get_size_in_points()
     captured = []
-    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((Path(path), figure)))
+    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((path, figure, kw)))
     evaluation = _evaluation_by_hand()
-    report.plot_metric(evaluation, "mre", tmp_path / "mre.png", ylabel="MRE", log=True)
-    path, figure = captured[-1]
+    assert report.plot_metric(evaluation, "mre", tmp_path / "mre.png", ylabel="MRE", log=True) == tmp_path / "mre.png"
+    figure = _saved_figure(captured, tmp_path / "mre.png")
     (ax,) = figure.axes
-    assert path == tmp_path / "mre.png" and ax.get_yscale() == "log" and ax.get_ylabel() == "MRE"
-    lines = ax.get_lines()
-    assert [line.get_label() for line in lines] == [
-        "N = 2 predictor",
-        "N = 2 persistence",
-        "N = 3 predictor",
-        "N = 3 persistence",
+    assert tuple(figure.get_size_inches()) == pytest.approx((7.0, 4.2))
+    assert (ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel()) == ("log", "step (dt = 0.002)", "MRE")
+    assert ax.get_title() == "MRE: predictor (solid) and persistence (dashed)"
+    styles, same_colour = _line_styles(ax)
+    default_width = ax.get_lines()[0].get_linewidth()
+    assert styles == [
+        ("N = 2 predictor", "-", default_width, None),
+        ("N = 2 persistence", "--", default_width, 0.6),
+        ("N = 3 predictor", "-", default_width, None),
+        ("N = 3 persistence", "--", default_width, 0.6),
     ]
-    assert [line.get_linestyle() for line in lines] == ["-", "--", "-", "--"]
-    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
+    assert same_colour == [False, True, False, True]
+    lines = ax.get_lines()
     assert list(lines[2].get_xdata()) == [1, 2] and list(lines[3].get_ydata()) == [0.1, 0.4]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [line.get_label() for line in lines]
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())  # steps are whole numbers
+    legend = ax.get_legend().get_texts()
+    assert [t.get_text() for t in legend] == [s[0] for s in styles] and {t.get_fontsize() for t in legend} == {small}
     report.plot_metric(evaluation, "fidelity", tmp_path / "f.png", ylabel="fidelity")
-    linear = captured[-1][1].axes[0]
+    linear = _saved_figure(captured, tmp_path / "f.png").axes[0]
     assert linear.get_yscale() == "linear" and list(linear.get_lines()[0].get_xdata()) == [0, 1, 2]
+    assert list(linear.get_lines()[0].get_ydata()) == [1.0, 0.99, 0.98]  # N = 2's predictor fidelity, from step 0
 
     up = torch.zeros(3, 4, dtype=torch.complex128)
     up[:, 0] = 1.0  # |00>: m = +1 at every step
     flipped = up.clone()
     flipped[1:] = 0.0
     flipped[1:, 3] = 1.0  # |11> from step 1: m = -1
-    report.plot_magnetisation({2: flipped}, {2: up}, tmp_path / "m.png")
-    ax = captured[-1][1].axes[0]
+    assert report.plot_magnetisation({2: flipped}, {2: up}, tmp_path / "m.png") == tmp_path / "m.png"
+    figure = _saved_figure(captured, tmp_path / "m.png")
+    (ax,) = figure.axes
+    assert tuple(figure.get_size_inches()) == pytest.approx((7.0, 4.2))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("step (dt = 0.002)", "magnetisation m(t)")
+    assert ax.get_title() == "m(t): exact (solid) and predicted (dashed), one held-out state per N"
     exact_line, predicted_line = ax.get_lines()
     assert list(exact_line.get_ydata()) == [1.0, 1.0, 1.0] and list(predicted_line.get_ydata()) == [1.0, -1.0, -1.0]
-    assert predicted_line.get_linestyle() == "--" and exact_line.get_label() == "N = 2"
-    report.plot_amplitudes({2: flipped}, {2: up}, tmp_path / "a.png")
-    (ax,) = captured[-1][1].axes
-    assert len(ax.get_lines()) == 8 and ax.get_title() == "N = 2 (first 4 amplitudes)"
+    assert (exact_line.get_label(), exact_line.get_linestyle(), predicted_line.get_linestyle()) == ("N = 2", "-", "--")
+    assert exact_line.get_color() == predicted_line.get_color()
+    legend = ax.get_legend().get_texts()
+    assert [t.get_text() for t in legend] == ["N = 2"] and legend[0].get_fontsize() == small
+
+    assert report.plot_amplitudes({2: flipped}, {2: up}, tmp_path / "a.png") == tmp_path / "a.png"
+    figure = _saved_figure(captured, tmp_path / "a.png")
+    (ax,) = figure.axes
+    assert tuple(figure.get_size_inches()) == pytest.approx((4.0, 3.4))
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("N = 2 (first 4 amplitudes)", "step", "|amplitude|")
+    styles, same_colour = _line_styles(ax)
+    assert [s[1:3] for s in styles] == [("-", 1.0), ("--", 1.0)] * 4 and same_colour == [False, True] * 4
     assert list(ax.get_lines()[7].get_ydata()) == [0.0, 1.0, 1.0]  # |amplitude| of |11>, predicted, dashed
+    three, four = torch.zeros(3, 8, dtype=torch.complex128), torch.zeros(3, 16, dtype=torch.complex128)
+    three[:, 0] = four[:, 0] = 1.0
+    report.plot_amplitudes({2: flipped, 3: three, 4: four}, {2: up, 3: three, 4: four}, tmp_path / "a.png")
+    figure = _saved_figure(captured, tmp_path / "a.png")
+    assert tuple(figure.get_size_inches()) == pytest.approx((12.0, 3.4))  # 4 inches per panel, one panel per N
+    assert [ax.get_title() for ax in figure.axes] == [
+        "N = 2 (first 4 amplitudes)",
+        "N = 3 (first 8 amplitudes)",
+        "N = 4 (first 8 amplitudes)",
+    ]
+    assert [len(ax.get_lines()) for ax in figure.axes] == [8, 16, 16]  # min(2^N, 8) amplitudes, exact and predicted
+    assert [ax.get_ylabel() for ax in figure.axes] == ["|amplitude|", "", ""]  # the shared label on the first panel
+    assert len({round(ax.get_position().y0, 6) for ax in figure.axes}) == 1  # side by side
 
 
 def test_compare_verdicts_pick_the_best_baseline_per_phase_and_say_behind():
