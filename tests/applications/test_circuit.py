@@ -165,5 +165,10 @@ def test_diagonal_rotation_compresses_up_to_max_levels_inclusive():
     assert torch.equal(compressed.levels, torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))
     assert torch.equal(compressed.levels[compressed.level_index], diagonal)
     assert (compressed.param, compressed.coefficient, compressed.kind) == (1, 0.5, "diagonal")
-    assert diagonal_rotation(1, diagonal, max_levels=2).levels is None
+    plain = diagonal_rotation(1, diagonal, 0.5, max_levels=2)
+    assert plain.levels is None and plain.level_index is None and (plain.param, plain.coefficient) == (1, 0.5)
+    assert torch.equal(plain.diagonal, diagonal)
     assert diagonal_rotation(0, diagonal.expand(2, 8)).levels is None
+    # the default bound is 4,096 levels: 4,096 distinct values are compressed, 4,097 are not
+    assert diagonal_rotation(0, torch.arange(8192, dtype=torch.float64) % 4096).levels.numel() == 4096
+    assert diagonal_rotation(0, torch.arange(8192, dtype=torch.float64) % 4097).levels is None
