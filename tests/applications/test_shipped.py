@@ -36,6 +36,133 @@ def test_build_takes_another_seed_and_records_it():
         shipped.build("3-regular", 1, epochs=1.5)
 
 
+def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
+    """build with the trainer stubbed: the model is build_meta's for the recipe's cell and width, drawn under
+    torch.manual_seed(seed); meta_train gets the recipe's family, sizes, depth, horizon, epochs, lr and seed;
+    ``epochs`` and ``seed`` override the recipe and are checked; .steps and .notes record what was used."""
+    calls = []
+    monkeypatch.setattr(shipped, "meta_train", lambda meta, problems, **kw: calls.append((meta, problems, kw)))
+    meta = shipped.build("3-regular", 2, dc=True, cell="gru", epochs=3, seed=5)
+    ((trained, problems, settings),) = calls
+    assert trained is meta and (problems.kind, problems.sizes) == ("3-regular", (8, 10))
+    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "lr": 0.01, "seed": 5}
+    torch.manual_seed(5)
+    assert _same_bits(meta, shipped.build_meta("gru", p=2, dc=True, hidden_size=20))
+    assert meta.steps == 6 and meta.notes == {
+        "cell": "gru",
+        "hidden_size": 20,
+        "epochs": 3,
+        "lr": 0.01,
+        "seed": 5,
+        "kind": "3-regular",
+        "p": 2,
+        "dc": True,
+        "train_sizes": [8, 10],
+        "steps": 6,
+    }
+    calls.clear()
+    default = shipped.build("erdos-renyi", 1)
+    ((_, problems, settings),) = calls
+    assert (problems.kind, problems.sizes) == ("erdos-renyi", (6, 7, 8, 9))
+    assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "lr": 0.01, "seed": 0}
+    torch.manual_seed(0)
+    assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
+    for call, error, message in [
+        (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
+        (lambda: shipped.build("3-regular", 1, seed=-1), ValueError, "seed: expected an integer >= 0, got -1"),
+        (lambda: shipped.build("3-regular", 1, seed="1"), TypeError, "seed: expected an integer >= 0, got '1'"),
+    ]:
+        with pytest.raises(error) as caught:
+            call()
+        assert str(caught.value) == message
+    assert shipped.build("3-regular", 1, seed=0).notes["seed"] == 0  # seed 0 is admitted
+
+
+def test_recipe_and_weights_path_defaults_and_the_shipped_list_in_refusals():
+    """Defaults: plain QAOA, the LSTM; the file name spells kind, depth, DC and cell; an unknown recipe is refused
+    with the whole list of shipped ones."""
+    assert shipped.recipe("3-regular", 2) == {
+        "cell": "lstm",
+        "hidden_size": 20,
+        "epochs": 20,
+        "lr": 0.01,
+        "seed": 0,
+        "kind": "3-regular",
+        "p": 2,
+        "dc": False,
+        "train_sizes": (8, 10),
+        "steps": 6,
+    }
+    assert shipped.weights_path("3-regular", 2) == shipped.WEIGHTS / "3-regular-p2-lstm.pt"
+    assert shipped.weights_path("3-regular", 2, dc=True, cell="gru") == shipped.WEIGHTS / "3-regular-p2-dc-gru.pt"
+    with pytest.raises(ValueError) as caught:
+        shipped.recipe("sk", 1)
+    assert str(caught.value) == (
+        "(kind, p, dc): expected one of ('erdos-renyi', p=1), ('3-regular', p=1), ('3-regular', p=2), "
+        "('3-regular', p=3), ('3-regular', p=4), ('3-regular', p=5), ('3-regular', p=2, dc=True), "
+        "got ('sk', p=1, dc=False)"
+    )
+
+
+def test_available_and_pretrained_read_the_weights_folder(tmp_path, monkeypatch):
+    """With only a plain p = 2 file and a DC file of another cell present: the plain recipe lists its cell and not
+    the DC file's, the DC recipe lists only its own, and the refusal of a missing cell names the cells of the
+    recipe asked for."""
+    for name in ("3-regular-p2-lstm.pt", "3-regular-p2-dc-gru.pt"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(shipped, "WEIGHTS", tmp_path)
+    assert shipped.available() == [
+        {"kind": "3-regular", "p": 2, "dc": False, "cell": "lstm"},
+        {"kind": "3-regular", "p": 2, "dc": True, "cell": "gru"},
+    ]
+    with pytest.raises(ValueError) as caught:
+        pretrained("3-regular", 2, dc=True)
+    assert str(caught.value) == "cell: expected one of ['gru'] for ('3-regular', p=2, dc=True), got None"
+
+
+def test_the_rebuild_script_writes_every_recipe(tmp_path, monkeypatch, capsys):
+    """``python -m applications.qaoa.shipped`` with the training stubbed: one file per recipe, named by
+    weights_path, in --out (default the package's weights folder) for --cell (default lstm), each loading with
+    the horizon and notes build gave it, and one "wrote" line per file."""
+    built = []
+
+    def fake_build(kind, p, *, dc, cell):
+        meta = shipped.build_meta(cell, p=p, dc=dc, hidden_size=2)
+        meta.steps, meta.notes = p + 1, {"kind": kind, "dc": dc}
+        built.append((kind, p, dc, cell))
+        return meta
+
+    monkeypatch.setattr(shipped, "build", fake_build)
+    assert shipped.main(["--cell", "gru", "--out", str(tmp_path)]) == 0
+    assert built == [(kind, p, dc, "gru") for kind, p, dc in shipped.RECIPES]
+    names = [shipped.weights_path(kind, p, dc=dc, cell="gru").name for kind, p, dc in shipped.RECIPES]
+    assert capsys.readouterr().out.splitlines() == [f"wrote {tmp_path / name}" for name in names]
+    for (kind, p, dc), name in zip(shipped.RECIPES, names):
+        loaded = MetaOptimizer.load(tmp_path / name)
+        assert (loaded.steps, loaded.notes, loaded.num_params) == (
+            p + 1,
+            {"kind": kind, "dc": dc},
+            parameter_count(p, dc=dc),
+        )
+    default_folder = tmp_path / "default"
+    default_folder.mkdir()
+    monkeypatch.setattr(shipped, "WEIGHTS", default_folder)
+    built.clear()
+    assert shipped.main([]) == 0
+    assert {cell for *_, cell in built} == {"lstm"} and len(list(default_folder.glob("*-lstm.pt"))) == len(names)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        shipped.main(["--help"])
+    text = "".join(capsys.readouterr().out.split())  # argparse wraps lines at spaces and hyphens
+
+    def squeezed(phrase):
+        return "".join(phrase.split())
+
+    assert stopped.value.code == 0 and squeezed("Rebuild the shipped QAOA initialisers from their recipes.") in text
+    assert squeezed("--cell CELL registered cell name (default lstm)") in text
+    assert squeezed(f"--out OUT folder to write (default {default_folder})") in text
+
+
 @pytest.mark.parametrize("kind, p, dc", list(shipped.RECIPES))
 def test_every_recipe_ships_an_lstm_that_loads_with_its_recipe(kind, p, dc):
     meta = pretrained(kind, p, dc=dc)
