@@ -1570,7 +1570,8 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     ]
     assert same_colour == [False, True, False, True]
     lines = ax.get_lines()
-    assert list(lines[2].get_xdata()) == [1, 2] and list(lines[3].get_ydata()) == [0.1, 0.4]
+    assert list(lines[2].get_xdata()) == list(lines[3].get_xdata()) == [1, 2]  # both curves from step 1
+    assert list(lines[3].get_ydata()) == [0.1, 0.4]
     assert all(float(tick).is_integer() for tick in ax.get_xticks())  # steps are whole numbers
     legend = ax.get_legend().get_texts()
     assert [t.get_text() for t in legend] == [s[0] for s in styles] and {t.get_fontsize() for t in legend} == {small}
