@@ -1211,6 +1211,34 @@ def test_dynamics_predictor_encodes_by_hand_adds_its_increment_and_refuses_bad_s
     )
 
 
+def test_evaluate_predictor_refuses_what_the_data_cannot_give():
+    """steps past the data, a non-positive step or count, and a chain longer than the model reads: each refused
+    with a message naming the argument and what came; steps equal to the data's and a count past the split are
+    admitted (the split's sequences, all of them)."""
+    from applications.dynamics.train import evaluate_predictor
+
+    spec = SequenceSpec(spins=(2,), per_spin=10, steps=3)
+    model = DynamicsPredictor(max_spins=2, width=4, num_layers=1).double()
+    full = evaluate_predictor(model, spec, steps=3, count=100)
+    assert len(full[2]["predictor"]["mre"]) == 4
+    assert_refusals(
+        [
+            (
+                lambda: evaluate_predictor(model, spec, steps=4),
+                ValueError,
+                "steps: expected at most the data's 3 steps, got 4",
+            ),
+            (lambda: evaluate_predictor(model, spec, steps=0), ValueError, "steps: expected an integer >= 1, got 0"),
+            (lambda: evaluate_predictor(model, spec, count=0), ValueError, "count: expected an integer >= 1, got 0"),
+            (
+                lambda: evaluate_predictor(model, SequenceSpec(spins=(3,), per_spin=10, steps=3)),
+                ValueError,
+                "spec: 3 spins exceed the model's max_spins 2",
+            ),
+        ]
+    )
+
+
 def test_dynamics_predictor_bounds_are_inclusive_and_its_refusals_name_the_argument():
     """The edges of what the constructor admits: max_spins up to 14 (2^14-row tables), width 2 (one real and one
     imaginary unit), dropout just below 1; one step past each is refused with a message naming the argument.

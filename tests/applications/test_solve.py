@@ -371,3 +371,103 @@ def test_pretrained_for_defaults_to_plain_qaoa():
     assert meta.num_params == 4 and name == "pretrained 3-regular p=2 (lstm)"
     meta, name = pretrained_for(qaoa.random_regular_maxcut(8, seed=1), 2, dc=True)
     assert meta.num_params == 6 and name == "pretrained 3-regular p=2 dc (lstm)"
+
+
+def test_pretrained_start_picks_the_family_and_says_when_it_borrows():
+    """The rule of ``start="pretrained"``: a 3-regular graph gets the 3-regular initialiser where one is shipped,
+    any other graph the Erdos-Renyi one where shipped (p = 1), else the 3-regular one, borrowed (and so named);
+    a depth with none shipped is refused with the shipped (p, dc) pairs listed."""
+    from applications.qaoa import parameter_count, pretrained
+    from applications.qaoa.solve import _pretrained
+
+    cubic = qaoa.MaxCut(nx.random_regular_graph(3, 8, seed=0))
+    path = qaoa.MaxCut(nx.path_graph(5))
+    expected = [
+        (cubic, 2, False, "3-regular", "pretrained 3-regular p=2 (lstm)", False),
+        (cubic, 1, False, "3-regular", "pretrained 3-regular p=1 (lstm)", False),
+        (path, 1, False, "erdos-renyi", "pretrained erdos-renyi p=1 (lstm)", False),
+        (cubic, 2, True, "3-regular", "pretrained 3-regular p=2 dc (lstm)", False),
+        (path, 2, False, "3-regular", "pretrained 3-regular p=2 (lstm), used on a graph of another family", True),
+        (path, 2, True, "3-regular", "pretrained 3-regular p=2 dc (lstm), used on a graph of another family", True),
+    ]
+    for problem, p, dc, kind, name, borrowed in expected:
+        meta, got_name, got_borrowed = _pretrained(problem, p, dc)
+        assert (got_name, got_borrowed) == (name, borrowed)
+        assert meta.num_params == parameter_count(p, dc=dc) and meta.notes["kind"] == kind
+        reference = pretrained(kind, p, dc=dc).state_dict()
+        assert all(torch.equal(value, reference[key]) for key, value in meta.state_dict().items())
+    shipped = "[(1, False), (2, False), (2, True), (3, False), (4, False), (5, False)]"
+    for p, dc, asked in [(6, False, "p = 6"), (1, True, "p = 1 with dc")]:
+        with pytest.raises(ValueError) as caught:
+            _pretrained(cubic, p, dc)
+        assert str(caught.value) == (
+            f"start: no pretrained initialiser for {asked} (shipped (p, dc): {shipped}); "
+            "pass start='ramp', 'random', a MetaOptimizer, a run folder or a tensor"
+        )
+
+
+def test_start_rules_for_tensors_optimisers_and_names():
+    """A tensor start is in the graph's units (each gamma times the weight scale gives unit-weight units); a
+    tensor or a MetaOptimizer never brings the ramp in (only a borrowed initialiser does); bad starts are refused
+    whole. And the unit-weight copy of the problem: weights divided by the scale, the problem itself at scale 1."""
+    from applications.qaoa.solve import _normalised, _problem, _start
+
+    graph = nx.cycle_graph(4)
+    for (u, v), w in zip(graph.edges, (2.0, 4.0, 2.0, 4.0)):
+        graph[u][v]["w"] = w
+    problem, scale = _problem(graph, "w")
+    assert scale == 3.0 and _normalised(problem, 1.0) is problem
+    assert [w for _, _, w in _normalised(problem, 2.0).terms] == [w / 2 for _, _, w in problem.terms]
+    unit = qaoa.QAOA(_normalised(problem, scale), 2)
+    theta, name, borrowed = _start(torch.tensor([0.1, 0.2, 0.3, 0.4]), unit, scale, 0)
+    assert (
+        torch.allclose(theta, torch.tensor([0.3, 0.2, 0.9, 0.4], dtype=torch.float64)) and theta.dtype == torch.float64
+    )
+    assert (name, borrowed) == ("given tensor", False)
+    meta = qaoa.pretrained("3-regular", 2)
+    assert _start(meta, unit, scale, 0) == (meta, "MetaOptimizer (lstm)", False)
+    ramp, name, borrowed = _start("ramp", unit, scale, 0)
+    assert (name, borrowed) == ("ramp", False) and torch.equal(ramp, qaoa.linear_ramp(unit))
+    starts = "pretrained, fixed-angles, degree-rule, ramp, random"
+    for start, error, message in [
+        (3, TypeError, f"start: expected one of {starts}, a MetaOptimizer, a run folder or a tensor, got 3"),
+        (
+            "nowhere",
+            ValueError,
+            f"start: expected one of {starts}, a MetaOptimizer, a run folder of `ornn qaoa train` or a tensor, "
+            "got 'nowhere' (no such folder)",
+        ),
+    ]:
+        with pytest.raises(error) as caught:
+            _start(start, unit, scale, 0)
+        assert str(caught.value) == message
+
+
+def test_graph_refusals_name_what_came(monkeypatch):
+    """Each refusal of the graph and its weight attribute whole; a graph of exactly the brute-force limit is
+    admitted (the limit lowered to 4 here: a 24-node optimum takes a minute)."""
+    import importlib
+
+    from applications.qaoa.solve import _problem
+
+    solve_module = importlib.import_module("applications.qaoa.solve")  # the package exports the function solve
+
+    zero = nx.path_graph(3)
+    nx.set_edge_attributes(zero, 0.0, "w")
+    monkeypatch.setattr(solve_module, "MAX_BRUTE_FORCE_QUBITS", 4)
+    for graph, weight, error, message in [
+        ([(0, 1)], "weight", TypeError, "graph: expected an undirected networkx.Graph, got [(0, 1)]"),
+        (nx.path_graph(3), 1, TypeError, "weight: expected an edge attribute name (a str), got 1"),
+        (
+            nx.path_graph(5),
+            "weight",
+            ValueError,
+            "graph: expected at most 4 nodes (the state vector holds 2^n amplitudes), got 5",
+        ),
+        (zero, "w", ValueError, "graph: every edge weight ('w') is zero; there is no cut to maximise"),
+    ]:
+        with pytest.raises(error) as caught:
+            _problem(graph, weight)
+        assert str(caught.value) == message
+    problem, scale = _problem(nx.path_graph(4), "weight")
+    assert len(problem.nodes) == 4 and scale == 1.0
