@@ -1221,6 +1221,14 @@ def test_evaluate_predictor_refuses_what_the_data_cannot_give():
     model = DynamicsPredictor(max_spins=2, width=4, num_layers=1).double()
     full = evaluate_predictor(model, spec, steps=3, count=100)
     assert len(full[2]["predictor"]["mre"]) == 4
+    # count = 1 scores the first test sequence (not the first sequence of the data set) against its exact path
+    from applications.dynamics import train as train_module
+
+    test = spec.split_range("test")
+    first = train_module._score(
+        model, train_module.to_model(sequences(spec, 2, range(test.start, test.start + 1)), model)
+    )
+    assert evaluate_predictor(model, spec, count=1)[2] == first and test.start > 0
     assert_refusals(
         [
             (
@@ -1234,6 +1242,11 @@ def test_evaluate_predictor_refuses_what_the_data_cannot_give():
                 lambda: evaluate_predictor(model, SequenceSpec(spins=(3,), per_spin=10, steps=3)),
                 ValueError,
                 "spec: 3 spins exceed the model's max_spins 2",
+            ),
+            (
+                lambda: train_module.evaluate_states(model, torch.ones(1, 1, 4, dtype=torch.complex128) / 2, 2),
+                ValueError,
+                "states: expected shape (batch, 2**N) or (2**N,), got (1, 1, 4)",
             ),
         ]
     )
