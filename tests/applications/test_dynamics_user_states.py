@@ -150,3 +150,37 @@ def test_the_printed_states_are_unit_vectors_to_their_rounding():
         pairs = np.asarray(pairs)
         assert pairs.shape == (2 ** int(n), 2)
         assert abs(np.linalg.norm(pairs) - 1) < 5e-3, n
+
+
+def test_evaluate_states_admits_one_spin_and_refuses_by_name():
+    """One spin (2 amplitudes) is a chain like any other; a model that predicts only some chain lengths
+    (``spins``) refuses the others; each refusal whole, naming ``states`` or ``steps``."""
+    from applications.dynamics import NormPreservingPredictor
+
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=8, num_layers=1).double()
+    one_spin = evaluate_states(model, torch.tensor([0.6, 0.8j], dtype=torch.complex128), 2)
+    assert (one_spin["N"], one_spin["count"], one_spin["steps"]) == (1, 1, 2)
+    cores = NormPreservingPredictor((1, 3)).double()
+    assert evaluate_states(cores, haar_states(3, 2, generator=torch.Generator().manual_seed(0)), 2)["N"] == 3
+    for call, error, message in [
+        (
+            lambda: evaluate_states(cores, haar_states(2, 1), 2),
+            ValueError,
+            "states: the model predicts chains of [1, 3] spins, got states of 2",
+        ),
+        (
+            lambda: evaluate_states(model, "abc", 2),
+            TypeError,
+            "states: expected a complex tensor, a complex numpy array or a QuTiP ket, got 'abc'",
+        ),
+        (lambda: evaluate_states(model, haar_states(2, 1), 0), ValueError, "steps: expected an integer >= 1, got 0"),
+        (
+            lambda: evaluate_states(model, torch.ones(6, dtype=torch.complex128), 2),
+            ValueError,
+            "states: expected shape (batch, 2**N) or (2**N,), got (6,)",
+        ),
+    ]:
+        with pytest.raises(error) as caught:
+            call()
+        assert str(caught.value) == message
