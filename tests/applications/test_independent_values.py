@@ -536,7 +536,8 @@ def test_rollout_loss_equals_a_hand_computed_value():
     with pytest.raises(ValueError, match="start: expected 0 <= start and start \\+ steps < 4"):
         rollout_loss(CountingModel(), exact, 3, start=1)
     assert [rollout_horizon(e, 20) for e in range(7)] == [1, 2, 4, 8, 16, 20, 20]
-    assert rollout_horizon(3, 0) == 0
+    assert rollout_horizon(3, 0) == 0 and [rollout_horizon(e, 1) for e in (0, 5)] == [1, 1]  # k = 1 is a rollout
+    assert rollout_horizon(40, 2**40) == 2**30  # the doubling stops at 2^30 (an int that stays small)
 
 
 class ZeroModel(nn.Module):

@@ -291,6 +291,36 @@ def test_on_another_family_at_p_above_1_the_ramp_competes_with_the_borrowed_init
     )
 
 
+def test_on_another_family_the_borrowed_start_is_kept_where_it_is_lower():
+    """The other side of the comparison: on a 5-cycle (2-regular) the borrowed 3-regular initialiser's best point
+    is lower than the ramp, so it is Phase I's answer. And the refusals of a MetaOptimizer start that does not fit:
+    another depth or ansatz, or no trained horizon."""
+    graph = nx.cycle_graph(5)
+    ansatz = qaoa.QAOA(qaoa.MaxCut(graph), 2)
+    meta = qaoa.pretrained("3-regular", 2)
+    borrowed = meta.propose([ansatz])[0]
+    assert float(ansatz.energy(borrowed)) < float(ansatz.energy(qaoa.linear_ramp(ansatz)))
+    result = solve(graph, 2, steps=0)
+    assert result.start_method.endswith("or the linear ramp where lower") and result.phase_one_evaluations == 8
+    assert torch.allclose(result.start_params, borrowed) and result.start_energy == pytest.approx(
+        float(ansatz.energy(borrowed))
+    )
+    untrained = qaoa.pretrained("3-regular", 2)
+    untrained.steps = None
+    for start, dc, message in [
+        (
+            qaoa.pretrained("3-regular", 1),
+            False,
+            "start: the MetaOptimizer proposes 2 parameters, the depth-2 QAOA has 4",
+        ),
+        (meta, True, "start: the MetaOptimizer proposes 4 parameters, the depth-2 DC-QAOA has 6"),
+        (untrained, False, "start: the MetaOptimizer has no trained horizon (its .steps is None); set meta.steps"),
+    ]:
+        with pytest.raises(ValueError) as caught:
+            solve(graph, 2, dc=dc, start=start, steps=0)
+        assert str(caught.value) == message
+
+
 def test_to_dict_holds_every_field_by_its_name(petersen):
     result = solve(petersen, 1, start="fixed-angles", steps=3, shots=5, seed=1)
     data = result.to_dict()
