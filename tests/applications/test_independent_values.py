@@ -535,6 +535,14 @@ def test_rollout_loss_equals_a_hand_computed_value():
     assert float(rollout_loss(CountingModel(), exact, 3)) == pytest.approx((0.0 + 0.01 + 0.1024) / 4 / 3, rel=1e-12)
     with pytest.raises(ValueError, match="start: expected 0 <= start and start \\+ steps < 4"):
         rollout_loss(CountingModel(), exact, 3, start=1)
+    # exact states that move (first amplitude 1, 2, 3, 4): each prediction is scored against its own step only,
+    # (|1.0 - 2|^2 / 4 + |1.1 - 3|^2 / 4) / 2 = (0.25 + 0.9025) / 2
+    moving = exact.clone()
+    moving[0, :, 0] = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.complex128)
+    assert float(rollout_loss(CountingModel(), moving, 2)) == pytest.approx(0.57625, rel=1e-12)
+    with pytest.raises(ValueError) as caught:
+        rollout_loss(CountingModel(), exact, 0)
+    assert str(caught.value) == "steps: expected an integer >= 1, got 0"
     assert [rollout_horizon(e, 20) for e in range(7)] == [1, 2, 4, 8, 16, 20, 20]
     assert rollout_horizon(3, 0) == 0 and [rollout_horizon(e, 1) for e in (0, 5)] == [1, 1]  # k = 1 is a rollout
     assert rollout_horizon(40, 2**40) == 2**30  # the doubling stops at 2^30 (an int that stays small)
