@@ -501,3 +501,33 @@ def test_graph_refusals_name_what_came(monkeypatch):
         assert str(caught.value) == message
     problem, scale = _problem(nx.path_graph(4), "weight")
     assert len(problem.nodes) == 4 and scale == 1.0
+
+
+def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached():
+    """A 4-cycle from the ramp: one Phase I evaluation; Phase II is Adam at the given lr (against qaoa.optimize
+    run in the test); the likeliest bitstrings carry |amplitude|^2 of the best point's state; many more shots
+    than basis states are drawn with replacement; the refusals of p, dc and a tensor start of the wrong shape
+    are whole."""
+    graph = nx.cycle_graph(4)
+    result = solve(graph, 1, start="ramp", steps=5, lr=0.1, shots=64, seed=2)
+    unit = qaoa.QAOA(qaoa.MaxCut(graph), 1)
+    reference = qaoa.optimize(unit, qaoa.linear_ramp(unit)[None], optimizer="adam", lr=0.1, steps=5)
+    assert result.phase_one_evaluations == 1 and result.energy == pytest.approx(float(reference.best_energies[0]))
+    probabilities = unit.state(result.params).abs() ** 2  # unit weights: the graph's units are the unit ones
+    for row in result.top:
+        index = int(row["bitstring"], 2)
+        assert row["probability"] == pytest.approx(float(probabilities[index]), abs=1e-12)
+    assert len(result.samples) == 64 and len(set(result.samples)) < 64
+    for kwargs, error, message in [
+        ({"p": 0}, ValueError, "p: expected an integer >= 1, got 0"),
+        ({"p": 1, "dc": 1}, TypeError, "dc: expected a bool, got 1"),
+        ({"p": 2, "start": torch.zeros(3)}, ValueError, "start: expected a tensor of shape (4,) for depth 2, got (3,)"),
+        (
+            {"p": 2, "dc": True, "start": torch.zeros(3)},
+            ValueError,
+            "start: expected a tensor of shape (6,) for depth 2 DC-QAOA, got (3,)",
+        ),
+    ]:
+        with pytest.raises(error) as caught:
+            solve(graph, **kwargs, steps=0)
+        assert str(caught.value) == message
