@@ -527,7 +527,21 @@ def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached(
             ValueError,
             "start: expected a tensor of shape (6,) for depth 2 DC-QAOA, got (3,)",
         ),
+        ({"p": 1, "steps": -1}, ValueError, "steps: expected an integer >= 0, got -1"),
+        ({"p": 1, "top": 0}, ValueError, "top: expected an integer >= 1, got 0"),
+        ({"p": 1, "shots": -1}, ValueError, "shots: expected an integer >= 0, got -1"),
+        ({"p": 1, "seed": -1}, ValueError, "seed: expected an integer >= 0, got -1"),
+        ({"p": 1, "lr": 0.0}, ValueError, "lr: expected a positive finite number, got 0.0"),
+        (
+            {"p": 1, "optimizer": "adamw"},
+            ValueError,
+            "optimizer: expected one of adam, sgd, adagrad, rmsprop, lbfgs, got 'adamw'",
+        ),
     ]:
         with pytest.raises(error) as caught:
-            solve(graph, **kwargs, steps=0)
+            solve(graph, **{"steps": 0, **kwargs})
         assert str(caught.value) == message
+    import inspect
+
+    defaults = {name: value.default for name, value in inspect.signature(solve).parameters.items()}
+    assert (defaults["steps"], defaults["seed"], defaults["top"], defaults["shots"]) == (200, 0, 5, 0)
