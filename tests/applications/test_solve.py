@@ -518,6 +518,9 @@ def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached(
         index = int(row["bitstring"], 2)
         assert row["probability"] == pytest.approx(float(probabilities[index]), abs=1e-12)
     assert len(result.samples) == 64 and len(set(result.samples)) < 64
+    seeded = solve(graph, 1, start="ramp", steps=0, shots=32, seed=0).samples
+    assert solve(graph, 1, start="ramp", steps=0, shots=32).samples == seeded  # the default seed is 0
+    assert solve(graph, 1, start="ramp", steps=0, shots=32, seed=1).samples != seeded
     for kwargs, error, message in [
         ({"p": 0}, ValueError, "p: expected an integer >= 1, got 0"),
         ({"p": 1, "dc": 1}, TypeError, "dc: expected a bool, got 1"),
