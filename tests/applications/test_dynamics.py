@@ -19,6 +19,8 @@ from applications.dynamics.model import DynamicsPredictor
 from applications.dynamics.train import evaluate_predictor, train_predictor
 from ornn.training import load_checkpoint
 
+from ..helpers import capture_figures, saved_figure, spy
+
 
 def random_states(n, count, seed=0):
     return data.haar_states(n, count, generator=torch.Generator().manual_seed(seed))
@@ -354,23 +356,10 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
     from applications.dynamics import transfer
     from applications.dynamics.transfer import TransferConfig, run_transfer
 
-    chunks, evaluated, plotted = [], [], []
-    original_chunk, original_evaluate, original_plot = data._chunk, transfer.evaluate_predictor, transfer._plot
-    monkeypatch.setattr(data, "_chunk", lambda *args: chunks.append(args) or original_chunk(*args))
-
-    def evaluate(model, spec, **kw):
-        evaluated.append((model.width, spec.spins, kw["count"]))
-        return original_evaluate(model, spec, **kw)
-
-    monkeypatch.setattr(transfer, "evaluate_predictor", evaluate)
-    trained, original_train = [], transfer.train_predictor
-
-    def train(model, spec, **kw):
-        trained.append((model, spec.spins, kw))
-        return original_train(model, spec, **kw)
-
-    monkeypatch.setattr(transfer, "train_predictor", train)
-    monkeypatch.setattr(transfer, "_plot", lambda *args: plotted.append(args[1:]) or original_plot(*args))
+    chunks = spy(monkeypatch, data, "_chunk")
+    evaluated = spy(monkeypatch, transfer, "evaluate_predictor")
+    trained = spy(monkeypatch, transfer, "train_predictor")
+    plotted = spy(monkeypatch, transfer, "_plot")
     config = TransferConfig(
         base_spins=(2,),
         target=3,
@@ -392,11 +381,12 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
     elapsed = time.perf_counter() - started
     assert capsys.readouterr() == ("", "")  # progress is off unless asked for
     # one chunk of 10 sequences for N = 3 (generated first, for both trainings) and one for N = 2
-    assert [(spec.spins, spec.per_spin, spec.steps, spec.seed, n, index) for spec, n, index in chunks] == [
+    assert [(spec.spins, spec.per_spin, spec.steps, spec.seed, n, index) for (spec, n, index), _ in chunks] == [
         ((3,), 10, 4, 1, 3, 0),
         ((2,), 10, 4, 1, 2, 0),
     ]
-    assert evaluated == [(8, (3,), 20)] * 3 and plotted == [(tmp_path / "t" / "transfer.png", 3)]
+    assert [(model.width, spec.spins, kw["count"]) for (model, spec), kw in evaluated] == [(8, (3,), 20)] * 3
+    assert [args[1:] for args, _ in plotted] == [(tmp_path / "t" / "transfer.png", 3)]
     assert set(metrics) == {
         "config",
         "curves",
@@ -409,13 +399,13 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
     assert metrics["config"] == asdict(config) and len(metrics["base_val_loss"]) == 1
     assert 0 < metrics["base_seconds"] < elapsed
     # the three trainings: the base on N = 2, then fine-tuning and from scratch on the shared N = 3 data
-    (base, *_), (tuned, *_), (scratch, *_) = trained
+    ((base, _), _), ((tuned, _), _), ((scratch, _), _) = trained
     assert base.config == {**scratch.config, "max_spins": 3, "width": 8, "cell": "gru", "num_layers": 1}
     assert tuned is not base and tuned.spin_re.data_ptr() != base.spin_re.data_ptr()  # a deep copy of the base
-    shared = trained[1][2]["cached"]
-    assert set(shared) == {3} and trained[2][2]["cached"] is shared
+    shared = trained[1][1]["cached"]
+    assert set(shared) == {3} and trained[2][1]["cached"] is shared
     common = {"seed": 1, "progress": False, "rollout": 3, "relative": True}  # rollout min(16, steps - 1)
-    assert [(spins, kw) for _, spins, kw in trained] == [
+    assert [(spec.spins, kw) for (_, spec), kw in trained] == [
         ((2,), {"epochs": 1, "lr": 2e-3, "decay": 0.9, "cached": None, **common}),
         ((3,), {"epochs": 2, "lr": 3e-4, "decay": 0.8, "cached": shared, **common}),
         ((3,), {"epochs": 2, "lr": 2e-3, "decay": 0.9, "cached": shared, **common}),
@@ -440,25 +430,21 @@ def test_transfer_writes_curves_for_both_models(tmp_path, monkeypatch, capsys):
     trained.clear()
     capsys.readouterr()
     run_transfer(replace(config, base_spins=(1,), target=2, steps=2, width=None, epochs=1), progress=True)
-    assert evaluated == [(64, (2,), 20)] * 3  # width None: default_width((1, 2)) = max(64, 2^3)
-    assert [kw["progress"] for _, _, kw in trained] == [True] * 3 and capsys.readouterr().err
+    # width None: default_width((1, 2)) = max(64, 2^3)
+    assert [(model.width, spec.spins, kw["count"]) for (model, spec), kw in evaluated] == [(64, (2,), 20)] * 3
+    assert [kw["progress"] for _, kw in trained] == [True] * 3 and capsys.readouterr().err
 
 
 def test_transfer_plot_draws_both_curves_by_epoch(tmp_path, monkeypatch):
     """The figure, read back before it is written: one line with markers per model, x from epoch 1, the log
     axis and labels, the figure's size and resolution, and the figure closed afterwards."""
-    import matplotlib.pyplot as plt
-
     from applications.dynamics import transfer
-    from ornn import _io
 
-    captured = []
-    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((path, figure, kw)))
+    captured = capture_figures(monkeypatch)
     curves = {"fine-tuned base": [0.5, 0.2, 0.1], "from scratch": [0.9, 0.4]}
     transfer._plot(curves, tmp_path / "t.png", 7)
-    ((path, figure, kw),) = captured
-    assert path == tmp_path / "t.png" and kw == {"dpi": 110, "bbox_inches": "tight"}
-    assert tuple(figure.get_size_inches()) == (6, 4) and not plt.fignum_exists(figure.number)
+    figure = saved_figure(captured, tmp_path / "t.png")
+    assert len(captured) == 1 and tuple(figure.get_size_inches()) == (6, 4)
     (ax,) = figure.axes
     assert (ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel()) == ("log", "epoch", "validation MSE")
     assert ax.get_title() == "N = 7: fine-tuning the base model against training from scratch"
@@ -493,9 +479,7 @@ def test_transfer_verdict_counts_epochs_to_the_scratch_loss():
 def test_training_generates_the_data_once_and_rollout_checks_its_start(monkeypatch):
     from applications.dynamics.physics import NormPreservingPredictor
 
-    calls = []
-    original = data._chunk
-    monkeypatch.setattr(data, "_chunk", lambda *args: calls.append(args) or original(*args))
+    calls = spy(monkeypatch, data, "_chunk")
     spec = data.SequenceSpec(spins=(2,), per_spin=10, steps=3)
     model = NormPreservingPredictor((2,)).double()
     train_predictor(model, spec, epochs=3, batch_size=4)

@@ -14,6 +14,8 @@ from applications.dynamics.metrics import mean_relative_entropy
 from applications.dynamics.runs import read_states
 from ornn_cli.main import main
 
+from ..helpers import assert_refusals
+
 
 def test_evaluate_states_scores_the_rollout_against_exact_evolution_and_persistence():
     torch.manual_seed(0)
@@ -163,24 +165,27 @@ def test_evaluate_states_admits_one_spin_and_refuses_by_name():
     assert (one_spin["N"], one_spin["count"], one_spin["steps"]) == (1, 1, 2)
     cores = NormPreservingPredictor((1, 3)).double()
     assert evaluate_states(cores, haar_states(3, 2, generator=torch.Generator().manual_seed(0)), 2)["N"] == 3
-    for call, error, message in [
-        (
-            lambda: evaluate_states(cores, haar_states(2, 1), 2),
-            ValueError,
-            "states: the model predicts chains of [1, 3] spins, got states of 2",
-        ),
-        (
-            lambda: evaluate_states(model, "abc", 2),
-            TypeError,
-            "states: expected a complex tensor, a complex numpy array or a QuTiP ket, got 'abc'",
-        ),
-        (lambda: evaluate_states(model, haar_states(2, 1), 0), ValueError, "steps: expected an integer >= 1, got 0"),
-        (
-            lambda: evaluate_states(model, torch.ones(6, dtype=torch.complex128), 2),
-            ValueError,
-            "states: expected shape (batch, 2**N) or (2**N,), got (6,)",
-        ),
-    ]:
-        with pytest.raises(error) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(
+        [
+            (
+                lambda: evaluate_states(cores, haar_states(2, 1), 2),
+                ValueError,
+                "states: the model predicts chains of [1, 3] spins, got states of 2",
+            ),
+            (
+                lambda: evaluate_states(model, "abc", 2),
+                TypeError,
+                "states: expected a complex tensor, a complex numpy array or a QuTiP ket, got 'abc'",
+            ),
+            (
+                lambda: evaluate_states(model, haar_states(2, 1), 0),
+                ValueError,
+                "steps: expected an integer >= 1, got 0",
+            ),
+            (
+                lambda: evaluate_states(model, torch.ones(6, dtype=torch.complex128), 2),
+                ValueError,
+                "states: expected shape (batch, 2**N) or (2**N,), got (6,)",
+            ),
+        ]
+    )

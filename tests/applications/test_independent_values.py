@@ -25,15 +25,7 @@ from applications.dynamics.metrics import mean_relative_entropy
 from applications.qaoa import QAOA, MaxCut
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
 
-
-def assert_refusals(cases, error=None, *, regex=False):
-    """Each ``(call[, error], message)`` raises ``error`` with exactly ``message`` (a regex matched whole if ``regex``)."""
-    for call, *expected in cases:
-        kind, message = expected if len(expected) == 2 else (error, expected[0])
-        with pytest.raises(kind) as caught:
-            call()
-        text = str(caught.value)
-        assert (re.fullmatch(message, text) is not None) if regex else text == message, text
+from ..helpers import assert_refusals, capture_figures, saved_figure
 
 
 def test_mean_relative_entropy_averages_over_sequences_at_every_step():
@@ -540,9 +532,9 @@ def test_rollout_loss_equals_a_hand_computed_value():
     moving = exact.clone()
     moving[0, :, 0] = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.complex128)
     assert float(rollout_loss(CountingModel(), moving, 2)) == pytest.approx(0.57625, rel=1e-12)
-    with pytest.raises(ValueError) as caught:
-        rollout_loss(CountingModel(), exact, 0)
-    assert str(caught.value) == "steps: expected an integer >= 1, got 0"
+    assert_refusals(
+        [(lambda: rollout_loss(CountingModel(), exact, 0), ValueError, "steps: expected an integer >= 1, got 0")]
+    )
     assert [rollout_horizon(e, 20) for e in range(7)] == [1, 2, 4, 8, 16, 20, 20]
     assert rollout_horizon(3, 0) == 0 and [rollout_horizon(e, 1) for e in (0, 5)] == [1, 1]  # k = 1 is a rollout
     assert rollout_horizon(40, 2**40) == 2**30  # the doubling stops at 2^30 (an int that stays small)
@@ -1572,17 +1564,6 @@ def test_report_rows_and_the_behind_persistence_sentence_by_hand():
     assert tie[0]["beats persistence"] == "no"  # equal is not ahead
 
 
-def _saved_figure(captured, path):
-    """The last figure handed to ``_io.save_figure``: saved at ``path`` with the reports' resolution and tight
-    bounding box, and closed afterwards (a long run draws many)."""
-    import matplotlib.pyplot as plt
-
-    saved, figure, options = captured[-1]
-    assert Path(saved) == path and options == {"dpi": 110, "bbox_inches": "tight"}
-    assert not plt.fignum_exists(figure.number)
-    return figure
-
-
 def _line_styles(ax):
     """(label, linestyle, linewidth, alpha) of every line, and whether each line shares the previous one's colour."""
     lines = ax.get_lines()
@@ -1598,14 +1579,12 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     from matplotlib.font_manager import FontProperties
 
     from applications.dynamics import report
-    from ornn import _io
 
     small = FontProperties(size="small").get_size_in_points()
-    captured = []
-    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **kw: captured.append((path, figure, kw)))
+    captured = capture_figures(monkeypatch)
     evaluation = _evaluation_by_hand()
     assert report.plot_metric(evaluation, "mre", tmp_path / "mre.png", ylabel="MRE", log=True) == tmp_path / "mre.png"
-    figure = _saved_figure(captured, tmp_path / "mre.png")
+    figure = saved_figure(captured, tmp_path / "mre.png")
     (ax,) = figure.axes
     assert tuple(figure.get_size_inches()) == pytest.approx((7.0, 4.2))
     assert (ax.get_yscale(), ax.get_xlabel(), ax.get_ylabel()) == ("log", "step (dt = 0.002)", "MRE")
@@ -1626,7 +1605,7 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     legend = ax.get_legend().get_texts()
     assert [t.get_text() for t in legend] == [s[0] for s in styles] and {t.get_fontsize() for t in legend} == {small}
     report.plot_metric(evaluation, "fidelity", tmp_path / "f.png", ylabel="fidelity")
-    linear = _saved_figure(captured, tmp_path / "f.png").axes[0]
+    linear = saved_figure(captured, tmp_path / "f.png").axes[0]
     assert linear.get_yscale() == "linear" and list(linear.get_lines()[0].get_xdata()) == [0, 1, 2]
     assert list(linear.get_lines()[0].get_ydata()) == [1.0, 0.99, 0.98]  # N = 2's predictor fidelity, from step 0
 
@@ -1636,7 +1615,7 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     flipped[1:] = 0.0
     flipped[1:, 3] = 1.0  # |11> from step 1: m = -1
     assert report.plot_magnetisation({2: flipped}, {2: up}, tmp_path / "m.png") == tmp_path / "m.png"
-    figure = _saved_figure(captured, tmp_path / "m.png")
+    figure = saved_figure(captured, tmp_path / "m.png")
     (ax,) = figure.axes
     assert tuple(figure.get_size_inches()) == pytest.approx((7.0, 4.2))
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("step (dt = 0.002)", "magnetisation m(t)")
@@ -1649,7 +1628,7 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     assert [t.get_text() for t in legend] == ["N = 2"] and legend[0].get_fontsize() == small
 
     assert report.plot_amplitudes({2: flipped}, {2: up}, tmp_path / "a.png") == tmp_path / "a.png"
-    figure = _saved_figure(captured, tmp_path / "a.png")
+    figure = saved_figure(captured, tmp_path / "a.png")
     (ax,) = figure.axes
     assert tuple(figure.get_size_inches()) == pytest.approx((4.0, 3.4))
     assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("N = 2 (first 4 amplitudes)", "step", "|amplitude|")
@@ -1659,7 +1638,7 @@ def test_report_plots_draw_what_their_legends_say(tmp_path, monkeypatch):
     three, four = torch.zeros(3, 8, dtype=torch.complex128), torch.zeros(3, 16, dtype=torch.complex128)
     three[:, 0] = four[:, 0] = 1.0
     report.plot_amplitudes({2: flipped, 3: three, 4: four}, {2: up, 3: three, 4: four}, tmp_path / "a.png")
-    figure = _saved_figure(captured, tmp_path / "a.png")
+    figure = saved_figure(captured, tmp_path / "a.png")
     assert tuple(figure.get_size_inches()) == pytest.approx((12.0, 3.4))  # 4 inches per panel, one panel per N
     assert [ax.get_title() for ax in figure.axes] == [
         "N = 2 (first 4 amplitudes)",

@@ -5,6 +5,8 @@ import torch
 
 from applications.qaoa import MetaOptimizer, parameter_count, pretrained, shipped
 
+from ..helpers import assert_refusals
+
 
 def _same_bits(a: MetaOptimizer, b: MetaOptimizer) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
@@ -67,14 +69,13 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "lr": 0.01, "seed": 0}
     torch.manual_seed(0)
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
-    for call, error, message in [
-        (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
-        (lambda: shipped.build("3-regular", 1, seed=-1), ValueError, "seed: expected an integer >= 0, got -1"),
-        (lambda: shipped.build("3-regular", 1, seed="1"), TypeError, "seed: expected an integer >= 0, got '1'"),
-    ]:
-        with pytest.raises(error) as caught:
-            call()
-        assert str(caught.value) == message
+    assert_refusals(
+        [
+            (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
+            (lambda: shipped.build("3-regular", 1, seed=-1), ValueError, "seed: expected an integer >= 0, got -1"),
+            (lambda: shipped.build("3-regular", 1, seed="1"), TypeError, "seed: expected an integer >= 0, got '1'"),
+        ]
+    )
     assert shipped.build("3-regular", 1, seed=0).notes["seed"] == 0  # seed 0 is admitted
 
 
@@ -95,12 +96,18 @@ def test_recipe_and_weights_path_defaults_and_the_shipped_list_in_refusals():
     }
     assert shipped.weights_path("3-regular", 2) == shipped.WEIGHTS / "3-regular-p2-lstm.pt"
     assert shipped.weights_path("3-regular", 2, dc=True, cell="gru") == shipped.WEIGHTS / "3-regular-p2-dc-gru.pt"
-    with pytest.raises(ValueError) as caught:
-        shipped.recipe("sk", 1)
-    assert str(caught.value) == (
-        "(kind, p, dc): expected one of ('erdos-renyi', p=1), ('3-regular', p=1), ('3-regular', p=2), "
-        "('3-regular', p=3), ('3-regular', p=4), ('3-regular', p=5), ('3-regular', p=2, dc=True), "
-        "got ('sk', p=1, dc=False)"
+    shipped_list = (
+        "('erdos-renyi', p=1), ('3-regular', p=1), ('3-regular', p=2), ('3-regular', p=3), ('3-regular', p=4), "
+        "('3-regular', p=5), ('3-regular', p=2, dc=True)"
+    )
+    assert_refusals(
+        [
+            (
+                lambda: shipped.recipe("sk", 1),
+                f"(kind, p, dc): expected one of {shipped_list}, got ('sk', p=1, dc=False)",
+            )
+        ],
+        ValueError,
     )
 
 
@@ -115,9 +122,15 @@ def test_available_and_pretrained_read_the_weights_folder(tmp_path, monkeypatch)
         {"kind": "3-regular", "p": 2, "dc": False, "cell": "lstm"},
         {"kind": "3-regular", "p": 2, "dc": True, "cell": "gru"},
     ]
-    with pytest.raises(ValueError) as caught:
-        pretrained("3-regular", 2, dc=True)
-    assert str(caught.value) == "cell: expected one of ['gru'] for ('3-regular', p=2, dc=True), got None"
+    assert_refusals(
+        [
+            (
+                lambda: pretrained("3-regular", 2, dc=True),
+                "cell: expected one of ['gru'] for ('3-regular', p=2, dc=True), got None",
+            )
+        ],
+        ValueError,
+    )
 
 
 def test_the_rebuild_script_writes_every_recipe(tmp_path, monkeypatch, capsys):

@@ -5,6 +5,8 @@ expected cuts summed over all 2^n basis states from those cut values (not from o
 float64 state vectors of at most 2^10 amplitudes, so sums agree to 1e-10.
 """
 
+import importlib
+import inspect
 import json
 
 import networkx as nx
@@ -14,6 +16,8 @@ import torch
 from applications import qaoa
 from applications.qaoa import MetaOptimizer, ProblemDistribution, meta_train, solve
 from ornn_cli.main import main
+
+from ..helpers import assert_refusals
 
 
 def _cut(graph, nodes, bitstring, weight="weight"):
@@ -307,18 +311,24 @@ def test_on_another_family_the_borrowed_start_is_kept_where_it_is_lower():
     )
     untrained = qaoa.pretrained("3-regular", 2)
     untrained.steps = None
-    for start, dc, message in [
-        (
-            qaoa.pretrained("3-regular", 1),
-            False,
-            "start: the MetaOptimizer proposes 2 parameters, the depth-2 QAOA has 4",
-        ),
-        (meta, True, "start: the MetaOptimizer proposes 4 parameters, the depth-2 DC-QAOA has 6"),
-        (untrained, False, "start: the MetaOptimizer has no trained horizon (its .steps is None); set meta.steps"),
-    ]:
-        with pytest.raises(ValueError) as caught:
-            solve(graph, 2, dc=dc, start=start, steps=0)
-        assert str(caught.value) == message
+    one_layer = qaoa.pretrained("3-regular", 1)
+    assert_refusals(
+        [
+            (
+                lambda: solve(graph, 2, start=one_layer, steps=0),
+                "start: the MetaOptimizer proposes 2 parameters, the depth-2 QAOA has 4",
+            ),
+            (
+                lambda: solve(graph, 2, dc=True, start=meta, steps=0),
+                "start: the MetaOptimizer proposes 4 parameters, the depth-2 DC-QAOA has 6",
+            ),
+            (
+                lambda: solve(graph, 2, start=untrained, steps=0),
+                "start: the MetaOptimizer has no trained horizon (its .steps is None); set meta.steps",
+            ),
+        ],
+        ValueError,
+    )
 
 
 def test_to_dict_holds_every_field_by_its_name(petersen):
@@ -427,13 +437,20 @@ def test_pretrained_start_picks_the_family_and_says_when_it_borrows():
         reference = pretrained(kind, p, dc=dc).state_dict()
         assert all(torch.equal(value, reference[key]) for key, value in meta.state_dict().items())
     shipped = "[(1, False), (2, False), (2, True), (3, False), (4, False), (5, False)]"
-    for p, dc, asked in [(6, False, "p = 6"), (1, True, "p = 1 with dc")]:
-        with pytest.raises(ValueError) as caught:
-            _pretrained(cubic, p, dc)
-        assert str(caught.value) == (
-            f"start: no pretrained initialiser for {asked} (shipped (p, dc): {shipped}); "
-            "pass start='ramp', 'random', a MetaOptimizer, a run folder or a tensor"
-        )
+    advice = "pass start='ramp', 'random', a MetaOptimizer, a run folder or a tensor"
+    assert_refusals(
+        [
+            (
+                lambda: _pretrained(cubic, 6, False),
+                f"start: no pretrained initialiser for p = 6 (shipped (p, dc): {shipped}); {advice}",
+            ),
+            (
+                lambda: _pretrained(cubic, 1, True),
+                f"start: no pretrained initialiser for p = 1 with dc (shipped (p, dc): {shipped}); {advice}",
+            ),
+        ],
+        ValueError,
+    )
 
 
 def test_start_rules_for_tensors_optimisers_and_names():
@@ -459,46 +476,56 @@ def test_start_rules_for_tensors_optimisers_and_names():
     ramp, name, borrowed = _start("ramp", unit, scale, 0)
     assert (name, borrowed) == ("ramp", False) and torch.equal(ramp, qaoa.linear_ramp(unit))
     starts = "pretrained, fixed-angles, degree-rule, ramp, random"
-    for start, error, message in [
-        (3, TypeError, f"start: expected one of {starts}, a MetaOptimizer, a run folder or a tensor, got 3"),
-        (
-            "nowhere",
-            ValueError,
-            f"start: expected one of {starts}, a MetaOptimizer, a run folder of `ornn qaoa train` or a tensor, "
-            "got 'nowhere' (no such folder)",
-        ),
-    ]:
-        with pytest.raises(error) as caught:
-            _start(start, unit, scale, 0)
-        assert str(caught.value) == message
+    assert_refusals(
+        [
+            (
+                lambda: _start(3, unit, scale, 0),
+                TypeError,
+                f"start: expected one of {starts}, a MetaOptimizer, a run folder or a tensor, got 3",
+            ),
+            (
+                lambda: _start("nowhere", unit, scale, 0),
+                ValueError,
+                f"start: expected one of {starts}, a MetaOptimizer, a run folder of `ornn qaoa train` or a tensor, "
+                "got 'nowhere' (no such folder)",
+            ),
+        ]
+    )
 
 
 def test_graph_refusals_name_what_came(monkeypatch):
     """Each refusal of the graph and its weight attribute whole; a graph of exactly the brute-force limit is
     admitted (the limit lowered to 4 here: a 24-node optimum takes a minute)."""
-    import importlib
-
     from applications.qaoa.solve import _problem
 
     solve_module = importlib.import_module("applications.qaoa.solve")  # the package exports the function solve
-
     zero = nx.path_graph(3)
     nx.set_edge_attributes(zero, 0.0, "w")
     monkeypatch.setattr(solve_module, "MAX_BRUTE_FORCE_QUBITS", 4)
-    for graph, weight, error, message in [
-        ([(0, 1)], "weight", TypeError, "graph: expected an undirected networkx.Graph, got [(0, 1)]"),
-        (nx.path_graph(3), 1, TypeError, "weight: expected an edge attribute name (a str), got 1"),
-        (
-            nx.path_graph(5),
-            "weight",
-            ValueError,
-            "graph: expected at most 4 nodes (the state vector holds 2^n amplitudes), got 5",
-        ),
-        (zero, "w", ValueError, "graph: every edge weight ('w') is zero; there is no cut to maximise"),
-    ]:
-        with pytest.raises(error) as caught:
-            _problem(graph, weight)
-        assert str(caught.value) == message
+    assert_refusals(
+        [
+            (
+                lambda: _problem([(0, 1)], "weight"),
+                TypeError,
+                "graph: expected an undirected networkx.Graph, got [(0, 1)]",
+            ),
+            (
+                lambda: _problem(nx.path_graph(3), 1),
+                TypeError,
+                "weight: expected an edge attribute name (a str), got 1",
+            ),
+            (
+                lambda: _problem(nx.path_graph(5), "weight"),
+                ValueError,
+                "graph: expected at most 4 nodes (the state vector holds 2^n amplitudes), got 5",
+            ),
+            (
+                lambda: _problem(zero, "w"),
+                ValueError,
+                "graph: every edge weight ('w') is zero; there is no cut to maximise",
+            ),
+        ]
+    )
     problem, scale = _problem(nx.path_graph(4), "weight")
     assert len(problem.nodes) == 4 and scale == 1.0
 
@@ -521,7 +548,7 @@ def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached(
     seeded = solve(graph, 1, start="ramp", steps=0, shots=32, seed=0).samples
     assert solve(graph, 1, start="ramp", steps=0, shots=32).samples == seeded  # the default seed is 0
     assert solve(graph, 1, start="ramp", steps=0, shots=32, seed=1).samples != seeded
-    for kwargs, error, message in [
+    bad = [
         ({"p": 0}, ValueError, "p: expected an integer >= 1, got 0"),
         ({"p": 1, "dc": 1}, TypeError, "dc: expected a bool, got 1"),
         ({"p": 2, "start": torch.zeros(3)}, ValueError, "start: expected a tensor of shape (4,) for depth 2, got (3,)"),
@@ -540,11 +567,12 @@ def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached(
             ValueError,
             "optimizer: expected one of adam, sgd, adagrad, rmsprop, lbfgs, got 'adamw'",
         ),
-    ]:
-        with pytest.raises(error) as caught:
-            solve(graph, **{"steps": 0, **kwargs})
-        assert str(caught.value) == message
-    import inspect
-
+    ]
+    assert_refusals(
+        [
+            (lambda kwargs=kwargs: solve(graph, **{"steps": 0, **kwargs}), error, message)
+            for kwargs, error, message in bad
+        ]
+    )
     defaults = {name: value.default for name, value in inspect.signature(solve).parameters.items()}
     assert (defaults["steps"], defaults["seed"], defaults["top"], defaults["shots"]) == (200, 0, 5, 0)

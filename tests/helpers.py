@@ -1,0 +1,53 @@
+"""Assertions shared by the test modules: whole refusal messages, and spies that record calls and pass them on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+
+def assert_refusals(cases, error=None, *, regex=False):
+    """Each ``(call[, error], message)`` raises ``error`` with exactly ``message`` (a regex matched whole if ``regex``)."""
+    for call, *expected in cases:
+        kind, message = expected if len(expected) == 2 else (error, expected[0])
+        with pytest.raises(kind) as caught:
+            call()
+        text = str(caught.value)
+        assert (re.fullmatch(message, text) is not None) if regex else text == message, text
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[tuple, dict]]:
+    """Replace ``owner.name`` by a wrapper that records each call's ``(args, kwargs)`` and then makes the call."""
+    calls: list[tuple[tuple, dict]] = []
+    original = getattr(owner, name)
+
+    def recording(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
+def capture_figures(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, dict]]:
+    """Stop ``ornn._io.save_figure`` from writing: each call's ``(path, figure, options)`` is recorded instead."""
+    from ornn import _io
+
+    captured: list[tuple[Any, Any, dict]] = []
+    monkeypatch.setattr(_io, "save_figure", lambda path, figure, **options: captured.append((path, figure, options)))
+    return captured
+
+
+def saved_figure(captured: list[tuple[Any, Any, dict]], path: Any) -> Any:
+    """The last figure :func:`capture_figures` recorded: saved at ``path`` with the reports' resolution and tight
+    bounding box, and closed afterwards (a long run draws many)."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    saved, figure, options = captured[-1]
+    assert Path(saved) == Path(path) and options == {"dpi": 110, "bbox_inches": "tight"}
+    assert not plt.fignum_exists(figure.number)
+    return figure
