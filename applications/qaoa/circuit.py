@@ -67,7 +67,7 @@ class Rotation:
             raise ValueError(f"pauli: expected one letter per wire, got {self.pauli!r} on {self.wires}")
 
 
-def _generator_overlap(rot: Rotation, lam: torch.Tensor, psi: torch.Tensor, n: int) -> torch.Tensor:
+def _generator_overlap(rot: Rotation, lam: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
     """Im <lambda| G |psi> per row."""
     if rot.kind == "diagonal":
         return torch.linalg.vecdot(lam, psi * rot.diagonal).imag
@@ -168,7 +168,7 @@ class _AdjointExpectation(torch.autograd.Function):
             rot = ctx.rotations[j]
             if states is not None:
                 psi = states[j]
-            overlap = _generator_overlap(rot, lam, psi, n)
+            overlap = _generator_overlap(rot, lam, psi)
             grads[:, rot.param] += 2.0 * rot.coefficient * overlap.to(grads.dtype)
             undo = -params[:, rot.param] * rot.coefficient
             if states is None:

@@ -145,9 +145,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     for kind, p, dc in RECIPES:
         meta = build(kind, p, dc=dc, cell=args.cell)
-        path = meta.save(
-            args.out / weights_path(kind, p, dc=dc, cell=args.cell).name, steps=meta.steps, notes=meta.notes
-        )
+        path = meta.save(args.out / weights_path(kind, p, dc=dc, cell=args.cell).name)  # with build's steps and notes
         print(f"wrote {path}", flush=True)
     return 0
 
