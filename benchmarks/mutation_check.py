@@ -17,6 +17,9 @@ written by ``mutmut run`` or by ``--generate``) and, per mutant:
   pytest in the child with ``-x``; exit 1 is "killed", 0 "survived", and a child past ``--timeout`` is
   killed and reported as "timeout".
 
+``--sample K`` checks a seeded uniform draw of K of the matching mutants instead of all of them: an estimate
+of a large module's kill rate, printed with its 95% interval, when checking every mutant would take hours.
+
 Results go to ``--out`` (JSON, name -> outcome, written atomically after every mutant, so an interrupted
 run continues where it stopped) and a per-module summary is printed at the end. Run it from the
 repository root; it changes into ``mutants/`` itself.
@@ -28,7 +31,9 @@ import argparse
 import collections
 import fnmatch
 import json
+import math
 import os
+import random
 import signal
 import sys
 import time
@@ -65,6 +70,16 @@ def mutant_names(pattern: str) -> list[str]:
     for meta in Path(".").rglob("*.py.meta"):
         names += list(json.loads(meta.read_text())["exit_code_by_key"])
     return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
+
+
+def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a kill rate estimated from ``killed`` of ``total`` sampled mutants."""
+    if total == 0:
+        return 0.0, 1.0
+    rate = killed / total
+    centre = (rate + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def run_one(name: str, tests: list[str], timeout: float) -> str:
@@ -104,7 +119,11 @@ def main() -> None:
         help="run only --extra-tests (do tests written since a pass kill its survivors?); checked mutants are skipped",
     )
     parser.add_argument("--generate", action="store_true", help="regenerate mutants/ and the stats first")
+    parser.add_argument("--sample", type=int, default=None, help="check a seeded uniform draw of this many mutants")
+    parser.add_argument("--sample-seed", type=int, default=0, help="the seed of --sample's draw")
     args = parser.parse_args()
+    if args.sample is not None and args.sample < 1:
+        parser.error(f"--sample: expected an integer >= 1, got {args.sample}")
     out = args.out.resolve()
     if args.generate:
         generate()  # from the repository root, where mutmut keeps mutants/
@@ -123,6 +142,9 @@ def main() -> None:
     covering, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
     results = json.loads(out.read_text()) if out.is_file() else {}
     names = mutant_names(args.pattern)
+    if args.sample is not None and args.sample < len(names):
+        print(f"a draw of {args.sample} of the {len(names)} matching mutants (seed {args.sample_seed})", flush=True)
+        names = sorted(random.Random(args.sample_seed).sample(names, args.sample))
     print(
         f"{len(names)} mutants match {args.pattern!r}; {sum(n in results for n in names)} already checked", flush=True
     )
@@ -145,7 +167,11 @@ def main() -> None:
         by_module[name.rsplit(".", 1)[0]][results[name]] += 1
     for module, counts in sorted(by_module.items()):
         total = sum(counts.values())
-        print(f"{module}: {total} mutants, {dict(counts)}, killed {counts['killed'] / total:.1%}")
+        line = f"{module}: {total} mutants, {dict(counts)}, killed {counts['killed'] / total:.1%}"
+        if args.sample is not None:
+            low, high = wilson_interval(counts["killed"], total)
+            line += f" (a sample: 95% interval {low:.1%} to {high:.1%})"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+"""Run folders of ``applications.dynamics.runs``, written here by hand, read back and evaluated.
+
+The folders are built in the test (config.json and best.pt, as ``ornn dynamics train`` writes them), so the
+evaluation can be checked against values computed here: the exact evolution with the run's own dt, g and h,
+persistence's error from it, and a model whose rollout is the exact evolution (error 0, so it beats persistence).
+"""
+
+import json
+from dataclasses import asdict
+
+import pytest
+import torch
+from torch import nn
+
+from applications.dynamics import DynamicsPredictor, SequenceSpec, evolve_exact
+from applications.dynamics.data import appendix_c_state, cache
+from applications.dynamics.metrics import evaluate_sequences
+from applications.dynamics.runs import _appendix_c_rows, build_model, load_run
+
+from ..helpers import assert_refusals
+
+# the run's field and step differ from the defaults (dt 0.002, g -1.05, h 0.5), so a default read in their place shows
+SPEC = SequenceSpec(spins=(1, 2, 3), per_spin=10, steps=4, dt=0.05, g=-0.7, h=0.3)
+
+
+class ExactPredictor(nn.Module):
+    """Rolls out the exact evolution of the chain with (dt, g, h): an error of 0 at every step."""
+
+    max_spins = 7
+
+    def __init__(self, dt: float, g: float, h: float):
+        super().__init__()
+        self.dt, self.g, self.h = dt, g, h
+        self.anchor = nn.Parameter(torch.zeros((), dtype=torch.float64))  # the dtype the states are scored in
+
+    def rollout(self, psi0: torch.Tensor, steps: int) -> torch.Tensor:
+        n = psi0.shape[-1].bit_length() - 1
+        return evolve_exact(psi0, n, steps, self.dt, self.g, self.h)
+
+
+def persistence_model() -> DynamicsPredictor:
+    """A predictor with gain exp(-inf) = 0 on its increment: psi_{t+1} = psi_t, persistence itself."""
+    model = DynamicsPredictor(max_spins=3, width=4, num_layers=1).double()
+    with torch.no_grad():
+        model.increment_log_gain.fill_(-float("inf"))
+    return model
+
+
+def paper_state_scores(n: int, steps: int) -> dict:
+    """Persistence's metrics from Appendix C's state of n spins, against the exact evolution with SPEC's fields."""
+    psi = appendix_c_state(n)[None]
+    exact = evolve_exact(psi, n, steps, SPEC.dt, SPEC.g, SPEC.h)
+    return {k: v.double().tolist() for k, v in evaluate_sequences(exact[:, :1].expand_as(exact), exact).items()}
+
+
+def test_appendix_c_rows_score_the_papers_states_with_the_runs_field_and_say_who_beats_persistence():
+    exact_rows = _appendix_c_rows(ExactPredictor(SPEC.dt, SPEC.g, SPEC.h), SPEC, 4, [2, 4])
+    assert [row["N"] for row in exact_rows] == [2, 3]  # N = 1 has no Appendix C state
+    for row in exact_rows:
+        persistence = paper_state_scores(row["N"], 4)
+        assert set(row) == {
+            "N",
+            "MRE @ 2",
+            "MRE @ 4",
+            "persistence @ 2",
+            "persistence @ 4",
+            "fidelity @ 2",
+            "fidelity @ 4",
+            "norm drift @ 4",
+            "beats persistence",
+        }
+        assert row["persistence @ 2"] == pytest.approx(persistence["mre"][2], rel=1e-12)
+        assert row["persistence @ 4"] == pytest.approx(persistence["mre"][4], rel=1e-12)
+        assert row["persistence @ 4"] > 1e-4  # the field moves the state: a wrong dt, g or h would show
+        assert row["MRE @ 2"] == pytest.approx(0.0, abs=1e-12) and row["MRE @ 4"] == pytest.approx(0.0, abs=1e-12)
+        assert row["fidelity @ 2"] == pytest.approx(1.0, abs=1e-12) and row["fidelity @ 4"] == pytest.approx(
+            1.0, abs=1e-12
+        )
+        assert row["norm drift @ 4"] == pytest.approx(0.0, abs=1e-12)
+        assert row["beats persistence"] == "yes"
+    # persistence itself ties with persistence: a tie does not beat it
+    for row in _appendix_c_rows(persistence_model(), SPEC, 4, [4]):
+        assert row["MRE @ 4"] == row["persistence @ 4"] and row["beats persistence"] == "no"
+
+
+def write_run(folder, model: DynamicsPredictor, *, data=None) -> None:
+    """A run folder as ``ornn dynamics train`` leaves it: config.json (JSON turns the spins into a list) and best.pt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"kind": "recurrent-stack", "model": model.config, "spec": asdict(SPEC), "data": data}
+    (folder / "config.json").write_text(json.dumps(config))
+    torch.save(model.state_dict(), folder / "best.pt")
+
+
+def test_load_run_reads_the_spec_or_the_cache_and_the_best_weights(tmp_path):
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=4, num_layers=1)
+    write_run(tmp_path / "run", model)
+    loaded, spec, cached, config = load_run(tmp_path / "run")
+    assert spec == SPEC and isinstance(spec.spins, tuple) and cached is None
+    assert config["kind"] == "recurrent-stack" and config["model"] == model.config
+    for a, b in zip(loaded.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    # with a cache: its spec and sequences, read relative to the run folder
+    cache(SequenceSpec(spins=(2,), per_spin=10, steps=3), tmp_path / "cache")
+    write_run(tmp_path / "cached-run", model, data="../cache")
+    _, spec, cached, _ = load_run(tmp_path / "cached-run")
+    assert spec == SequenceSpec(spins=(2,), per_spin=10, steps=3) and list(cached) == [2]
+    assert cached[2].shape == (10, 4, 4)
+
+
+def test_build_model_builds_either_kind_from_its_arguments_and_refuses_by_name():
+    from applications.dynamics.physics import NormPreservingPredictor
+
+    model = build_model({"kind": "norm-preserving", "model": {"spins": [2, 4], "dt": 0.05}})
+    assert isinstance(model, NormPreservingPredictor) and model.spins == (2, 4) and model.dt == 0.05
+    stack = build_model({"kind": "recurrent-stack", "model": {"max_spins": 3, "width": 6, "num_layers": 1}})
+    assert isinstance(stack, DynamicsPredictor) and (stack.max_spins, stack.config["width"]) == (3, 6)
+    kinds = "recurrent-stack, norm-preserving"
+    assert_refusals(
+        [
+            (lambda: build_model([]), "config: expected a dict with 'kind' and 'model', got list"),
+            (
+                lambda: build_model({"kind": "lstm", "model": {}}),
+                f"config: expected a model kind in {kinds}, got 'lstm'",
+            ),
+            (
+                lambda: build_model({"kind": "norm-preserving", "model": [2]}),
+                "config: expected 'model' to hold the constructor arguments, got [2]",
+            ),
+            (
+                lambda: build_model({"kind": "norm-preserving", "model": {"spins": [2]}}),
+                "config: the 'model' entry does not describe a norm-preserving model ('dt')",
+            ),
+            (
+                lambda: build_model({"kind": "recurrent-stack", "model": {"wide": 3}}),
+                "config: the 'model' entry does not describe a recurrent-stack model "
+                "(DynamicsPredictor.__init__() got an unexpected keyword argument 'wide')",
+            ),
+        ],
+        ValueError,
+    )
+
+
+def test_load_run_names_the_config_when_its_spec_is_broken(tmp_path):
+    model = DynamicsPredictor(max_spins=3, width=4, num_layers=1)
+    write_run(tmp_path / "run", model)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    del config["spec"]["spins"]
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    expected = f"{tmp_path / 'run' / 'config.json'}: config: the 'spec' entry does not describe a data spec ('spins')"
+    assert_refusals([(lambda: load_run(tmp_path / "run"), ValueError, expected)])
