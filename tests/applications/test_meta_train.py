@@ -1,0 +1,168 @@
+"""What ``meta_train`` hands to each piece it drives, recorded call by call.
+
+``ornn.training.fit`` (tested on its own) is replaced by a stand-in that runs one training epoch and one
+validation, so each test sees, at the cost of one batch: the problems drawn and their documented seeds, the
+ansatzes and the start the meta-optimiser unrolls from, the loss, the gradient clipping, the optimiser and the
+settings passed to ``fit``. The epoch's loss is checked against the batch losses recorded on the way.
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from applications.qaoa import meta as meta_module
+from applications.qaoa.ansatz import DCQAOA, QAOA
+from applications.qaoa.meta import LOSSES, MetaOptimizer, ProblemDistribution, meta_train
+from ornn.training import History
+
+from ..helpers import assert_refusals, spy
+
+
+def record_one_epoch(monkeypatch, epochs_to_run=(0,)):
+    """Replace ``fit`` by one that runs the given training epochs and one validation, recording everything."""
+    recorded = {"fit": [], "epoch_losses": [], "validation": [], "losses": []}
+
+    def one_epoch_fit(model, train_epoch, validate, **options):
+        recorded["fit"].append(options)
+        for epoch in epochs_to_run:
+            model.train()
+            recorded["epoch_losses"].append(train_epoch(model, epoch))
+        model.eval()
+        with torch.no_grad():
+            recorded["validation"].append(validate())
+        return History()
+
+    monkeypatch.setattr(meta_module, "fit", one_epoch_fit)
+    for name, original in list(LOSSES.items()):
+
+        def recording(scaled, original=original, name=name):
+            value = original(scaled)
+            recorded["losses"].append((name, float(value.detach())))
+            return value
+
+        monkeypatch.setitem(LOSSES, name, recording)
+    recorded["samples"] = spy(monkeypatch, ProblemDistribution, "sample")
+    recorded["forward"] = spy(monkeypatch, MetaOptimizer, "forward")
+    recorded["clip"] = spy(monkeypatch, nn.utils, "clip_grad_norm_")
+    recorded["optimizer"] = spy(monkeypatch, meta_module, "make_optimizer")
+    return recorded
+
+
+def test_meta_train_defaults_are_the_documented_settings(monkeypatch):
+    """p 1, T 10, 20 epochs of 4 batches of 8, 16 validation problems, the best-so-far loss, Adam lr 0.01, clip 1,
+    patience 10, seed 0, no checkpoint and no progress bar."""
+    recorded = record_one_epoch(monkeypatch)
+    torch.manual_seed(0)
+    meta = MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute").double()
+    meta_train(meta, ProblemDistribution("3-regular", (4,)))
+    (options,) = recorded["fit"]
+    optimizer = options.pop("optimizer")
+    assert options == {"epochs": 20, "patience": 10, "checkpoint": None, "resume": False, "progress": None}
+    assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["lr"] == 0.01
+    assert [(args[0], args[2]) for args, _ in recorded["optimizer"]] == [("adam", 0.01)]
+    # validation from seed 0 * 1_000_003 + 999_983, then epoch 0's four batches from seeds 0 * 1_000_003 + 0 * 4 + b
+    assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]] == [(16, 999_983)] + [
+        (8, b) for b in range(4)
+    ]
+    unrolls = [(len(args[1]), args[2], args[3]) for args, _ in recorded["forward"]]
+    assert unrolls == [(8, 10, None)] * 4 + [(16, 10, None)]
+    assert all(type(a) is QAOA and a.p == 1 for args, _ in recorded["forward"] for a in args[1])
+    assert [args[1] for args, _ in recorded["clip"]] == [1.0] * 4
+    names = [name for name, _ in recorded["losses"]]
+    values = [value for _, value in recorded["losses"]]
+    assert names == ["best"] * 5
+    assert recorded["epoch_losses"] == [pytest.approx(sum(values[:4]) / 4, rel=1e-12)]
+    assert recorded["validation"] == [pytest.approx(values[4], rel=1e-12)]
+    assert meta.steps == 10  # the horizon propose() defaults to
+
+
+def test_meta_train_passes_its_arguments_to_every_piece(monkeypatch, tmp_path):
+    recorded = record_one_epoch(monkeypatch, epochs_to_run=(0, 1))
+    torch.manual_seed(0)
+    meta = MetaOptimizer("gru", 6, hidden_size=3, proposal="absolute").double()
+    start = torch.full((6,), 0.1, dtype=torch.float64)
+    meta_train(
+        meta,
+        ProblemDistribution("3-regular", (4, 6)),
+        p=2,
+        dc=True,
+        steps=3,
+        epochs=5,
+        batches_per_epoch=2,
+        batch_size=3,
+        validation_size=5,
+        loss="weighted",
+        optimizer="sgd",
+        lr=0.03,
+        grad_clip=0.25,
+        patience=4,
+        start=start,
+        seed=2,
+        checkpoint=tmp_path / "meta.pt",
+        progress=True,
+    )
+    (options,) = recorded["fit"]
+    optimizer = options.pop("optimizer")
+    assert options == {
+        "epochs": 5,
+        "patience": 4,
+        "checkpoint": tmp_path / "meta.pt",
+        "resume": False,
+        "progress": "meta-training gru",
+    }
+    assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["lr"] == 0.03
+    # seeds: validation 2 * 1_000_003 + 999_983; batch b of epoch e: 2 * 1_000_003 + e * 2 + b
+    assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]] == [(5, 2_000_006 + 999_983)] + [
+        (3, 2_000_006 + e * 2 + b) for e in (0, 1) for b in (0, 1)
+    ]
+    unrolls = [(len(args[1]), args[2]) for args, _ in recorded["forward"]]
+    assert unrolls == [(3, 3)] * 4 + [(5, 3)]
+    assert all(args[3] is start for args, _ in recorded["forward"])
+    assert all(isinstance(a, DCQAOA) and a.p == 2 for args, _ in recorded["forward"] for a in args[1])
+    assert [args[1] for args, _ in recorded["clip"]] == [0.25] * 4
+    values = [value for name, value in recorded["losses"] if name == "weighted"]
+    assert len(values) == 5 == len(recorded["losses"])
+    assert recorded["epoch_losses"] == [
+        pytest.approx(sum(values[:2]) / 2, rel=1e-12),
+        pytest.approx(sum(values[2:4]) / 2, rel=1e-12),
+    ]
+    assert recorded["validation"] == [pytest.approx(values[4], rel=1e-12)]
+    assert meta.steps == 3
+
+
+def test_meta_train_without_clipping_and_its_refusals_name_the_argument(monkeypatch):
+    distribution = ProblemDistribution("3-regular", (4,))
+    recorded = record_one_epoch(monkeypatch)
+    meta_train(MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute"), distribution, grad_clip=None)
+    assert recorded["clip"] == [] and len(recorded["epoch_losses"]) == 1
+
+    def call(meta=None, **kwargs):
+        return lambda: meta_train(MetaOptimizer("gru", 2) if meta is None else meta, distribution, **kwargs)
+
+    assert_refusals(
+        [
+            (call(meta="gru"), TypeError, "meta: expected a MetaOptimizer, got 'gru'"),
+            (
+                call(optimizer="lbfgs"),
+                ValueError,
+                "optimizer: meta_train steps once per batch; expected one of sgd, adam, adagrad, rmsprop, got 'lbfgs'",
+            ),
+            (call(batch_size=0), ValueError, "batch_size: expected an integer >= 1, got 0"),
+            (call(batches_per_epoch=0), ValueError, "batches_per_epoch: expected an integer >= 1, got 0"),
+            (call(validation_size=0), ValueError, "validation_size: expected an integer >= 1, got 0"),
+            (call(steps=0), ValueError, "steps: expected an integer >= 1, got 0"),
+            (call(grad_clip=0.0), ValueError, "grad_clip: expected a positive finite number, got 0.0"),
+        ]
+    )
+
+
+def test_coupling_scales_are_one_per_ansatz_in_the_asked_dtype():
+    from applications.qaoa import make_ansatz
+    from applications.qaoa.meta import coupling_scale, coupling_scales
+
+    problems = ProblemDistribution("sk", (3, 5)).sample(3, seed=1)
+    ansatzes = [make_ansatz(problem, 1) for problem in problems]
+    for dtype in (torch.float32, torch.float64):
+        scales = coupling_scales(ansatzes, dtype, "cpu")
+        assert scales.dtype == dtype
+        assert scales.tolist() == pytest.approx([coupling_scale(problem) for problem in problems], rel=1e-6)
