@@ -46,10 +46,10 @@ def persistence_model() -> DynamicsPredictor:
     return model
 
 
-def paper_state_scores(n: int, steps: int) -> dict:
-    """Persistence's metrics from Appendix C's state of n spins, against the exact evolution with SPEC's fields."""
+def paper_state_scores(n: int, steps: int, spec: SequenceSpec = SPEC) -> dict:
+    """Persistence's metrics from Appendix C's state of n spins, against the exact evolution with the spec's fields."""
     psi = appendix_c_state(n)[None]
-    exact = evolve_exact(psi, n, steps, SPEC.dt, SPEC.g, SPEC.h)
+    exact = evolve_exact(psi, n, steps, spec.dt, spec.g, spec.h)
     return {k: v.double().tolist() for k, v in evaluate_sequences(exact[:, :1].expand_as(exact), exact).items()}
 
 
@@ -83,10 +83,10 @@ def test_appendix_c_rows_score_the_papers_states_with_the_runs_field_and_say_who
         assert row["MRE @ 4"] == row["persistence @ 4"] and row["beats persistence"] == "no"
 
 
-def write_run(folder, model: DynamicsPredictor, *, data=None) -> None:
+def write_run(folder, model: nn.Module, *, data=None, spec=SPEC, kind="recurrent-stack") -> None:
     """A run folder as ``ornn dynamics train`` leaves it: config.json (JSON turns the spins into a list) and best.pt."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"kind": "recurrent-stack", "model": model.config, "spec": asdict(SPEC), "data": data}
+    config = {"kind": kind, "model": model.config, "spec": asdict(spec), "data": data}
     (folder / "config.json").write_text(json.dumps(config))
     torch.save(model.state_dict(), folder / "best.pt")
 
@@ -149,3 +149,79 @@ def test_load_run_names_the_config_when_its_spec_is_broken(tmp_path):
     (tmp_path / "run" / "config.json").write_text(json.dumps(config))
     expected = f"{tmp_path / 'run' / 'config.json'}: config: the 'spec' entry does not describe a data spec ('spins')"
     assert_refusals([(lambda: load_run(tmp_path / "run"), ValueError, expected)])
+
+
+def record_plots(monkeypatch) -> dict:
+    """The report's plot calls recorded instead of drawn (the figures are tested in the report's own tests)."""
+    from applications.dynamics import runs
+
+    calls = {}
+    for name in ("plot_metric", "plot_amplitudes", "plot_magnetisation"):
+        monkeypatch.setattr(runs, name, lambda *args, name=name, **kwargs: calls.setdefault(name, []).append(args))
+    return calls
+
+
+def test_evaluate_run_reports_its_tables_horizons_and_the_papers_states(tmp_path, monkeypatch):
+    from applications.dynamics.data import sequences
+    from applications.dynamics.runs import evaluate_run
+    from ornn import tables
+
+    plots = record_plots(monkeypatch)
+    spec = SequenceSpec(spins=(1, 2), per_spin=10, steps=4, dt=0.05, g=-0.7, h=0.3)
+    run = tmp_path / "run"
+    write_run(run, persistence_model(), spec=spec)
+    result = evaluate_run(run)  # the data's 4 steps: no horizon of 100 steps
+    report = (run / "report.md").read_text()
+    assert report.startswith("# Ising predictor (sru) against exact evolution\n\nAutoregressive rollout of 4 steps")
+    assert result["growth"] == [] and "## MRE growth\n\n(no horizon of 100 steps or more)\n\n" in report
+    assert [row["N"] for row in result["table"]] == [1, 2]
+    assert tables.format_table(result["table"], style="markdown") in report
+    # persistence itself ties with persistence everywhere, so the report says it is behind for both N
+    assert all(row["beats persistence"] == "no" for row in result["table"] + result["appendix_c"])
+    (paper,) = result["appendix_c"]
+    # the run's model is rebuilt in float32 (its config has no dtype): 1e-5 covers float32 round-off in the KL
+    assert paper["persistence @ 4"] == pytest.approx(paper_state_scores(2, 4, spec)["mre"][4], rel=1e-5)
+    verdict = (
+        f"**The predictor is behind persistence** for N = 2 (MRE {paper['MRE @ 4']:.3g} against "
+        f"{paper['persistence @ 4']:.3g}): repeating the initial state predicts better there."
+    )
+    assert result["appendix_c_verdict"] == verdict
+    assert tables.format_table([paper], style="markdown") + "\n\n" + verdict in report
+    assert json.loads((run / "appendix-c.json").read_text()) == [paper]
+    # the plotted rollout starts from the first test sequence's initial state: persistence repeats it
+    ((predicted, exact, path),) = plots["plot_amplitudes"]
+    first = spec.split_range("test").start
+    for n in (1, 2):
+        sequence = sequences(spec, n, range(first, first + 1))[0]
+        assert torch.equal(exact[n], sequence.to(torch.complex64))
+        assert torch.equal(predicted[n], exact[n][:1].expand(5, -1))
+    assert path == run / "amplitudes.png"
+
+    longer = evaluate_run(run, steps=1000, count=1)  # past the data: horizons 100, 250 and 1000
+    report = (run / "report.md").read_text()
+    for row in longer["growth"]:
+        per = longer["evaluation"][row["N"]]
+        assert row == {
+            "N": row["N"],
+            **{f"MRE @ {k}": per["predictor"]["mre"][k] for k in (100, 250, 1000)},
+            **{f"persistence @ {k}": per["persistence"]["mre"][k] for k in (100, 250, 1000)},
+            **{f"norm drift @ {k}": per["predictor"]["norm_drift"][k] for k in (100, 250, 1000)},
+        }
+    assert [row["N"] for row in longer["growth"]] == [1, 2]
+    assert "## MRE growth\n\n" + tables.format_table(longer["growth"], style="markdown") + "\n\n" in report
+    assert set(longer["appendix_c"][0]) >= {"MRE @ 100", "MRE @ 250", "MRE @ 1000", "norm drift @ 1000"}
+
+
+def test_a_run_without_a_papers_chain_length_says_so_and_is_labelled_by_its_kind(tmp_path, monkeypatch):
+    from applications.dynamics.physics import NormPreservingPredictor
+    from applications.dynamics.runs import evaluate_run
+
+    record_plots(monkeypatch)
+    spec = SequenceSpec(spins=(1,), per_spin=10, steps=3)
+    run = tmp_path / "run"
+    write_run(run, NormPreservingPredictor((1,), dt=spec.dt).double(), spec=spec, kind="norm-preserving")
+    result = evaluate_run(run)
+    report = (run / "report.md").read_text()
+    assert report.startswith("# Ising predictor (norm-preserving) against exact evolution\n\n")
+    assert result["appendix_c"] == [] and result["appendix_c_verdict"] == ""
+    assert "(none of the run's chain lengths is one of (2, 3, 4, 5, 6, 7))" in report
