@@ -1,4 +1,5 @@
-"""Assertions shared by the test modules: whole refusal messages, and spies that record calls and pass them on."""
+"""Shared by the test modules: whole refusal messages, spies that record calls and pass them on, captured figures,
+and a stub recurrent cell that records what it is fed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+import torch
+from torch import nn
 
 
 def assert_refusals(cases, error=None, *, regex=False):
@@ -51,3 +54,19 @@ def saved_figure(captured: list[tuple[Any, Any, dict]], path: Any) -> Any:
     assert Path(saved) == Path(path) and options == {"dpi": 110, "bbox_inches": "tight"}
     assert not plt.fignum_exists(figure.number)
     return figure
+
+
+class RecordingCell(nn.Module):
+    """A stub cell: records every input row it is fed and outputs fixed rows (so the proposals vary)."""
+
+    def __init__(self, input_size, hidden_size, outputs):
+        super().__init__()
+        self.input_size, self.hidden_size, self.outputs, self.seen = input_size, hidden_size, outputs, []
+
+    def initial_state(self, batch_size=None, *, dtype=None, device=None):
+        return torch.zeros(batch_size, 1, dtype=dtype)
+
+    def forward(self, x, state):
+        self.seen.append(x.detach().clone())
+        k = int(state[0, 0])
+        return self.outputs[k].expand(x.shape[0], -1), state + 1

@@ -25,7 +25,7 @@ from applications.dynamics.metrics import mean_relative_entropy
 from applications.qaoa import QAOA, MaxCut
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, meta_train
 
-from ..helpers import assert_refusals, capture_figures, saved_figure
+from ..helpers import RecordingCell, assert_refusals, capture_figures, saved_figure
 
 
 def test_mean_relative_entropy_averages_over_sequences_at_every_step():
@@ -268,22 +268,6 @@ def test_degree_rule_fits_c_by_least_squares_and_scales_by_one_over_root_degree(
     randoms = qaoa.approximation_ratio(test, ansatz.energy(qaoa.random_init(ansatz, 256, seed=0)))
     assert ratio > 0.78 and ratio > float(randoms.max()) - 0.02  # gamma = 0 gives 0.5; c * sqrt(d) gives ~0.6
     assert float(randoms.mean()) < 0.7
-
-
-class RecordingCell(nn.Module):
-    """A stub cell: records every input row it is fed and outputs fixed rows (so the proposals vary)."""
-
-    def __init__(self, input_size, hidden_size, outputs):
-        super().__init__()
-        self.input_size, self.hidden_size, self.outputs, self.seen = input_size, hidden_size, outputs, []
-
-    def initial_state(self, batch_size=None, *, dtype=None, device=None):
-        return torch.zeros(batch_size, 1, dtype=dtype)
-
-    def forward(self, x, state):
-        self.seen.append(x.detach().clone())
-        k = int(state[0, 0])
-        return self.outputs[k].expand(x.shape[0], -1), state + 1
 
 
 def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():

@@ -166,3 +166,52 @@ def test_coupling_scales_are_one_per_ansatz_in_the_asked_dtype():
         scales = coupling_scales(ansatzes, dtype, "cpu")
         assert scales.dtype == dtype
         assert scales.tolist() == pytest.approx([coupling_scale(problem) for problem in problems], rel=1e-6)
+
+
+def test_meta_train_fits_a_residual_start_rule_only_when_nothing_else_gives_the_start(monkeypatch, tmp_path):
+    """Fitted once, on 16 problems drawn from seed * 1_000_003 + 999_979, for a residual rule that is not fitted
+    yet, with no start given and no resume; never for the absolute rule (the paper's start is fixed)."""
+    recorded = record_one_epoch(monkeypatch)
+    fits = []
+
+    def fake_fit_start(self, problems, p, *, dc=False, steps=150):
+        fits.append((len(problems), p, dc))
+        self.start_fitted.fill_(True)
+        return self
+
+    monkeypatch.setattr(MetaOptimizer, "fit_start", fake_fit_start)
+    distribution = ProblemDistribution("3-regular", (4,))
+    meta = MetaOptimizer("gru", 6, hidden_size=3)
+    meta_train(meta, distribution, p=2, dc=True, seed=1, epochs=1)
+    assert fits == [(16, 2, True)]
+    assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]][0] == (16, 1_000_003 + 999_979)
+    meta_train(meta, distribution, p=2, dc=True, epochs=1)  # fitted already
+    meta_train(MetaOptimizer("gru", 2, hidden_size=3), distribution, start=torch.zeros(2), epochs=1)
+    meta_train(MetaOptimizer("gru", 2, hidden_size=3), distribution, resume=True, checkpoint=tmp_path / "m.pt")
+    meta_train(MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute"), distribution, epochs=1)
+    assert fits == [(16, 2, True)]
+
+
+def test_the_three_losses_on_two_problems_by_hand():
+    """scaled rows t = 0, 1, 2 for two problems: (0.5, -1.0), (0.2, -0.5), (0.7, -2.0).
+
+    best: per problem mean_{t>=1} running min + last running min + mean_{t>=1} F~_t: 0.2 + 0.2 + 0.45 = 0.85 and
+    -1.5 - 2 - 1.25 = -4.75, mean -1.95. weighted (1, 3): 0.2 + 2.1 = 2.3 and -0.5 - 6 = -6.5, mean -2.1; unit
+    weights: 0.9 and -2.5, mean -0.8. improvement: min(F~_t - best before t, 0) summed: -0.3 and -1, mean -0.65.
+    """
+    from applications.qaoa.meta import best_so_far_loss, observed_improvement_loss, weighted_cost_loss
+
+    scaled = torch.tensor([[0.5, -1.0], [0.2, -0.5], [0.7, -2.0]], dtype=torch.float64)
+    assert float(best_so_far_loss(scaled)) == pytest.approx(-1.95, rel=1e-12)
+    assert float(weighted_cost_loss(scaled, [1.0, 3.0])) == pytest.approx(-2.1, rel=1e-12)
+    assert float(weighted_cost_loss(scaled)) == pytest.approx(-0.8, rel=1e-12)
+    assert float(observed_improvement_loss(scaled)) == pytest.approx(-0.65, rel=1e-12)
+    assert_refusals(
+        [
+            (
+                lambda: weighted_cost_loss(scaled, [1.0]),
+                ValueError,
+                "weights: expected 2 weights (one per step), got shape (1,)",
+            )
+        ]
+    )

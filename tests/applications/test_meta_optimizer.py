@@ -1,0 +1,118 @@
+"""The meta-optimiser's construction, graph features and start, and ``two_phase``'s hand-over to Phase II.
+
+Expected values are worked out here: the graph features from the graph's own counts, the paper's start 0.1 in
+float64, the best point of each start rule's unroll read off its trajectory, and the settings ``two_phase``
+documents for Phase II.
+"""
+
+import math
+
+import networkx as nx
+import torch
+from torch import nn
+
+from applications.qaoa import QAOA, MaxCut
+from applications.qaoa import meta as meta_module
+from applications.qaoa.meta import MetaOptimizer, two_phase
+
+from ..helpers import RecordingCell, assert_refusals, spy
+
+
+def five_node_graph() -> nx.Graph:
+    """n = 5 and 5 edges: features n / 20 = 0.25 and mean degree / 10 = (2 * 5 / 5) / 10 = 0.2."""
+    return nx.Graph([(0, 1), (1, 2), (2, 0), (2, 3), (3, 4)])
+
+
+def test_problem_features_are_size_over_20_and_mean_degree_over_10_in_the_models_dtype():
+    outputs = [torch.zeros(1, 3, dtype=torch.float64) for _ in range(2)]
+    stub = RecordingCell(6, 3, outputs)  # absolute rule, P = 2: theta, cost, its change, then the 2 features
+    meta = MetaOptimizer(stub, 2, proposal="absolute", problem_features=True).double()
+    meta(QAOA(MaxCut(five_node_graph()), 1), 2)
+    for seen in stub.seen:
+        assert seen.dtype == torch.float64
+        assert seen[0, -2:].tolist() == [0.25, 0.2]
+
+
+def test_the_absolute_rule_starts_at_the_papers_0_1_in_the_models_dtype_and_never_trains_its_start():
+    meta = MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute").double()
+    trajectory = meta(QAOA(MaxCut(five_node_graph()), 1), 1)
+    assert trajectory.params.dtype == torch.float64
+    assert torch.equal(trajectory.params[0], torch.full((1, 2), 0.1, dtype=torch.float64))
+    assert not meta.start_bias.requires_grad and not meta.start_slope.requires_grad
+    residual = MetaOptimizer("gru", 2, hidden_size=3)
+    assert residual.start_bias.requires_grad and residual.start_slope.requires_grad
+
+
+def test_a_cell_module_brings_its_name_and_hidden_size_and_need_not_declare_an_input_size():
+    class Bare(nn.Module):
+        """A cell without an input_size attribute: the optimiser cannot check it, and takes it as it is."""
+
+        hidden_size = 5
+
+        def initial_state(self, batch_size=None, *, dtype=None, device=None):
+            return torch.zeros(batch_size, 5, dtype=dtype)
+
+        def forward(self, x, state):
+            return state, state
+
+    meta = MetaOptimizer(Bare(), 2, hidden_size=9)
+    assert (meta.cell_name, meta.hidden_size, meta.head.in_features) == ("Bare", 5, 5)
+    assert meta.notes == {} and meta.steps is None
+    named = MetaOptimizer(RecordingCell(4, 3, []), 2, proposal="absolute")
+    assert (named.cell_name, named.hidden_size) == ("RecordingCell", 3)
+    assert_refusals(
+        [
+            (
+                lambda: MetaOptimizer(RecordingCell(5, 3, []), 2, proposal="absolute", problem_features=True),
+                ValueError,
+                "cell: expected input_size 6 for the absolute rule with P = 2, the cost change, 2 features, got 5",
+            ),
+            (
+                lambda: MetaOptimizer(nn.Linear(2, 2), 2),
+                TypeError,
+                "cell: expected a registered cell name or a cell module, got Linear(in_features=2, out_features=2, bias=True)",
+            ),
+        ]
+    )
+
+
+def regular_ansatzes(count: int) -> list[QAOA]:
+    return [QAOA(MaxCut(nx.random_regular_graph(3, 6, seed=s)), 1) for s in range(count)]
+
+
+def test_two_phase_hands_phase_two_the_documented_defaults_and_takes_one_ansatz_or_a_shared_start(monkeypatch):
+    optimize = spy(monkeypatch, meta_module, "optimize")
+    ansatz = regular_ansatzes(1)[0]
+    start = torch.tensor([0.3, 0.2], dtype=torch.float64)
+    result = two_phase(ansatz, start)  # one ansatz, not a list; a (P,) start shared by the batch
+    ((args, kwargs),) = optimize
+    assert args[0] == [ansatz] and torch.equal(args[1], start[None])
+    assert kwargs == {"optimizer": "sgd", "lr": 0.01, "steps": 100, "tol": 1e-6}
+    assert result.phase_one_energies.shape == (1,)
+    assert_refusals([(lambda: two_phase([], start), ValueError, "ansatzes: expected at least one ansatz, got none")])
+
+
+def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch):
+    torch.manual_seed(0)
+    meta = MetaOptimizer("gru", 2, hidden_size=4).double()
+    with torch.no_grad():
+        meta.head.weight.normal_()  # proposals that move, so each unroll's best row is not simply its start
+        meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
+        meta.second_fitted.fill_(True)
+    ansatzes = regular_ansatzes(3)
+    with torch.no_grad():
+        trajectory = meta(ansatzes, 3)
+    assert trajectory.evaluations == 8  # two unrolls of T + 1 = 4 rows
+    assert bool((trajectory.energies[:4].argmin(0) == 2).all())  # the first rule's best is its row 2: a split
+    # of the rows anywhere but in the middle would hand Phase II another point
+    expected = []
+    for rows in (slice(0, 4), slice(4, 8)):
+        energies, params = trajectory.energies[rows], trajectory.params[rows]
+        best = energies.argmin(0)
+        expected.append(params[best, torch.arange(3)])
+    optimize = spy(monkeypatch, meta_module, "optimize")
+    two_phase(ansatzes, meta, steps=3, phase_two_steps=5)
+    ((args, kwargs),) = optimize
+    assert args[0] == ansatzes + ansatzes
+    assert torch.allclose(args[1], torch.cat(expected).double(), rtol=0, atol=1e-12)
+    assert kwargs["steps"] == 5
