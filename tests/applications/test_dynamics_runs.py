@@ -157,7 +157,9 @@ def record_plots(monkeypatch) -> dict:
 
     calls = {}
     for name in ("plot_metric", "plot_amplitudes", "plot_magnetisation"):
-        monkeypatch.setattr(runs, name, lambda *args, name=name, **kwargs: calls.setdefault(name, []).append(args))
+        monkeypatch.setattr(
+            runs, name, lambda *args, name=name, **kwargs: calls.setdefault(name, []).append((args, kwargs))
+        )
     return calls
 
 
@@ -167,7 +169,7 @@ def test_evaluate_run_reports_its_tables_horizons_and_the_papers_states(tmp_path
     from ornn import tables
 
     plots = record_plots(monkeypatch)
-    spec = SequenceSpec(spins=(1, 2), per_spin=10, steps=4, dt=0.05, g=-0.7, h=0.3)
+    spec = SequenceSpec(spins=(1, 2), per_spin=20, steps=4, dt=0.05, g=-0.7, h=0.3)  # 2 test sequences per N
     run = tmp_path / "run"
     write_run(run, persistence_model(), spec=spec)
     result = evaluate_run(run)  # the data's 4 steps: no horizon of 100 steps
@@ -189,13 +191,38 @@ def test_evaluate_run_reports_its_tables_horizons_and_the_papers_states(tmp_path
     assert tables.format_table([paper], style="markdown") + "\n\n" + verdict in report
     assert json.loads((run / "appendix-c.json").read_text()) == [paper]
     # the plotted rollout starts from the first test sequence's initial state: persistence repeats it
-    ((predicted, exact, path),) = plots["plot_amplitudes"]
+    ((predicted, exact, path), _), ((predicted_m, exact_m, path_m), _) = (
+        *plots["plot_amplitudes"],
+        *plots["plot_magnetisation"],
+    )
+    assert (predicted_m, exact_m, path_m) == (predicted, exact, run / "magnetisation.png")
+    assert [(args[1:], kwargs) for args, kwargs in plots["plot_metric"]] == [
+        (("mre", run / "mre.png"), {"ylabel": "mean relative entropy (Eq. 7)", "log": True}),
+        (("magnetisation_error", run / "magnetisation_error.png"), {"ylabel": "|m_pred - m_exact|"}),
+    ]
+    assert all(args[0] is result["evaluation"] for args, _ in plots["plot_metric"])
+    saved = json.loads((run / "evaluation.json").read_text())
+    assert saved == {str(n): per for n, per in result["evaluation"].items()}
+    assert report.endswith(
+        "![MRE](mre.png)\n\n![magnetisation](magnetisation.png)\n\n![magnetisation error](magnetisation_error.png)\n\n"
+        "![amplitudes](amplitudes.png)\n"
+    )
     first = spec.split_range("test").start
     for n in (1, 2):
         sequence = sequences(spec, n, range(first, first + 1))[0]
         assert torch.equal(exact[n], sequence.to(torch.complex64))
         assert torch.equal(predicted[n], exact[n][:1].expand(5, -1))
     assert path == run / "amplitudes.png"
+
+    # fewer steps than the data: scored on 2 steps; count 1: the first of the 2 test sequences alone
+    shorter = evaluate_run(run, steps=2, count=1)
+    # float32 metrics: a KL of size 1e-3 computed from float32 amplitudes is good to about 1e-7 absolute
+    for n in (1, 2):
+        both = sequences(spec, n, range(first, first + 2))[:, :3]
+        one, two = (evaluate_sequences(s[:, :1].expand(-1, 3, -1), s)["mre"][2] for s in (both[:1], both))
+        assert abs(float(one - two)) > 1e-5  # the count shows
+        assert shorter["evaluation"][n]["persistence"]["mre"][2] == pytest.approx(float(one), rel=0, abs=1e-6)
+        assert len(shorter["evaluation"][n]["predictor"]["mre"]) == 3
 
     longer = evaluate_run(run, steps=1000, count=1)  # past the data: horizons 100, 250 and 1000
     report = (run / "report.md").read_text()
