@@ -252,3 +252,33 @@ def test_a_run_without_a_papers_chain_length_says_so_and_is_labelled_by_its_kind
     assert report.startswith("# Ising predictor (norm-preserving) against exact evolution\n\n")
     assert result["appendix_c"] == [] and result["appendix_c_verdict"] == ""
     assert "(none of the run's chain lengths is one of (2, 3, 4, 5, 6, 7))" in report
+
+
+def test_evaluate_states_of_run_scores_the_users_states_with_the_runs_field(tmp_path, monkeypatch):
+    import numpy as np
+
+    from applications.dynamics.data import haar_states
+    from applications.dynamics.runs import evaluate_states_of_run
+
+    plots = record_plots(monkeypatch)
+    run = tmp_path / "run"
+    write_run(run, persistence_model())  # SPEC: dt 0.05, g -0.7, h 0.3
+    states = haar_states(2, 2, generator=torch.Generator().manual_seed(3))
+    np.save(tmp_path / "mine.npy", states.numpy())
+    result = evaluate_states_of_run(run, tmp_path / "mine.npy")  # default: 100 steps
+    assert (result["N"], result["count"], result["steps"]) == (2, 2, 100)
+    exact = evolve_exact(states, 2, 100, SPEC.dt, SPEC.g, SPEC.h)
+    persistence = evaluate_sequences(exact[:, :1].expand_as(exact), exact)["mre"]
+    assert float(persistence[100]) > 0.01  # the run's field moves the states far from where the defaults would
+    # the run's model is float32: 1e-6 covers float32 round-off in these KLs
+    assert result["persistence"]["mre"] == pytest.approx(persistence.tolist(), rel=0, abs=1e-6)
+    assert result["states"] == str((tmp_path / "mine.npy").resolve())
+    assert json.loads((run / "states-evaluation.json").read_text()) == json.loads(json.dumps(result))
+    lines = (run / "states-evaluation.csv").read_text().splitlines()
+    assert len(lines) == 102 and lines[0].split(",") == [
+        "step",
+        *(f"{name} {metric}" for name in ("predictor", "persistence") for metric in ("mre", "fidelity", "norm_drift")),
+    ]
+    ((args, kwargs),) = plots["plot_metric"]
+    assert args == ({2: result}, "mre", run / "states-mre.png")
+    assert kwargs == {"ylabel": "mean relative entropy (Eq. 7)", "log": True}
