@@ -282,3 +282,45 @@ def test_evaluate_states_of_run_scores_the_users_states_with_the_runs_field(tmp_
     ((args, kwargs),) = plots["plot_metric"]
     assert args == ({2: result}, "mre", run / "states-mre.png")
     assert kwargs == {"ylabel": "mean relative entropy (Eq. 7)", "log": True}
+
+
+def test_read_states_takes_integer_json_pairs_as_float64_amplitudes(tmp_path):
+    from applications.dynamics.runs import read_states
+
+    (tmp_path / "basis.json").write_text("[[0, 0], [1, 0], [0, 0], [0, 1]]")  # (|01> + i|11>), unnormalised here
+    states = read_states(tmp_path / "basis.json")
+    assert states.dtype == torch.complex128
+    assert states.tolist() == [0, 1, 0, 1j]
+
+
+def test_load_run_names_the_file_it_cannot_read(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"kind": "recurrent-stack", "model": {}}))
+    torch.manual_seed(0)
+    model = DynamicsPredictor(max_spins=3, width=4, num_layers=1)
+    assert_refusals(
+        [
+            (
+                lambda: load_run(tmp_path / "missing"),
+                FileNotFoundError,
+                f"config.json of the run: expected {tmp_path / 'missing' / 'config.json'}, which does not exist",
+            ),
+            (
+                lambda: load_run(run),
+                ValueError,
+                f"config.json of the run: {run / 'config.json'} lacks the entries spec (is it from another command?)",
+            ),
+        ]
+    )
+    write_run(run, model)
+    (run / "best.pt").unlink()
+    assert_refusals(
+        [
+            (
+                lambda: load_run(run),
+                FileNotFoundError,
+                f"best.pt of the run: expected {run / 'best.pt'}, which does not exist",
+            )
+        ]
+    )
