@@ -13,7 +13,7 @@ from torch import nn
 
 from applications.qaoa import QAOA, MaxCut
 from applications.qaoa import meta as meta_module
-from applications.qaoa.meta import MetaOptimizer, two_phase
+from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, two_phase
 
 from ..helpers import RecordingCell, assert_refusals, spy
 
@@ -116,3 +116,82 @@ def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch
     assert args[0] == ansatzes + ansatzes
     assert torch.allclose(args[1], torch.cat(expected).double(), rtol=0, atol=1e-12)
     assert kwargs["steps"] == 5
+
+
+def test_problem_distributions_draw_from_their_own_seed_whatever_the_global_generator():
+    from applications.qaoa.problems import MaxCut as MaxCutProblem
+
+    for kind, sizes in (
+        ("erdos-renyi", (5, 6, 7)),
+        ("3-regular", (4, 6)),
+        ("complete-weighted", (3, 5)),
+        ("sk", (3, 4)),
+    ):
+        distribution = ProblemDistribution(kind, sizes)
+        torch.manual_seed(0)
+        first = distribution.sample(6, seed=11)
+        torch.manual_seed(1)
+        again = distribution.sample(6, seed=11)
+        assert [q.n for q in first] == [q.n for q in again] and {q.n for q in first} <= set(sizes)
+        assert [sorted(q.terms) for q in first] == [sorted(q.terms) for q in again], kind
+    sk = ProblemDistribution("sk", (3,)).sample(2, seed=0)
+    assert all(not isinstance(q, MaxCutProblem) and q.n == 3 for q in sk)  # SK instances, not graphs
+    weighted = ProblemDistribution("complete-weighted", (4,)).sample(1, seed=0)[0]
+    assert isinstance(weighted, MaxCutProblem) and weighted.n == 4 and len(weighted.terms) == 6
+    assert ProblemDistribution("erdos-renyi", (2,)).sizes == (2,)  # n = 2 is the smallest graph with an edge
+    assert_refusals(
+        [
+            (lambda: ProblemDistribution("sk", ()), "sizes: expected integers >= 2, got ()"),
+            (lambda: ProblemDistribution("sk", (1,)), "sizes: expected integers >= 2, got (1,)"),
+            (lambda: ProblemDistribution("sk", (True,)), "sizes: expected integers >= 2, got (True,)"),
+            (lambda: ProblemDistribution("sk", (4.0,)), "sizes: expected integers >= 2, got (4.0,)"),
+        ],
+        ValueError,
+    )
+
+
+def test_load_fills_missing_notes_refuses_pickled_objects_and_names_a_missing_file(tmp_path):
+    meta = MetaOptimizer("gru", 2, hidden_size=3)
+    path = meta.save(tmp_path / "meta.pt", steps=4)
+    saved = torch.load(path, weights_only=True)
+    del saved["notes"]
+    torch.save(saved, tmp_path / "old.pt")
+    assert MetaOptimizer.load(tmp_path / "old.pt").notes == {}
+    torch.save({**saved, "notes": {"recipe": nn.Linear(1, 1)}}, tmp_path / "pickled.pt")  # code, not plain data
+    missing = tmp_path / "none.pt"
+    assert_refusals(
+        [
+            (
+                lambda: MetaOptimizer.load(tmp_path / "pickled.pt"),
+                ValueError,
+                f"path: {tmp_path / 'pickled.pt'} is not a readable meta-optimiser file (UnpicklingError)",
+            ),
+            (
+                lambda: MetaOptimizer.load(missing),
+                FileNotFoundError,
+                f"path: expected a meta-optimiser file written by MetaOptimizer.save, got {str(missing)!r}, "
+                "which does not exist",
+            ),
+            (
+                lambda: MetaOptimizer("gru", 2, hidden_size=3).propose(regular_ansatzes(1)),
+                ValueError,
+                "steps: this optimiser has no trained horizon (meta.steps is None: not trained by meta_train "
+                "nor loaded from a file); pass steps",
+            ),
+        ]
+    )
+
+
+def test_a_cell_gone_non_finite_is_named_with_its_step():
+    outputs = [torch.full((1, 3), float("nan"), dtype=torch.float64)]
+    meta = MetaOptimizer(RecordingCell(4, 3, outputs), 2, proposal="absolute").double()
+    assert_refusals(
+        [
+            (
+                lambda: meta(regular_ansatzes(1), 3),
+                ValueError,
+                "meta: the cell proposed non-finite parameters at Phase I step 1 of 3 "
+                "(its weights or state are no longer finite)",
+            )
+        ]
+    )
