@@ -1,0 +1,219 @@
+"""``run_compare`` (``ornn qaoa compare``) against the same evaluations made here, one method at a time.
+
+The cells' training is stubbed (``meta_train`` is tested on its own; here it records what it is handed and returns
+a short history), so the run takes about a second. Every figure of the results is then recomputed in the test from
+the documented test graphs (seed * 7919 + n), the documented starts and :func:`two_phase`, and the report and the
+figure are read back.
+"""
+
+from dataclasses import asdict, replace
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from applications.qaoa import experiment
+from applications.qaoa.baselines import fixed_angles, linear_ramp, random_init
+from applications.qaoa.experiment import CompareConfig, run_compare
+from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, two_phase
+from applications.qaoa.metrics import iterations_to_convergence
+from ornn import tables
+from ornn.training import History
+
+from ..helpers import capture_figures, spy
+
+CONFIG = CompareConfig(
+    kind="3-regular",
+    train_sizes=(4,),
+    test_sizes=(4, 6),
+    test_per_size=2,
+    p=1,
+    cells=("gru",),
+    hidden_size=2,
+    steps=2,
+    epochs=3,
+    batches_per_epoch=1,
+    batch_size=2,
+    loss="weighted",
+    meta_optimizer="rmsprop",
+    meta_lr=0.02,
+    patience=2,
+    phase_two_optimizer="adam",
+    phase_two_lr=0.03,
+    phase_two_steps=4,
+    convergence_tol=1e-3,
+    seed=5,
+)
+
+
+def stub_training(monkeypatch) -> list:
+    """``meta_train`` replaced by a recorder whose history has two epochs, the best validation loss 0.25."""
+    calls = []
+
+    def recorded(meta, distribution, **options):
+        calls.append((meta, distribution, options))
+        meta.steps = options["steps"]
+        return History(train_loss=[1.0, 0.5], val_loss=[0.5, 0.25])
+
+    monkeypatch.setattr(experiment, "meta_train", recorded)
+    return calls
+
+
+def expected_entry(tests, phase_one, config: CompareConfig) -> dict:
+    """One method's figures on one size, from two_phase and the graphs' exact optima."""
+    run = two_phase(
+        tests,
+        phase_one,
+        steps=config.steps,
+        optimizer=config.phase_two_optimizer,
+        lr=config.phase_two_lr,
+        phase_two_steps=config.phase_two_steps,
+        tol=1e-12,
+    )
+    optimum = torch.tensor([a.problem.optimum for a in tests], dtype=torch.float64)
+    errors = (run.path - optimum) / optimum.abs()
+    one, two = run.phase_one_energies / optimum, run.final_energies / optimum
+    return {
+        "relative_error_phase_one_mean": float(errors[run.phase_one.evaluations - 1].mean()),
+        "ratio_phase_one_mean": float(one.mean()),
+        "ratio_phase_one_std": float(one.std()),
+        "ratio_phase_two_mean": float(two.mean()),
+        "ratio_phase_two_std": float(two.std()),
+        "iterations_to_convergence": iterations_to_convergence(errors.mean(1), tol=config.convergence_tol),
+        "phase_one_length": run.phase_one.evaluations - 1,
+        "phase_one_evaluations": run.phase_one.evaluations,
+        "phase_two_steps_mean": float(run.phase_two_steps.double().mean()),
+    }
+
+
+def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_does(tmp_path, monkeypatch):
+    trainings = stub_training(monkeypatch)
+    fitted = []  # (args, kwargs, rule) of each DegreeRule.fit call
+    real_fit = experiment.DegreeRule.fit
+
+    def recording_fit(*args, **kwargs):
+        rule = real_fit(*args, **kwargs)
+        fitted.append((args, kwargs, rule))
+        return rule
+
+    monkeypatch.setattr(experiment.DegreeRule, "fit", recording_fit)
+    figures = capture_figures(monkeypatch)
+    printed = []
+    metrics = run_compare(CONFIG, tmp_path / "run", progress=False, echo=printed.append)
+
+    ((meta, distribution, options),) = trainings
+    assert isinstance(meta, MetaOptimizer) and meta.cell_name == "gru" and meta.hidden_size == 2
+    assert meta.head.weight.dtype == torch.float64 and meta.proposal == "residual"
+    assert distribution == ProblemDistribution("3-regular", (4,))
+    assert options == {
+        "p": 1,
+        "dc": False,
+        "steps": 2,
+        "epochs": 3,
+        "batches_per_epoch": 1,
+        "batch_size": 2,
+        "loss": "weighted",
+        "optimizer": "rmsprop",
+        "lr": 0.02,
+        "patience": 2,
+        "seed": 5,
+        "checkpoint": tmp_path / "run" / "checkpoint-gru.pt",
+        "progress": False,
+    }
+    training = metrics["training"]["gru"]
+    assert training["parameters"] == sum(q.numel() for q in meta.parameters())
+    assert (training["epochs_run"], training["best_val_loss"]) == (2, 0.25)
+    assert training["seconds_per_epoch"] == pytest.approx(training["seconds"] / 2, rel=1e-12)
+
+    # the degree rule is fitted once, on 16 training graphs drawn from seed + 12345, with 150 steps
+    ((args, kwargs, rule),) = fitted
+    assert [len(args[0]), args[1], kwargs] == [16, 1, {"steps": 150}]
+    assert [sorted(q.terms) for q in args[0]] == [
+        sorted(q.terms) for q in ProblemDistribution("3-regular", (4,)).sample(16, seed=5 + 12345)
+    ]
+
+    assert set(metrics["results"]) == {
+        "learned (gru)",
+        "random",
+        "linear ramp (TQA)",
+        "fixed angles",
+        "degree rule",
+    }
+    for n in (4, 6):
+        problems = ProblemDistribution("3-regular", (n,)).sample(2, seed=5 * 7919 + n)
+        tests = [experiment.make_ansatz(q, 1) for q in problems]
+        starts = {
+            "learned (gru)": meta,
+            "random": torch.cat([random_init(a, 1, seed=5 + i) for i, a in enumerate(tests)]),
+            "linear ramp (TQA)": torch.stack([linear_ramp(a) for a in tests]),
+            "fixed angles": torch.stack([fixed_angles(a) for a in tests]),
+            "degree rule": torch.stack([rule(a) for a in tests]),
+        }
+        for method, start in starts.items():
+            assert metrics["results"][method][n] == pytest.approx(expected_entry(tests, start, CONFIG), rel=1e-10)
+    assert metrics["results"]["learned (gru)"][4]["phase_one_evaluations"] == 3  # T + 1
+    assert metrics["verdicts"] == experiment.verdicts(metrics["results"])
+    assert metrics["transfer"] == {} and metrics["config"] == asdict(CONFIG)
+    assert metrics["out"] == str(tmp_path / "run")
+
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert printed == [report, f"\nrun folder: {tmp_path / 'run'}"]
+    assert report.startswith(
+        "# QAOA meta-learning comparison (3-regular, p = 1)\n\nTrain n in [4], test n in [4, 6] (2 graphs each), "
+        "T = 2 Phase I steps, Phase II: adam lr 0.03 for 4 steps, seed 5.\n\n"
+    )
+    assert report.endswith("\n") and not report.endswith("\n\n")
+    verdict_rows = [
+        {**r, "ratio": f"{r['ratio']:.4f}", "its ratio": f"{r['its ratio']:.4f}"} for r in metrics["verdicts"]
+    ]
+    cells = [
+        {
+            "cell": "gru",
+            "trainable parameters": training["parameters"],
+            "epochs": 2,
+            "s / epoch": f"{training['seconds_per_epoch']:.2f}",
+            "best validation loss": "0.2500",
+        }
+    ]
+    evaluations = [
+        {
+            "method": m,
+            **{f"n = {n}": f"{r[n]['phase_one_evaluations']} + {r[n]['phase_two_steps_mean']:.1f}" for n in (4, 6)},
+        }
+        for m, r in metrics["results"].items()
+    ]
+    for section in (
+        tables.format_table(verdict_rows, style="markdown"),
+        "## Cells\n\nHidden size 2; every cell is followed by the meta-optimiser's linear head (counted).\n\n"
+        + tables.format_table(cells, style="markdown"),
+        "## Evaluations per problem (Phase I energy evaluations + mean Phase II gradient steps)\n\n"
+        + tables.format_table(evaluations, style="markdown"),
+        "## Iterations to convergence (|change of the mean relative error| < 0.001; Phase I steps included)",
+    ):
+        assert section in report
+
+    ((path, figure, options),) = figures
+    assert path == tmp_path / "run" / "relative_error.png" and options == {"dpi": 120, "bbox_inches": "tight"}
+    (ax,) = figure.axes
+    assert ax.get_title() == "3-regular, p = 1: mean +- standard error" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "iteration (Phase I proposals, then Phase II steps)"
+    assert ax.get_ylabel() == "relative error (F - E0) / |E0|"
+    assert [line.get_label() for line in ax.get_lines()] == list(metrics["results"])
+    assert not plt.fignum_exists(figure.number)  # closed once saved
+
+
+def test_a_dc_comparison_says_so_and_fits_no_degree_rule(tmp_path, monkeypatch):
+    stub_training(monkeypatch)
+    rules = spy(monkeypatch, experiment.DegreeRule, "fit")
+    figures = capture_figures(monkeypatch)
+    config = replace(CONFIG, dc=True, test_sizes=(4,), phase_two_steps=1)
+    metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
+    assert rules == [] and "degree rule" not in metrics["results"]
+    problems = ProblemDistribution("3-regular", (4,)).sample(2, seed=5 * 7919 + 4)
+    tests = [experiment.make_ansatz(q, 1, dc=True) for q in problems]
+    ramp = torch.stack([linear_ramp(a) for a in tests])
+    assert metrics["results"]["linear ramp (TQA)"][4] == pytest.approx(expected_entry(tests, ramp, config), rel=1e-10)
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert report.startswith("# QAOA meta-learning comparison (3-regular, p = 1, DC-QAOA)\n\n")
+    ((_, figure, _),) = figures
+    assert figure.axes[0].get_title() == "3-regular, p = 1, DC-QAOA: mean +- standard error"
