@@ -217,3 +217,121 @@ def test_a_dc_comparison_says_so_and_fits_no_degree_rule(tmp_path, monkeypatch):
     assert report.startswith("# QAOA meta-learning comparison (3-regular, p = 1, DC-QAOA)\n\n")
     ((_, figure, _),) = figures
     assert figure.axes[0].get_title() == "3-regular, p = 1, DC-QAOA: mean +- standard error"
+
+
+def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own_seed(tmp_path, monkeypatch):
+    trainings = stub_training(monkeypatch)
+    capture_figures(monkeypatch)
+
+    def fixed_rule(problems, p, steps):  # the rule's fit is tested above
+        return experiment.DegreeRule(
+            p=p, c=(0.5, 0.9, 1.1)[:p], b=(0.6, 0.3, 0.2)[:p], training_graphs=16, fit_rms_gamma=0
+        )
+
+    monkeypatch.setattr(experiment.DegreeRule, "fit", fixed_rule)
+    rule = fixed_rule([], 2, 150)
+    config = replace(CONFIG, p=2, test_sizes=(4,), phase_two_steps=1, transfer_sizes=(6, 8))
+    metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
+    ((meta, _, _),) = trainings
+    assert set(metrics["transfer"]) == {"learned (gru)", "random", "linear ramp (TQA)", "fixed angles", "degree rule"}
+    for n in (6, 8):
+        problems = ProblemDistribution("3-regular", (n,)).sample(2, seed=5 * 104729 + n)
+        tests = [experiment.make_ansatz(q, 2) for q in problems]
+        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+        with torch.no_grad():
+            learned = meta(tests, 2).best_energies
+            ramp = torch.stack([a.energy(linear_ramp(a)) for a in tests])
+            fixed = torch.stack([a.energy(fixed_angles(a)) for a in tests])
+            degree = torch.stack([a.energy(rule(a)) for a in tests])
+        assert metrics["transfer"]["learned (gru)"][n] == pytest.approx(float((learned / optimum).mean()), rel=1e-12)
+        assert metrics["transfer"]["linear ramp (TQA)"][n] == pytest.approx(float((ramp / optimum).mean()), rel=1e-12)
+        assert metrics["transfer"]["fixed angles"][n] == pytest.approx(float((fixed / optimum).mean()), rel=1e-12)
+        assert metrics["transfer"]["degree rule"][n] == pytest.approx(float((degree / optimum).mean()), rel=1e-12)
+    transfer_rows = [
+        {"method": m, **{f"n = {n}": f"{per_n[n]:.4f}" for n in (6, 8)}} for m, per_n in metrics["transfer"].items()
+    ]
+    assert (
+        (tmp_path / "run" / "report.md")
+        .read_text()
+        .endswith(
+            "## Transfer: Phase I approximation ratio on larger 3-regular graphs (trained on n in [4])\n\n"
+            + tables.format_table(transfer_rows, style="markdown")
+            + "\n"
+        )
+    )
+    # the published fixed angles are a baseline at p = 1 and 2 only
+    assert "fixed angles" in metrics["results"]
+    deeper = run_compare(
+        replace(config, p=3, kind="sk", train_sizes=(4,), transfer_sizes=()),
+        tmp_path / "p3",
+        progress=False,
+        echo=print,
+    )
+    assert "fixed angles" not in deeper["results"]
+    with pytest.raises(ValueError) as refused:
+        run_compare(
+            replace(config, kind="erdos-renyi", train_sizes=(5,), test_sizes=(5,)),
+            tmp_path / "er",
+            progress=False,
+            echo=lambda *a: None,
+        )
+    assert str(refused.value) == "transfer_sizes: the transfer study uses 3-regular graphs, got kind 'erdos-renyi'"
+
+
+def test_build_meta_builds_a_float64_optimiser_with_its_settings_and_documented_defaults():
+    from applications.qaoa.experiment import build_meta
+
+    default = build_meta("gru", p=1)
+    assert (default.num_params, default.hidden_size, default.proposal, default.step_scale, default.use_delta) == (
+        2,
+        20,
+        "residual",
+        0.5,
+        True,
+    )
+    assert default.head.weight.dtype == torch.float64
+    built = build_meta("gru", p=2, dc=True, hidden_size=3, proposal="absolute", step_scale=0.3, use_delta=False)
+    assert (built.num_params, built.hidden_size, built.proposal, built.step_scale, built.use_delta) == (
+        6,
+        3,
+        "absolute",
+        0.3,
+        False,
+    )
+
+
+def test_evaluate_graphs_rows_are_two_phase_on_each_graph_with_the_most_probable_cut():
+    import networkx as nx
+
+    from applications.qaoa.experiment import build_meta, evaluate_graphs
+    from applications.qaoa.problems import MaxCut
+
+    torch.manual_seed(0)
+    meta = build_meta("gru", p=1, hidden_size=3)
+    problems = [MaxCut(nx.cycle_graph(5)), MaxCut(nx.complete_graph(4))]
+    rows = evaluate_graphs(meta, problems, p=1, steps=2, phase_two_steps=3, optimizer="adam", lr=0.05)
+    for k, (problem, row) in enumerate(zip(problems, rows)):
+        ansatz = experiment.make_ansatz(problem, 1)
+        run = two_phase([ansatz], meta, steps=2, optimizer="adam", lr=0.05, phase_two_steps=3)
+        with torch.no_grad():
+            probabilities = ansatz.state(run.final_params[0]).abs() ** 2
+        index = int(torch.argmax(probabilities))
+        bits = problem.bits_of(torch.tensor(index))
+        assert row == {
+            "graph": k,
+            "n": problem.n,
+            "ratio_phase_one": pytest.approx(float(run.phase_one_energies[0] / problem.optimum), rel=1e-12),
+            "ratio_phase_two": pytest.approx(float(run.final_energies[0] / problem.optimum), rel=1e-12),
+            "phase_one_evaluations": 3,
+            "phase_two_steps": int(run.phase_two_steps[0]),
+            "bitstring": "".join(str(int(b)) for b in bits),
+            "probability": pytest.approx(float(probabilities[index]), rel=1e-12),
+            "cut": float(problem.cut_value(bits)),
+            "max_cut": float(problem.max_cut),
+        }
+        assert 0 < row["phase_two_steps"] <= 3
+    with pytest.raises(TypeError) as refused:
+        evaluate_graphs(meta, [], p=1)
+    assert str(refused.value) == (
+        "problems: expected a non-empty sequence of MaxCut problems (the cut needs a graph), got none"
+    )
