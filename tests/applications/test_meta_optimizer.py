@@ -8,11 +8,13 @@ documents for Phase II.
 import math
 
 import networkx as nx
+import pytest
 import torch
 from torch import nn
 
 from applications.qaoa import QAOA, MaxCut
 from applications.qaoa import meta as meta_module
+from applications.qaoa.baselines import linear_ramp
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, two_phase
 
 from ..helpers import RecordingCell, assert_refusals, spy
@@ -194,4 +196,85 @@ def test_a_cell_gone_non_finite_is_named_with_its_step():
                 "(its weights or state are no longer finite)",
             )
         ]
+    )
+
+
+def record_optimize(monkeypatch) -> list:
+    """``optimize`` as the meta module calls it, each call's (init, options, result) recorded."""
+    calls, real = [], meta_module.optimize
+
+    def recording(ansatzes, init, **options):
+        result = real(ansatzes, init, **options)
+        calls.append((init.clone(), options, result))
+        return result
+
+    monkeypatch.setattr(meta_module, "optimize", recording)
+    return calls
+
+
+def line_fit(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, c) of y ~ a + c x per column by ordinary least squares (LAPACK's gelsd through torch, float64)."""
+    design = torch.stack([torch.ones_like(x), x], dim=1)
+    solution = torch.linalg.lstsq(design, y, driver="gelsd").solution
+    return solution[0], solution[1]
+
+
+@pytest.mark.parametrize("gain", [-1.0, float("inf")])
+def test_fit_start_fits_both_rules_to_the_optima_it_found_and_keeps_the_second_by_its_gain(monkeypatch, gain):
+    """First rule: the best, by mean scaled energy, of the least-squares line through the optimised angles
+    against x = 1 / sqrt(mean degree) and the linear ramp; second: Adam from the first with gamma_1 - pi, a line
+    fitted to the problems it won, kept when the mean gain exceeds SECOND_START_GAIN (forced either way here)."""
+    from applications.qaoa.meta import inverse_sqrt_degree
+    from applications.qaoa.problems import erdos_renyi_maxcut
+
+    monkeypatch.setattr(meta_module, "SECOND_START_GAIN", gain)
+    runs = record_optimize(monkeypatch)
+    problems = [erdos_renyi_maxcut(n, q, seed=s) for s, (n, q) in enumerate([(5, 0.5), (6, 0.8), (6, 0.4), (7, 0.6)])]
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1, steps=40)
+    ansatzes = [QAOA(q, 1) for q in problems]
+    x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
+    centred = x - x.mean()
+    (init, options, first), (shifted, options_two, second) = runs
+    assert torch.equal(init, torch.stack([linear_ramp(a) for a in ansatzes]))
+    assert options == options_two == {"optimizer": "adam", "lr": 0.05, "steps": 40}
+    scales = torch.tensor([float(sum(abs(w) for *_, w in q.terms)) for q in problems], dtype=torch.float64)
+
+    def mean_cost(bias, slope):
+        return float((meta_module.batch_energy(ansatzes, bias + slope * centred[:, None]) / scales).mean())
+
+    fitted = line_fit(centred, first.final_params)
+    candidates = [fitted, (init[0], torch.zeros(2, dtype=torch.float64))]
+    bias, slope = min(candidates, key=lambda c: mean_cost(*c))
+    assert float(meta.start_reference) == pytest.approx(float(x.mean()), rel=1e-12)
+    assert torch.allclose(meta.start_bias.detach(), bias, atol=1e-10) and torch.allclose(
+        meta.start_slope.detach(), slope, atol=1e-10
+    )
+    expected_shift = meta.start(ansatzes).detach() - torch.tensor([math.pi, 0.0], dtype=torch.float64)
+    assert torch.allclose(shifted, expected_shift, atol=1e-12)
+    wins = second.final_energies < first.final_energies
+    assert wins.tolist() == [False, True, False, False]  # one problem's optimum lies across: the rule is its angles
+    second_bias, second_slope = second.final_params[1], torch.zeros(2, dtype=torch.float64)
+    kept = gain < 0
+    assert bool(meta.second_fitted) is kept
+    zero = torch.zeros(2, dtype=torch.float64)
+    assert torch.allclose(meta.second_bias, second_bias if kept else zero, atol=1e-9)
+    assert torch.allclose(meta.second_slope, second_slope if kept else zero, atol=1e-9)
+
+
+def test_fit_start_builds_dc_ansatzes_runs_150_steps_by_default_and_refuses_a_mismatched_depth(monkeypatch):
+    from applications.qaoa.problems import random_regular_maxcut
+
+    runs = record_optimize(monkeypatch)
+    one = [random_regular_maxcut(4, seed=0)]  # one 3-regular graph: the fixed angles compete too
+    dc = MetaOptimizer("gru", 6, hidden_size=3).double().fit_start(one, 2, dc=True, steps=2)
+    assert bool(dc.start_fitted) and runs[-1][1]["steps"] == 2
+    MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(one, 1)
+    assert [options["steps"] for _, options, _ in runs[-2:]] == [150, 150]
+    meta = MetaOptimizer("gru", 2, hidden_size=3)
+    assert_refusals(
+        [
+            (lambda: meta.fit_start([], 1), "problems: expected at least one training problem, got none"),
+            (lambda: meta.fit_start(one, 2), "p, dc: the ansatz has 4 parameters, the optimiser 2"),
+        ],
+        ValueError,
     )
