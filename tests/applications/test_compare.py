@@ -335,3 +335,77 @@ def test_evaluate_graphs_rows_are_two_phase_on_each_graph_with_the_most_probable
     assert str(refused.value) == (
         "problems: expected a non-empty sequence of MaxCut problems (the cut needs a graph), got none"
     )
+
+
+def test_evaluate_meta_draws_its_documented_graphs_and_reports_two_phase_per_size():
+    from applications.qaoa.experiment import build_meta, evaluate_meta
+
+    torch.manual_seed(0)
+    meta = build_meta("gru", p=1, hidden_size=3)
+    rows = evaluate_meta(meta, kind="3-regular", p=1, steps=2, test_sizes=(4, 6), per_size=2, phase_two_steps=3)
+    assert [row["n"] for row in rows] == [4, 6]
+    for row in rows:
+        n = row["n"]
+        problems = ProblemDistribution("3-regular", (n,)).sample(2, seed=10_007 + n)  # the default seed + n
+        tests = [experiment.make_ansatz(q, 1) for q in problems]
+        optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+        run = two_phase(tests, meta, steps=2, optimizer="sgd", lr=0.01, phase_two_steps=3)
+        assert row == {
+            "n": n,
+            "ratio_phase_one": pytest.approx(float((run.phase_one_energies / optimum).mean()), rel=1e-12),
+            "ratio_phase_two": pytest.approx(float((run.final_energies / optimum).mean()), rel=1e-12),
+            "phase_one_evaluations": 3,
+            "phase_two_steps_mean": pytest.approx(float(run.phase_two_steps.double().mean()), rel=1e-12),
+        }
+    dc_meta = build_meta("gru", p=1, dc=True, hidden_size=3)
+    (dc_row,) = evaluate_meta(dc_meta, kind="3-regular", p=1, dc=True, steps=1, test_sizes=(4,), per_size=1)
+    assert dc_row["phase_one_evaluations"] == 2
+    with pytest.raises(ValueError) as refused:
+        evaluate_meta(meta, kind="3-regular", p=1, per_size=0)
+    assert str(refused.value) == "per_size: expected an integer >= 1, got 0"
+
+
+def test_held_out_graphs_are_connected_gnp_draws_with_the_documented_edge_factors():
+    import networkx as nx
+    import numpy as np
+
+    from applications.qaoa.experiment import held_out_graphs
+
+    for family in ("sparse", "dense"):  # j uniform in {2, 3, 4}, or in 3..n-1
+        graphs = held_out_graphs(family, (6, 8), 3, seed=4)
+        assert [g.n for g in graphs] == [6, 6, 6, 8, 8, 8]
+        rng = np.random.default_rng(4)  # the documented draws: j, then the graph's seed, redrawn until connected
+        for problem in graphs:
+            n = problem.n
+            while True:
+                j = int(rng.choice([2, 3, 4])) if family == "sparse" else int(rng.integers(3, n))
+                graph = nx.gnp_random_graph(n, min(1.0, j / n), seed=int(rng.integers(2**31)))
+                if graph.number_of_edges() and nx.is_connected(graph):
+                    break
+            assert sorted(problem.terms) == sorted((u, v, 1.0) for u, v in graph.edges())
+    assert held_out_graphs("sparse", (5,), 2)[0].terms == held_out_graphs("sparse", (5,), 2, seed=12_345)[0].terms
+    with pytest.raises(ValueError) as refused:
+        held_out_graphs("sparse", (5,), 0)
+    assert str(refused.value) == "per_size: expected an integer >= 1, got 0"
+
+
+def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing_best_file(tmp_path):
+    import json
+
+    from applications.qaoa.experiment import build_meta, load_meta_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    settings = {"cell": "gru", "p": 1, "dc": False, "hidden": 3, "kind": "3-regular", "steps": 4}
+    (run / "config.json").write_text(json.dumps({**settings, "proposal": "residual", "step_scale": 0.3}))
+    torch.save(build_meta("gru", p=1, hidden_size=3, step_scale=0.3).state_dict(), run / "best.pt")
+    meta, config = load_meta_run(run)
+    assert (meta.proposal, meta.step_scale, meta.steps, meta.hidden_size) == ("residual", 0.3, 4, 3)
+    (run / "config.json").write_text(json.dumps(settings))  # written before the residual rule existed
+    torch.save(build_meta("gru", p=1, hidden_size=3, proposal="absolute").state_dict(), run / "best.pt")
+    older, _ = load_meta_run(run)
+    assert (older.proposal, older.step_scale) == ("absolute", 0.5)
+    (run / "best.pt").unlink()
+    with pytest.raises(FileNotFoundError) as refused:
+        load_meta_run(run)
+    assert str(refused.value) == f"best.pt of the run: expected {run / 'best.pt'}, which does not exist"
