@@ -6,6 +6,7 @@ the documented test graphs (seed * 7919 + n), the documented starts and :func:`t
 figure are read back.
 """
 
+import re
 from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from applications.qaoa import experiment
-from applications.qaoa.baselines import fixed_angles, linear_ramp, random_init
+from applications.qaoa.baselines import ansatz_optimum, fixed_angles, linear_ramp, random_init
 from applications.qaoa.experiment import CompareConfig, run_compare
 from applications.qaoa.meta import MetaOptimizer, ProblemDistribution, two_phase
 from applications.qaoa.metrics import iterations_to_convergence
@@ -207,13 +208,16 @@ def test_a_dc_comparison_says_so_and_fits_no_degree_rule(tmp_path, monkeypatch):
     rules = spy(monkeypatch, experiment.DegreeRule, "fit")
     figures = capture_figures(monkeypatch)
     config = replace(CONFIG, dc=True, test_sizes=(4,), phase_two_steps=1)
-    metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
+    monkeypatch.chdir(tmp_path)
+    metrics = run_compare(config, progress=False, echo=lambda *a: None)  # no folder: runs/<date>-<time>-qaoa-compare
+    assert re.fullmatch(r"runs/\d{8}-\d{6}-qaoa-compare", metrics["out"]), metrics["out"]
+    run = tmp_path / metrics["out"]
     assert rules == [] and "degree rule" not in metrics["results"]
     problems = ProblemDistribution("3-regular", (4,)).sample(2, seed=5 * 7919 + 4)
     tests = [experiment.make_ansatz(q, 1, dc=True) for q in problems]
     ramp = torch.stack([linear_ramp(a) for a in tests])
     assert metrics["results"]["linear ramp (TQA)"][4] == pytest.approx(expected_entry(tests, ramp, config), rel=1e-10)
-    report = (tmp_path / "run" / "report.md").read_text()
+    report = (run / "report.md").read_text()
     assert report.startswith("# QAOA meta-learning comparison (3-regular, p = 1, DC-QAOA)\n\n")
     ((_, figure, _),) = figures
     assert figure.axes[0].get_title() == "3-regular, p = 1, DC-QAOA: mean +- standard error"
@@ -230,9 +234,28 @@ def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own
 
     monkeypatch.setattr(experiment.DegreeRule, "fit", fixed_rule)
     rule = fixed_rule([], 2, 150)
-    config = replace(CONFIG, p=2, test_sizes=(4,), phase_two_steps=1, transfer_sizes=(6, 8))
+    config = replace(CONFIG, p=2, test_sizes=(4,), phase_two_steps=1, transfer_sizes=(6, 8), reference_optimum=True)
     metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
     ((meta, _, _),) = trainings
+    # the reference: multi-start L-BFGS (8 starts, the run's seed) on each test graph, reported as both phases
+    problems = ProblemDistribution("3-regular", (4,)).sample(2, seed=5 * 7919 + 4)
+    optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+    best = torch.tensor([ansatz_optimum(experiment.make_ansatz(q, 2), starts=8, seed=5)[0] for q in problems])
+    ratio = best / optimum
+    assert metrics["results"]["ansatz optimum (multi-start L-BFGS)"][4] == pytest.approx(
+        {
+            "ratio_phase_one_mean": float(ratio.mean()),
+            "ratio_phase_one_std": float(ratio.std()),
+            "ratio_phase_two_mean": float(ratio.mean()),
+            "ratio_phase_two_std": float(ratio.std()),
+            "iterations_to_convergence": 0,
+            "phase_one_length": 0,
+            "phase_one_evaluations": 0,
+            "phase_two_steps_mean": 0.0,
+            "relative_error_mean": float(((best - optimum) / optimum.abs()).mean()),
+        },
+        rel=1e-12,
+    )
     assert set(metrics["transfer"]) == {"learned (gru)", "random", "linear ramp (TQA)", "fixed angles", "degree rule"}
     for n in (6, 8):
         problems = ProblemDistribution("3-regular", (n,)).sample(2, seed=5 * 104729 + n)
