@@ -230,6 +230,8 @@ def test_evaluate_run_reports_its_tables_horizons_and_the_papers_states(tmp_path
         assert abs(float(one - two)) > 1e-5  # the count shows
         assert shorter["evaluation"][n]["persistence"]["mre"][2] == pytest.approx(float(one), rel=0, abs=1e-6)
         assert len(shorter["evaluation"][n]["predictor"]["mre"]) == 3
+    (_, shorter_exact, _), _ = plots["plot_amplitudes"][-1]
+    assert [len(shorter_exact[n]) for n in (1, 2)] == [3, 3]  # the plotted states stop at the evaluated step too
 
     longer = evaluate_run(run, steps=1000, count=1)  # past the data: horizons 100, 250 and 1000
     report = (run / "report.md").read_text()
