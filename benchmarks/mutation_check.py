@@ -18,7 +18,8 @@ written by ``mutmut run`` or by ``--generate``) and, per mutant:
   killed and reported as "timeout".
 
 ``--sample K`` checks a seeded uniform draw of K of the matching mutants instead of all of them: an estimate
-of a large module's kill rate, printed with its 95% interval, when checking every mutant would take hours.
+of a large module's kill rate, printed with its 95% interval, when checking every mutant would take hours. The
+draw is checked in the order drawn, so a run stopped early still holds a uniform sample of what it checked.
 
 Results go to ``--out`` (JSON, name -> outcome, written atomically after every mutant, so an interrupted
 run continues where it stopped) and a per-module summary is printed at the end. Run it from the
@@ -70,6 +71,11 @@ def mutant_names(pattern: str) -> list[str]:
     for meta in Path(".").rglob("*.py.meta"):
         names += list(json.loads(meta.read_text())["exit_code_by_key"])
     return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
+
+
+def draw(names: list[str], count: int, seed: int) -> list[str]:
+    """``count`` of ``names`` drawn uniformly without replacement from ``seed``, in the order drawn (all if fewer)."""
+    return list(names) if count >= len(names) else random.Random(seed).sample(names, count)
 
 
 def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -144,7 +150,7 @@ def main() -> None:
     names = mutant_names(args.pattern)
     if args.sample is not None and args.sample < len(names):
         print(f"a draw of {args.sample} of the {len(names)} matching mutants (seed {args.sample_seed})", flush=True)
-        names = sorted(random.Random(args.sample_seed).sample(names, args.sample))
+        names = draw(names, args.sample, args.sample_seed)
     print(
         f"{len(names)} mutants match {args.pattern!r}; {sum(n in results for n in names)} already checked", flush=True
     )

@@ -1,0 +1,40 @@
+"""The sampling arithmetic of ``benchmarks/mutation_check.py`` (the checker itself runs mutmut's mutants, not here)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "mutation_check.py"
+
+
+def load_checker():
+    spec = importlib.util.spec_from_file_location("mutation_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "killed, total, low, high",
+    # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Stat. Med. 17, Table I (Wilson)
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)],
+)
+def test_wilson_interval_matches_newcombes_table(killed, total, low, high):
+    interval = load_checker().wilson_interval(killed, total)
+    assert interval == pytest.approx((low, high), abs=5e-5)  # the table's four decimals
+
+
+def test_the_draw_is_seeded_uniform_without_replacement_and_all_when_asked_for_more():
+    checker = load_checker()
+    names = [f"m{k}" for k in range(50)]
+    first = checker.draw(names, 10, seed=3)
+    assert first == checker.draw(names, 10, seed=3) != checker.draw(names, 10, seed=4)
+    assert len(set(first)) == 10 and set(first) <= set(names)
+    assert checker.draw(names, 50, seed=0) == names == checker.draw(names, 80, seed=0)
+    # uniform: over many seeds every name is drawn about 10 / 50 of the time
+    counts = {name: 0 for name in names}
+    for seed in range(2000):
+        for name in checker.draw(names, 10, seed):
+            counts[name] += 1
+    assert max(abs(c / 2000 - 0.2) for c in counts.values()) < 0.035  # 4 standard deviations of a count's share
