@@ -6,10 +6,12 @@ the documented test graphs (seed * 7919 + n), the documented starts and :func:`t
 figure are read back.
 """
 
+import json
 import re
 from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -31,6 +33,7 @@ CONFIG = CompareConfig(
     p=1,
     cells=("gru",),
     hidden_size=2,
+    use_delta=False,
     steps=2,
     epochs=3,
     batches_per_epoch=1,
@@ -60,8 +63,9 @@ def stub_training(monkeypatch) -> list:
     return calls
 
 
-def expected_entry(tests, phase_one, config: CompareConfig) -> dict:
-    """One method's figures on one size, from two_phase and the graphs' exact optima."""
+def expected_entry(tests, phase_one, config: CompareConfig, *, errors_out: list = None) -> dict:
+    """One method's figures on one size, from two_phase and the graphs' exact optima (``errors_out`` receives the
+    (iterations + 1, B) relative errors the figure averages)."""
     run = two_phase(
         tests,
         phase_one,
@@ -73,6 +77,8 @@ def expected_entry(tests, phase_one, config: CompareConfig) -> dict:
     )
     optimum = torch.tensor([a.problem.optimum for a in tests], dtype=torch.float64)
     errors = (run.path - optimum) / optimum.abs()
+    if errors_out is not None:
+        errors_out.append(errors)
     one, two = run.phase_one_energies / optimum, run.final_energies / optimum
     return {
         "relative_error_phase_one_mean": float(errors[run.phase_one.evaluations - 1].mean()),
@@ -104,7 +110,7 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
 
     ((meta, distribution, options),) = trainings
     assert isinstance(meta, MetaOptimizer) and meta.cell_name == "gru" and meta.hidden_size == 2
-    assert meta.head.weight.dtype == torch.float64 and meta.proposal == "residual"
+    assert meta.head.weight.dtype == torch.float64 and meta.proposal == "residual" and not meta.use_delta
     assert distribution == ProblemDistribution("3-regular", (4,))
     assert options == {
         "p": 1,
@@ -140,6 +146,7 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
         "fixed angles",
         "degree rule",
     }
+    ramp_errors = []
     for n in (4, 6):
         problems = ProblemDistribution("3-regular", (n,)).sample(2, seed=5 * 7919 + n)
         tests = [experiment.make_ansatz(q, 1) for q in problems]
@@ -151,11 +158,16 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
             "degree rule": torch.stack([rule(a) for a in tests]),
         }
         for method, start in starts.items():
-            assert metrics["results"][method][n] == pytest.approx(expected_entry(tests, start, CONFIG), rel=1e-10)
+            out = ramp_errors if method == "linear ramp (TQA)" else None
+            assert metrics["results"][method][n] == pytest.approx(
+                expected_entry(tests, start, CONFIG, errors_out=out), rel=1e-10
+            )
     assert metrics["results"]["learned (gru)"][4]["phase_one_evaluations"] == 3  # T + 1
     assert metrics["verdicts"] == experiment.verdicts(metrics["results"])
     assert metrics["transfer"] == {} and metrics["config"] == asdict(CONFIG)
     assert metrics["out"] == str(tmp_path / "run")
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written["verdicts"] == json.loads(json.dumps(metrics["verdicts"])) and set(written) == set(metrics) - {"out"}
 
     report = (tmp_path / "run" / "report.md").read_text()
     assert printed == [report, f"\nrun folder: {tmp_path / 'run'}"]
@@ -190,6 +202,23 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
         "## Evaluations per problem (Phase I energy evaluations + mean Phase II gradient steps)\n\n"
         + tables.format_table(evaluations, style="markdown"),
         "## Iterations to convergence (|change of the mean relative error| < 0.001; Phase I steps included)",
+        *(
+            f"## Approximation ratio after Phase {phase} (mean +- std)\n\n"
+            + tables.format_table(
+                [
+                    {
+                        "method": m,
+                        **{
+                            f"n = {n}": f"{r[n][f'ratio_{key}_mean']:.4f} +- {r[n][f'ratio_{key}_std']:.4f}"
+                            for n in (4, 6)
+                        },
+                    }
+                    for m, r in metrics["results"].items()
+                ],
+                style="markdown",
+            )
+            for phase, key in (("I", "phase_one"), ("II", "phase_two"))
+        ),
     ):
         assert section in report
 
@@ -201,6 +230,16 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
     assert ax.get_ylabel() == "relative error (F - E0) / |E0|"
     assert [line.get_label() for line in ax.get_lines()] == list(metrics["results"])
     assert not plt.fignum_exists(figure.number)  # closed once saved
+    assert tuple(figure.get_size_inches()) == (7.0, 4.5)
+    # the ramp's curve: the mean relative error over all 4 test graphs, and a band of one standard error
+    length = min(e.shape[0] for e in ramp_errors)
+    errors = torch.cat([e[:length] for e in ramp_errors], dim=1)
+    mean, se = errors.mean(1), errors.std(1) / 2  # 2 = sqrt(4 graphs)
+    k = list(metrics["results"]).index("linear ramp (TQA)")
+    assert np.allclose(ax.get_lines()[k].get_ydata(), mean.numpy(), rtol=1e-12, atol=0)
+    band = ax.collections[k].get_paths()[0].vertices[:, 1]
+    for edge in (mean - se, mean + se):
+        assert np.isclose(band[:, None], edge.numpy()[None, :], rtol=1e-12, atol=1e-15).any(0).all()
 
 
 def test_a_dc_comparison_says_so_and_fits_no_degree_rule(tmp_path, monkeypatch):
@@ -234,15 +273,18 @@ def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own
 
     monkeypatch.setattr(experiment.DegreeRule, "fit", fixed_rule)
     rule = fixed_rule([], 2, 150)
-    config = replace(CONFIG, p=2, test_sizes=(4,), phase_two_steps=1, transfer_sizes=(6, 8), reference_optimum=True)
+    config = replace(CONFIG, p=2, test_sizes=(8,), phase_two_steps=1, transfer_sizes=(6, 8), reference_optimum=True)
     metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
     ((meta, _, _),) = trainings
     # the reference: multi-start L-BFGS (8 starts, the run's seed) on each test graph, reported as both phases
-    problems = ProblemDistribution("3-regular", (4,)).sample(2, seed=5 * 7919 + 4)
+    problems = ProblemDistribution("3-regular", (8,)).sample(2, seed=5 * 7919 + 8)
     optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
-    best = torch.tensor([ansatz_optimum(experiment.make_ansatz(q, 2), starts=8, seed=5)[0] for q in problems])
+    best = torch.tensor(
+        [ansatz_optimum(experiment.make_ansatz(q, 2), starts=8, seed=5)[0] for q in problems], dtype=torch.float64
+    )
+    assert abs(float(best[0] - best[1])) > 0.1  # two different graphs: the ratio's spread shows
     ratio = best / optimum
-    assert metrics["results"]["ansatz optimum (multi-start L-BFGS)"][4] == pytest.approx(
+    assert metrics["results"]["ansatz optimum (multi-start L-BFGS)"][8] == pytest.approx(
         {
             "ratio_phase_one_mean": float(ratio.mean()),
             "ratio_phase_one_std": float(ratio.std()),
@@ -284,6 +326,12 @@ def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own
     )
     # the published fixed angles are a baseline at p = 1 and 2 only
     assert "fixed angles" in metrics["results"]
+    weighted = replace(config, kind="complete-weighted", test_sizes=(4,), transfer_sizes=(), reference_optimum=False)
+    scored = run_compare(weighted, tmp_path / "weighted", progress=False, echo=lambda *a: None)
+    problems = ProblemDistribution("complete-weighted", (4,)).sample(2, seed=5 * 7919 + 4)
+    tests = [experiment.make_ansatz(q, 2) for q in problems]
+    ramp = torch.stack([linear_ramp(a) for a in tests])  # non-integer optima: kept in float64
+    assert scored["results"]["linear ramp (TQA)"][4] == pytest.approx(expected_entry(tests, ramp, weighted), rel=1e-12)
     deeper = run_compare(
         replace(config, p=3, kind="sk", train_sizes=(4,), transfer_sizes=()),
         tmp_path / "p3",
@@ -383,6 +431,8 @@ def test_evaluate_meta_draws_its_documented_graphs_and_reports_two_phase_per_siz
     dc_meta = build_meta("gru", p=1, dc=True, hidden_size=3)
     (dc_row,) = evaluate_meta(dc_meta, kind="3-regular", p=1, dc=True, steps=1, test_sizes=(4,), per_size=1)
     assert dc_row["phase_one_evaluations"] == 2
+    (default_row,) = evaluate_meta(meta, kind="3-regular", p=1, test_sizes=(4,), per_size=1, phase_two_steps=1)
+    assert default_row["phase_one_evaluations"] == 11  # T = 10 by default
     with pytest.raises(ValueError) as refused:
         evaluate_meta(meta, kind="3-regular", p=1, per_size=0)
     assert str(refused.value) == "per_size: expected an integer >= 1, got 0"
@@ -413,8 +463,6 @@ def test_held_out_graphs_are_connected_gnp_draws_with_the_documented_edge_factor
 
 
 def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing_best_file(tmp_path):
-    import json
-
     from applications.qaoa.experiment import build_meta, load_meta_run
 
     run = tmp_path / "run"
@@ -428,6 +476,13 @@ def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing
     torch.save(build_meta("gru", p=1, hidden_size=3, proposal="absolute").state_dict(), run / "best.pt")
     older, _ = load_meta_run(run)
     assert (older.proposal, older.step_scale) == ("absolute", 0.5)
+    (run / "config.json").write_text(json.dumps({**settings, "steps": 0}))
+    with pytest.raises(ValueError) as refused:
+        load_meta_run(run)
+    assert str(refused.value) == (
+        f"{run / 'config.json'}: the settings do not describe a meta-optimiser (steps: expected an integer >= 1, got 0)"
+    )
+    (run / "config.json").write_text(json.dumps(settings))
     (run / "best.pt").unlink()
     with pytest.raises(FileNotFoundError) as refused:
         load_meta_run(run)
