@@ -21,14 +21,27 @@ def assert_refusals(cases, error=None, *, regex=False):
         assert (re.fullmatch(message, text) is not None) if regex else text == message, text
 
 
-def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[tuple, dict]]:
-    """Replace ``owner.name`` by a wrapper that records each call's ``(args, kwargs)`` and then makes the call."""
-    calls: list[tuple[tuple, dict]] = []
+def spy(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, *, call_through: bool = True, keep_result: bool = False
+) -> list[tuple]:
+    """Replace ``owner.name`` by a wrapper that records each call's ``(args, kwargs)`` and then makes the call.
+
+    ``call_through=False`` records without calling (the stand-in returns None); ``keep_result=True`` records
+    ``(args, kwargs, result)``.
+    """
+    calls: list[tuple] = []
     original = getattr(owner, name)
 
     def recording(*args, **kwargs):
-        calls.append((args, kwargs))
-        return original(*args, **kwargs)
+        if not call_through:
+            calls.append((args, kwargs))
+            return None
+        if not keep_result:
+            calls.append((args, kwargs))
+            return original(*args, **kwargs)
+        result = original(*args, **kwargs)
+        calls.append((args, kwargs, result))
+        return result
 
     monkeypatch.setattr(owner, name, recording)
     return calls

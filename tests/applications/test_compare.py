@@ -95,15 +95,7 @@ def expected_entry(tests, phase_one, config: CompareConfig, *, errors_out: list 
 
 def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_does(tmp_path, monkeypatch):
     trainings = stub_training(monkeypatch)
-    fitted = []  # (args, kwargs, rule) of each DegreeRule.fit call
-    real_fit = experiment.DegreeRule.fit
-
-    def recording_fit(*args, **kwargs):
-        rule = real_fit(*args, **kwargs)
-        fitted.append((args, kwargs, rule))
-        return rule
-
-    monkeypatch.setattr(experiment.DegreeRule, "fit", recording_fit)
+    fitted = spy(monkeypatch, experiment.DegreeRule, "fit", keep_result=True)  # (args, kwargs, rule)
     figures = capture_figures(monkeypatch)
     printed = []
     metrics = run_compare(CONFIG, tmp_path / "run", progress=False, echo=printed.append)

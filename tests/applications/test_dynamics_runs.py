@@ -17,7 +17,7 @@ from applications.dynamics.data import appendix_c_state, cache
 from applications.dynamics.metrics import evaluate_sequences
 from applications.dynamics.runs import _appendix_c_rows, build_model, load_run
 
-from ..helpers import assert_refusals
+from ..helpers import assert_refusals, spy
 
 # the run's field and step differ from the defaults (dt 0.002, g -1.05, h 0.5), so a default read in their place shows
 SPEC = SequenceSpec(spins=(1, 2, 3), per_spin=10, steps=4, dt=0.05, g=-0.7, h=0.3)
@@ -162,12 +162,8 @@ def record_plots(monkeypatch) -> dict:
     """The report's plot calls recorded instead of drawn (the figures are tested in the report's own tests)."""
     from applications.dynamics import runs
 
-    calls = {}
-    for name in ("plot_metric", "plot_amplitudes", "plot_magnetisation"):
-        monkeypatch.setattr(
-            runs, name, lambda *args, name=name, **kwargs: calls.setdefault(name, []).append((args, kwargs))
-        )
-    return calls
+    names = ("plot_metric", "plot_amplitudes", "plot_magnetisation")
+    return {name: spy(monkeypatch, runs, name, call_through=False) for name in names}
 
 
 def test_evaluate_run_reports_its_tables_horizons_and_the_papers_states(tmp_path, monkeypatch):

@@ -199,19 +199,6 @@ def test_a_cell_gone_non_finite_is_named_with_its_step():
     )
 
 
-def record_optimize(monkeypatch) -> list:
-    """``optimize`` as the meta module calls it, each call's (init, options, result) recorded."""
-    calls, real = [], meta_module.optimize
-
-    def recording(ansatzes, init, **options):
-        result = real(ansatzes, init, **options)
-        calls.append((init.clone(), options, result))
-        return result
-
-    monkeypatch.setattr(meta_module, "optimize", recording)
-    return calls
-
-
 def line_fit(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(a, c) of y ~ a + c x per column by ordinary least squares (LAPACK's gelsd through torch, float64)."""
     design = torch.stack([torch.ones_like(x), x], dim=1)
@@ -228,13 +215,13 @@ def test_fit_start_fits_both_rules_to_the_optima_it_found_and_keeps_the_second_b
     from applications.qaoa.problems import erdos_renyi_maxcut
 
     monkeypatch.setattr(meta_module, "SECOND_START_GAIN", gain)
-    runs = record_optimize(monkeypatch)
+    runs = spy(monkeypatch, meta_module, "optimize", keep_result=True)  # (args, options, result)
     problems = [erdos_renyi_maxcut(n, q, seed=s) for s, (n, q) in enumerate([(5, 0.5), (6, 0.8), (6, 0.4), (7, 0.6)])]
     meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1, steps=40)
     ansatzes = [QAOA(q, 1) for q in problems]
     x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
     centred = x - x.mean()
-    (init, options, first), (shifted, options_two, second) = runs
+    ((_, init), options, first), ((_, shifted), options_two, second) = runs
     assert torch.equal(init, torch.stack([linear_ramp(a) for a in ansatzes]))
     assert options == options_two == {"optimizer": "adam", "lr": 0.05, "steps": 40}
     scales = torch.tensor([float(sum(abs(w) for *_, w in q.terms)) for q in problems], dtype=torch.float64)
@@ -264,7 +251,7 @@ def test_fit_start_fits_both_rules_to_the_optima_it_found_and_keeps_the_second_b
 def test_fit_start_builds_dc_ansatzes_runs_150_steps_by_default_and_refuses_a_mismatched_depth(monkeypatch):
     from applications.qaoa.problems import random_regular_maxcut
 
-    runs = record_optimize(monkeypatch)
+    runs = spy(monkeypatch, meta_module, "optimize", keep_result=True)  # (args, options, result)
     one = [random_regular_maxcut(4, seed=0)]  # one 3-regular graph: the fixed angles compete too
     dc = MetaOptimizer("gru", 6, hidden_size=3).double().fit_start(one, 2, dc=True, steps=2)
     assert bool(dc.start_fitted) and runs[-1][1]["steps"] == 2
