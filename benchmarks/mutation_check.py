@@ -11,10 +11,16 @@ written by ``mutmut run`` or by ``--generate``) and, per mutant:
 * selects the tests mutmut recorded as reaching the mutated function, leaves out those whose recorded
   duration exceeds ``--max-test-s`` (so a survivor here is a candidate: a longer test may still kill it),
   and puts ``--extra-tests`` first (tests written after the stats were taken);
+* puts first of all the tests that already killed other mutants of the same function in this run, most kills
+  first: sibling mutants tend to fall to the same test, so a kill usually costs one test, not the dozen that
+  pass before it (the order changes only the time, not the outcome: every selected test still runs). A test
+  is promoted only after it has passed, alone, on the unmutated tree: a test that fails by itself (an order
+  dependence, a broken test) would otherwise report every mutant as killed;
 * with ``--only-extra-tests``, runs only those: the quick way to learn which survivors of an earlier pass the
   tests written since kill (give it a results file holding that pass's kills only);
-* forks a warm parent (torch and the package already imported), sets ``MUTANT_UNDER_TEST`` and runs
-  pytest in the child with ``-x``; exit 1 is "killed", 0 "survived", and a child past ``--timeout`` is
+* forks a warm parent (torch, the package, pytest's plugins and every test module already imported: a cold
+  pytest spends over a second starting), sets ``MUTANT_UNDER_TEST`` and runs pytest in the child with ``-x``
+  and no tracebacks (formatting one over a mutated module of megabytes takes seconds); exit 1 is "killed", 0 "survived", and a child past ``--timeout`` is
   killed and reported as "timeout".
 
 ``--sample K`` checks a seeded uniform draw of K of the matching mutants instead of all of them: an estimate
@@ -88,28 +94,84 @@ def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def run_one(name: str, tests: list[str], timeout: float) -> str:
-    """Fork, run ``tests`` against mutant ``name`` in the child, and return its outcome."""
+def order_tests(covering: list[str], extra: list[str], killers: collections.Counter) -> list[str]:
+    """The order to run a mutant's tests in: ``killers`` (node ids, most kills first), ``extra``, then ``covering``.
+
+    A covering test already named by an earlier entry (a killer's node id, or an extra test file or node id it
+    starts with) is not repeated.
+    """
+    first = [test for test, _ in killers.most_common()]
+    ordered = first + [t for t in extra if t not in first]
+    return ordered + [t for t in covering if t not in first and not any(t.startswith(e) for e in extra)]
+
+
+class _FirstFailure:
+    """A pytest plugin that writes the node id of the first failing test to a file descriptor."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.written = fd, False
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.failed and not self.written:
+            os.write(self.fd, report.nodeid.encode())
+            self.written = True
+
+
+_QUIET_PLUGINS = ["-p", "no:cacheprovider", "-p", "no:warnings", "-p", "no:unraisableexception"]
+
+
+def warm_pytest() -> None:
+    """Collect every test once in the parent, so that each forked child finds pytest and the tests imported."""
+    import contextlib
+
+    import pytest
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        pytest.main(["--collect-only", "-q", *_QUIET_PLUGINS, "tests"])
+
+
+def run_one(name: str, tests: list[str], timeout: float) -> tuple[str, str | None]:
+    """Fork, run ``tests`` against mutant ``name`` in the child; return its outcome and the killing test's node id."""
     import pytest
     import torch
 
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: one thread, so that two checkers share 2 cores without oversubscription
+        os.close(read_end)
         os.environ["MUTANT_UNDER_TEST"] = name
         torch.set_num_threads(1)
-        code = pytest.main([*tests, "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-p", "no:warnings"])
+        args = [*tests, "-x", "-q", "--tb=no", *_QUIET_PLUGINS, "--no-header"]
+        code = pytest.main(args, plugins=[_FirstFailure(write_end)])
         os._exit(int(code))
+    os.close(write_end)
     start = time.monotonic()
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             code = os.waitstatus_to_exitcode(status)
-            return OUTCOMES.get(code, f"error (pytest exit {code})")
+            with os.fdopen(read_end, "rb") as pipe:
+                killer = pipe.read().decode() or None
+            return OUTCOMES.get(code, f"error (pytest exit {code})"), killer
         if time.monotonic() - start > timeout:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return "timeout"
+            os.close(read_end)
+            return "timeout", None
         time.sleep(0.05)
+
+
+_PASSING_UNMUTATED: dict[str, bool] = {}
+
+
+def passes_unmutated(test: str, timeout: float) -> bool:
+    """Whether ``test`` passes alone with no mutant active (checked once per node id)."""
+    if test not in _PASSING_UNMUTATED:
+        outcome, _ = run_one("no_mutant.none", [test], timeout)  # a module no mutant belongs to: originals run
+        _PASSING_UNMUTATED[test] = outcome == "survived"
+        if outcome != "survived":
+            print(f"  {test} fails alone on the unmutated tree ({outcome}); not promoted", flush=True)
+    return _PASSING_UNMUTATED[test]
 
 
 def main() -> None:
@@ -144,6 +206,8 @@ def main() -> None:
     import applications.qaoa  # noqa: F401
     import ornn_cli  # noqa: F401
 
+    warm_pytest()
+
     stats = json.loads(Path("mutmut-stats.json").read_text())
     covering, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
     results = json.loads(out.read_text()) if out.is_file() else {}
@@ -154,16 +218,21 @@ def main() -> None:
     print(
         f"{len(names)} mutants match {args.pattern!r}; {sum(n in results for n in names)} already checked", flush=True
     )
+    killers = collections.defaultdict(collections.Counter)  # function -> node ids that killed its mutants
     start = time.monotonic()
     for k, name in enumerate(names, 1):
         if name in results:
             continue
-        tests = covering.get(mangled_name_from_mutant_name(name.replace("__init__.", "")), [])
+        function = mangled_name_from_mutant_name(name.replace("__init__.", ""))
+        tests = covering.get(function, [])
         tests = sorted((t for t in tests if duration.get(t, 0.0) <= args.max_test_s), key=lambda t: duration.get(t, 0))
-        tests = args.extra_tests + [t for t in tests if not any(t.startswith(e) for e in args.extra_tests)]
-        if args.only_extra_tests:
-            tests = args.extra_tests
-        results[name] = run_one(name, tests, args.timeout) if tests else "no tests"
+        tests = order_tests([] if args.only_extra_tests else tests, args.extra_tests, killers[function])
+        if tests:
+            results[name], killer = run_one(name, tests, args.timeout)
+            if killer is not None and results[name] == "killed" and passes_unmutated(killer, args.timeout):
+                killers[function][killer] += 1
+        else:
+            results[name] = "no tests"
         partial = out.with_suffix(".tmp")
         partial.write_text(json.dumps(results, indent=0))
         os.replace(partial, out)

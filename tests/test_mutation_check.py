@@ -38,3 +38,23 @@ def test_the_draw_is_seeded_uniform_without_replacement_and_all_when_asked_for_m
         for name in checker.draw(names, 10, seed):
             counts[name] += 1
     assert max(abs(c / 2000 - 0.2) for c in counts.values()) < 0.035  # 4 standard deviations of a count's share
+
+
+def test_tests_that_killed_siblings_run_first_most_kills_first_and_nothing_runs_twice():
+    import collections
+
+    checker = load_checker()
+    covering = ["tests/a.py::t1", "tests/b.py::t2", "tests/b.py::t3", "tests/c.py::t4"]
+    killers = collections.Counter({"tests/c.py::t4": 1, "tests/x.py::t9": 3})
+    assert checker.order_tests(covering, [], collections.Counter()) == covering
+    assert checker.order_tests(covering, ["tests/b.py"], collections.Counter()) == [
+        "tests/b.py",
+        "tests/a.py::t1",
+        "tests/c.py::t4",
+    ]
+    assert checker.order_tests(covering, ["tests/b.py"], killers) == [
+        "tests/x.py::t9",
+        "tests/c.py::t4",
+        "tests/b.py",
+        "tests/a.py::t1",
+    ]
