@@ -97,12 +97,15 @@ def wilson_interval(killed: int, total: int, z: float = 1.96) -> tuple[float, fl
 def order_tests(covering: list[str], extra: list[str], killers: collections.Counter) -> list[str]:
     """The order to run a mutant's tests in: ``killers`` (node ids, most kills first), ``extra``, then ``covering``.
 
-    A covering test already named by an earlier entry (a killer's node id, or an extra test file or node id it
-    starts with) is not repeated.
+    A test already named by an earlier entry (the same node id, or a file or test it belongs to) is not repeated.
     """
+
+    def named_by(test: str, earlier: list[str]) -> bool:
+        return any(test == e or test.startswith((e + "::", e + "[")) for e in earlier)
+
     first = [test for test, _ in killers.most_common()]
-    ordered = first + [t for t in extra if t not in first]
-    return ordered + [t for t in covering if t not in first and not any(t.startswith(e) for e in extra)]
+    ordered = first + [t for t in extra if not named_by(t, first)]
+    return ordered + [t for t in covering if not named_by(t, ordered)]
 
 
 class _FirstFailure:
@@ -120,14 +123,33 @@ class _FirstFailure:
 _QUIET_PLUGINS = ["-p", "no:cacheprovider", "-p", "no:warnings", "-p", "no:unraisableexception"]
 
 
-def warm_pytest() -> None:
-    """Collect every test once in the parent, so that each forked child finds pytest and the tests imported."""
+class _NodeIds:
+    """A pytest plugin that keeps the node ids a collection found."""
+
+    def __init__(self) -> None:
+        self.node_ids: list[str] = []
+
+    def pytest_collection_finish(self, session) -> None:
+        self.node_ids = [item.nodeid for item in session.items]
+
+
+def warm_pytest() -> dict[str, list[str]]:
+    """Collect every test once in the parent, so that each forked child finds pytest and the tests imported.
+
+    Returns each test file's node ids: a file named on pytest's command line swallows a node id of its own named
+    before it (pytest drops an argument another one covers), so files are passed as their node ids.
+    """
     import contextlib
 
     import pytest
 
+    collected = _NodeIds()
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        pytest.main(["--collect-only", "-q", *_QUIET_PLUGINS, "tests"])
+        pytest.main(["--collect-only", "-q", *_QUIET_PLUGINS, "tests"], plugins=[collected])
+    by_file = collections.defaultdict(list)
+    for node_id in collected.node_ids:
+        by_file[node_id.split("::")[0]].append(node_id)
+    return by_file
 
 
 def run_one(name: str, tests: list[str], timeout: float) -> tuple[str, str | None]:
@@ -206,7 +228,8 @@ def main() -> None:
     import applications.qaoa  # noqa: F401
     import ornn_cli  # noqa: F401
 
-    warm_pytest()
+    node_ids = warm_pytest()
+    extra_tests = [node_id for test in args.extra_tests for node_id in node_ids.get(test, [test])]
 
     stats = json.loads(Path("mutmut-stats.json").read_text())
     covering, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
@@ -226,7 +249,7 @@ def main() -> None:
         function = mangled_name_from_mutant_name(name.replace("__init__.", ""))
         tests = covering.get(function, [])
         tests = sorted((t for t in tests if duration.get(t, 0.0) <= args.max_test_s), key=lambda t: duration.get(t, 0))
-        tests = order_tests([] if args.only_extra_tests else tests, args.extra_tests, killers[function])
+        tests = order_tests([] if args.only_extra_tests else tests, extra_tests, killers[function])
         if tests:
             results[name], killer = run_one(name, tests, args.timeout)
             if killer is not None and results[name] == "killed" and passes_unmutated(killer, args.timeout):

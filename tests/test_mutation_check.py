@@ -44,17 +44,22 @@ def test_tests_that_killed_siblings_run_first_most_kills_first_and_nothing_runs_
     import collections
 
     checker = load_checker()
-    covering = ["tests/a.py::t1", "tests/b.py::t2", "tests/b.py::t3", "tests/c.py::t4"]
+    covering = ["tests/a.py::t1", "tests/b.py::t2", "tests/b.py::t3", "tests/c.py::t4", "tests/c.py::t40"]
     killers = collections.Counter({"tests/c.py::t4": 1, "tests/x.py::t9": 3})
     assert checker.order_tests(covering, [], collections.Counter()) == covering
     assert checker.order_tests(covering, ["tests/b.py"], collections.Counter()) == [
         "tests/b.py",
         "tests/a.py::t1",
         "tests/c.py::t4",
+        "tests/c.py::t40",
     ]
-    assert checker.order_tests(covering, ["tests/b.py"], killers) == [
+    # t40 is not t4: a node id covers only itself and its parametrisations
+    extra = ["tests/b.py::t2", "tests/b.py::t3", "tests/c.py::t4"]
+    assert checker.order_tests(covering + ["tests/c.py::t4[x]"], extra, killers) == [
         "tests/x.py::t9",
         "tests/c.py::t4",
-        "tests/b.py",
+        "tests/b.py::t2",
+        "tests/b.py::t3",
         "tests/a.py::t1",
+        "tests/c.py::t40",
     ]
