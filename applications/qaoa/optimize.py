@@ -67,8 +67,10 @@ def batch_energy(ansatzes: Union[QAOA, Sequence[QAOA]], params: torch.Tensor) ->
     """Energies (B,) of row b of ``params`` under ansatz b (or under one shared ansatz)."""
     if isinstance(ansatzes, QAOA):
         return ansatzes.energy(params)
-    if len(ansatzes) != params.shape[0]:
-        raise ValueError(f"params: expected one row per ansatz ({len(ansatzes)}), got {params.shape[0]}")
+    if params.dim() != 2 or len(ansatzes) != params.shape[0]:
+        raise ValueError(
+            f"params: expected one row per ansatz, shape ({len(ansatzes)}, num_params), got {tuple(params.shape)}"
+        )
     return torch.stack([a.energy(row) for a, row in zip(ansatzes, params)])
 
 

@@ -248,6 +248,43 @@ def test_fit_start_fits_both_rules_to_the_optima_it_found_and_keeps_the_second_b
     assert torch.allclose(meta.second_slope, second_slope if kept else zero, atol=1e-9)
 
 
+def test_fit_start_compares_its_candidates_by_scaled_energy_not_by_energy(monkeypatch):
+    """Two problems whose coupling sums differ 12-fold: the 5-node graph (sum 5) and K4 with weights 10 (sum 60).
+
+    The optimiser's first run is replaced by chosen angles: a good point for the small problem and, for K4, a point
+    a little worse than the ramp. In scaled energy (energy / coupling sum, the unit the optimiser sees) the line
+    through them beats the linear ramp; in raw energy K4's loss outweighs the gain, and the ramp would win.
+    fit_start must keep the line, whose bias at the centred x = 0 is the mean of the two points.
+    """
+    from types import SimpleNamespace
+
+    small = MaxCut(five_node_graph())
+    k4 = nx.complete_graph(4)
+    nx.set_edge_attributes(k4, 10.0, "weight")
+    problems = [small, MaxCut(k4)]
+    ansatzes = [QAOA(q, 1) for q in problems]
+    ramp = linear_ramp(ansatzes[0])
+    chosen = torch.stack([torch.tensor([-0.7, -1.2], dtype=torch.float64), ramp + torch.tensor([-0.009, 0.0])])
+    energies = {
+        "chosen": meta_module.batch_energy(ansatzes, chosen),
+        "ramp": meta_module.batch_energy(ansatzes, ramp.expand(2, 2)),
+    }
+    scales = torch.tensor([5.0, 60.0], dtype=torch.float64)
+    assert float((energies["chosen"] / scales).mean()) < float((energies["ramp"] / scales).mean())
+    assert float(energies["chosen"].mean()) > float(energies["ramp"].mean())  # the test tells the two rules apart
+    runs = iter(
+        [
+            SimpleNamespace(final_params=chosen, final_energies=energies["chosen"]),
+            SimpleNamespace(final_params=chosen, final_energies=energies["chosen"] + 100.0),  # the other basin loses
+        ]
+    )
+    monkeypatch.setattr(meta_module, "optimize", lambda *args, **kwargs: next(runs))
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1)
+    assert torch.allclose(meta.start_bias.detach(), chosen.mean(0), rtol=0, atol=1e-12)
+    assert torch.allclose(meta.start(ansatzes).detach(), chosen, rtol=0, atol=1e-12)
+    assert not bool(meta.second_fitted)
+
+
 def test_fit_start_builds_dc_ansatzes_runs_150_steps_by_default_and_refuses_a_mismatched_depth(monkeypatch):
     from applications.qaoa.problems import random_regular_maxcut
 
@@ -265,3 +302,120 @@ def test_fit_start_builds_dc_ansatzes_runs_150_steps_by_default_and_refuses_a_mi
         ],
         ValueError,
     )
+
+
+def test_the_default_cell_is_a_20_unit_lstm_and_the_size_refusals_name_their_argument():
+    from cells.gated import LSTM
+
+    meta = MetaOptimizer()
+    assert (meta.cell_name, meta.hidden_size, meta.num_params, meta.proposal) == ("lstm", 20, 2, "residual")
+    assert isinstance(meta.cell, LSTM) and meta.cell.input_size == 6  # theta (2), 4 residual features
+    assert_refusals(
+        [
+            (lambda: MetaOptimizer("lstm", 2, hidden_size=0), "hidden_size: expected an integer >= 1, got 0"),
+            (
+                lambda: MetaOptimizer(RecordingCell(4, 3, []), 2, proposal="absolute", use_delta=False),
+                "cell: expected input_size 3 for the absolute rule with P = 2, got 4",
+            ),
+        ],
+        ValueError,
+    )
+
+
+def test_a_cell_module_without_a_hidden_size_gets_a_head_of_the_given_width():
+    class Anonymous(nn.Module):
+        input_size = 4
+
+        def initial_state(self, batch_size=None, *, dtype=None, device=None):
+            return torch.zeros(batch_size, 7, dtype=dtype)
+
+        def forward(self, x, state):
+            return state, state
+
+    meta = MetaOptimizer(Anonymous(), 2, hidden_size=7, proposal="absolute")
+    assert (meta.hidden_size, meta.head.in_features, meta.head.out_features) == (7, 7, 2)
+
+
+def test_both_start_rules_are_bias_plus_slope_times_the_centred_inverse_root_degree_in_float64():
+    """x = 1 / sqrt(mean degree): 1 / sqrt(3) for a 3-regular graph and 1 / sqrt(2) for the 5-node graph (d = 2),
+    centred at 0.6 -- values float32 cannot hold, so a rule computed in float32 is off by about 1e-8."""
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
+    rules = {name: torch.tensor(values, dtype=torch.float64) for name, values in RULES.items()}
+    with torch.no_grad():
+        for name, value in rules.items():
+            getattr(meta, name).copy_(value)
+        meta.start_reference.fill_(0.6)
+        meta.second_fitted.fill_(True)
+    ansatzes = [regular_ansatzes(1)[0], QAOA(MaxCut(five_node_graph()), 1)]
+    x = torch.tensor([1 / math.sqrt(3.0), 1 / math.sqrt(2.0)], dtype=torch.float64) - 0.6
+    first = rules["start_bias"] + rules["start_slope"] * x[:, None]
+    second = rules["second_bias"] + rules["second_slope"] * x[:, None]
+    assert torch.allclose(meta.start(ansatzes), first, rtol=1e-14, atol=0)
+    assert torch.allclose(meta.second_start(ansatzes), second, rtol=1e-14, atol=0)
+
+
+RULES = {
+    "start_bias": [0.3, -0.2],
+    "start_slope": [0.7, 1.1],
+    "second_bias": [2.5, 0.4],
+    "second_slope": [-0.9, 0.35],
+}
+
+
+def test_the_start_rule_is_made_where_the_weights_live_and_load_puts_them_on_map_location(tmp_path):
+    # "meta", a device without data, stands in for an accelerator on a CPU-only machine
+    meta = MetaOptimizer("gru", 2, hidden_size=3).to("meta")
+    assert meta.start(regular_ansatzes(2)).device.type == "meta"
+    path = MetaOptimizer("gru", 2, hidden_size=3).save(tmp_path / "meta.pt", steps=2)
+    assert {q.device.type for q in MetaOptimizer.load(path, map_location="meta").parameters()} == {"meta"}
+
+
+def test_forward_refuses_a_start_of_another_batch_and_names_steps_and_start():
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
+    ansatzes = regular_ansatzes(2)
+    assert_refusals(
+        [
+            (
+                lambda: meta(ansatzes, 2, torch.zeros(1, 2, dtype=torch.float64)),  # (1, P) is not broadcast
+                ValueError,
+                "start: expected shape (2,) or (2, 2), got (1, 2)",
+            ),
+            (lambda: meta(ansatzes, 0), ValueError, "steps: expected an integer >= 1, got 0"),
+            (lambda: meta(ansatzes, 2, [0.1, 0.2]), TypeError, "start: expected a torch.Tensor, got [0.1, 0.2]"),
+        ]
+    )
+
+
+def test_a_baseline_start_is_scaled_by_the_problems_float64_coupling_sum():
+    """Weights 0.1 + 0.7 + 0.4 = 1.2 (not a float32 number): Phase I's scaled energy is energy / 1.2 in float64."""
+    graph = nx.Graph()
+    graph.add_weighted_edges_from([(0, 1, 0.1), (1, 2, 0.7), (2, 0, 0.4)])
+    ansatz = QAOA(MaxCut(graph), 1)
+    result = two_phase(ansatz, torch.tensor([0.3, 0.2], dtype=torch.float64), phase_two_steps=1)
+    energies = result.phase_one.energies
+    assert energies.dtype == torch.float64
+    assert torch.allclose(result.phase_one.scaled, energies / 1.2, rtol=1e-15, atol=0)
+
+
+def test_two_start_rules_hand_phase_two_every_setting(monkeypatch):
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
+    with torch.no_grad():
+        meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
+        meta.second_fitted.fill_(True)
+    optimize = spy(monkeypatch, meta_module, "optimize")
+    two_phase(regular_ansatzes(2), meta, steps=2, optimizer="adam", lr=0.02, phase_two_steps=3, tol=1e-3)
+    ((_, kwargs),) = optimize
+    assert kwargs == {"optimizer": "adam", "lr": 0.02, "steps": 3, "tol": 1e-3}
+
+
+def test_the_complete_weighted_family_draws_kn_with_the_seed_sample_documents():
+    from applications.qaoa.problems import complete_weighted_maxcut
+
+    generator = torch.Generator().manual_seed(5)  # per problem: the size's index, then the graph's seed
+    sizes = (4, 5)
+    expected = []
+    for _ in range(3):
+        n = sizes[int(torch.randint(2, (1,), generator=generator))]
+        expected.append(complete_weighted_maxcut(n, seed=int(torch.randint(2**31 - 1, (1,), generator=generator))))
+    drawn = ProblemDistribution("complete-weighted", sizes).sample(3, seed=5)
+    assert [sorted(q.terms) for q in drawn] == [sorted(q.terms) for q in expected]

@@ -215,3 +215,59 @@ def test_the_three_losses_on_two_problems_by_hand():
             )
         ]
     )
+
+
+def test_a_rank_scales_its_gradient_and_loss_by_its_shard_factor_and_an_empty_validation_shard_counts_zero(
+    monkeypatch,
+):
+    """Rank 0 of two, as ``distributed.local_items`` shards them: 2 of a batch of 3 problems (factor 2 * 2 / 3)
+    and an empty validation shard (the first problem, factor 0). With plain SGD, lr 0.1 and no clipping, the step
+    is -0.1 * 4/3 * the gradient of the loss on its 2 problems; the epoch's loss is that loss * 4/3 over 2 ranks
+    times 1 batch, the other rank's sum being 0 here; the validation adds nothing."""
+    from ornn import distributed
+
+    factor = 4 / 3
+
+    def rank_zero_of_two(items):
+        return (items[:2], factor) if len(items) == 3 else (items[:1], 0.0)
+
+    monkeypatch.setattr(distributed, "local_items", rank_zero_of_two)
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    monkeypatch.setattr(distributed, "all_sum", float)  # the other rank's sums are 0
+    recorded = record_one_epoch(monkeypatch)
+    torch.manual_seed(0)
+    meta = MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute").double()
+    reference = MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute").double()
+    reference.load_state_dict(meta.state_dict())
+    distribution = ProblemDistribution("3-regular", (4, 6))
+    local = distribution.sample(3, seed=0)[:2]  # epoch 0, batch 0: seed 0 * 1_000_003 + 0 * 1 + 0
+    loss = LOSSES["best"](reference([QAOA(q, 1) for q in local], 2).scaled)
+    loss.backward()
+    expected = {  # the absolute rule's start is frozen: no gradient, no step
+        name: q.detach() - 0.1 * factor * q.grad if q.requires_grad else q.detach()
+        for name, q in reference.named_parameters()
+    }
+    meta_train(
+        meta,
+        distribution,
+        steps=2,
+        batches_per_epoch=1,
+        batch_size=3,
+        validation_size=2,
+        optimizer="sgd",
+        lr=0.1,
+        grad_clip=None,
+    )
+    for name, q in meta.named_parameters():
+        assert torch.allclose(q, expected[name], rtol=0, atol=1e-12), name
+    assert recorded["epoch_losses"] == [pytest.approx(float(loss.detach()) * factor / 2, rel=1e-12)]
+    assert recorded["validation"] == [0.0]
+
+
+def test_the_weighted_loss_takes_its_weights_in_the_costs_dtype():
+    """Weights 0.1 and 0.3 (no float32 numbers) on the rows t = 1, 2 of (0.5, -1.0), (0.2, -0.5), (0.7, -2.0):
+    0.02 + 0.21 = 0.23 and -0.05 - 0.6 = -0.65, mean -0.21."""
+    from applications.qaoa.meta import weighted_cost_loss
+
+    scaled = torch.tensor([[0.5, -1.0], [0.2, -0.5], [0.7, -2.0]], dtype=torch.float64)
+    assert float(weighted_cost_loss(scaled, [0.1, 0.3])) == pytest.approx(-0.21, rel=1e-14)

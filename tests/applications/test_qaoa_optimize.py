@@ -7,6 +7,8 @@ import torch
 from applications import qaoa
 from applications.qaoa import DCQAOA, QAOA, MaxCut
 
+from ..helpers import assert_refusals
+
 
 def test_fixed_angles_reproduce_the_tree_limit_cut_fractions():
     """Wurtz & Lykov: 0.6925 at p = 1 (girth > 3: the cube) and 0.7559 at p = 2 (girth > 5: Heawood)."""
@@ -215,5 +217,17 @@ def test_optimization_result_properties_on_a_trajectory_written_here():
     expected = torch.stack([ansatzes[0].energy(rows[0]), ansatzes[1].energy(rows[1])])
     assert torch.equal(qaoa.batch_energy(ansatzes, rows), expected)
     assert torch.equal(qaoa.batch_energy(ansatzes[0], rows), ansatzes[0].energy(rows))
-    with pytest.raises(ValueError, match=r"^params: expected one row per ansatz \(2\), got 1$"):
-        qaoa.batch_energy(ansatzes, rows[:1])
+    assert_refusals(
+        [
+            (
+                lambda: qaoa.batch_energy(ansatzes, rows[:1]),
+                "params: expected one row per ansatz, shape (2, num_params), got (1, 2)",
+            ),
+            # a (P,) row whose length happens to equal the batch: not a row per ansatz
+            (
+                lambda: qaoa.batch_energy(ansatzes, rows[0]),
+                "params: expected one row per ansatz, shape (2, num_params), got (2,)",
+            ),
+        ],
+        ValueError,
+    )
