@@ -45,6 +45,7 @@ def record_one_epoch(monkeypatch, epochs_to_run=(0,)):
     recorded["forward"] = spy(monkeypatch, MetaOptimizer, "forward")
     recorded["clip"] = spy(monkeypatch, nn.utils, "clip_grad_norm_")
     recorded["optimizer"] = spy(monkeypatch, meta_module, "make_optimizer")
+    recorded["check_step"] = spy(monkeypatch, meta_module, "check_step")
     return recorded
 
 
@@ -120,6 +121,10 @@ def test_meta_train_passes_its_arguments_to_every_piece(monkeypatch, tmp_path):
     assert all(args[3] is start for args, _ in recorded["forward"])
     assert all(isinstance(a, DCQAOA) and a.p == 2 for args, _ in recorded["forward"] for a in args[1])
     assert [args[1] for args, _ in recorded["clip"]] == [0.25] * 4
+    # each step's check names its epoch and batch (the message of a non-finite gradient)
+    assert [kwargs for _, kwargs in recorded["check_step"]] == [
+        {"epoch": e, "batch": b} for e in (0, 1) for b in (0, 1)
+    ]
     values = [value for name, value in recorded["losses"] if name == "weighted"]
     assert len(values) == 5 == len(recorded["losses"])
     assert recorded["epoch_losses"] == [
@@ -271,3 +276,31 @@ def test_the_weighted_loss_takes_its_weights_in_the_costs_dtype():
 
     scaled = torch.tensor([[0.5, -1.0], [0.2, -0.5], [0.7, -2.0]], dtype=torch.float64)
     assert float(weighted_cost_loss(scaled, [0.1, 0.3])) == pytest.approx(-0.21, rel=1e-14)
+
+
+def test_a_cell_gone_non_finite_in_training_is_named_with_its_epoch_and_batch(monkeypatch):
+    class TurnsNaN(nn.Module):
+        """Outputs zeros, then NaN from its third call on: with T = 1, the third unroll is epoch 1's batch 0."""
+
+        input_size, hidden_size, calls = 4, 3, 0
+
+        def initial_state(self, batch_size=None, *, dtype=None, device=None):
+            return torch.zeros(batch_size, 3, dtype=dtype)
+
+        def forward(self, x, state):
+            self.calls += 1
+            return state + (float("nan") if self.calls >= 3 else 0.0), state
+
+    record_one_epoch(monkeypatch, epochs_to_run=(0, 1))
+    meta = MetaOptimizer(TurnsNaN(), 2, proposal="absolute").double()
+    distribution = ProblemDistribution("3-regular", (4,))
+    assert_refusals(
+        [
+            (
+                lambda: meta_train(meta, distribution, steps=1, batches_per_epoch=2, batch_size=1),
+                ValueError,
+                "training: at epoch 1, batch 0: meta: the cell proposed non-finite parameters at Phase I step 1 of 1 "
+                "(its weights or state are no longer finite)",
+            )
+        ]
+    )
