@@ -97,9 +97,13 @@ def expected_entry(tests, phase_one, config: CompareConfig, *, errors_out: list 
 def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_does(tmp_path, monkeypatch):
     trainings = stub_training(monkeypatch)
     fitted = spy(monkeypatch, experiment.DegreeRule, "fit", keep_result=True)  # (args, kwargs, rule)
+    phases = spy(monkeypatch, experiment, "two_phase")
     figures = capture_figures(monkeypatch)
     printed = []
     metrics = run_compare(CONFIG, tmp_path / "run", progress=False, echo=printed.append)
+    # every start, at both test sizes, runs the configured Phase II to its 1e-12 stopping rule
+    settings = {"steps": 2, "optimizer": "adam", "lr": 0.03, "phase_two_steps": 4, "tol": 1e-12}
+    assert [kwargs for _, kwargs in phases] == [settings] * 10
 
     ((meta, distribution, options),) = trainings
     assert isinstance(meta, MetaOptimizer) and meta.cell_name == "gru" and meta.hidden_size == 2
@@ -260,7 +264,9 @@ def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own
     monkeypatch.setattr(experiment.DegreeRule, "fit", fixed_rule)
     rule = fixed_rule([], 2, 150)
     config = replace(CONFIG, p=2, test_sizes=(8,), phase_two_steps=1, transfer_sizes=(6, 8), reference_optimum=True)
+    references = spy(monkeypatch, experiment, "ansatz_optimum")
     metrics = run_compare(config, tmp_path / "run", progress=False, echo=lambda *a: None)
+    assert [kwargs for _, kwargs in references] == [{"starts": 8, "seed": 5}] * 2  # the run's seed, per test graph
     ((meta, _, _),) = trainings
     # the reference: multi-start L-BFGS (8 starts, the run's seed) on each test graph, reported as both phases
     problems = ProblemDistribution("3-regular", (8,)).sample(2, seed=5 * 7919 + 8)

@@ -248,16 +248,9 @@ def test_fit_start_fits_both_rules_to_the_optima_it_found_and_keeps_the_second_b
     assert torch.allclose(meta.second_slope, second_slope if kept else zero, atol=1e-9)
 
 
-def test_fit_start_compares_its_candidates_by_scaled_energy_not_by_energy(monkeypatch):
-    """Two problems whose coupling sums differ 12-fold: the 5-node graph (sum 5) and K4 with weights 10 (sum 60).
-
-    The optimiser's first run is replaced by chosen angles: a good point for the small problem and, for K4, a point
-    a little worse than the ramp. In scaled energy (energy / coupling sum, the unit the optimiser sees) the line
-    through them beats the linear ramp; in raw energy K4's loss outweighs the gain, and the ramp would win.
-    fit_start must keep the line, whose bias at the centred x = 0 is the mean of the two points.
-    """
-    from types import SimpleNamespace
-
+def two_scales() -> tuple[list, list[QAOA], torch.Tensor, dict[str, torch.Tensor]]:
+    """The 5-node graph (coupling sum 5) and K4 with weights 10 (sum 60); chosen angles for each (a good point for the
+    small problem, a point a little worse than the ramp for K4) and the energies of those and of the ramp."""
     small = MaxCut(five_node_graph())
     k4 = nx.complete_graph(4)
     nx.set_edge_attributes(k4, 10.0, "weight")
@@ -269,20 +262,42 @@ def test_fit_start_compares_its_candidates_by_scaled_energy_not_by_energy(monkey
         "chosen": meta_module.batch_energy(ansatzes, chosen),
         "ramp": meta_module.batch_energy(ansatzes, ramp.expand(2, 2)),
     }
+    return problems, ansatzes, chosen, energies
+
+
+def replace_optimize(monkeypatch, *runs) -> None:
+    """fit_start's two Adam runs (first basin, then across gamma_1 - pi) return these (params, energies)."""
+    from types import SimpleNamespace
+
+    results = iter([SimpleNamespace(final_params=q, final_energies=e) for q, e in runs])
+    monkeypatch.setattr(meta_module, "optimize", lambda *args, **kwargs: next(results))
+
+
+def test_fit_start_compares_its_candidates_by_scaled_energy_not_by_energy(monkeypatch):
+    """In scaled energy (energy / coupling sum, the unit the optimiser sees) the line through the chosen angles
+    beats the linear ramp; in raw energy K4's loss outweighs the gain, and the ramp would win. fit_start must keep
+    the line, whose bias at the centred x = 0 is the mean of the two points."""
+    problems, ansatzes, chosen, energies = two_scales()
     scales = torch.tensor([5.0, 60.0], dtype=torch.float64)
     assert float((energies["chosen"] / scales).mean()) < float((energies["ramp"] / scales).mean())
     assert float(energies["chosen"].mean()) > float(energies["ramp"].mean())  # the test tells the two rules apart
-    runs = iter(
-        [
-            SimpleNamespace(final_params=chosen, final_energies=energies["chosen"]),
-            SimpleNamespace(final_params=chosen, final_energies=energies["chosen"] + 100.0),  # the other basin loses
-        ]
-    )
-    monkeypatch.setattr(meta_module, "optimize", lambda *args, **kwargs: next(runs))
+    replace_optimize(monkeypatch, (chosen, energies["chosen"]), (chosen, energies["chosen"] + 100.0))
     meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1)
     assert torch.allclose(meta.start_bias.detach(), chosen.mean(0), rtol=0, atol=1e-12)
     assert torch.allclose(meta.start(ansatzes).detach(), chosen, rtol=0, atol=1e-12)
     assert not bool(meta.second_fitted)
+
+
+def test_a_second_rule_not_worth_its_gain_leaves_no_trace(monkeypatch):
+    """Both problems find lower optima across the basin, at distinct angles (a line with a slope), but the gain is
+    below SECOND_START_GAIN: the second rule's bias and slope stay zero and Phase I unrolls from one rule."""
+    problems, ansatzes, chosen, energies = two_scales()
+    across = chosen + torch.tensor([[3.0, 0.2], [2.5, -0.3]], dtype=torch.float64)
+    replace_optimize(monkeypatch, (chosen, energies["chosen"]), (across, energies["chosen"] - 1e-6))
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1)
+    assert not bool(meta.second_fitted) and meta.second_start(ansatzes) is None
+    zero = torch.zeros(2, dtype=torch.float64)
+    assert torch.equal(meta.second_bias, zero) and torch.equal(meta.second_slope, zero)
 
 
 def test_fit_start_builds_dc_ansatzes_runs_150_steps_by_default_and_refuses_a_mismatched_depth(monkeypatch):
