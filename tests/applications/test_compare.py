@@ -480,3 +480,42 @@ def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing
     with pytest.raises(FileNotFoundError) as refused:
         load_meta_run(run)
     assert str(refused.value) == f"best.pt of the run: expected {run / 'best.pt'}, which does not exist"
+
+
+def test_evaluate_graphs_defaults_build_dc_ansatzes_and_its_refusal_shows_three_problems(monkeypatch):
+    import networkx as nx
+
+    from applications.qaoa.ansatz import DCQAOA
+    from applications.qaoa.experiment import build_meta, evaluate_graphs
+    from applications.qaoa.problems import MaxCut
+
+    torch.manual_seed(0)
+    meta = build_meta("gru", p=1, dc=True, hidden_size=3)
+    phases = spy(monkeypatch, experiment, "two_phase")
+    (row,) = evaluate_graphs(meta, [MaxCut(nx.cycle_graph(4))], p=1, dc=True)
+    ((args, kwargs),) = phases
+    (ansatz,) = args[0]
+    assert type(ansatz) is DCQAOA and ansatz.p == 1
+    assert kwargs == {"steps": 10, "optimizer": "sgd", "lr": 0.01, "phase_two_steps": 100}
+    assert row["phase_one_evaluations"] == 11 and 0 < row["phase_two_steps"] <= 100
+    with pytest.raises(TypeError) as refused:
+        evaluate_graphs(meta, [MaxCut(nx.cycle_graph(4)), 1, "a", None, 2.5], p=1, dc=True)
+    assert str(refused.value) == (
+        "problems: expected a non-empty sequence of MaxCut problems (the cut needs a graph), got "
+        "['MaxCut(n=4, edges=4, max_cut=4)', '1', \"'a'\"]"
+    )
+
+
+def test_a_verdict_is_level_only_strictly_within_level():
+    from applications.qaoa.experiment import LEVEL, _verdict
+
+    assert _verdict(LEVEL, 0.0) == "ahead by 0.0001"  # exactly LEVEL apart: no longer level
+    assert _verdict(0.0, LEVEL) == "BEHIND by 0.0001"
+    assert _verdict(0.5, 0.5 + LEVEL / 2) == "level (within 0.0001)"
+
+
+def test_build_meta_puts_the_optimiser_on_its_device():
+    from applications.qaoa.experiment import build_meta
+
+    meta = build_meta("gru", p=1, hidden_size=3, device="meta")  # a device without data stands in for a GPU
+    assert {q.device.type for q in meta.parameters()} == {"meta"}
