@@ -28,7 +28,9 @@ of a large module's kill rate, printed with its 95% interval, when checking ever
 draw is checked in the order drawn, so a run stopped early still holds a uniform sample of what it checked.
 
 Results go to ``--out`` (JSON, name -> outcome, written atomically after every mutant, so an interrupted
-run continues where it stopped) and a per-module summary is printed at the end. Run it from the
+run continues where it stopped). Several checkers may share one ``--out``: each re-reads it before a mutant and
+skips what another has checked, and adds its outcome under a lock. Two of them, one with ``--reverse``, split a
+module between two cores without a plan (at most the mutant where they meet is checked twice) and a per-module summary is printed at the end. Run it from the
 repository root; it changes into ``mutants/`` itself.
 """
 
@@ -196,6 +198,24 @@ def passes_unmutated(test: str, timeout: float) -> bool:
     return _PASSING_UNMUTATED[test]
 
 
+def read_results(out: Path) -> dict[str, str]:
+    return json.loads(out.read_text()) if out.is_file() else {}
+
+
+def record(out: Path, name: str, outcome: str) -> dict[str, str]:
+    """Add ``name``'s outcome to the results file, merged with what other checkers wrote there; the merged results."""
+    import fcntl
+
+    with open(out.with_name(out.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        results = read_results(out)
+        results[name] = outcome
+        partial = out.with_name(out.name + f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(results, indent=0))
+        os.replace(partial, out)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pattern", help="glob over mutant names, e.g. 'ornn.training.*'")
@@ -211,6 +231,9 @@ def main() -> None:
     parser.add_argument("--generate", action="store_true", help="regenerate mutants/ and the stats first")
     parser.add_argument("--sample", type=int, default=None, help="check a seeded uniform draw of this many mutants")
     parser.add_argument("--sample-seed", type=int, default=0, help="the seed of --sample's draw")
+    parser.add_argument(
+        "--reverse", action="store_true", help="check the mutants last first (a second checker sharing --out)"
+    )
     args = parser.parse_args()
     if args.sample is not None and args.sample < 1:
         parser.error(f"--sample: expected an integer >= 1, got {args.sample}")
@@ -233,33 +256,30 @@ def main() -> None:
 
     stats = json.loads(Path("mutmut-stats.json").read_text())
     covering, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
-    results = json.loads(out.read_text()) if out.is_file() else {}
+    results = read_results(out)
     names = mutant_names(args.pattern)
     if args.sample is not None and args.sample < len(names):
         print(f"a draw of {args.sample} of the {len(names)} matching mutants (seed {args.sample_seed})", flush=True)
         names = draw(names, args.sample, args.sample_seed)
+    order = list(reversed(names)) if args.reverse else names
     print(
         f"{len(names)} mutants match {args.pattern!r}; {sum(n in results for n in names)} already checked", flush=True
     )
     killers = collections.defaultdict(collections.Counter)  # function -> node ids that killed its mutants
     start = time.monotonic()
-    for k, name in enumerate(names, 1):
-        if name in results:
+    for k, name in enumerate(order, 1):
+        if name in read_results(out):  # checked earlier, or meanwhile by another checker
             continue
         function = mangled_name_from_mutant_name(name.replace("__init__.", ""))
         tests = covering.get(function, [])
         tests = sorted((t for t in tests if duration.get(t, 0.0) <= args.max_test_s), key=lambda t: duration.get(t, 0))
         tests = order_tests([] if args.only_extra_tests else tests, extra_tests, killers[function])
-        if tests:
-            results[name], killer = run_one(name, tests, args.timeout)
-            if killer is not None and results[name] == "killed" and passes_unmutated(killer, args.timeout):
-                killers[function][killer] += 1
-        else:
-            results[name] = "no tests"
-        partial = out.with_suffix(".tmp")
-        partial.write_text(json.dumps(results, indent=0))
-        os.replace(partial, out)
-        print(f"[{k}/{len(names)} {time.monotonic() - start:.0f} s] {name}: {results[name]}", flush=True)
+        outcome, killer = run_one(name, tests, args.timeout) if tests else ("no tests", None)
+        if killer is not None and outcome == "killed" and passes_unmutated(killer, args.timeout):
+            killers[function][killer] += 1
+        record(out, name, outcome)
+        print(f"[{k}/{len(names)} {time.monotonic() - start:.0f} s] {name}: {outcome}", flush=True)
+    results = read_results(out)
     by_module = collections.defaultdict(collections.Counter)
     for name in names:
         by_module[name.rsplit(".", 1)[0]][results[name]] += 1

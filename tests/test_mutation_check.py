@@ -63,3 +63,14 @@ def test_tests_that_killed_siblings_run_first_most_kills_first_and_nothing_runs_
         "tests/a.py::t1",
         "tests/c.py::t40",
     ]
+
+
+def test_checkers_sharing_a_results_file_add_to_it_and_never_overwrite_each_other(tmp_path):
+    checker = load_checker()
+    out = tmp_path / "results.json"
+    assert checker.read_results(out) == {}
+    checker.record(out, "m1", "killed")
+    out.write_text('{"m1": "killed", "m2": "survived"}')  # another checker's outcome, written meanwhile
+    assert checker.record(out, "m3", "killed") == {"m1": "killed", "m2": "survived", "m3": "killed"}
+    assert checker.read_results(out) == {"m1": "killed", "m2": "survived", "m3": "killed"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.json.lock"]  # no temporary left
