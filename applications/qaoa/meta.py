@@ -741,8 +741,8 @@ def two_phase(
     (B, P) or (P,) start itself and Phase I is that one evaluation. Phase II: :func:`optimize` from that point.
 
     An optimiser with two start rules (:meth:`MetaOptimizer.fit_start`; no ``start`` given) sits in two basins:
-    Phase II then runs from the best point of each rule's unroll and keeps the lower end, since the better Phase I
-    point need not lie in the basin of the better optimum. Its steps count both runs.
+    Phase II then runs from the best point of each rule's unroll and keeps the lower end (the first rule's on a
+    tie), since the better Phase I point need not lie in the basin of the better optimum. Its steps count both runs.
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
     if not ansatz_list:

@@ -120,6 +120,33 @@ def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch
     assert kwargs["steps"] == 5
 
 
+def test_with_two_rules_phase_two_keeps_the_lower_end_the_first_on_a_tie_and_counts_both_runs(monkeypatch):
+    """Phase II's result is replaced by one written here: problem 0 ends lower from the second rule's point, problem
+    1 ties (the first rule's run is kept). Steps: each problem's kept run plus the run it discarded."""
+    from applications.qaoa.optimize import OptimizationResult
+
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
+    with torch.no_grad():
+        meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
+        meta.second_fitted.fill_(True)
+    # columns: problem 0 from rule 1, problem 1 from rule 1, problem 0 from rule 2, problem 1 from rule 2
+    energies = torch.tensor([[0.0, 0.0, 0.0, 0.0], [-1.0, -2.0, -1.5, -2.0]], dtype=torch.float64)
+    params = torch.arange(16, dtype=torch.float64).reshape(2, 4, 2)
+    converged_at = torch.tensor([1, -1, 0, 1])  # steps taken: 1, 1 (never stopped: all), 0, 1
+    phase_two = OptimizationResult(params, energies, converged_at)
+    monkeypatch.setattr(meta_module, "optimize", lambda *args, **kwargs: phase_two)
+    result = two_phase(regular_ansatzes(2), meta, steps=1, phase_two_steps=1)
+    assert result.final_energies.tolist() == [-1.5, -2.0]
+    assert torch.equal(result.final_params, params[-1, [2, 1]])
+    assert result.phase_two.converged_at.tolist() == [0, -1]
+    assert result.phase_two_steps.tolist() == [0 + 1, 1 + 1]  # kept + discarded: (rule 2, rule 1), (rule 1, rule 2)
+
+
+def test_two_phase_unrolls_ten_proposals_by_default():
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
+    assert two_phase(regular_ansatzes(1), meta, phase_two_steps=1).phase_one.evaluations == 11
+
+
 def test_problem_distributions_draw_from_their_own_seed_whatever_the_global_generator():
     from applications.qaoa.problems import MaxCut as MaxCutProblem
 
