@@ -24,7 +24,7 @@ from applications.qaoa.metrics import iterations_to_convergence
 from ornn import tables
 from ornn.training import History
 
-from ..helpers import capture_figures, spy
+from ..helpers import assert_refusals, capture_figures, spy
 
 CONFIG = CompareConfig(
     kind="3-regular",
@@ -431,6 +431,27 @@ def test_evaluate_meta_draws_its_documented_graphs_and_reports_two_phase_per_siz
     assert str(refused.value) == "per_size: expected an integer >= 1, got 0"
 
 
+def test_evaluate_meta_defaults_and_weighted_optima_in_float64(monkeypatch):
+    """Defaults: 5 problems per size from seed 10,007 + n, T = 10, Phase II plain SGD at lr 0.01 for 100 steps. On
+    complete graphs with random weights the optimum is no float32 number: the ratios are float64 to 1e-12."""
+    from applications.qaoa.experiment import build_meta, evaluate_meta
+
+    torch.manual_seed(0)
+    meta = build_meta("gru", p=1, hidden_size=3)
+    samples = spy(monkeypatch, ProblemDistribution, "sample", keep_result=True)  # (args, kwargs, problems)
+    phases = spy(monkeypatch, experiment, "two_phase", keep_result=True)
+    (row,) = evaluate_meta(meta, kind="complete-weighted", p=1, test_sizes=(4,))
+    ((args, kwargs, problems),) = samples
+    assert (args[1], kwargs) == (5, {"seed": 10_011})
+    ((_, settings, run),) = phases
+    assert settings == {"steps": 10, "optimizer": "sgd", "lr": 0.01, "phase_two_steps": 100}
+    optimum = torch.tensor([q.optimum for q in problems], dtype=torch.float64)
+    assert row["ratio_phase_one"] == pytest.approx(float((run.phase_one_energies / optimum).mean()), rel=1e-12)
+    assert row["ratio_phase_two"] == pytest.approx(float((run.final_energies / optimum).mean()), rel=1e-12)
+    evaluate_meta(meta, kind="complete-weighted", p=1, test_sizes=(4,), optimizer="adam", lr=0.2)
+    assert phases[-1][1] == {"steps": 10, "optimizer": "adam", "lr": 0.2, "phase_two_steps": 100}
+
+
 def test_held_out_graphs_are_connected_gnp_draws_with_the_documented_edge_factors():
     import networkx as nx
     import numpy as np
@@ -450,9 +471,18 @@ def test_held_out_graphs_are_connected_gnp_draws_with_the_documented_edge_factor
                     break
             assert sorted(problem.terms) == sorted((u, v, 1.0) for u, v in graph.edges())
     assert held_out_graphs("sparse", (5,), 2)[0].terms == held_out_graphs("sparse", (5,), 2, seed=12_345)[0].terms
-    with pytest.raises(ValueError) as refused:
-        held_out_graphs("sparse", (5,), 0)
-    assert str(refused.value) == "per_size: expected an integer >= 1, got 0"
+    assert [g.n for g in held_out_graphs("dense", (4,), 1)] == [4]  # the smallest n with j in 3..n-1
+    assert_refusals(
+        [
+            (lambda: held_out_graphs("sparse", (5,), 0), "per_size: expected an integer >= 1, got 0"),
+            (
+                lambda: held_out_graphs("dense", (3,), 1),
+                "sizes: expected n >= 4 (the dense family draws j from 3..n-1), got 3",
+            ),
+            (lambda: held_out_graphs("dense", (0,), 1), "sizes: expected an integer >= 1, got 0"),
+        ],
+        ValueError,
+    )
 
 
 def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing_best_file(tmp_path):
