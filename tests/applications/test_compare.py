@@ -505,6 +505,16 @@ def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing
     assert str(refused.value) == (
         f"{run / 'config.json'}: the settings do not describe a meta-optimiser (steps: expected an integer >= 1, got 0)"
     )
+    (run / "config.json").write_text(json.dumps({**settings, "dc": True}))  # DC-QAOA: three angles per layer
+    torch.save(build_meta("gru", p=1, dc=True, hidden_size=3, proposal="absolute").state_dict(), run / "best.pt")
+    dc, _ = load_meta_run(run, device="meta")  # a device without data stands in for a GPU
+    assert dc.num_params == 3 and {q.device.type for q in dc.parameters()} == {"meta"}
+    (run / "config.json").write_text(json.dumps({k: v for k, v in settings.items() if k != "kind"}))
+    with pytest.raises(ValueError) as refused:
+        load_meta_run(run)
+    assert str(refused.value) == (
+        f"config.json of the run: {run / 'config.json'} lacks the entries kind (is it from another command?)"
+    )
     (run / "config.json").write_text(json.dumps(settings))
     (run / "best.pt").unlink()
     with pytest.raises(FileNotFoundError) as refused:

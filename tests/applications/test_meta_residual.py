@@ -176,6 +176,8 @@ def test_the_users_graphs_get_ratios_and_their_most_probable_cut(tmp_path):
         ("[[[0, 0]]]", r"graph 0: graph: self-loops have no cut"),
         ('[[[0, 1, "x"]]]', r"graph 0: graph: expected finite numeric edge weights"),
         ("[[0, 1", r"is not valid JSON"),
+        ("[[[[0], 1]]]", r"graph 0: node labels must be numbers or strings, got \[\[0\], 1\]$"),
+        ('[[[0, 1], [2, {"a": 1}]]]', r"graph 0: node labels must be numbers or strings, got \[2, \{'a': 1\}\]$"),
     ],
 )
 def test_bad_graph_files_are_refused_in_one_line(tmp_path, content, message):
