@@ -450,6 +450,22 @@ def test_two_start_rules_hand_phase_two_every_setting(monkeypatch):
     assert kwargs == {"optimizer": "adam", "lr": 0.02, "steps": 3, "tol": 1e-3}
 
 
+def test_the_erdos_renyi_family_draws_edge_probability_j_over_n_with_the_seed_sample_documents():
+    from applications.qaoa.problems import erdos_renyi_maxcut
+
+    generator = torch.Generator().manual_seed(3)  # per problem: the size's index, the graph's seed, then j's index
+    sizes, factors = (8, 9), (2.0, 1)  # j = 1 is a valid factor: any positive number is
+    expected = []
+    for _ in range(4):
+        n = sizes[int(torch.randint(2, (1,), generator=generator))]
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        j = factors[int(torch.randint(2, (1,), generator=generator))]
+        expected.append(erdos_renyi_maxcut(n, min(1.0, j / n), seed=seed))
+    drawn = ProblemDistribution("erdos-renyi", sizes, edge_factor=factors).sample(4, seed=3)
+    assert [sorted(q.terms) for q in drawn] == [sorted(q.terms) for q in expected]
+    assert all(len(q.terms) < q.n * (q.n - 1) // 2 for q in drawn)  # sparse draws, not complete graphs
+
+
 def test_the_complete_weighted_family_draws_kn_with_the_seed_sample_documents():
     from applications.qaoa.problems import complete_weighted_maxcut
 
@@ -461,3 +477,18 @@ def test_the_complete_weighted_family_draws_kn_with_the_seed_sample_documents():
         expected.append(complete_weighted_maxcut(n, seed=int(torch.randint(2**31 - 1, (1,), generator=generator))))
     drawn = ProblemDistribution("complete-weighted", sizes).sample(3, seed=5)
     assert [sorted(q.terms) for q in drawn] == [sorted(q.terms) for q in expected]
+
+
+def test_save_refuses_a_bad_horizon_or_notes_and_names_them(tmp_path):
+    meta = MetaOptimizer("gru", 2, hidden_size=3)
+    assert_refusals(
+        [
+            (lambda: meta.save(tmp_path / "a.pt", steps=0), ValueError, "steps: expected an integer >= 1, got 0"),
+            (
+                lambda: meta.save(tmp_path / "b.pt", notes=[1]),
+                TypeError,
+                "notes: expected a dict of plain data or None, got [1]",
+            ),
+        ]
+    )
+    assert not any(tmp_path.iterdir())  # nothing written
