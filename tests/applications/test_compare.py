@@ -342,6 +342,30 @@ def test_the_transfer_study_scores_phase_one_on_larger_graphs_drawn_from_its_own
     assert str(refused.value) == "transfer_sizes: the transfer study uses 3-regular graphs, got kind 'erdos-renyi'"
 
 
+def test_an_erdos_renyi_run_fits_the_degree_rule_reports_progress_by_default_and_times_one_epoch(tmp_path, monkeypatch):
+    trainings = []
+
+    def one_epoch(meta, distribution, **options):
+        trainings.append(options)
+        meta.steps = options["steps"]
+        return History(train_loss=[1.0], val_loss=[0.5])
+
+    monkeypatch.setattr(experiment, "meta_train", one_epoch)
+    capture_figures(monkeypatch)
+    rules = spy(monkeypatch, experiment.DegreeRule, "fit")
+    samples = spy(monkeypatch, ProblemDistribution, "sample")
+    printed = []
+    config = replace(CONFIG, kind="erdos-renyi", train_sizes=(5,), test_sizes=(5,), transfer_sizes=())
+    metrics = run_compare(config, tmp_path / "er", echo=printed.append)  # progress left at its default
+    assert len(rules) == 1 and "degree rule" in metrics["results"]
+    # the rule's 16 training graphs come from seed + 12345 (5 + 12345), the test graphs from seed * 7919 + n
+    assert [(args[1], kwargs) for args, kwargs in samples] == [(16, {"seed": 12_350}), (2, {"seed": 5 * 7919 + 5})]
+    assert [options["progress"] for options in trainings] == [True]
+    assert any(re.fullmatch(r"n = 5: evaluated \d+ methods on 2 graphs", str(line)) for line in printed), printed
+    training = metrics["training"]["gru"]
+    assert training["seconds_per_epoch"] == pytest.approx(training["seconds"], rel=1e-12)  # one epoch
+
+
 def test_build_meta_builds_a_float64_optimiser_with_its_settings_and_documented_defaults():
     from applications.qaoa.experiment import build_meta
 
