@@ -492,3 +492,121 @@ def test_save_refuses_a_bad_horizon_or_notes_and_names_them(tmp_path):
         ]
     )
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_constructor_defaults_flags_head_scale_cell_settings_and_refusals():
+    meta = MetaOptimizer("gru", 2, hidden_size=20)
+    assert meta.step_scale == 0.5 and meta.use_delta and not meta.problem_features
+    assert MetaOptimizer.input_size_for(2, "residual") == 6 and MetaOptimizer.input_size_for(2, "absolute") == 4
+    assert meta.start_fitted.dtype == meta.second_fitted.dtype == torch.bool  # flags, saved as such
+    # the residual rule's head starts at a tenth of nn.Linear's U(-1/sqrt(20), 1/sqrt(20)): small proposals
+    assert float(meta.head.weight.detach().abs().max()) <= 0.1 / math.sqrt(20) and not bool(meta.head.bias.any())
+    plain = MetaOptimizer("gru", 2, hidden_size=3, cell_kwargs={"bias": False})  # handed to the cell
+    assert [name for name, _ in plain.cell.named_parameters()] == ["weight_ih", "weight_hh"]
+    assert_refusals(
+        [
+            (lambda: MetaOptimizer("gru", 0), "num_params: expected an integer >= 1, got 0"),
+            (lambda: MetaOptimizer("gru", 2, step_scale=0.0), "step_scale: expected a positive finite number, got 0.0"),
+        ],
+        ValueError,
+    )
+
+
+def test_phase_one_refuses_no_ansatz_or_a_non_ansatz_and_two_phase_a_bad_start():
+    meta = MetaOptimizer("gru", 2, hidden_size=3)
+    ansatz = regular_ansatzes(1)[0]
+    assert_refusals(
+        [
+            (lambda: meta([], 1), ValueError, "ansatzes: expected at least one ansatz, got none"),
+            (lambda: meta(["x"], 1), TypeError, "ansatzes: expected QAOA or DCQAOA ansatzes, got 'x'"),
+            (
+                lambda: two_phase(ansatz, torch.zeros(1, 3, dtype=torch.float64)),
+                ValueError,
+                "phase_one: expected shape (1, 2), got (1, 3)",
+            ),
+            (
+                lambda: two_phase(ansatz, "x"),
+                TypeError,
+                "phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got 'x'",
+            ),
+        ]
+    )
+
+
+def test_the_residual_cell_sees_the_step_fraction_and_scaled_energies_in_float64():
+    """Steps 0, 1, 2 of T = 3: the last input is 0, 1/3, 2/3 (no float32 numbers); a graph with weights 0.1, 0.7,
+    0.4 scales its energies by 1.2; a float32 start is taken in the model's float64."""
+    graph = nx.Graph()
+    graph.add_weighted_edges_from([(0, 1, 0.1), (1, 2, 0.7), (2, 0, 0.4)])
+    ansatz = QAOA(MaxCut(graph), 1)
+    outputs = [torch.full((1, 3), 0.1 * (k + 1), dtype=torch.float64) for k in range(3)]
+    stub = RecordingCell(6, 3, outputs)
+    meta = MetaOptimizer(stub, 2).double()
+    start = torch.tensor([0.3, 0.2], dtype=torch.float32)
+    with torch.no_grad():
+        trajectory = meta(ansatz, 3, start)
+    assert [float(seen[0, -1]) for seen in stub.seen] == [0.0, 1 / 3, 2 / 3]
+    assert trajectory.params.dtype == trajectory.energies.dtype == torch.float64
+    assert torch.allclose(trajectory.scaled, trajectory.energies / 1.2, rtol=1e-15, atol=0)
+    first = ansatz.energy(start.double()[None])[0]
+    assert float(trajectory.energies[0, 0]) == pytest.approx(float(first), rel=1e-15)
+
+
+@pytest.mark.parametrize("gain_at_threshold", [False, True])
+def test_the_second_rule_is_the_line_through_the_problems_that_win_across(monkeypatch, gain_at_threshold):
+    """Three problems (x = 1/sqrt(2), 1/sqrt(3), 1/2); across the basin, problems 0 and 2 end lower and problem 1
+    ties (a tie is no win). The second rule is the line through the two winners' angles, so it reproduces them at
+    their x. A gain exactly at SECOND_START_GAIN is not enough: no second rule then."""
+    from applications.qaoa.meta import coupling_scales
+
+    problems, _, _, _ = two_scales()
+    problems = problems + [MaxCut(nx.complete_graph(5))]
+    ansatzes = [QAOA(q, 1) for q in problems]
+    chosen = torch.tensor([[-0.7, -1.2], [-0.4, 0.37], [-0.5, 0.3]], dtype=torch.float64)
+    energies = meta_module.batch_energy(ansatzes, chosen)
+    across = torch.tensor([[2.4, 0.5], [2.6, -0.2], [2.9, 0.1]], dtype=torch.float64)
+    across_energies = energies - torch.tensor([1.0, 0.0, 1.0], dtype=torch.float64)
+    if gain_at_threshold:  # the gain as fit_start computes it, made the threshold
+        scales = coupling_scales(ansatzes, torch.float64, "cpu")
+        usual = energies / scales
+        gain = float((usual - torch.minimum(usual, across_energies / scales)).mean())
+        monkeypatch.setattr(meta_module, "SECOND_START_GAIN", gain)
+    replace_optimize(monkeypatch, (chosen, energies), (across, across_energies))
+    meta = MetaOptimizer("gru", 2, hidden_size=3).double().fit_start(problems, 1)
+    assert bool(meta.second_fitted) is not gain_at_threshold
+    if not gain_at_threshold:
+        second = meta.second_start(ansatzes).detach()
+        assert torch.allclose(second[[0, 2]], across[[0, 2]], rtol=0, atol=1e-12)
+        assert not torch.allclose(second[1], across[1], rtol=0, atol=1e-3)  # the tied problem is not on the line
+
+
+def test_load_refuses_files_that_are_not_meta_optimisers_and_round_trips_four_parameters(tmp_path):
+    deeper = MetaOptimizer("gru", 4, hidden_size=3)
+    assert MetaOptimizer.load(deeper.save(tmp_path / "p2.pt", steps=3)).num_params == 4
+    saved = torch.load(tmp_path / "p2.pt", weights_only=True)
+    files = {
+        "list.pt": [1, 2],
+        "format.pt": {**saved, "format": "other/1"},
+        "settings.pt": {**saved, "config": {**saved["config"], "hidden_size": 0}},
+        "state.pt": {**saved, "state": {}},
+    }
+    for name, content in files.items():
+        torch.save(content, tmp_path / name)
+    not_meta = "path: {} is not a ornn.meta/1 file written by MetaOptimizer.save"
+    assert_refusals(
+        [
+            (lambda: MetaOptimizer.load(tmp_path / "list.pt"), not_meta.format(tmp_path / "list.pt")),
+            (lambda: MetaOptimizer.load(tmp_path / "format.pt"), not_meta.format(tmp_path / "format.pt")),
+            (
+                lambda: MetaOptimizer.load(tmp_path / "settings.pt"),
+                f"path: {tmp_path / 'settings.pt'} holds settings that do not build a meta-optimiser "
+                "(hidden_size: expected an integer >= 1, got 0)",
+            ),
+        ],
+        ValueError,
+    )
+    with pytest.raises(ValueError) as refused:
+        MetaOptimizer.load(tmp_path / "state.pt")
+    assert str(refused.value).startswith(
+        f"path ({tmp_path / 'state.pt'}): the saved weights do not fit the model built from the run's settings ("
+    )
