@@ -346,7 +346,7 @@ def test_an_erdos_renyi_run_fits_the_degree_rule_reports_progress_by_default_and
     trainings = []
 
     def one_epoch(meta, distribution, **options):
-        trainings.append(options)
+        trainings.append((meta, options))
         meta.steps = options["steps"]
         return History(train_loss=[1.0], val_loss=[0.5])
 
@@ -355,15 +355,28 @@ def test_an_erdos_renyi_run_fits_the_degree_rule_reports_progress_by_default_and
     rules = spy(monkeypatch, experiment.DegreeRule, "fit")
     samples = spy(monkeypatch, ProblemDistribution, "sample")
     printed = []
-    config = replace(CONFIG, kind="erdos-renyi", train_sizes=(5,), test_sizes=(5,), transfer_sizes=())
+    config = replace(
+        CONFIG,
+        kind="erdos-renyi",
+        train_sizes=(5,),
+        test_sizes=(5,),
+        transfer_sizes=(),
+        use_delta=True,
+        proposal="absolute",
+        step_scale=0.3,
+    )
     metrics = run_compare(config, tmp_path / "er", echo=printed.append)  # progress left at its default
     assert len(rules) == 1 and "degree rule" in metrics["results"]
     # the rule's 16 training graphs come from seed + 12345 (5 + 12345), the test graphs from seed * 7919 + n
     assert [(args[1], kwargs) for args, kwargs in samples] == [(16, {"seed": 12_350}), (2, {"seed": 5 * 7919 + 5})]
-    assert [options["progress"] for options in trainings] == [True]
+    ((meta, options),) = trainings
+    assert options["progress"] is True
+    assert (meta.use_delta, meta.proposal, meta.step_scale) == (True, "absolute", 0.3)
+    assert json.loads((tmp_path / "er" / "config.json").read_text()) == json.loads(json.dumps(asdict(config)))
     assert any(re.fullmatch(r"n = 5: evaluated \d+ methods on 2 graphs", str(line)) for line in printed), printed
     training = metrics["training"]["gru"]
     assert training["seconds_per_epoch"] == pytest.approx(training["seconds"], rel=1e-12)  # one epoch
+    assert 0 <= training["seconds"] < 60  # the stubbed training's wall time
 
 
 def test_build_meta_builds_a_float64_optimiser_with_its_settings_and_documented_defaults():
@@ -583,3 +596,18 @@ def test_build_meta_puts_the_optimiser_on_its_device():
 
     meta = build_meta("gru", p=1, hidden_size=3, device="meta")  # a device without data stands in for a GPU
     assert {q.device.type for q in meta.parameters()} == {"meta"}
+
+
+def test_evaluate_graphs_names_a_bad_meta_and_read_graphs_a_missing_file(tmp_path):
+    from applications.qaoa.experiment import evaluate_graphs, read_graphs
+
+    assert_refusals(
+        [
+            (lambda: evaluate_graphs("x", [], p=1), TypeError, "meta: expected a MetaOptimizer, got 'x'"),
+            (
+                lambda: read_graphs(tmp_path / "none.json"),
+                FileNotFoundError,
+                f"graphs file: expected {tmp_path / 'none.json'}, which does not exist",
+            ),
+        ]
+    )
