@@ -17,7 +17,7 @@ from applications import qaoa
 from applications.qaoa import MetaOptimizer, ProblemDistribution, meta_train, solve
 from ornn_cli.main import main
 
-from ..helpers import assert_refusals
+from ..helpers import assert_refusals, spy
 
 
 def _cut(graph, nodes, bitstring, weight="weight"):
@@ -576,3 +576,22 @@ def test_solve_runs_phase_two_with_its_optimiser_and_reads_the_state_it_reached(
     )
     defaults = {name: value.default for name, value in inspect.signature(solve).parameters.items()}
     assert (defaults["steps"], defaults["seed"], defaults["top"], defaults["shots"]) == (200, 0, 5, 0)
+
+
+def test_on_an_exact_tie_the_borrowed_point_is_kept_and_phase_two_runs_200_steps_by_default(monkeypatch):
+    """The linear ramp is replaced by the mirror image -theta of the borrowed initialiser's best point theta on a
+    5-cycle: QAOA's energy is even under theta -> -theta, here to the last bit. The ramp must be strictly lower to
+    win, so theta is kept. Phase II's default: 200 steps."""
+    solve_module = importlib.import_module("applications.qaoa.solve")  # the package's `solve` is the function
+    graph = nx.cycle_graph(5)
+    ansatz = qaoa.QAOA(qaoa.MaxCut(graph), 2)
+    meta = qaoa.pretrained("3-regular", 2)
+    with torch.no_grad():
+        trajectory = meta([ansatz], meta.steps)
+    borrowed = trajectory.best_params[0].double()
+    assert float(ansatz.energy(-borrowed)) == float(trajectory.best_energies[0])  # an exact tie
+    monkeypatch.setattr(solve_module, "linear_ramp", lambda unit: -borrowed)
+    phases = spy(monkeypatch, solve_module, "two_phase")
+    result = solve(graph, 2)
+    assert torch.allclose(result.start_params, borrowed, rtol=0, atol=1e-12)
+    assert [kwargs["phase_two_steps"] for _, kwargs in phases] == [200]
