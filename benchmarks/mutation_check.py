@@ -20,18 +20,18 @@ written by ``mutmut run`` or by ``--generate``) and, per mutant:
   tests written since kill (give it a results file holding that pass's kills only);
 * forks a warm parent (torch, the package, pytest's plugins and every test module already imported: a cold
   pytest spends over a second starting), sets ``MUTANT_UNDER_TEST`` and runs pytest in the child with ``-x``
-  and no tracebacks (formatting one over a mutated module of megabytes takes seconds); exit 1 is "killed", 0 "survived", and a child past ``--timeout`` is
-  killed and reported as "timeout".
+  and no tracebacks (formatting one over a mutated module of megabytes takes seconds); exit 1 is "killed",
+  0 "survived", and a child past ``--timeout`` is killed and reported as "timeout".
 
 ``--sample K`` checks a seeded uniform draw of K of the matching mutants instead of all of them: an estimate
 of a large module's kill rate, printed with its 95% interval, when checking every mutant would take hours. The
 draw is checked in the order drawn, so a run stopped early still holds a uniform sample of what it checked.
 
 Results go to ``--out`` (JSON, name -> outcome, written atomically after every mutant, so an interrupted
-run continues where it stopped). Several checkers may share one ``--out``: each re-reads it before a mutant and
-skips what another has checked, and adds its outcome under a lock. Two of them, one with ``--reverse``, split a
-module between two cores without a plan (at most the mutant where they meet is checked twice) and a per-module summary is printed at the end. Run it from the
-repository root; it changes into ``mutants/`` itself.
+run continues where it stopped) and a per-module summary is printed at the end. Several checkers may share one
+``--out``: each re-reads it before a mutant, skips what another has checked, and adds its outcome under a lock.
+Two of them, one with ``--reverse``, split a module between two cores without a plan (at most the mutant where
+they meet is checked twice). Run it from the repository root; it changes into ``mutants/`` itself.
 """
 
 from __future__ import annotations
@@ -199,6 +199,7 @@ def passes_unmutated(test: str, timeout: float) -> bool:
 
 
 def read_results(out: Path) -> dict[str, str]:
+    """The outcomes recorded in ``out`` so far (none if it does not exist yet)."""
     return json.loads(out.read_text()) if out.is_file() else {}
 
 
