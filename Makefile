@@ -32,8 +32,9 @@ mutation: $(STAMP)
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/mutmut results
 
-# The faster check of the same mutants (benchmarks/mutation_check.py): covering tests of at most 5 s, fastest
-# first, stopping at the first failure. make mutation-check MUTANTS='ornn.training.*'
+# The faster check of the same mutants (benchmarks/mutation_check.py): covering tests of at most 5 s, those that
+# killed the function's other mutants first, then the fastest, stopping at the first failure.
+# make mutation-check MUTANTS='ornn.training.*'
 # SAMPLE=300 checks a seeded draw of 300 of them and prints the kill rate's 95% interval (for large modules).
 SAMPLE ?=
 mutation-check: $(STAMP)

@@ -203,8 +203,8 @@ def read_results(out: Path) -> dict[str, str]:
     return json.loads(out.read_text()) if out.is_file() else {}
 
 
-def record(out: Path, name: str, outcome: str) -> dict[str, str]:
-    """Add ``name``'s outcome to the results file, merged with what other checkers wrote there; the merged results."""
+def record(out: Path, name: str, outcome: str) -> None:
+    """Add ``name``'s outcome to the results file, merged with what other checkers wrote there."""
     import fcntl
 
     with open(out.with_name(out.name + ".lock"), "w") as lock:
@@ -214,7 +214,6 @@ def record(out: Path, name: str, outcome: str) -> dict[str, str]:
         partial = out.with_name(out.name + f".{os.getpid()}.tmp")
         partial.write_text(json.dumps(results, indent=0))
         os.replace(partial, out)
-    return results
 
 
 def main() -> None:
