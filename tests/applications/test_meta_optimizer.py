@@ -94,13 +94,20 @@ def test_two_phase_hands_phase_two_the_documented_defaults_and_takes_one_ansatz_
     assert_refusals([(lambda: two_phase([], start), ValueError, "ansatzes: expected at least one ansatz, got none")])
 
 
-def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch):
-    torch.manual_seed(0)
-    meta = MetaOptimizer("gru", 2, hidden_size=4).double()
+def two_rule_meta(hidden_size: int = 3) -> MetaOptimizer:
+    """A float64 GRU optimiser with a second start rule kept, across the basin at gamma_1 = pi - 0.4."""
+    meta = MetaOptimizer("gru", 2, hidden_size=hidden_size).double()
     with torch.no_grad():
-        meta.head.weight.normal_()  # proposals that move, so each unroll's best row is not simply its start
         meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
         meta.second_fitted.fill_(True)
+    return meta
+
+
+def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch):
+    torch.manual_seed(0)
+    meta = two_rule_meta(hidden_size=4)
+    with torch.no_grad():
+        meta.head.weight.normal_()  # proposals that move, so each unroll's best row is not simply its start
     ansatzes = regular_ansatzes(3)
     with torch.no_grad():
         trajectory = meta(ansatzes, 3)
@@ -113,11 +120,11 @@ def test_two_start_rules_each_hand_their_own_best_point_to_phase_two(monkeypatch
         best = energies.argmin(0)
         expected.append(params[best, torch.arange(3)])
     optimize = spy(monkeypatch, meta_module, "optimize")
-    two_phase(ansatzes, meta, steps=3, phase_two_steps=5)
+    two_phase(ansatzes, meta, steps=3, optimizer="adam", lr=0.02, phase_two_steps=5, tol=1e-3)
     ((args, kwargs),) = optimize
     assert args[0] == ansatzes + ansatzes
     assert torch.allclose(args[1], torch.cat(expected).double(), rtol=0, atol=1e-12)
-    assert kwargs["steps"] == 5
+    assert kwargs == {"optimizer": "adam", "lr": 0.02, "steps": 5, "tol": 1e-3}  # every Phase II setting passed on
 
 
 def test_with_two_rules_phase_two_keeps_the_lower_end_the_first_on_a_tie_and_counts_both_runs(monkeypatch):
@@ -125,10 +132,7 @@ def test_with_two_rules_phase_two_keeps_the_lower_end_the_first_on_a_tie_and_cou
     1 ties (the first rule's run is kept). Steps: each problem's kept run plus the run it discarded."""
     from applications.qaoa.optimize import OptimizationResult
 
-    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
-    with torch.no_grad():
-        meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
-        meta.second_fitted.fill_(True)
+    meta = two_rule_meta()
     # columns: problem 0 from rule 1, problem 1 from rule 1, problem 0 from rule 2, problem 1 from rule 2
     energies = torch.tensor([[0.0, 0.0, 0.0, 0.0], [-1.0, -2.0, -1.5, -2.0]], dtype=torch.float64)
     params = torch.arange(16, dtype=torch.float64).reshape(2, 4, 2)
@@ -378,6 +382,14 @@ def test_a_cell_module_without_a_hidden_size_gets_a_head_of_the_given_width():
     assert (meta.hidden_size, meta.head.in_features, meta.head.out_features) == (7, 7, 2)
 
 
+RULES = {
+    "start_bias": [0.3, -0.2],
+    "start_slope": [0.7, 1.1],
+    "second_bias": [2.5, 0.4],
+    "second_slope": [-0.9, 0.35],
+}
+
+
 def test_both_start_rules_are_bias_plus_slope_times_the_centred_inverse_root_degree_in_float64():
     """x = 1 / sqrt(mean degree): 1 / sqrt(3) for a 3-regular graph and 1 / sqrt(2) for the 5-node graph (d = 2),
     centred at 0.6 -- values float32 cannot hold, so a rule computed in float32 is off by about 1e-8."""
@@ -394,14 +406,6 @@ def test_both_start_rules_are_bias_plus_slope_times_the_centred_inverse_root_deg
     second = rules["second_bias"] + rules["second_slope"] * x[:, None]
     assert torch.allclose(meta.start(ansatzes), first, rtol=1e-14, atol=0)
     assert torch.allclose(meta.second_start(ansatzes), second, rtol=1e-14, atol=0)
-
-
-RULES = {
-    "start_bias": [0.3, -0.2],
-    "start_slope": [0.7, 1.1],
-    "second_bias": [2.5, 0.4],
-    "second_slope": [-0.9, 0.35],
-}
 
 
 def test_the_start_rule_is_made_where_the_weights_live_and_load_puts_them_on_map_location(tmp_path):
@@ -428,26 +432,20 @@ def test_forward_refuses_a_start_of_another_batch_and_names_steps_and_start():
     )
 
 
-def test_a_baseline_start_is_scaled_by_the_problems_float64_coupling_sum():
-    """Weights 0.1 + 0.7 + 0.4 = 1.2 (not a float32 number): Phase I's scaled energy is energy / 1.2 in float64."""
+def coupling_sum_1_2() -> nx.Graph:
+    """A triangle with weights 0.1, 0.7 and 0.4: coupling sum 1.2, which float32 cannot hold."""
     graph = nx.Graph()
     graph.add_weighted_edges_from([(0, 1, 0.1), (1, 2, 0.7), (2, 0, 0.4)])
-    ansatz = QAOA(MaxCut(graph), 1)
+    return graph
+
+
+def test_a_baseline_start_is_scaled_by_the_problems_float64_coupling_sum():
+    """Weights 0.1 + 0.7 + 0.4 = 1.2 (not a float32 number): Phase I's scaled energy is energy / 1.2 in float64."""
+    ansatz = QAOA(MaxCut(coupling_sum_1_2()), 1)
     result = two_phase(ansatz, torch.tensor([0.3, 0.2], dtype=torch.float64), phase_two_steps=1)
     energies = result.phase_one.energies
     assert energies.dtype == torch.float64
     assert torch.allclose(result.phase_one.scaled, energies / 1.2, rtol=1e-15, atol=0)
-
-
-def test_two_start_rules_hand_phase_two_every_setting(monkeypatch):
-    meta = MetaOptimizer("gru", 2, hidden_size=3).double()
-    with torch.no_grad():
-        meta.second_bias.copy_(torch.tensor([math.pi - 0.4, 0.3]))
-        meta.second_fitted.fill_(True)
-    optimize = spy(monkeypatch, meta_module, "optimize")
-    two_phase(regular_ansatzes(2), meta, steps=2, optimizer="adam", lr=0.02, phase_two_steps=3, tol=1e-3)
-    ((_, kwargs),) = optimize
-    assert kwargs == {"optimizer": "adam", "lr": 0.02, "steps": 3, "tol": 1e-3}
 
 
 def test_the_erdos_renyi_family_draws_edge_probability_j_over_n_with_the_seed_sample_documents():
@@ -536,9 +534,7 @@ def test_phase_one_refuses_no_ansatz_or_a_non_ansatz_and_two_phase_a_bad_start()
 def test_the_residual_cell_sees_the_step_fraction_and_scaled_energies_in_float64():
     """Steps 0, 1, 2 of T = 3: the last input is 0, 1/3, 2/3 (no float32 numbers); a graph with weights 0.1, 0.7,
     0.4 scales its energies by 1.2; a float32 start is taken in the model's float64."""
-    graph = nx.Graph()
-    graph.add_weighted_edges_from([(0, 1, 0.1), (1, 2, 0.7), (2, 0, 0.4)])
-    ansatz = QAOA(MaxCut(graph), 1)
+    ansatz = QAOA(MaxCut(coupling_sum_1_2()), 1)
     outputs = [torch.full((1, 3), 0.1 * (k + 1), dtype=torch.float64) for k in range(3)]
     stub = RecordingCell(6, 3, outputs)
     meta = MetaOptimizer(stub, 2).double()
