@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, replace
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pytest
 import torch
@@ -402,8 +403,6 @@ def test_build_meta_builds_a_float64_optimiser_with_its_settings_and_documented_
 
 
 def test_evaluate_graphs_rows_are_two_phase_on_each_graph_with_the_most_probable_cut():
-    import networkx as nx
-
     from applications.qaoa.experiment import build_meta, evaluate_graphs
     from applications.qaoa.problems import MaxCut
 
@@ -490,9 +489,6 @@ def test_evaluate_meta_defaults_and_weighted_optima_in_float64(monkeypatch):
 
 
 def test_held_out_graphs_are_connected_gnp_draws_with_the_documented_edge_factors():
-    import networkx as nx
-    import numpy as np
-
     from applications.qaoa.experiment import held_out_graphs
 
     for family in ("sparse", "dense"):  # j uniform in {2, 3, 4}, or in 3..n-1
@@ -560,8 +556,6 @@ def test_load_meta_run_reads_older_runs_as_the_absolute_rule_and_names_a_missing
 
 
 def test_evaluate_graphs_defaults_build_dc_ansatzes_and_its_refusal_shows_three_problems(monkeypatch):
-    import networkx as nx
-
     from applications.qaoa.ansatz import DCQAOA
     from applications.qaoa.experiment import build_meta, evaluate_graphs
     from applications.qaoa.problems import MaxCut
