@@ -286,35 +286,146 @@ def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch
 
 @functools.lru_cache(maxsize=None)
 def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Constants of :class:`_Uploads` for q wires, with the entangler P folded into the rows.
+    """Constants of :class:`_Uploads` for q wires, with the entangler P folded in.
 
-    * ``rows`` (2, 2^q): the basis state perm[z] that P moves to z, split into its first
-      ceil(q/2) and its last floor(q/2) bits (the two halves of the Kronecker product);
+    * ``basis`` (2^q, 4^q): row S is P J_S flattened, J_S the Kronecker product over the wires
+      (wire 0 first) of J = [[0, -1], [1, 0]] on the wires in S (bit q - 1 - w of S) and I on the
+      others. Since RY(theta) = cos(theta / 2) I + sin(theta / 2) J, a layer of RY's is
+      R = sum_S c_S J_S with c_S = prod_{w in S} sin(theta_w / 2) prod_{w not in S} cos(theta_w / 2),
+      so P R for every sample is one product of the (rows, 2^q) coefficients with ``basis``;
     * ``phase_map`` (q, 2^q): p' = phi @ phase_map gives the RZ layer's phase of basis state
       perm[z], -1/2 s_w(perm[z]), s_w = +-1 the Z eigenvalue of wire w.
     """
     perm = _entangler_permutation(q, device)
-    low = q // 2
-    rows = torch.stack([perm >> low, perm & (2**low - 1)])
-    return rows, -0.5 * z_sign_table(q, dtype, device)[:, perm]
+    factors = torch.stack([torch.eye(2, dtype=torch.float64), torch.tensor([[0.0, -1.0], [1.0, 0.0]])])
+    terms = factors[:, None]  # (1 + ..., dim, dim) over the first wire
+    for _ in range(q - 1):
+        terms = torch.stack([torch.kron(t, f) for t in terms.reshape(-1, *terms.shape[-2:]) for f in factors])
+    basis = terms.reshape(2**q, 2**q, 2**q)[:, perm.cpu(), :].reshape(2**q, 4**q)
+    return basis.to(dtype=dtype, device=device), -0.5 * z_sign_table(q, dtype, device)[:, perm]
+
+
+def _interleaved(matrix: torch.Tensor) -> torch.Tensor:
+    """The real (2n, 2n) map on interleaved (Re, Im) rows of a complex (n, n) right-multiplication s -> s @ M."""
+    u, v = matrix.real, matrix.imag
+    return torch.stack([torch.stack([u, v], -1), torch.stack([-v, u], -1)], 1).reshape(2 * len(matrix), -1)
 
 
 @functools.lru_cache(maxsize=None)
-def _trig_offsets(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Angle offsets that turn one cosine into [[cos, -sin], [sin, cos]] (2, 2, 1) and into [cos, sin] (2,)."""
-    quarter = math.pi / 2
-    ry = torch.tensor([[0.0, quarter], [-quarter, 0.0]], dtype=torch.float64).view(2, 2, 1)
-    phase = torch.tensor([0.0, -quarter], dtype=torch.float64)
-    return ry.to(dtype=dtype, device=device), phase.to(dtype=dtype, device=device)
+def _gradient_maps(q: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+    r"""The fixed real maps of :func:`_angle_gradients`, on interleaved (Re, Im) rows of 2^q amplitudes.
+
+    * ``state_terms`` (2 dim, 4 dim): s -> [i s | i V^dagger s]; summed over a pair, g * (i s) is
+      Re(conj g i s) = -Im(conj g s). V = (x) over the wires of [[1, 1], [i, -i]] / sqrt 2 (Y's
+      eigenvectors, +1 first) is the basis where every J_w = -i Y_w is diagonal: J_w = V diag(-i y_w) V^dagger,
+      y_w = +-1 as ``z_sign_table``;
+    * ``to_y`` (2 dim, 2 dim): g -> V^dagger g;
+    * ``phase_weights`` (2 dim, q): ``phase_map``'s transpose with each row repeated for the pair;
+    * ``theta_weights`` (2 dim, q): -y_w(z) / 2, repeated likewise.
+    """
+    dim = 2**q
+    wire = torch.tensor([[1.0, 1.0], [1.0j, -1.0j]], dtype=torch.complex128) / math.sqrt(2.0)
+    eigen = torch.ones(1, 1, dtype=torch.complex128)
+    for _ in range(q):
+        eigen = torch.kron(eigen, wire)
+    eye = torch.eye(dim, dtype=torch.complex128)
+    maps = [torch.cat([_interleaved(1j * eye), _interleaved(1j * eigen.conj())], dim=1), _interleaved(eigen.conj())]
+    _, phase_map = _upload_constants(q, torch.float64, torch.device("cpu"))
+    signs = z_sign_table(q, torch.float64, torch.device("cpu"))
+    maps += [phase_map.T.repeat_interleave(2, dim=0), -0.5 * signs.T.repeat_interleave(2, dim=0)]
+    return tuple(m.to(dtype=dtype, device=device) for m in maps)
 
 
-def _kron_rows(factors: torch.Tensor) -> torch.Tensor:
-    """Kronecker product of per-wire (2, 2) factors, batch last: (n, 2, 2, N) -> (2^n, 2^n, N)."""
-    out = factors[0]
-    for factor in factors[1:]:  # wire 0 stays the most significant bit
-        size = 2 * out.shape[0]
-        out = (out[:, None, :, None] * factor[None, :, None, :]).reshape(size, size, -1)
+@functools.lru_cache(maxsize=None)
+def _trig_offsets(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Angle offsets that turn one cosine into [cos, sin] (2,): cos(a + [0, -pi / 2])."""
+    return torch.tensor([0.0, -math.pi / 2], dtype=torch.float64).to(dtype=dtype, device=device)
+
+
+def _kron_coefficients(pairs: torch.Tensor) -> torch.Tensor:
+    """c_S of every subset S of the wires from per-wire [cos, sin] pairs, batch last: (2, q, N) -> (2^q, N), wire 0 first."""
+    out = pairs[:, 0]
+    for wire in range(1, pairs.shape[1]):
+        out = (out[:, None] * pairs[None, :, wire]).reshape(-1, pairs.shape[-1])
     return out
+
+
+def _layer_matrices(
+    theta: torch.Tensor,
+    phi: Optional[torch.Tensor],
+    out: Optional[torch.Tensor] = None,
+    phases_out: Optional[torch.Tensor] = None,
+) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """R'_c = P R_c (C, B, 2^q, 2^q), real, and e^{i p'_c} (C, B, 2^q) or None, for (B, C, q) angles.
+
+    Per layer and sample the 2^q Kronecker coefficients c_S of R = sum_S c_S J_S (built batch last,
+    so their products vectorise), then P R for all of them as one product with the fixed ``basis``,
+    written into ``out`` (C B, 4^q) when given (a sequence reuses one buffer: a fresh megabyte-sized
+    result per step costs more in page faults than the product itself), and the phases into
+    ``phases_out`` (C, B, 2^q) when given.
+    """
+    batch, chunks, q = theta.shape
+    basis, phase_map = _upload_constants(q, theta.dtype, theta.device)
+    offsets = _trig_offsets(theta.dtype, theta.device)
+    half = 0.5 * theta.permute(2, 1, 0).reshape(1, q, -1)  # (1, q, C B)
+    pairs = torch.cos(half + offsets[:, None, None])  # (2, q, C B): [cos, sin] of theta / 2
+    rotations = torch.mm(_kron_coefficients(pairs).T, basis, out=out).view(chunks, batch, 2**q, 2**q)
+    if phi is None:
+        return rotations, None
+    p = (phi @ phase_map).transpose(0, 1)  # (C, B, dim)
+    if phases_out is None:  # differentiable (the backward of a backward rebuilds these with tracked ops)
+        return rotations, torch.complex(torch.cos(p), torch.sin(p))
+    parts = torch.view_as_real(phases_out)
+    torch.cos(p, out=parts[..., 0])
+    torch.sin(p, out=parts[..., 1])
+    return rotations, phases_out
+
+
+def _state_terms(states: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(N, B, 2^q) complex states -> (N, B, 4 * 2^q): [i s | i V^dagger s] as interleaved (Re, Im) rows.
+
+    What :func:`_angle_gradients` needs of the states; written into ``out`` when given.
+    """
+    n, batch, dim = states.shape
+    flat = torch.view_as_real(states).reshape(n * batch, 2 * dim)
+    maps = _gradient_maps(dim.bit_length() - 1, flat.dtype, flat.device)[0]
+    return torch.mm(flat, maps, out=None if out is None else out.view(n * batch, 4 * dim)).view(n, batch, 4 * dim)
+
+
+def _angle_gradients(
+    terms: torch.Tensor, grads: torch.Tensor, reps: int, want_theta: bool = True, want_phi: bool = True
+) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    r"""dL/dtheta and dL/dphi (B, C, q) of :class:`_Uploads`'s layers from their states and gradients.
+
+    ``grads`` (K + 1, B, 2^q) holds g_k = dL/ds_k for the layers' states s_k, k = 0 .. K, K = reps C, and
+    ``terms`` their :func:`_state_terms` (K + 1, B, 4 * 2^q); layer k is chunk c = k mod C. With
+    s_{k+1} = e^{i p'_c} * (R'_c s_k), summed over the chunk's passes:
+
+        dL/dp'_c = -Im(conj g_{k+1} * s_{k+1}) (then through p' = phi @ phase_map),
+        dL/dtheta_{c, w} = <g_k, J_w s_k> / 2 = sum_z y_w(z) Im(conj(g'_z) s'_z) / 2,
+
+    with g' = V^dagger g_k and s' = V^dagger s_k in the basis where every J_w is diagonal
+    (:func:`_gradient_maps`). In real arithmetic on interleaved (Re, Im) rows each is a multiply of the
+    gradients (turned to that basis for theta) with the states' terms, the sum over the passes and a product
+    that sums the pairs with their weights. The states' terms do not depend on the gradient, so a sequence
+    computes them for all its steps at once.
+    """
+    batch, dim = grads.shape[1], grads.shape[2]
+    q, chunks = dim.bit_length() - 1, (grads.shape[0] - 1) // reps
+    g = torch.view_as_real(grads).flatten(-2)  # (K + 1, B, 2 dim)
+    _, to_y, phase_weights, theta_weights = _gradient_maps(q, g.dtype, g.device)
+
+    def summed(left: torch.Tensor, right: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """sum over the passes of left * right (K, B, 2 dim), then the weighted pair sums -> (B, C, q)."""
+        left, right = left.view(reps, chunks, batch, 2 * dim), right.view(reps, chunks, batch, 2 * dim)
+        total = left[0] * right[0]
+        for r in range(1, reps):
+            total = torch.addcmul(total, left[r], right[r])
+        return (total @ weights).transpose(0, 1)
+
+    dphi = summed(g[1:], terms[1:, :, : 2 * dim], phase_weights) if want_phi else None
+    dtheta = summed(g[:-1] @ to_y, terms[:-1, :, 2 * dim :], theta_weights) if want_theta else None
+    return dtheta, dphi
 
 
 class _Uploads(torch.autograd.Function):
@@ -335,8 +446,10 @@ class _Uploads(torch.autograd.Function):
     since d e^{ip}/dp = i e^{ip} and dR'_c/dtheta_w = R'_c (-i Y_w / 2); -i Y / 2 is real, so
     the second sum is 1/2 sum_z (g[bit w = 1] s[bit w = 0] - g[bit w = 0] s[bit w = 1]).
     One product and one multiply per layer each way, instead of an autograd node per
-    gate. The R'_c are built batch-last (so the broadcasts vectorise), then laid out
-    batch-first once for the products; they hold B C 4^q numbers, hence ``KRON_MAX_QUBITS``.
+    gate. The R'_c are built batch-first by one product, the 2^q Kronecker coefficients of each
+    layer and sample times the fixed ``basis`` of :func:`_upload_constants` (a BLAS product, where
+    building them gate by gate and laying them out batch-first took most of a step); they hold
+    B C 4^q numbers, hence ``KRON_MAX_QUBITS``.
     Written in the ``setup_context`` form so that ``torch.func`` transforms accept it; what
     backward needs is returned as extra, non-differentiable outputs. When the backward is
     itself differentiated (``create_graph=True``, ``torch.func``), it rebuilds those with
@@ -348,24 +461,7 @@ class _Uploads(torch.autograd.Function):
         theta: torch.Tensor, phi: Optional[torch.Tensor], reps: int, initial: Optional[torch.Tensor]
     ) -> tuple[torch.Tensor, ...]:
         batch, chunks, q = theta.shape
-        rows, phase_map = _upload_constants(q, theta.dtype, theta.device)
-        # RY(theta) = [[cos h, -sin h], [sin h, cos h]], h = theta / 2: one cosine of h + offsets, batch last
-        ry_offsets, phase_offsets = _trig_offsets(theta.dtype, theta.device)
-        half = 0.5 * theta.permute(2, 1, 0).reshape(q, 1, 1, -1)  # (q, 1, 1, C B)
-        ry = torch.cos(half + ry_offsets)  # (q, 2, 2, C B)
-        low = q // 2
-        high, rest = _kron_rows(ry[: q - low]), _kron_rows(ry[q - low :]) if low else None
-        if rest is None:
-            rotations = high.index_select(0, rows[0])
-        else:  # rows of P R: row z is the Kronecker row perm[z], split into its two halves
-            left, right = high.index_select(0, rows[0]), rest.index_select(0, rows[1])
-            rotations = (left[:, :, None] * right[:, None, :]).reshape(2**q, 2**q, -1)
-        rotations = rotations.view(2**q, 2**q, chunks, batch).permute(2, 3, 0, 1).contiguous()  # (C, B, dim, dim)
-        if phi is None:
-            phases = None
-        else:
-            p = (phi @ phase_map).transpose(0, 1)[..., None]  # (C, B, dim, 1)
-            phases = torch.view_as_complex(torch.cos(p + phase_offsets))  # cos p + i cos(p - pi/2)
+        rotations, phases = _layer_matrices(theta, phi)
         if initial is None:
             state = torch.full((batch, 2**q), 2 ** (-q / 2), dtype=theta.dtype.to_complex(), device=theta.device)
         else:
@@ -399,8 +495,7 @@ class _Uploads(torch.autograd.Function):
             # the products and states it uses must carry their dependence on the inputs. Rebuild them
             # with tracked ops (one more forward pass); every op below is then differentiable too.
             _, rotations, phases, states = _Uploads.forward(theta, phi, ctx.reps, initial)
-        chunks, batch, dim, _ = rotations.shape
-        q, reps = dim.bit_length() - 1, ctx.reps
+        chunks, reps = rotations.shape[0], ctx.reps
         conjugates = [None] * chunks if phases is None else phases.conj().unbind(0)
         steps = list(zip(rotations.transpose(2, 3).unbind(0), conjugates))[::-1]
         grads = [grad]  # dL/ds_k, k = K .. 0 (K = reps C layers)
@@ -409,20 +504,8 @@ class _Uploads(torch.autograd.Function):
                 g = grad if conjugate is None else grad * conjugate
                 grad = torch.view_as_complex(torch.bmm(transposed, torch.view_as_real(g)))
                 grads.append(grad)
-        g, s = torch.view_as_real(torch.stack(grads[::-1])), torch.view_as_real(states)  # (K + 1, B, dim, 2)
-        dphi = None
-        if phases is not None and ctx.needs_input_grad[1]:
-            _, phase_map = _upload_constants(q, rotations.dtype, rotations.device)
-            dp = g[1:, ..., 1] * s[1:, ..., 0] - g[1:, ..., 0] * s[1:, ..., 1]  # -Im(conj g * s)
-            dphi = (dp.reshape(reps, chunks, batch, dim).sum(0) @ phase_map.T).transpose(0, 1)
-        dtheta = None
-        if ctx.needs_input_grad[0]:
-            g_k, s_k = g[:-1], s[:-1]
-            parts = []
-            for wire in range(q):
-                gw, sw = g_k.reshape(-1, 2**wire, 2, 2 ** (q - wire)), s_k.reshape(-1, 2**wire, 2, 2 ** (q - wire))
-                parts.append((gw[:, :, 1] * sw[:, :, 0] - gw[:, :, 0] * sw[:, :, 1]).sum((1, 2)))
-            dtheta = (0.5 * torch.stack(parts, -1).reshape(reps, chunks, batch, q).sum(0)).transpose(0, 1)
+        want_theta, want_phi = ctx.needs_input_grad[0], phases is not None and ctx.needs_input_grad[1]
+        dtheta, dphi = _angle_gradients(_state_terms(states), torch.stack(grads[::-1]), reps, want_theta, want_phi)
         return dtheta, dphi, None, grad if initial is not None and ctx.needs_input_grad[3] else None
 
 

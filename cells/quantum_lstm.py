@@ -230,13 +230,15 @@ class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
         r"""Fast path over (L, B, input_size): the references' feature states are built once per sequence.
 
         The 4M references do not change within a sequence, so phi(x_{G,j}) is one feature-map
-        pass. Per step, in real arithmetic: phi(v_t) (B, 2^q) as interleaved [Re, Im]; one
-        product with the references gives [Re, Im] of every overlap <phi(x_{G,j})|phi(v_t)>; its
-        squares times the block-diagonal coefficients [A; A] (A = diag_G alpha_G^T, so
-        |Re|^2 + |Im|^2 is summed inside the product) plus the biases are the pre-activations.
-        ``NotImplemented`` when :meth:`uses_fast_path` is false (the runner then steps the rule).
+        pass, and with it the real map O from a feature state, as interleaved (Re, Im), to [Re, Im] of
+        every overlap <phi(x_{G,j})|phi(v_t)>; the squares of those times the block-diagonal
+        coefficients [A; A] (A = diag_G alpha_G^T, so |Re|^2 + |Im|^2 is summed inside the product)
+        plus the biases are the pre-activations. The recurrence runs as one autograd node
+        (:class:`_QKLSTMSequence`) with backpropagation through time written out.
+        ``NotImplemented`` when :meth:`uses_fast_path` is false or q > ``KRON_MAX_QUBITS`` (the runner
+        then steps the rule).
         """
-        if not self.uses_fast_path():
+        if not self.uses_fast_path() or self.num_qubits > qc.KRON_MAX_QUBITS:
             return NotImplemented
         h, c = state
         m = self.num_references
@@ -247,17 +249,10 @@ class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
         overlaps = torch.stack([torch.cat([re, -im], 1), torch.cat([im, re], 1)], 1).reshape(-1, 8 * m)
         blocks = torch.block_diag(*self.coefficients.transpose(1, 2))  # (4M, 4H)
         readout = torch.cat([blocks, blocks])  # rows: Re overlaps, then Im overlaps
-        bias = self.bias.reshape(-1)
-        outputs = []
-        for x_t in x.unbind(0):
-            phi = torch.view_as_real(self.feature_states(torch.cat([x_t, h], dim=-1))).reshape(x_t.shape[0], -1)
-            o = phi @ overlaps
-            pre = torch.addmm(bias, o * o, readout)
-            i, f, g, o_gate = _gates_from_preactivations(pre.view(-1, 4, self.hidden_size))
-            c = torch.addcmul(f * c, i, torch.tanh(g))
-            h = o_gate * torch.tanh(c)
-            outputs.append(h)
-        return torch.stack(outputs), (h, c)
+        outputs, h, c = _QKLSTMSequence.apply(
+            x, h, c, overlaps, readout, self.bias.reshape(-1), self.num_qubits, self.reps
+        )
+        return outputs, (h, c)
 
     def extra_repr(self) -> str:
         return (
@@ -270,6 +265,64 @@ def _gates_from_preactivations(pre: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """i, f, g, o from (B, 4, H) pre-activations: sigmoids on i, f, o in one call, g as it is."""
     i, f, _, o = torch.sigmoid(pre).unbind(1)
     return i, f, pre[:, 2], o
+
+
+class _LSTMTape:
+    """The LSTM update of a hand-differentiated sequence: its forward, what it stores, its local derivatives.
+
+    Buffers for L steps of batch B and hidden H: ``gates`` (L, B, 4, H) holds sigmoid(pre) (its g
+    slot unused), ``tanh_g`` and ``tanh_c`` (L, B, H), ``cells`` and ``hiddens`` (L + 1, B, H) from
+    the entry state.
+    """
+
+    def __init__(self, h: torch.Tensor, c: torch.Tensor, steps: int) -> None:
+        batch, hidden = h.shape
+        new = h.new_empty
+        self.gates, self.tanh_g = new(steps, batch, 4, hidden), new(steps, batch, hidden)
+        self.cells, self.tanh_c, self.hiddens = (
+            new(steps + 1, batch, hidden),
+            new(steps, batch, hidden),
+            new(steps + 1, batch, hidden),
+        )
+        self.hiddens[0], self.cells[0] = h, c
+
+    def step(self, t: int, pre: torch.Tensor) -> None:
+        """c' = f c + i tanh(g), h' = o tanh(c') from the (B, 4, H) pre-activations of step t."""
+        i, f, _, o = torch.sigmoid(pre, out=self.gates[t]).unbind(1)
+        torch.addcmul(f * self.cells[t], i, torch.tanh(pre[:, 2], out=self.tanh_g[t]), out=self.cells[t + 1])
+        torch.mul(o, torch.tanh(self.cells[t + 1], out=self.tanh_c[t]), out=self.hiddens[t + 1])
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return self.gates, self.tanh_g, self.cells, self.tanh_c, self.hiddens
+
+
+def _lstm_local_derivatives(
+    gates: torch.Tensor, tanh_g: torch.Tensor, cells_: torch.Tensor, tanh_c: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LSTM update's local derivatives for every step at once, from :class:`_LSTMTape`'s buffers.
+
+    Returns the (L, B, 4, H) factors with d pre = factors * [dc', dc', dc', dh'] (dc' the full cell
+    gradient), that is [tanh(g) i', c f', i tanh'(g), tanh(c') o'], and o tanh'(c') (L, B, H), with
+    which dh' feeds dc'.
+    """
+    slope = torch.addcmul(gates, gates, gates, value=-1.0)  # sigmoid' = s - s^2
+    slope[:, :, 2] = torch.addcmul(torch.ones_like(tanh_g), tanh_g, tanh_g, value=-1.0)
+    jacobian = torch.stack([tanh_g, cells_[:-1], gates[:, :, 0], tanh_c], dim=2).mul_(slope)
+    return jacobian, gates[:, :, 3] * (1 - tanh_c * tanh_c)
+
+
+def _lstm_step_back(
+    dh: torch.Tensor,
+    dc: torch.Tensor,
+    into: torch.Tensor,
+    jacobian: torch.Tensor,
+    forget: torch.Tensor,
+    out: torch.Tensor,
+) -> torch.Tensor:
+    """One reverse LSTM step: writes d pre (B, 4, H) into ``out`` and returns dc for the step before."""
+    dc = torch.addcmul(dc, dh, into)
+    torch.mul(jacobian, torch.stack([dc, dc, dc, dh], dim=1), out=out)
+    return dc * forget
 
 
 class _QLSTMSequence(torch.autograd.Function):
@@ -300,25 +353,20 @@ class _QLSTMSequence(torch.autograd.Function):
         features, parts = new(steps, batch, q), new(steps, batch, circuits.shape[0])
         shifted, amplitudes = new(steps, batch, q, 2), new(steps, batch, circuits.shape[1])
         squares = new(steps, batch * 4, readout.shape[0])
-        gates, tanh_g = new(steps, batch, 4, hidden), new(steps, batch, hidden)
-        cells_, tanh_c = new(steps + 1, batch, hidden), new(steps, batch, hidden)
-        hiddens = new(steps + 1, batch, hidden)
-        hiddens[0], cells_[0] = h, c
+        tape = _LSTMTape(h, c, steps)
+        hiddens = tape.hiddens
         for t in range(steps):
             v = torch.addmm(from_input[t], hiddens[t], from_hidden.T, out=features[t])
             parts[t], shifted[t] = qc.angle_encoding_untracked(v)
             out = torch.mm(parts[t], circuits, out=amplitudes[t])
             square = torch.mul(out.view_as(squares[t]), out.view_as(squares[t]), out=squares[t])
-            pre = (square @ readout if offset is None else torch.addmm(offset, square, readout)).view(batch, 4, hidden)
-            i, f, _, o = torch.sigmoid(pre, out=gates[t]).unbind(1)
-            torch.addcmul(f * cells_[t], i, torch.tanh(pre[:, 2], out=tanh_g[t]), out=cells_[t + 1])
-            torch.mul(o, torch.tanh(cells_[t + 1], out=tanh_c[t]), out=hiddens[t + 1])
+            pre = square @ readout if offset is None else torch.addmm(offset, square, readout)
+            tape.step(t, pre.view(batch, 4, hidden))
         ctx.save_for_backward(
-            features, parts, shifted, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, from_hidden, circuits,
-            readout,
-        )  # fmt: skip
+            features, parts, shifted, amplitudes, squares, *tape.tensors(), from_hidden, circuits, readout
+        )
         ctx.has_offset = offset is not None
-        return hiddens[1:].clone(), hiddens[steps].clone(), cells_[steps].clone()
+        return hiddens[1:].clone(), hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -329,11 +377,7 @@ class _QLSTMSequence(torch.autograd.Function):
         ) = ctx.saved_tensors  # fmt: skip
         steps, batch, q = features.shape
         hidden = hiddens.shape[-1]
-        # the gates' local derivatives, all steps at once: d pre = [dc' tanh(g) i', dc' c f', dc' i tanh'(g), dh' tanh(c') o']
-        slope = torch.addcmul(gates, gates, gates, value=-1.0)  # sigmoid' = s - s^2
-        slope[:, :, 2] = torch.addcmul(torch.ones_like(tanh_g), tanh_g, tanh_g, value=-1.0)
-        jacobian = torch.stack([tanh_g, cells_[:-1], gates[:, :, 0], tanh_c], dim=2).mul_(slope)  # (L, B, 4, H)
-        into_cell = gates[:, :, 3] * (1 - tanh_c * tanh_c)  # dc' += dh' o tanh'(c')
+        jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
         # the encoding's vector-Jacobian product as one product per step: with g = d parts,
         #   d log h = (g * parts) @ bits^T  and  d phi = -(g * (Im, -Re) of parts) @ phases^T = (parts * g P) @ -phases^T,
         # P the quarter-turn of the (Re, Im) pairs (its phases agree within a pair); g = d_out C^T, so C^T P is prebuilt.
@@ -371,9 +415,7 @@ class _QLSTMSequence(torch.autograd.Function):
         ):
             if grad_out is not None:
                 dh = dh + grad_out
-            dc = torch.addcmul(dc, dh, into)
-            torch.mul(jac, torch.stack([dc, dc, dc, dh], dim=1), out=pre_t)
-            dc = dc * forget
+            dc = _lstm_step_back(dh, dc, into, jac, forget, pre_t)
             d_out = torch.mul(amplitude, (pre_t.view(-1, hidden) @ readout_back).view(batch, -1), out=amplitude_t)
             back = (twice * (d_out @ circuits_back)) @ encoding_map  # (B, 3q)
             dh = torch.mm(back.mul_(weight), wire_sum, out=feature_t) @ from_hidden
@@ -383,3 +425,103 @@ class _QLSTMSequence(torch.autograd.Function):
         grad_readout = squares.view(flat * 4, -1).T @ d_pre.view(flat * 4, hidden)
         grad_offset = d_pre.view(flat * 4, hidden).sum(0) if ctx.has_offset else None
         return d_features, dh, dc, grad_from_hidden, grad_circuits, grad_readout, grad_offset
+
+
+class _QKLSTMSequence(torch.autograd.Function):
+    r"""QK-LSTM's recurrence over a whole sequence, with backpropagation through time by hand.
+
+    Inputs: the inputs x (L, B, I), the entry state h_0, c_0 (B, H), the references' overlap map
+    O (2 dim, 8M) (rows: the interleaved (Re, Im) of a feature state, columns: [Re, Im] of its overlaps with
+    the 4M references), the readout R = [A; A] (8M, 4H) and the biases b (4H,); q wires and ``reps``
+    uploads. Per step, with v = [x_t, h] zero-padded to C chunks of q::
+
+        s = phi(v) (the feature map: reps C layers U_c = diag(e^{i p'_c}) R'_c from |+>),
+        o = s O,  pre = o^2 R + b (as (B, 4, H)),  c' = f c + i tanh(g),  h' = o_gate tanh(c').
+
+    The layers' matrices come from :func:`quantum_circuits._layer_matrices` and the feature states of every
+    layer are stored. Backward walks the steps in reverse: the LSTM update (:func:`_lstm_local_derivatives`,
+    all steps at once beforehand), two products back through the readout and the overlaps, the adjoint
+    recursion through the layers (one product and one multiply each, the layers' matrices rebuilt from the
+    stored angles rather than kept), the angle gradients (:func:`quantum_circuits._angle_gradients`) and the
+    chain through theta = arctan v, phi = arctan v^2 to x_t and h. The gradients of O, R and b are summed over
+    the steps by one product each. ``once_differentiable``: a second derivative through the sequence is
+    refused by torch with its usual error.
+    """
+
+    @staticmethod
+    def forward(ctx, x, h, c, overlaps, readout, bias, num_qubits, reps):  # type: ignore[override]
+        steps, batch, inputs = x.shape
+        hidden, q, dim = h.shape[-1], num_qubits, 2**num_qubits
+        width = inputs + hidden
+        chunks = -(-width // q)
+        layers = reps * chunks
+        features = x.new_zeros(steps, batch, chunks * q)
+        features[:, :, :inputs] = x
+        states = x.new_empty(steps, layers + 1, batch, dim, dtype=x.dtype.to_complex())
+        states[:, 0] = 2 ** (-q / 2)  # |+>
+        phases = states.new_empty(steps, chunks, batch, dim)
+        amplitudes = x.new_empty(steps, batch, overlaps.shape[1])
+        squares = torch.empty_like(amplitudes)
+        tape = _LSTMTape(h, c, steps)
+        matrices = x.new_empty(chunks * batch, dim * dim)  # the layers' matrices, one buffer for every step
+        for t in range(steps):
+            v = features[t]
+            v[:, inputs:width] = tape.hiddens[t]
+            theta, phi = torch.atan(v).view(batch, chunks, q), torch.atan(v * v).view(batch, chunks, q)
+            rotations, _ = qc._layer_matrices(theta, phi, out=matrices, phases_out=phases[t])
+            turns, diagonals = rotations.unbind(0), phases[t].unbind(0)
+            state, parts = states[t].unbind(0), torch.view_as_real(states[t]).unbind(0)  # (B, dim) and (B, dim, 2)
+            for k in range(layers):  # s_{k+1} = e^{i p'} * (R' s_k)
+                torch.bmm(turns[k % chunks], parts[k], out=parts[k + 1])
+                state[k + 1].mul_(diagonals[k % chunks])
+            o = torch.mm(parts[layers].view(batch, 2 * dim), overlaps, out=amplitudes[t])
+            torch.mul(o, o, out=squares[t])
+            tape.step(t, torch.addmm(bias, squares[t], readout).view(batch, 4, hidden))
+        ctx.save_for_backward(features, states, phases, amplitudes, squares, *tape.tensors(), overlaps, readout)
+        ctx.sizes = inputs, q, reps
+        return tape.hiddens[1:].clone(), tape.hiddens[steps].clone(), tape.cells[steps].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
+        features, states, phases, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, overlaps, readout = (
+            ctx.saved_tensors
+        )
+        inputs, q, reps = ctx.sizes
+        steps, layers, batch, dim = states.shape[0], states.shape[1] - 1, states.shape[2], states.shape[3]
+        hidden, chunks = hiddens.shape[-1], layers // reps
+        width = inputs + hidden
+        jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
+        v2 = features * features
+        d_theta, d_phi = 1 / (1 + v2), 2 * features / (1 + v2 * v2)  # d arctan v / dv, d arctan v^2 / dv
+        readout_back = 2.0 * readout.T  # the squares' 2 o folded in
+        dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
+        dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
+        d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
+        d_pre = gates.new_empty(steps, batch, 4, hidden)
+        grads = torch.empty_like(states[0])  # dL/ds_k of one step's layers, k = 0 .. K
+        grad_parts, scratch = torch.view_as_real(grads).unbind(0), torch.empty_like(grads[0])
+        matrices = features.new_empty(chunks * batch, dim * dim)
+        conjugates, terms = phases.conj_physical(), states.new_empty(layers + 1, batch, 4 * dim, dtype=features.dtype)
+        for t in reversed(range(steps)):
+            if grad_outputs is not None:
+                dh = dh + grad_outputs[t]
+            dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
+            d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
+            torch.mm(d_o, overlaps.T, out=grad_parts[layers].view(batch, 2 * dim))
+            rotations, _ = qc._layer_matrices(torch.atan(features[t]).view(batch, chunks, q), None, out=matrices)
+            turns, diagonals = rotations.transpose(2, 3).unbind(0), conjugates[t].unbind(0)
+            for k in reversed(range(layers)):  # g_k = R'^T (e^{-i p'} * g_{k+1})
+                torch.mul(grads[k + 1], diagonals[k % chunks], out=scratch)
+                torch.bmm(turns[k % chunks], torch.view_as_real(scratch), out=grad_parts[k])
+            dtheta, dphi = qc._angle_gradients(qc._state_terms(states[t], out=terms), grads, reps)
+            dv = torch.addcmul(
+                dtheta.reshape(batch, -1) * d_theta[t], dphi.reshape(batch, -1), d_phi[t], out=d_features[t]
+            )
+            dh = dv[:, inputs:width]
+        flat = steps * batch
+        grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
+        grad_overlaps = torch.view_as_real(states[:, layers]).reshape(flat, 2 * dim).T @ d_amplitudes.view(flat, -1)
+        grad_readout = squares.view(flat, -1).T @ d_pre.view(flat, 4 * hidden)
+        grad_bias = d_pre.view(flat, 4 * hidden).sum(0)
+        return grad_x, dh.clone(), dc, grad_overlaps, grad_readout, grad_bias, None, None
