@@ -280,14 +280,25 @@ def test_urnn_fast_path_with_other_activations_equals_the_generic_step(activatio
     assert_matches(g_fast, g_generic, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("hidden", [4, 5])
-def test_qlstm_hand_written_backpropagation_through_time_equals_the_generic_step(hidden):
-    """QLSTM's sequence path differentiates its whole recurrence by hand: outputs, final state and the
-    gradients with respect to the input, the entry state and every parameter (the decoder only where
-    hidden != 4 qubits), with cotangents on the outputs and on the final (h, c) (float64)."""
+HAND_WRITTEN = [
+    ("qlstm, hidden 4", lambda: cells.QLSTM(3, 4, depth=2)),
+    ("qlstm with a decoder, hidden 5", lambda: cells.QLSTM(3, 5, depth=2)),
+    # 7 features on 4 wires: chunk 0 = [x, h_0], chunk 1 = [h_1, h_2, h_3, 0]
+    ("qk_lstm", lambda: cells.QKLSTM(3, 4)),
+    ("qk_lstm, 3 wires, 3 uploads, fixed references", lambda: cells.QKLSTM(2, 5, 3, 2, 3, False)),
+    ("qk_lstm, 2 wires, input 4", lambda: cells.QKLSTM(4, 2, num_qubits=2, num_references=3)),
+]
+
+
+@pytest.mark.parametrize("build", [b for _, b in HAND_WRITTEN], ids=[name for name, _ in HAND_WRITTEN])
+def test_hand_written_backpropagation_through_time_equals_the_generic_step(build):
+    """QLSTM's and QK-LSTM's sequence paths differentiate their whole recurrence by hand: outputs, final state
+    and the gradients with respect to the input, the entry state and every parameter (QLSTM's decoder only
+    where hidden != 4 qubits; QK-LSTM's references where trainable), with cotangents on the outputs and on the
+    final (h, c) (float64)."""
     torch.manual_seed(21)
-    cell = cells.QLSTM(3, hidden, depth=2).double()
-    x = torch.randn(6, 2, 3, dtype=torch.float64)
+    cell = build().double()
+    x = torch.randn(6, 2, cell.input_size, dtype=torch.float64)
     state = _random_state(cell, 2)
     cotangents = None
     grads = []
@@ -304,11 +315,24 @@ def test_qlstm_hand_written_backpropagation_through_time_equals_the_generic_step
         assert_matches(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_qlstm_fast_path_refuses_a_second_derivative_and_fused_false_gives_it():
-    """QLSTM's sequence backward is written by hand for first derivatives (README, "Sequence fast paths"):
-    differentiating it again raises, and the executor's path (``fused = False``) still supports it."""
+def test_qk_lstm_above_the_kronecker_limit_declines_the_fast_path():
+    """Past ``KRON_MAX_QUBITS`` wires the layers are not built as dense matrices, so QK-LSTM's sequence path
+    declines and the runner steps the rule (wire by wire)."""
+    torch.manual_seed(22)
+    cell = cells.QKLSTM(2, 3, num_qubits=cells.quantum_circuits.KRON_MAX_QUBITS + 1, num_references=1).double()
+    x = torch.randn(3, 2, 2, dtype=torch.float64)
+    assert cell.uses_fast_path()
+    assert cell.forward_sequence(x, cell.initial_state(2)) is NotImplemented
+    outputs, _ = ornn.Recurrent(cell)(x)
+    assert_matches(outputs, _stepped(cell, x, cell.initial_state(2))[0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["qlstm", "qk_lstm"])
+def test_hand_written_fast_path_refuses_a_second_derivative_and_fused_false_gives_it(name):
+    """QLSTM's and QK-LSTM's sequence backward is written by hand for first derivatives (README, "Sequence fast
+    paths"): differentiating it again raises, and the executor's path (``fused = False``) still supports it."""
     torch.manual_seed(13)
-    cell = cells.create("qlstm", 3, 4).double()
+    cell = cells.create(name, 3, 4).double()
     x = torch.randn(4, 2, 3, dtype=torch.float64, requires_grad=True)
     fast, _ = ornn.Recurrent(cell)(x)
     (grad,) = torch.autograd.grad(fast.square().sum(), x, create_graph=True)
