@@ -442,7 +442,7 @@ class _QKLSTMSequence(torch.autograd.Function):
     layer are stored. Backward walks the steps in reverse: the LSTM update (:func:`_lstm_local_derivatives`,
     all steps at once beforehand), two products back through the readout and the overlaps, the adjoint
     recursion through the layers (one product and one multiply each, the layers' matrices rebuilt from the
-    stored angles rather than kept), the angle gradients (:func:`quantum_circuits._angle_gradients`) and the
+    stored features rather than kept), the angle gradients (:func:`quantum_circuits._angle_gradients`) and the
     chain through theta = arctan v, phi = arctan v^2 to x_t and h. The gradients of O, R and b are summed over
     the steps by one product each. ``once_differentiable``: a second derivative through the sequence is
     refused by torch with its usual error.
