@@ -86,7 +86,7 @@ class CompareConfig:
     dc: bool = False
     cells: tuple[str, ...] = ("lstm", "gru")
     hidden_size: int = 20
-    proposal: str = "residual"  # "absolute": the sequence-model paper's rule, theta = pi tanh(head(h)) from 0.1
+    proposal: str = "residual"  # "incumbent": anchored at the best point so far; "absolute": the paper's rule
     step_scale: float = 0.5
     use_delta: bool = (
         True  # feed the change of the cost too (the sequence-model paper's input is parameters and cost only)

@@ -1,6 +1,6 @@
 r"""Learned QAOA initialisation: any registered cell as a meta-optimiser (Chandarana et al., arXiv:2206.09966; Verdon et al., arXiv:1907.05415).
 
-Two proposal rules share one module.
+Three proposal rules share one module.
 
 ``proposal="residual"`` (the default). The meta-optimiser owns a zero-query start rule,
 theta_0 = a + c (x - x_ref) with x = 1 / sqrt(mean degree) (the degree rule's variable), fitted
@@ -15,6 +15,16 @@ relative to the start, to the previous step and to the best so far, and how much
 horizon is left. The head starts small, so an untrained optimiser proposes points near the
 start rule (not on it: proposals tied with the start would receive no gradient through the
 best-so-far loss), and the best of the T + 1 evaluated points is never worse than the start.
+
+``proposal="incumbent"`` keeps the start rule and the inputs but anchors the corrections at the best
+point evaluated so far, theta*_t (the incumbent), instead of the start:
+
+    theta_{t+1} = theta*_t + s * tanh(head(output_t)),
+
+reading (theta_t - theta*_t) / s where the residual rule reads (theta_t - theta_0) / s. A step that
+improves moves the anchor, so even a schedule the cell repeats for every problem walks downhill (a
+learned pattern search), where the residual rule's proposals all lie within s of the start. The
+shipped 3-regular initialisers use it (``shipped.RECIPES``; measured in ``benchmarks/RESULTS.md``).
 
 ``proposal="absolute"`` is the sequence-model paper's rule: u_t = [theta_t, F~(theta_t),
 F~(theta_t) - F~(theta_{t-1})] from the fixed start theta_0 = 0.1 and
@@ -73,7 +83,7 @@ __all__ = [
 ]
 
 #: the proposal rules of :class:`MetaOptimizer` (module docstring)
-PROPOSALS = ("residual", "absolute")
+PROPOSALS = ("residual", "incumbent", "absolute")
 #: the format tag of :meth:`MetaOptimizer.save` files
 META_FORMAT = "ornn.meta/1"
 _GAIN = 10.0  # k: relative cost changes of a few per cent become inputs of order 0.1..1
@@ -144,8 +154,9 @@ class MetaOptimizer(nn.Module):
             :attr:`input_size` (``MetaOptimizer.input_size_for(...)`` gives it before building).
         num_params: P, the ansatz's parameter count.
         hidden_size: the cell's hidden size when built by name.
-        proposal: ``"residual"`` (corrections around a fitted start rule) or ``"absolute"``
-            (the sequence-model paper's rule); see the module docstring.
+        proposal: ``"residual"`` (corrections around a fitted start rule), ``"incumbent"`` (corrections
+            around the best point so far, from the same start rule) or ``"absolute"`` (the sequence-model
+            paper's rule); see the module docstring.
         step_scale: s, the largest correction per parameter of the residual rule (radians).
         problem_features: also feed (n / 20, mean degree / 10), cheap graph features.
         use_delta: also feed the change of the scaled cost since the previous step.
@@ -204,7 +215,7 @@ class MetaOptimizer(nn.Module):
         self.register_buffer("second_bias", torch.zeros(num_params))
         self.register_buffer("second_slope", torch.zeros(num_params))
         self.register_buffer("second_fitted", torch.zeros((), dtype=torch.bool))
-        if proposal == "residual":  # an untrained optimiser proposes points close to its start rule
+        if self.has_start_rule:  # an untrained optimiser proposes points close to its start rule
             with torch.no_grad():  # small, not zero: proposals that tie with the start would get no gradient
                 self.head.weight.mul_(0.1)
             nn.init.zeros_(self.head.bias)
@@ -225,7 +236,7 @@ class MetaOptimizer(nn.Module):
     @staticmethod
     def input_size_for(num_params: int, proposal: str, use_delta: bool = True, problem_features: bool = False) -> int:
         """The cell input size the rule needs (the module docstring lists the features)."""
-        base = num_params + (4 if proposal == "residual" else 2)
+        base = num_params + (2 if proposal == "absolute" else 4)
         return base - (0 if use_delta else 1) + (2 if problem_features else 0)
 
     # ------------------------------------------------------------------ the start rule
@@ -236,9 +247,15 @@ class MetaOptimizer(nn.Module):
         return self.start_bias + self.start_slope * self._centred_x(ansatzes)[:, None]
 
     @property
+    def has_start_rule(self) -> bool:
+        """Whether Phase I starts from the fitted start rule (the residual and incumbent rules; the absolute
+        rule starts from the sequence-model paper's fixed point)."""
+        return self.proposal != "absolute"
+
+    @property
     def has_two_starts(self) -> bool:
-        """Whether Phase I unrolls from a second start rule too (a residual optimiser whose fit kept one)."""
-        return self.proposal == "residual" and bool(self.second_fitted)
+        """Whether Phase I unrolls from a second start rule too (an optimiser with a start rule whose fit kept one)."""
+        return self.has_start_rule and bool(self.second_fitted)
 
     def second_start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> Optional[torch.Tensor]:
         """(B, P) the second start rule's theta_0 (the basin across gamma_1 - pi), or None where none was kept."""
@@ -341,7 +358,7 @@ class MetaOptimizer(nn.Module):
         return ansatzes
 
     def _default_start(self, ansatzes: list[QAOA]) -> torch.Tensor:
-        if self.proposal == "residual":
+        if self.has_start_rule:
             return self.start(ansatzes)
         return torch.full(
             (len(ansatzes), self.num_params), _PAPER_START, dtype=self.head.weight.dtype, device=self.device
@@ -384,12 +401,12 @@ class MetaOptimizer(nn.Module):
         energy = batch_energy(ansatzes, theta).to(dtype)
         first = scaled = previous = best = energy / scales
         unit = first.abs().clamp_min(1e-2) / _GAIN  # relative changes, |F~_0| guarded for near-zero starts
-        theta_0 = theta
+        anchor = theta  # theta_0 (residual) or the incumbent theta*_t (incumbent)
         params, energies = [theta], [energy]
         state = self.cell.initial_state(batch, dtype=dtype)
         for step in range(steps):
-            if self.proposal == "residual":
-                parts = [(theta - theta_0) / self.step_scale, ((scaled - first) / unit)[:, None]]
+            if self.has_start_rule:
+                parts = [(theta - anchor) / self.step_scale, ((scaled - first) / unit)[:, None]]
                 if self.use_delta:
                     parts.append(((scaled - previous) / unit)[:, None])
                 parts += [
@@ -401,8 +418,8 @@ class MetaOptimizer(nn.Module):
             if features is not None:
                 parts.append(features)
             output, state = self.cell(torch.cat(parts, dim=1), state)
-            if self.proposal == "residual":
-                theta = theta_0 + self.step_scale * torch.tanh(self.head(output))
+            if self.has_start_rule:
+                theta = anchor + self.step_scale * torch.tanh(self.head(output))
             else:
                 theta = math.pi * torch.tanh(self.head(output))
             if not bool(torch.isfinite(theta).all()):
@@ -413,6 +430,8 @@ class MetaOptimizer(nn.Module):
             previous = scaled
             energy = batch_energy(ansatzes, theta).to(dtype)
             scaled = energy / scales
+            if self.proposal == "incumbent":  # a strict improvement moves the anchor (a tie keeps the earlier point)
+                anchor = torch.where((scaled < best)[:, None], theta, anchor)
             best = torch.minimum(best, scaled)
             params.append(theta)
             energies.append(energy)
@@ -637,7 +656,7 @@ def meta_train(
     if grad_clip is not None:
         _checks.positive_float("grad_clip", grad_clip)
     device = meta.device
-    if meta.proposal == "residual" and start is None and not resume and not bool(meta.start_fitted):
+    if meta.has_start_rule and start is None and not resume and not bool(meta.start_fitted):
         meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
     opt = make_optimizer(optimizer, [q for q in meta.parameters() if q.requires_grad], lr)
     validation, validation_factor = distributed.local_items(

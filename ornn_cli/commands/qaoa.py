@@ -60,8 +60,9 @@ def _proposal_flags(parser: argparse.ArgumentParser) -> None:
         "--proposal",
         choices=PROPOSALS,
         default="residual",
-        help="residual: corrections around a fitted start rule (default); absolute: the sequence-model paper's "
-        "theta = pi tanh(head(h)) from 0.1",
+        help="residual: corrections around a fitted start rule (default); incumbent: corrections around the best "
+        "point so far, from the same start rule (the shipped 3-regular initialisers' rule); absolute: the "
+        "sequence-model paper's theta = pi tanh(head(h)) from 0.1",
     )
     parser.add_argument(
         "--step-scale", type=positive_float, default=0.5, help="largest residual correction in radians (default 0.5)"

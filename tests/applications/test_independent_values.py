@@ -298,34 +298,41 @@ def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():
     assert float(stub.seen[2][0, 3]) != 0.0  # the change is really there
 
 
-def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horizon():
-    """Residual rule, input at step t of T: [(theta_t - theta_0) / s, k (F~_t - F~_0) / |F~_0|,
+@pytest.mark.parametrize("proposal", ["residual", "incumbent"])
+def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horizon(proposal):
+    """Residual rule, input at step t of T: [(theta_t - a_t) / s, k (F~_t - F~_0) / |F~_0|,
     k (F~_t - F~_{t-1}) / |F~_0|, k (F~_t - min_{j<=t} F~_j) / |F~_0|, t / T], k = 10, F~ = F / sum|w|;
-    theta_{t+1} = theta_0 + s tanh(head(output_t)).
+    theta_{t+1} = a_t + s tanh(head(output_t)), with the anchor a_t = theta_0 (residual) or the best point
+    so far, moved only by a strict improvement (incumbent).
 
-    Catches a stale offset, a best-so-far that is not a running minimum, a wrong horizon fraction.
+    Catches a stale offset, a best-so-far that is not a running minimum, a wrong horizon fraction, and an
+    incumbent that does not move on an improvement or moves without one.
     """
     torch.manual_seed(1)
     outputs = [torch.randn(1, 3, dtype=torch.float64) for _ in range(4)]
     stub = RecordingCell(6, 3, outputs)
-    meta = MetaOptimizer(stub, 2, step_scale=0.4).double()
+    meta = MetaOptimizer(stub, 2, step_scale=0.4, proposal=proposal).double()
     with torch.no_grad():
         meta.head.weight.copy_(torch.randn(2, 3, dtype=torch.float64))  # large enough for the energy to move
     graph = nx.Graph(
         [(0, 1, {"weight": 2.0}), (1, 2, {"weight": 0.5}), (2, 0, {"weight": 1.0}), (2, 3, {"weight": 1.5})]
     )
     ansatz = QAOA(MaxCut(graph), 1)
-    start = torch.tensor([-0.5, 0.35], dtype=torch.float64)
+    start = torch.tensor([0.05, 0.4], dtype=torch.float64)
     trajectory = meta(ansatz, 4, start)
     scale, s, k = 5.0, 0.4, 10.0
-    theta = start
+    theta = anchor = start
     first = previous = best = float(ansatz.energy(start)) / scale
+    moves = []
     for t in range(4):
         now = float(ansatz.energy(theta)) / scale
+        if proposal == "incumbent" and now < best:
+            anchor = theta
+        moves.append(now < best)
         best = min(best, now)
         unit = abs(first) / k
         expected = [
-            *((theta - start) / s).tolist(),
+            *((theta - anchor) / s).tolist(),
             (now - first) / unit,
             (now - previous) / unit,
             (now - best) / unit,
@@ -334,8 +341,9 @@ def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horiz
         assert torch.allclose(stub.seen[t][0], torch.tensor(expected, dtype=torch.float64), atol=1e-12), t
         previous = now
         with torch.no_grad():
-            theta = start + s * torch.tanh(meta.head(outputs[t]))[0]
+            theta = anchor + s * torch.tanh(meta.head(outputs[t]))[0]
         assert torch.allclose(trajectory.params[t + 1, 0], theta, atol=1e-12)
+    assert any(moves[1:]) and not all(moves[1:])  # this draw has steps that improve and steps that do not
     seen = torch.cat(stub.seen)
     assert bool((seen[:, 4] >= -1e-12).all())  # the gap above the best so far is never negative
     assert float(seen[1:, 3].abs().max()) > 0.01  # the change since the previous step is really there

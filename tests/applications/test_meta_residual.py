@@ -127,7 +127,7 @@ def test_load_refuses_files_that_are_not_saved_optimisers(tmp_path):
 
 
 def test_bad_constructor_arguments_name_themselves():
-    with pytest.raises(ValueError, match=r"proposal: expected one of residual, absolute, got 'delta'"):
+    with pytest.raises(ValueError, match=r"proposal: expected one of residual, incumbent, absolute, got 'delta'"):
         MetaOptimizer("gru", 2, proposal="delta")
     with pytest.raises(ValueError, match=r"step_scale"):
         MetaOptimizer("gru", 2, step_scale=0.0)

@@ -50,9 +50,12 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "lr": 0.01, "seed": 5}
     torch.manual_seed(5)
     assert _same_bits(meta, shipped.build_meta("gru", p=2, dc=True, hidden_size=20))
+    assert meta.proposal == "residual"  # DC-QAOA keeps the default rule; plain 3-regular QAOA uses "incumbent"
+    assert shipped.build("3-regular", 3, epochs=1).proposal == "incumbent"
     assert meta.steps == 6 and meta.notes == {
         "cell": "gru",
         "hidden_size": 20,
+        "proposal": "residual",
         "epochs": 3,
         "lr": 0.01,
         "seed": 5,
@@ -69,6 +72,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "lr": 0.01, "seed": 0}
     torch.manual_seed(0)
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
+    assert default.proposal == "residual" and default.notes["proposal"] == "residual"
     assert_refusals(
         [
             (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
@@ -85,6 +89,7 @@ def test_recipe_and_weights_path_defaults_and_the_shipped_list_in_refusals():
     assert shipped.recipe("3-regular", 2) == {
         "cell": "lstm",
         "hidden_size": 20,
+        "proposal": "incumbent",
         "epochs": 20,
         "lr": 0.01,
         "seed": 0,
