@@ -298,10 +298,10 @@ def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple
     """
     perm = _entangler_permutation(q, device)
     factors = torch.stack([torch.eye(2, dtype=torch.float64), torch.tensor([[0.0, -1.0], [1.0, 0.0]])])
-    terms = factors[:, None]  # (1 + ..., dim, dim) over the first wire
+    terms = factors  # J_S over the wires so far, S's bits in wire order: (2^k, 2^k, 2^k) after k wires
     for _ in range(q - 1):
-        terms = torch.stack([torch.kron(t, f) for t in terms.reshape(-1, *terms.shape[-2:]) for f in factors])
-    basis = terms.reshape(2**q, 2**q, 2**q)[:, perm.cpu(), :].reshape(2**q, 4**q)
+        terms = torch.stack([torch.kron(t, f) for t in terms for f in factors])
+    basis = terms[:, perm.cpu(), :].reshape(2**q, 4**q)
     return basis.to(dtype=dtype, device=device), -0.5 * z_sign_table(q, dtype, device)[:, perm]
 
 
@@ -360,9 +360,9 @@ def _layer_matrices(
 
     Per layer and sample the 2^q Kronecker coefficients c_S of R = sum_S c_S J_S (built batch last,
     so their products vectorise), then P R for all of them as one product with the fixed ``basis``,
-    written into ``out`` (C B, 4^q) when given (a sequence reuses one buffer: a fresh megabyte-sized
-    result per step costs more in page faults than the product itself), and the phases into
-    ``phases_out`` (C, B, 2^q) when given.
+    written into ``out`` (C B, 4^q) when given (a sequence reuses one buffer: in a profile of QK-LSTM's
+    sequence, a fresh megabyte-sized result per step cost several times the product itself), and the
+    phases into ``phases_out`` (C, B, 2^q) when given.
     """
     batch, chunks, q = theta.shape
     basis, phase_map = _upload_constants(q, theta.dtype, theta.device)
@@ -444,7 +444,8 @@ class _Uploads(torch.autograd.Function):
         dL/dtheta_{c, w} = sum over the layer's passes of <g_k, (-i Y_w / 2) s_k>,
 
     since d e^{ip}/dp = i e^{ip} and dR'_c/dtheta_w = R'_c (-i Y_w / 2); -i Y / 2 is real, so
-    the second sum is 1/2 sum_z (g[bit w = 1] s[bit w = 0] - g[bit w = 0] s[bit w = 1]).
+    the second sum is 1/2 sum_z (g[bit w = 1] s[bit w = 0] - g[bit w = 0] s[bit w = 1])
+    (:func:`_angle_gradients` takes every wire at once).
     One product and one multiply per layer each way, instead of an autograd node per
     gate. The R'_c are built batch-first by one product, the 2^q Kronecker coefficients of each
     layer and sample times the fixed ``basis`` of :func:`_upload_constants` (a BLAS product, where
