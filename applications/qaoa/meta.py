@@ -24,7 +24,8 @@ point evaluated so far, theta*_t (the incumbent), instead of the start:
 reading (theta_t - theta*_t) / s where the residual rule reads (theta_t - theta_0) / s. A step that
 improves moves the anchor, so even a schedule the cell repeats for every problem walks downhill (a
 learned pattern search), where the residual rule's proposals all lie within s of the start. The
-shipped 3-regular initialisers use it (``shipped.RECIPES``; measured in ``benchmarks/RESULTS.md``).
+shipped 3-regular QAOA initialisers use it, DC-QAOA's does not (``shipped.RECIPES``; measured in
+``benchmarks/RESULTS.md``).
 
 ``proposal="absolute"`` is the sequence-model paper's rule: u_t = [theta_t, F~(theta_t),
 F~(theta_t) - F~(theta_{t-1})] from the fixed start theta_0 = 0.1 and
@@ -157,7 +158,7 @@ class MetaOptimizer(nn.Module):
         proposal: ``"residual"`` (corrections around a fitted start rule), ``"incumbent"`` (corrections
             around the best point so far, from the same start rule) or ``"absolute"`` (the sequence-model
             paper's rule); see the module docstring.
-        step_scale: s, the largest correction per parameter of the residual rule (radians).
+        step_scale: s, the largest correction per parameter and step of the residual and incumbent rules (radians).
         problem_features: also feed (n / 20, mean degree / 10), cheap graph features.
         use_delta: also feed the change of the scaled cost since the previous step.
         cell_kwargs: extra arguments for the registry factory.
