@@ -261,14 +261,9 @@ class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
         )
 
 
-def _gates_from_preactivations(pre: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """i, f, g, o from (B, 4, H) pre-activations: sigmoids on i, f, o in one call, g as it is."""
-    i, f, _, o = torch.sigmoid(pre).unbind(1)
-    return i, f, pre[:, 2], o
-
-
 class _LSTMTape:
-    """The LSTM update of a hand-differentiated sequence: its forward, what it stores, its local derivatives.
+    """The LSTM update of a hand-differentiated sequence: its forward step and what it stores for the backward
+    (whose local derivatives :func:`_lstm_local_derivatives` computes from these buffers).
 
     Buffers for L steps of batch B and hidden H: ``gates`` (L, B, 4, H) holds sigmoid(pre) (its g
     slot unused), ``tanh_g`` and ``tanh_c`` (L, B, H), ``cells`` and ``hiddens`` (L + 1, B, H) from
