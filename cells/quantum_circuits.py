@@ -407,8 +407,8 @@ def _angle_gradients(
     with g' = V^dagger g_k and s' = V^dagger s_k in the basis where every J_w is diagonal
     (:func:`_gradient_maps`). In real arithmetic on interleaved (Re, Im) rows each is a multiply of the
     gradients (turned to that basis for theta) with the states' terms, the sum over the passes and a product
-    that sums the pairs with their weights. The states' terms do not depend on the gradient, so a sequence
-    computes them for all its steps at once.
+    that sums the pairs with their weights. The states' terms do not depend on the gradient (a caller that
+    reuses a buffer passes ``out`` to :func:`_state_terms`).
     """
     batch, dim = grads.shape[1], grads.shape[2]
     q, chunks = dim.bit_length() - 1, (grads.shape[0] - 1) // reps

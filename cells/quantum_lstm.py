@@ -488,6 +488,7 @@ class _QKLSTMSequence(torch.autograd.Function):
         width = inputs + hidden
         jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
         v2 = features * features
+        angles = torch.atan(features).view(steps, batch, chunks, q)  # the RY angles, to rebuild the matrices
         d_theta, d_phi = 1 / (1 + v2), 2 * features / (1 + v2 * v2)  # d arctan v / dv, d arctan v^2 / dv
         readout_back = 2.0 * readout.T  # the squares' 2 o folded in
         dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
@@ -504,7 +505,7 @@ class _QKLSTMSequence(torch.autograd.Function):
             dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
             d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
             torch.mm(d_o, overlaps.T, out=grad_parts[layers].view(batch, 2 * dim))
-            rotations, _ = qc._layer_matrices(torch.atan(features[t]).view(batch, chunks, q), None, out=matrices)
+            rotations, _ = qc._layer_matrices(angles[t], None, out=matrices)
             turns, diagonals = rotations.transpose(2, 3).unbind(0), conjugates[t].unbind(0)
             for k in reversed(range(layers)):  # g_k = R'^T (e^{-i p'} * g_{k+1})
                 torch.mul(grads[k + 1], diagonals[k % chunks], out=scratch)
