@@ -35,7 +35,7 @@ __all__ = ["RECIPES", "WEIGHTS", "available", "build", "pretrained", "recipe", "
 WEIGHTS = Path(__file__).with_name("weights")
 
 #: the 3-regular QAOA recipes' settings: Chandarana et al.'s sizes and horizon, and the incumbent proposal
-#: rule (corrections around the best point so far: measured better than the residual rule at p = 2 and 3,
+#: rule (corrections around the best point so far: measured better than the residual rule at p = 2..5,
 #: ``benchmarks/RESULTS.md``). DC-QAOA keeps the residual rule, the one its figures were measured with.
 _THREE_REGULAR = {"train_sizes": (8, 10), "steps": 6, "proposal": "incumbent"}
 

@@ -61,11 +61,14 @@ def _proposal_flags(parser: argparse.ArgumentParser) -> None:
         choices=PROPOSALS,
         default="residual",
         help="residual: corrections around a fitted start rule (default); incumbent: corrections around the best "
-        "point so far, from the same start rule (the shipped 3-regular initialisers' rule); absolute: the "
+        "point so far, from the same start rule (the shipped 3-regular QAOA initialisers' rule); absolute: the "
         "sequence-model paper's theta = pi tanh(head(h)) from 0.1",
     )
     parser.add_argument(
-        "--step-scale", type=positive_float, default=0.5, help="largest residual correction in radians (default 0.5)"
+        "--step-scale",
+        type=positive_float,
+        default=0.5,
+        help="largest correction per step of the residual and incumbent rules, in radians (default 0.5)",
     )
 
 
