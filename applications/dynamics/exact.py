@@ -156,6 +156,9 @@ def as_state_tensor(name: str, states: Any) -> torch.Tensor:
     )
 
 
+_FEW_STATES = 8  # check_states reads up to this many norms one by one
+
+
 def check_states(psi0: torch.Tensor, n_spins: int, *, atol: float = 1e-6) -> torch.Tensor:
     """Validate initial states: complex (B, 2^N) or (2^N,), finite, unit norm; returns them batched."""
     n = _spins(n_spins)
@@ -165,11 +168,16 @@ def check_states(psi0: torch.Tensor, n_spins: int, *, atol: float = 1e-6) -> tor
     batched = psi0 if psi0.dim() == 2 else psi0[None] if psi0.dim() == 1 else None
     if batched is None or batched.shape[1] != 2**n:
         raise ValueError(f"psi0: expected shape (batch, {2**n}) or ({2**n},) for {n} spins, got {tuple(psi0.shape)}")
-    # one reduction serves both checks: a nan or inf amplitude makes its state's norm nan or inf
-    worst = float((torch.linalg.vector_norm(batched, dim=1) - 1).abs().max()) if batched.shape[0] else 0.0
-    if not worst <= atol:
+    # one reduction serves both checks: a nan or inf amplitude makes its state's norm nan or inf (and fails <=).
+    # The norms are taken over (Re, Im) pairs (torch's complex norm took 130 us at B = 256, the real one 8 us);
+    # a few are read as they are, more are reduced to their extremes first (at B = 1 a reduction and its read
+    # cost more than the evolution).
+    norms = torch.linalg.vector_norm(torch.view_as_real(batched), dim=(1, 2))
+    extremes = norms.tolist() if len(norms) <= _FEW_STATES else [float(v) for v in torch.aminmax(norms)]
+    if not all(abs(norm - 1) <= atol for norm in extremes):
         if not torch.isfinite(torch.view_as_real(batched)).all():
             raise ValueError("psi0: expected finite amplitudes, got nan or inf")
+        worst = max(abs(norm - 1) for norm in extremes)
         raise ValueError(f"psi0: expected unit-norm states (|norm - 1| <= {atol:g}), got a deviation of {worst:.3g}")
     return batched
 

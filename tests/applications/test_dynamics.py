@@ -139,6 +139,26 @@ def test_bad_input_is_refused_with_a_named_argument(call, error, message):
         call()
 
 
+@pytest.mark.parametrize("batch", [1, 8, 9, 64])  # the norms are read one by one up to 8 states, reduced above
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (1.0 + 1e-4, r"psi0: expected unit-norm states \(\|norm - 1\| <= 1e-06\), got a deviation of 0.0001"),
+        (1.0 - 1e-4, r"psi0: expected unit-norm states \(\|norm - 1\| <= 1e-06\), got a deviation of 0.0001"),
+        (float("nan"), r"psi0: expected finite amplitudes"),
+        (float("inf"), r"psi0: expected finite amplitudes"),
+    ],
+)
+def test_one_bad_state_in_a_batch_is_found_wherever_it_sits(batch, bad, message):
+    states = random_states(2, batch)
+    dynamics.evolve_exact(states, 2, 1)  # the good batch passes
+    for position in {0, batch // 2, batch - 1}:
+        spoiled = states.clone()
+        spoiled[position] *= bad
+        with pytest.raises(ValueError, match=message):
+            dynamics.evolve_exact(spoiled, 2, 1)
+
+
 # --------------------------------------------------------------------------- metrics on hand-computed cases
 def as_sequence(*states):
     return torch.tensor([list(states)], dtype=torch.complex128)  # (1, T, 2^N)
