@@ -47,7 +47,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     meta = shipped.build("3-regular", 2, dc=True, cell="gru", epochs=3, seed=5)
     ((trained, problems, settings),) = calls
     assert trained is meta and (problems.kind, problems.sizes) == ("3-regular", (8, 10))
-    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "lr": 0.01, "seed": 5}
+    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "batches_per_epoch": 4, "lr": 0.01, "seed": 5}
     torch.manual_seed(5)
     assert _same_bits(meta, shipped.build_meta("gru", p=2, dc=True, hidden_size=20))
     assert meta.proposal == "residual"  # DC-QAOA keeps the default rule; plain 3-regular QAOA uses "incumbent"
@@ -57,6 +57,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
         "hidden_size": 20,
         "proposal": "residual",
         "epochs": 3,
+        "batches_per_epoch": 4,
         "lr": 0.01,
         "seed": 5,
         "kind": "3-regular",
@@ -69,10 +70,14 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     default = shipped.build("erdos-renyi", 1)
     ((_, problems, settings),) = calls
     assert (problems.kind, problems.sizes) == ("erdos-renyi", (6, 7, 8, 9))
-    assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "lr": 0.01, "seed": 0}
+    assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "batches_per_epoch": 4, "lr": 0.01, "seed": 0}
     torch.manual_seed(0)
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
+    calls.clear()
+    deep = shipped.build("3-regular", 5)  # the deep recipes see twice the problems per epoch
+    ((_, _, settings),) = calls
+    assert settings["batches_per_epoch"] == 16 and deep.notes["batches_per_epoch"] == 16
     assert_refusals(
         [
             (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
@@ -91,6 +96,7 @@ def test_recipe_and_weights_path_defaults_and_the_shipped_list_in_refusals():
         "hidden_size": 20,
         "proposal": "incumbent",
         "epochs": 20,
+        "batches_per_epoch": 4,
         "lr": 0.01,
         "seed": 0,
         "kind": "3-regular",
