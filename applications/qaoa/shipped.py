@@ -7,7 +7,7 @@
 
 Every file in ``applications/qaoa/weights/`` is a :meth:`MetaOptimizer.save` file written by
 :func:`build` from one entry of :data:`RECIPES`, with the recipe in its notes. Rebuild them all
-(about 5 minutes on 2 CPU cores) with::
+(several minutes on 2 CPU cores) with::
 
     python -m applications.qaoa.shipped
 
