@@ -75,7 +75,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
     calls.clear()
-    deep = shipped.build("3-regular", 5)  # the deep recipes see twice the problems per epoch
+    deep = shipped.build("3-regular", 5)  # the deep recipes see four times the problems per epoch
     ((_, _, settings),) = calls
     assert settings["batches_per_epoch"] == 16 and deep.notes["batches_per_epoch"] == 16
     assert_refusals(
