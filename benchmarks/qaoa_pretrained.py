@@ -51,13 +51,14 @@ from applications.qaoa import (
     solve,
     two_phase,
 )
+from applications.qaoa.solve import DEFAULT_LR
 from ornn import tables
 
 PHASE_ONE_GOALS = {(1, False): None, (2, False): 0.2, (3, False): 0.5, (4, False): 0.5, (5, False): 0.5, (2, True): 0.3}
 PHASE_TWO_GOAL = {(2, False), (2, True)}  # "Phase II reaches the ansatz optimum on every test graph"
 DC_SECONDS_GOAL = 480.0
 REACHED = 0.001  # within 0.1 points of the ansatz optimum
-SOLVE_STEPS = inspect.signature(solve).parameters["steps"].default  # `solve`'s Phase II: Adam, lr 0.01, 200 steps
+SOLVE_STEPS = inspect.signature(solve).parameters["steps"].default  # `solve`'s Phase II: Adam, 200 steps
 TRANSFER_SLACK = 0.003
 
 
@@ -103,7 +104,9 @@ def _measure(meta: MetaOptimizer, problems: list, base: dict) -> dict:
     phase_one = _errors(problems, result.phase_one_energies.detach())
     phase_two = _errors(problems, result.final_energies.detach())
     # the same Phase I, then Phase II as `solve` runs it by default
-    adam = two_phase(ansatzes, meta, steps=meta.steps, optimizer="adam", phase_two_steps=SOLVE_STEPS)
+    adam = two_phase(
+        ansatzes, meta, steps=meta.steps, optimizer="adam", lr=DEFAULT_LR["adam"], phase_two_steps=SOLVE_STEPS
+    )
     phase_two_adam = _errors(problems, adam.final_energies.detach())
     return dict(
         phase_one=float(phase_one.mean()),
