@@ -300,7 +300,7 @@ def test_the_meta_optimiser_feeds_parameters_scaled_cost_and_its_change():
 
 @pytest.mark.parametrize("proposal", ["residual", "incumbent"])
 def test_the_residual_meta_optimiser_feeds_offset_relative_changes_and_the_horizon(proposal):
-    """Residual rule, input at step t of T: [(theta_t - a_t) / s, k (F~_t - F~_0) / |F~_0|,
+    """Residual and incumbent rules, input at step t of T: [(theta_t - a_t) / s, k (F~_t - F~_0) / |F~_0|,
     k (F~_t - F~_{t-1}) / |F~_0|, k (F~_t - min_{j<=t} F~_j) / |F~_0|, t / T], k = 10, F~ = F / sum|w|;
     theta_{t+1} = a_t + s tanh(head(output_t)), with the anchor a_t = theta_0 (residual) or the best point
     so far, moved only by a strict improvement (incumbent).
