@@ -15,7 +15,9 @@ For every N and batch size B, in the same run:
   does not depend on the weights, so untrained models are timed).
 - the floor of the dense path (N <= 8): one complex (B (steps + 1), 2^N) x (2^N, 2^N) product
   with a real matrix, the last and largest step of ``evolve_exact``'s eigenbasis path, timed
-  on contiguous random inputs of the same shapes in the same run (goal: ours within 1.3x);
+  on contiguous random inputs of the same shapes in the same run (goal: ours within 1.3x), and
+  ``check_states`` alone (the input check every call makes: at one state and small N, a fixed cost of the
+  same order as the floor itself);
 The max |evolve_exact - sesolve| over the timed states is printed as the accuracy check
 (sesolve's default atol 1e-8 / rtol 1e-6 leave ~1e-6; ours is below that at --tol 1e-7).
 Timings are medians of --repeats runs; ours and the floor are timed interleaved.
@@ -51,7 +53,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; {args.steps} steps of dt = 0.002, complex128")
     header = (
         f"{'N':>3} {'B':>5} {'sesolve s':>10} {'ours s':>9} {'path':>7} {'1st call s':>10} {'sesolve/ours':>13} "
-        f"{'max |diff|':>10} {'floor s':>9} {'ours/floor':>10} {'SRU pred s':>11} {'ARNN pred s':>12}"
+        f"{'max |diff|':>10} {'floor s':>9} {'ours/floor':>10} {'check s':>9} {'SRU pred s':>11} {'ARNN pred s':>12}"
     )
     floor_ratios: dict[tuple[int, int], float] = {}
     print(header)
@@ -59,7 +61,7 @@ def main() -> None:
     for n in range(args.spins[0], args.spins[1] + 1):
         first_call = float("nan")
         if n <= DENSE_MAX_SPINS:
-            for cache in (exact._eigensystem, exact._phase_table, exact._propagator_table):
+            for cache in (exact._eigensystem, exact._phase_table, exact._propagator_table, exact._rotation_tables):
                 cache.cache_clear()
             one = haar_states(n, 1, generator=torch.Generator().manual_seed(n))
             start = time.perf_counter()
@@ -80,8 +82,9 @@ def main() -> None:
                 re, im = torch.randn(rows, dim, dtype=torch.float64), torch.randn(rows, dim, dtype=torch.float64)
                 basis = torch.linalg.qr(torch.randn(dim, dim, dtype=torch.float64))[0]
                 runs["floor"] = lambda: torch.complex(re @ basis, im @ basis)
+                runs["check"] = lambda: exact.check_states(psi0, n)  # the input check, part of every call
             timed = interleaved_medians(runs, args.repeats)
-            ours, floor = timed["ours"], timed.get("floor", float("nan"))
+            ours, floor, check = timed["ours"], timed.get("floor", float("nan")), timed.get("check", float("nan"))
             if path == "eig":
                 floor_ratios[(n, batch)] = ours / floor
             diff = float((evolve_exact(sample, n, args.steps, tol=args.tol) - reference).abs().max())
@@ -90,7 +93,7 @@ def main() -> None:
             arnn = median_seconds(lambda: physics.rollout(small, args.steps), 1, warmup=False)
             print(
                 f"{n:>3} {batch:>5} {qutip_s:>10.4f} {ours:>9.4f} {path:>7} {first_call:>10.4f} {qutip_s / ours:>13.1f} "
-                f"{diff:>10.1e} {floor:>9.4f} {ours / floor:>10.2f} {sru:>11.4f} {arnn:>12.4f}",
+                f"{diff:>10.1e} {floor:>9.4f} {ours / floor:>10.2f} {check:>9.6f} {sru:>11.4f} {arnn:>12.4f}",
                 flush=True,
             )
     largest = max(args.batches)

@@ -14,9 +14,10 @@ QuTiP's ``tensor``.
 * :func:`evolve_exact` - all initial states at once. ``method="eig"``: one eigendecomposition
   H = V E V^T (cached), then psi(t_k) = V (e^{-i E t_k} * V^T psi0) for every step, exact at
   each step (no accumulated error); it costs 4^N per state and step. Up to
-  ``PROPAGATOR_MAX_DIM`` amplitudes the propagators of every step of the time grid are cached
-  side by side, so a call is one complex product; above, the coefficients are rotated and
-  multiplied by V in cache-sized blocks, with one real product per block (V is real). ``method="krylov"``: batched Lanczos on the matrix-free H
+  ``PROPAGATOR_MAX_DIM`` amplitudes, and for batches that amortise reading it, the propagators
+  of every step of the time grid are cached side by side, so a call is one complex product;
+  otherwise the coefficients are rotated and multiplied by V in cache-sized blocks, with one
+  real product per block (V is real). ``method="krylov"``: batched Lanczos on the matrix-free H
   (diagonal Z terms times psi plus N bit flips for the X terms, so (N + 1) 2^N per
   product): a Krylov space of dimension ``KRYLOV_DIM`` built from the current states
   serves a window of steps with ||H|| * window <= ``KRYLOV_REACH``, and every step of the window is
@@ -59,6 +60,10 @@ KRYLOV_REACH = 4.0
 #: this Hilbert-space dimension and this many complex entries ((steps + 1) 4^N; 16 MiB in complex128)
 PROPAGATOR_MAX_DIM = 64
 PROPAGATOR_MAX_ENTRIES = 2**20
+#: ... and while the batch amortises reading it: at most this many entries (512 KiB in complex128) per state.
+#: Measured at 100 steps on 2 cores, one state is cheaper through the table up to N = 4 and through the rotations
+#: from N = 5 (where the table is 1.6 MiB), and at N = 6 the two cross near 16 states (``benchmarks/RESULTS.md``)
+PROPAGATOR_ENTRIES_PER_STATE = 2**15
 #: above that, the eigenbasis path works in blocks of this many real numbers (4 MiB in float64 per buffer)
 EIG_BLOCK = 2**19
 
@@ -230,9 +235,15 @@ def evolve_exact(
 
 
 def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
-    """The eigenbasis path: one cached propagator table for small chains, blocked rotations above."""
+    """The eigenbasis path: one cached propagator table for small chains and large enough batches, blocked
+    rotations otherwise."""
     dim, frames = 2**n, steps + 1
-    if dim <= PROPAGATOR_MAX_DIM and frames * dim * dim <= PROPAGATOR_MAX_ENTRIES:
+    entries = frames * dim * dim
+    if (
+        dim <= PROPAGATOR_MAX_DIM
+        and entries <= PROPAGATOR_MAX_ENTRIES
+        and entries <= PROPAGATOR_ENTRIES_PER_STATE * psi0.shape[0]
+    ):
         table = _propagator_table(n, g, h, dt, steps, psi0.dtype, psi0.device)
         return (psi0 @ table).view(psi0.shape[0], frames, dim)
     return _evolve_eig_blocked(psi0, n, steps, dt, g, h)
@@ -267,41 +278,53 @@ def _propagator_table(
     return table.to(dtype=dtype, device=device)
 
 
-def _evolve_eig_blocked(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
-    """psi(t_k) = V (e^{-i E t_k} * V^T psi0) in blocks of about ``EIG_BLOCK`` real numbers.
+@functools.lru_cache(maxsize=16)
+def _rotation_tables(
+    n: int, g: float, h: float, dt: float, steps: int, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The rotation path's constants in the real ``dtype`` of the states: V (complex, for V^T psi0), V^T, and the
+    phases as two (steps + 1, 2, 2^N) tables [cos, -sin] and [sin, cos], so that a [cos, -sin] + b [sin, cos] =
+    [a cos + b sin, b cos - a sin] is the rotated (Re, Im) pair of a + ib."""
+    vectors = _eigensystem(n, g, h)[1].to(device=device, dtype=dtype)
+    cos, sin = _phase_table(n, g, h, dt, steps, dtype, device)
+    first, second = torch.stack([cos, -sin], dim=1), torch.stack([sin, cos], dim=1)
+    return vectors.to(dtype.to_complex()), vectors.T.contiguous(), first, second
 
-    With V^T psi0 = a + ib, the rotated coefficients are (a cos + b sin) + i (b cos - a sin): laid out as
-    (rows, steps, 2, 2^N), both parts come from one multiply and one multiply-add of the stacked pairs
-    [a, b] and [b, -a], then pass through one real product with V^T and one interleaving write into
-    the output. A block's coefficients and product stay in cache between these passes.
+
+def _evolve_eig_blocked(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: float) -> torch.Tensor:
+    """psi(t_k) = V (e^{-i E t_k} * V^T psi0), rotating the coefficients in blocks of about ``EIG_BLOCK`` reals.
+
+    With V^T psi0 = a + ib, the rotated coefficients, laid out as (rows, steps, 2, 2^N), are one multiply and
+    one multiply-add with the cached tables; they pass through one real product with V^T and one interleaving
+    write into the output. A block's coefficients and product stay in cache between these passes. A batch
+    that fits one block costs five kernels (the floor's dense product of the same shape costs three).
     """
-    energies, vectors = _eigensystem(n, g, h)
     real = psi0.dtype.to_real()
-    vectors = vectors.to(device=psi0.device, dtype=real)
-    cos, sin = (table[:, None] for table in _phase_table(n, g, h, dt, steps, real, psi0.device))  # (S, 1, 2^N)
-    a = psi0.real.to(real) @ vectors  # V^T psi0 = a + ib, (B, 2^N)
-    b = psi0.imag.to(real) @ vectors
-    pairs = torch.stack([a, b], dim=1)[:, None]  # (B, 1, 2, 2^N)
-    swapped = torch.stack([b, -a], dim=1)[:, None]
-    vt = vectors.T.contiguous()
+    complex_vectors, vt, first_table, second_table = _rotation_tables(n, g, h, dt, steps, real, psi0.device)
     batch, frames, dim = psi0.shape[0], steps + 1, 2**n
+    a, b = (part.view(batch, 1, 1, dim) for part in torch.view_as_real(psi0 @ complex_vectors).unbind(-1))
+    per_trajectory = 2 * frames * dim
+    if batch * per_trajectory <= EIG_BLOCK:  # one block: no slicing
+        rotated = torch.mul(a, first_table).addcmul_(b, second_table)
+        return torch.complex(*torch.mm(rotated.view(-1, dim), vt).view(batch, frames, 2, dim).unbind(2))
     out = psi0.new_empty(batch, frames, dim)
     # a block is `rows` whole trajectories, or `span` steps of one trajectory when one exceeds a block
-    per_trajectory = 2 * frames * dim
     rows = max(1, EIG_BLOCK // per_trajectory)
     span = frames if per_trajectory <= EIG_BLOCK else max(1, EIG_BLOCK // (2 * dim))
-    coefficients = psi0.new_empty(rows * span * 2 * dim, dtype=real)
-    products = torch.empty_like(coefficients)
+    rotated_buffer = psi0.new_empty(rows * span * 2 * dim, dtype=real)
+    product_buffer = torch.empty_like(rotated_buffer)
     for first in range(0, batch, rows):
         last = min(batch, first + rows)
         for start in range(0, frames, span):
             stop = min(frames, start + span)
             shape = (last - first, stop - start, 2, dim)
             size = math.prod(shape)
-            rotated, product = coefficients[:size].view(shape), products[:size].view(shape)
-            torch.mul(pairs[first:last], cos[start:stop], out=rotated).addcmul_(swapped[first:last], sin[start:stop])
+            rotated, product = rotated_buffer[:size].view(shape), product_buffer[:size].view(shape)
+            torch.mul(a[first:last], first_table[start:stop], out=rotated).addcmul_(
+                b[first:last], second_table[start:stop]
+            )
             torch.mm(rotated.view(-1, dim), vt, out=product.view(-1, dim))
-            torch.complex(product[:, :, 0], product[:, :, 1], out=out[first:last, start:stop])
+            torch.complex(*product.unbind(2), out=out[first:last, start:stop])
     return out
 
 

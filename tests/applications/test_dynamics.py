@@ -66,6 +66,23 @@ def test_every_eigenbasis_path_equals_the_matrix_exponential(monkeypatch, table_
     assert (single.to(torch.complex128) - expected).abs().max() < 1e-5  # float32 products over 8 terms
 
 
+def test_the_propagator_table_is_built_only_for_a_batch_that_amortises_it(monkeypatch):
+    """Reading the table costs (steps + 1) 4^N entries, whatever the batch: a batch too small to amortise that
+    takes the rotation path (and equals the table's result), a larger one takes the table."""
+    from applications.dynamics import exact
+
+    monkeypatch.setattr(exact, "PROPAGATOR_ENTRIES_PER_STATE", 11 * 64 // 4)  # N = 3, 10 steps: 4 states or more
+    exact._propagator_table.cache_clear()
+    psi0 = random_states(3, 4, seed=3)
+    rotated = torch.cat(
+        [dynamics.evolve_exact(psi0[:3], 3, 10, dt=0.05), dynamics.evolve_exact(psi0[3], 3, 10, dt=0.05)[None]]
+    )
+    assert exact._propagator_table.cache_info().currsize == 0
+    tabled = dynamics.evolve_exact(psi0, 3, 10, dt=0.05)
+    assert exact._propagator_table.cache_info().currsize == 1
+    assert (rotated - tabled).abs().max() < 1e-13  # two orders of float64 products over 8 terms
+
+
 def test_the_cached_propagator_table_is_not_reachable_through_a_result():
     psi0 = random_states(2, 3)
     first = dynamics.evolve_exact(psi0, 2, 6)
