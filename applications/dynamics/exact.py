@@ -61,8 +61,9 @@ KRYLOV_REACH = 4.0
 PROPAGATOR_MAX_DIM = 64
 PROPAGATOR_MAX_ENTRIES = 2**20
 #: ... and while the batch amortises reading it: at most this many entries (512 KiB in complex128) per state.
-#: Measured at 100 steps on 2 cores, one state is cheaper through the table up to N = 4 and through the rotations
-#: from N = 5 (where the table is 1.6 MiB), and at N = 6 the two cross near 16 states (``benchmarks/RESULTS.md``)
+#: Measured at 100 steps, one thread, against the floor: one state at N = 4 costs 1.1-2.0x through the table and
+#: 2.8-4.3x through the rotations, at N = 6 4.9-6.4x and 1.5-2.9x; at N = 6 the two cross between 16 states
+#: (rotations ahead) and 64 (table ahead), and this rule switches at 13 (``benchmarks/RESULTS.md``)
 PROPAGATOR_ENTRIES_PER_STATE = 2**15
 #: above that, the eigenbasis path works in blocks of this many real numbers (4 MiB in float64 per buffer)
 EIG_BLOCK = 2**19
@@ -302,7 +303,8 @@ def _evolve_eig_blocked(psi0: torch.Tensor, n: int, steps: int, dt: float, g: fl
     real = psi0.dtype.to_real()
     complex_vectors, vt, first_table, second_table = _rotation_tables(n, g, h, dt, steps, real, psi0.device)
     batch, frames, dim = psi0.shape[0], steps + 1, 2**n
-    a, b = (part.view(batch, 1, 1, dim) for part in torch.view_as_real(psi0 @ complex_vectors).unbind(-1))
+    # V^T psi0 = a + ib as two contiguous (B, 1, 1, 2^N) blocks: they broadcast against the (steps, 2, 2^N) tables
+    a, b = torch.view_as_real(psi0 @ complex_vectors).movedim(-1, 0).contiguous().view(2, batch, 1, 1, dim)
     per_trajectory = 2 * frames * dim
     if batch * per_trajectory <= EIG_BLOCK:  # one block: no slicing
         rotated = torch.mul(a, first_table).addcmul_(b, second_table)
