@@ -72,6 +72,15 @@ def _proposal_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _batches_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--batches-per-epoch",
+        type=positive_int,
+        default=4,
+        help="batches of problems per epoch (default 4; the shipped 3-regular QAOA initialisers train on 16)",
+    )
+
+
 def _phase_two_flags(parser: argparse.ArgumentParser, *, optimizer: str, steps: int, lr: Optional[float]) -> None:
     parser.add_argument(
         "--optimizer", choices=tuple(DEFAULT_LR), default=optimizer, help=f"Phase II optimiser (default {optimizer})"
@@ -106,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", type=positive_int, default=20)
     train.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     train.add_argument("--epochs", type=positive_int, default=20)
+    _batches_flag(train)
     train.add_argument("--lr", type=positive_float, default=0.01)
     _proposal_flags(train)
     train.add_argument("--loss", choices=tuple(LOSSES), default="best", help="meta-training loss (default best)")
@@ -170,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         help="feed parameters and cost only (the sequence-model paper's input of size 3 at p = 1)",
     )
     compare.add_argument("--epochs", type=positive_int, default=20)
+    _batches_flag(compare)
     compare.add_argument("--train-sizes", type=positive_int, nargs="+", default=[6, 7, 8, 9])
     compare.add_argument("--test-sizes", type=positive_int, nargs="+", default=[10, 11, 12, 13, 14])
     compare.add_argument("--per-size", type=positive_int, default=5)
@@ -211,6 +222,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             seed=args.seed,
             cells=tuple(args.cells),
             epochs=args.epochs,
+            batches_per_epoch=args.batches_per_epoch,
             train_sizes=tuple(args.train_sizes),
             test_sizes=tuple(args.test_sizes),
             test_per_size=args.per_size,
@@ -325,6 +337,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
             dc=args.dc,
             steps=args.steps,
             epochs=args.epochs,
+            batches_per_epoch=args.batches_per_epoch,
             lr=args.lr,
             loss=args.loss,
             seed=args.seed,

@@ -245,8 +245,9 @@ def test_the_train_command_defaults_are_meta_trains():
 
     defaults = {k: v.default for k, v in inspect.signature(meta_train).parameters.items()}
     args = command._parser().parse_args(["train"])
-    assert (args.epochs, args.lr, args.steps, args.batch, args.loss) == (
+    assert (args.epochs, args.batches_per_epoch, args.lr, args.steps, args.batch, args.loss) == (
         defaults["epochs"],
+        defaults["batches_per_epoch"],
         defaults["lr"],
         defaults["steps"],
         defaults["batch_size"],
