@@ -61,9 +61,9 @@ KRYLOV_REACH = 4.0
 PROPAGATOR_MAX_DIM = 64
 PROPAGATOR_MAX_ENTRIES = 2**20
 #: ... and while the batch amortises reading it: at most this many entries (512 KiB in complex128) per state.
-#: Measured at 100 steps, one thread, against the floor: one state at N = 4 costs 1.1-2.0x through the table and
-#: 2.8-4.3x through the rotations, at N = 6 4.9-6.4x and 1.5-2.9x; at N = 6 the two cross between 16 states
-#: (rotations ahead) and 64 (table ahead), and this rule switches at 13 (``benchmarks/RESULTS.md``)
+#: Measured at 100 steps against the floor (one and two threads): one state at N = 4 costs 0.9-2.0x through the
+#: table and 2.8-4.3x through the rotations, at N = 6 4.9-6.4x and 1.5-2.9x; at N = 6 the two cross between 16
+#: states (rotations ahead) and 64 (table ahead), and this rule switches at 13 (``benchmarks/RESULTS.md``)
 PROPAGATOR_ENTRIES_PER_STATE = 2**15
 #: above that, the eigenbasis path works in blocks of this many real numbers (4 MiB in float64 per buffer)
 EIG_BLOCK = 2**19
