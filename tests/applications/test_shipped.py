@@ -36,6 +36,11 @@ def test_the_train_command_with_the_recipes_flags_trains_the_same_bits(tmp_path,
     from ornn_cli.main import main
 
     settings = shipped.recipe("3-regular", 1)
+    # a recipe key without a flag below fails here (dc is False: the --dc switch stays off)
+    assert set(settings) == {
+        "kind", "p", "dc", "steps", "cell", "hidden_size", "proposal", "batches_per_epoch", "lr", "seed", "epochs",
+        "train_sizes",
+    }  # fmt: skip
     flags = {
         "--kind": settings["kind"],
         "--p": settings["p"],
