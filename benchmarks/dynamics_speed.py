@@ -61,7 +61,7 @@ def main() -> None:
     for n in range(args.spins[0], args.spins[1] + 1):
         first_call = float("nan")
         if n <= DENSE_MAX_SPINS:
-            for cache in (exact._eigensystem, exact._phase_table, exact._propagator_table, exact._rotation_tables):
+            for cache in (exact._eigensystem, exact._propagator_table, exact._rotation_tables):
                 cache.cache_clear()
             one = haar_states(n, 1, generator=torch.Generator().manual_seed(n))
             start = time.perf_counter()

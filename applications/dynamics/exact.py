@@ -250,15 +250,12 @@ def _evolve_eig(psi0: torch.Tensor, n: int, steps: int, dt: float, g: float, h: 
     return _evolve_eig_blocked(psi0, n, steps, dt, g, h)
 
 
-@functools.lru_cache(maxsize=16)
-def _phase_table(
-    n: int, g: float, h: float, dt: float, steps: int, dtype: torch.dtype, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos(E t_k) and sin(E t_k) for k = 0..steps, (steps + 1, 2^N) each, angles formed in float64."""
-    energies = _eigensystem(n, g, h)[0].to(device)
-    times = dt * torch.arange(steps + 1, dtype=torch.float64, device=device)
-    angles = times[:, None] * energies[None, :]
-    return torch.cos(angles).to(dtype), torch.sin(angles).to(dtype)
+def _phase_table(n: int, g: float, h: float, dt: float, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos(E t_k) and sin(E t_k) for k = 0..steps, (steps + 1, 2^N) each, in float64 on the CPU: the input of
+    both cached tables below (not cached itself)."""
+    times = dt * torch.arange(steps + 1, dtype=torch.float64)
+    angles = times[:, None] * _eigensystem(n, g, h)[0][None, :]
+    return torch.cos(angles), torch.sin(angles)
 
 
 @functools.lru_cache(maxsize=8)  # at most 16 MiB each
@@ -272,7 +269,7 @@ def _propagator_table(
     final (B, steps + 1, 2^N) layout; for small 2^N this beats rotating coefficients, which costs
     several memory passes per amplitude against a product of only 2^N multiply-adds.
     """
-    cos, sin = _phase_table(n, g, h, dt, steps, torch.float64, torch.device("cpu"))
+    cos, sin = _phase_table(n, g, h, dt, steps)
     phases = torch.complex(cos, -sin)  # e^{-i E t_k}
     basis = _eigensystem(n, g, h)[1].to(torch.complex128)
     table = torch.einsum("kl,tl,jl->ktj", basis, phases, basis).reshape(2**n, -1)
@@ -287,8 +284,8 @@ def _rotation_tables(
     phases as two (steps + 1, 2, 2^N) tables [cos, -sin] and [sin, cos], so that a [cos, -sin] + b [sin, cos] =
     [a cos + b sin, b cos - a sin] is the rotated (Re, Im) pair of a + ib."""
     vectors = _eigensystem(n, g, h)[1].to(device=device, dtype=dtype)
-    cos, sin = _phase_table(n, g, h, dt, steps, dtype, device)
-    first, second = torch.stack([cos, -sin], dim=1), torch.stack([sin, cos], dim=1)
+    cos, sin = _phase_table(n, g, h, dt, steps)
+    first, second = (torch.stack(pair, dim=1).to(device=device, dtype=dtype) for pair in ((cos, -sin), (sin, cos)))
     return vectors.to(dtype.to_complex()), vectors.T.contiguous(), first, second
 
 
