@@ -122,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", nargs="*", default=[], help="train these cells (default: the shipped files)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (with --cells)")
-    parser.add_argument("--p", type=int, nargs="+", default=[1, 2, 3, 4, 5], help="QAOA depths")
+    parser.add_argument("--p", type=int, nargs="*", default=[1, 2, 3, 4, 5], help="QAOA depths (none: DC-QAOA only)")
     parser.add_argument("--dc-p", type=int, nargs="*", default=[2], help="DC-QAOA depths")
     parser.add_argument("--graphs", type=int, default=16)
     parser.add_argument("--transfer-sizes", type=int, nargs="*", default=[12, 14, 16, 18, 20])

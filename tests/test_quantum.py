@@ -51,6 +51,33 @@ def test_pauli_rotations_match_qutip_expm(psi, data):
     assert close(ours.numpy(), reference)
 
 
+@settings(max_examples=40)
+@given(psi=states(n=st.integers(1, 7)), data=st.data())
+def test_pauli_table_applies_the_string_bit_for_bit(psi, data):
+    """state[:, index] * phase is apply_pauli exactly: every factor is +-1 or +-i, so no rounding can differ."""
+    n = q.num_wires(psi)
+    k = data.draw(st.integers(1, min(n, 3)))
+    wires = data.draw(st.permutations(range(n)))[:k]
+    pauli = "".join(data.draw(st.lists(st.sampled_from("IXYZ"), min_size=k, max_size=k)))
+    index, phase = q.pauli_table(pauli, wires, n)
+    assert index.dtype == torch.int64 and phase.dtype == torch.complex128
+    assert torch.equal(psi[:, index] * phase, q.apply_pauli(psi, pauli, wires))
+    assert sorted(index.tolist()) == list(range(2**n))  # a permutation of the basis
+
+
+def test_pauli_table_by_hand_and_its_refusals():
+    # Z_0 Y_1 on |z0 z1>: Y|0> = i|1>, Y|1> = -i|0>, then Z_0 signs by the first bit
+    index, phase = q.pauli_table("ZY", (0, 1), 2, dtype=torch.complex64)
+    assert index.tolist() == [1, 0, 3, 2]
+    assert phase.tolist() == [-1j, 1j, 1j, -1j] and phase.dtype == torch.complex64
+    with pytest.raises(TypeError, match=r"dtype: expected complex64 or complex128, got torch.float64"):
+        q.pauli_table("Z", (0,), 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"wires: expected integers in \[0, 2\), got \(2,\)"):
+        q.pauli_table("Z", (2,), 2)
+    with pytest.raises(ValueError, match=r"pauli: expected a non-empty string over I, X, Y, Z, got 'Q'"):
+        q.pauli_table("Q", (0,), 2)
+
+
 @settings(max_examples=30)
 @given(psi=states(), data=st.data())
 def test_single_qubit_gates_match_qutip(psi, data):

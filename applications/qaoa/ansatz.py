@@ -32,7 +32,7 @@ import torch
 
 from ornn import _checks, quantum
 
-from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
+from .circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation, pauli_rotation
 from .problems import Problem
 
 __all__ = ["QAOA", "DCQAOA", "BatchedQAOA", "CD_POOL", "make_ansatz", "parameter_count"]
@@ -62,12 +62,14 @@ class QAOA:
         self.device = torch.device("cpu") if device is None else _checks.device("device", device)
         self._cost = problem.cost.to(dtype=self.real_dtype, device=self.device)
         self._cost_rotation_cache: dict[int, Rotation] = {}
+        self._extra_rotation_cache: dict[int, list[Rotation]] = {}
 
     def to(self, device) -> "QAOA":
         """Move the ansatz (its cost diagonal and cached rotations) to ``device``, in place; returns self."""
         self.device = _checks.device("device", device)
         self._cost = self._cost.to(self.device)
         self._cost_rotation_cache = {}
+        self._extra_rotation_cache = {}
         return self
 
     @property
@@ -111,7 +113,9 @@ class QAOA:
         for k in range(self.p):
             base = self.layer_size * k
             out.append(self._cost_rotation(base))
-            out.extend(self._extra_rotations(base))
+            if base not in self._extra_rotation_cache:  # built once per ansatz (DC-QAOA's tables)
+                self._extra_rotation_cache[base] = self._extra_rotations(base)
+            out.extend(self._extra_rotation_cache[base])
             out.append(Rotation("x_all", base + 1))
         return out
 
@@ -148,10 +152,14 @@ class DCQAOA(QAOA):
         self.cd = cd
 
     def _extra_rotations(self, base: int) -> list[Rotation]:
-        letters = CD_POOL[self.cd]
-        if len(letters) == 1:
-            return [Rotation("pauli", base + 2, 0.5, pauli=letters, wires=(w,)) for w in range(self.n)]
-        return [Rotation("pauli", base + 2, w / 2, pauli=letters, wires=(i, j)) for i, j, w in self.problem.terms]
+        letters, n = CD_POOL[self.cd], self.n
+        terms = (
+            [((w,), 1.0) for w in range(n)] if len(letters) == 1 else [((i, j), w) for i, j, w in self.problem.terms]
+        )
+        return [
+            pauli_rotation(base + 2, letters, wires, n, c / 2, dtype=self.dtype, device=self.device)
+            for wires, c in terms
+        ]
 
     def __repr__(self) -> str:
         return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"

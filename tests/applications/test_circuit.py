@@ -7,7 +7,8 @@ Tolerance 1e-12 in complex128: a few hundred floating-point operations per ampli
 import pytest
 import torch
 
-from applications.qaoa.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation
+from applications.qaoa import circuit
+from applications.qaoa.circuit import Rotation, circuit_expectation, circuit_state, diagonal_rotation, pauli_rotation
 from ornn import quantum as q
 
 from ..helpers import assert_refusals
@@ -169,3 +170,71 @@ def test_diagonal_rotation_compresses_up_to_max_levels_inclusive():
     # the default bound is 4,096 levels: 4,096 distinct values are compressed, 4,097 are not
     assert diagonal_rotation(0, torch.arange(8192, dtype=torch.float64) % 4096).levels.numel() == 4096
     assert diagonal_rotation(0, torch.arange(8192, dtype=torch.float64) % 4097).levels is None
+
+
+@pytest.mark.parametrize("layers", [1, 3])  # 8 rotations keep their states; 24 undo psi in the backward pass
+def test_tabulated_pauli_rotations_give_the_plain_ones_bits(layers):
+    """A DC-QAOA-like circuit (cost, five ZY terms sharing one angle, mixer per layer) through pauli_rotation's
+    gather tables gives the energies and adjoint gradients of plain 'pauli' rotations bit for bit (the tables'
+    factors are exact and the shared cos/sin are the ones each term computed), and both equal autograd through
+    circuit_state to 1e-12.
+
+    Catches: a wrong phase or flip in the tables, and shared factors reused across a different angle or sign.
+    """
+    n, edges = 5, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]
+    generator = torch.Generator().manual_seed(layers)
+    cost = torch.randint(0, 5, (2**n,), generator=generator).double()
+    params = torch.randn(2, 3 * layers, generator=generator, dtype=torch.float64, requires_grad=True)
+    initial = q.plus_state(n, dtype=torch.complex128)
+
+    def layer(k, tabulated):
+        make = (
+            (lambda i, j: pauli_rotation(3 * k + 2, "ZY", (i, j), n, 0.5))
+            if tabulated
+            else (lambda i, j: Rotation("pauli", 3 * k + 2, 0.5, pauli="ZY", wires=(i, j)))
+        )
+        return [diagonal_rotation(3 * k, cost), *(make(i, j) for i, j in edges), Rotation("x_all", 3 * k + 1)]
+
+    results = []
+    for tabulated in (True, False):
+        rotations = [rot for k in range(layers) for rot in layer(k, tabulated)]
+        assert all((rot.pauli_index is not None) == tabulated for rot in rotations if rot.kind == "pauli")
+        energy = circuit_expectation(initial, rotations, params, cost)
+        results.append((energy.detach(), *torch.autograd.grad(energy.sum(), params)))
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+    reference = q.expectation_diagonal(circuit_state(initial, rotations, params), cost)
+    assert torch.allclose(results[0][0], reference, atol=1e-12)
+    assert torch.allclose(results[0][1], torch.autograd.grad(reference.sum(), params)[0], atol=1e-12)
+
+
+def test_pauli_rotation_tabulates_small_registers_only_and_tables_must_fit_the_state(monkeypatch):
+    assert pauli_rotation(0, "ZY", (0, 1), circuit.PAULI_TABLE_WIRES).pauli_index is not None
+    monkeypatch.setattr(circuit, "PAULI_TABLE_WIRES", 2)
+    plain = pauli_rotation(0, "ZY", (0, 1), 3, 0.5)
+    assert plain.pauli_index is None and plain.pauli_phase is None and plain.coefficient == 0.5
+    tabulated = pauli_rotation(0, "ZY", (0, 1), 2, dtype=torch.complex64)
+    assert tabulated.pauli_phase.dtype == torch.complex64
+    initial = q.plus_state(2, dtype=torch.complex128)
+    params = torch.zeros(1, 1, dtype=torch.float64)
+    assert_refusals(
+        [
+            (
+                lambda: circuit_expectation(initial, [tabulated], params, torch.zeros(4, dtype=torch.float64)),
+                ValueError,
+                r"rotations: a 'ZY' rotation's tables are \(4,\) torch.complex64 on cpu, expected the state's "
+                r"\(4,\) torch.complex128 on cpu",
+            )
+        ],
+        regex=True,
+    )
+
+
+def test_dc_ansatz_tables_follow_its_dtype_and_are_rebuilt_after_to():
+    from applications.qaoa import DCQAOA, random_regular_maxcut
+
+    ansatz = DCQAOA(random_regular_maxcut(6, seed=2), 2, dtype=torch.complex64)
+    terms = [rot for rot in ansatz.rotations() if rot.kind == "pauli"]
+    assert len(terms) == 2 * 9 and all(rot.pauli_phase.dtype == torch.complex64 for rot in terms)
+    assert ansatz.rotations()[1] is terms[0]  # built once per ansatz
+    ansatz.to("cpu")
+    assert ansatz.rotations()[1] is not terms[0]
