@@ -1,6 +1,6 @@
 """QAOA and DC-QAOA: problems, ansatz, circuits, optimisers, baselines, metrics and learned initialisers."""
 
-from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA, make_ansatz, parameter_count
+from .ansatz import CD_POOL, DCQAOA, QAOA, BatchedQAOA, make_ansatz, parameter_count, stacked_energy
 from .baselines import (
     FIXED_ANGLES_3_REGULAR,
     DegreeRule,
@@ -49,6 +49,7 @@ __all__ = [
     "QAOA",
     "DCQAOA",
     "BatchedQAOA",
+    "stacked_energy",
     "CD_POOL",
     "make_ansatz",
     "parameter_count",

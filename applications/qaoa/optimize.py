@@ -18,7 +18,7 @@ import torch
 from ornn import _checks
 from ornn.training import OPTIMIZERS, make_optimizer
 
-from .ansatz import QAOA
+from .ansatz import QAOA, stacked_energy
 
 __all__ = ["OptimizationResult", "optimize", "batch_energy"]
 
@@ -71,7 +71,19 @@ def batch_energy(ansatzes: Union[QAOA, Sequence[QAOA]], params: torch.Tensor) ->
         raise ValueError(
             f"params: expected one row per ansatz, shape ({len(ansatzes)}, num_params), got {tuple(params.shape)}"
         )
-    return torch.stack([a.energy(row) for a, row in zip(ansatzes, params)])
+    # ansatzes that stack (DC-QAOA) run one circuit per group of equal shape; the others one per problem
+    groups: dict = {}
+    for b, a in enumerate(ansatzes):
+        key = a.stack_key()
+        groups.setdefault(b if key is None else key, []).append(b)
+    energies: list = [None] * len(ansatzes)
+    for rows in groups.values():
+        if len(rows) == 1:
+            energies[rows[0]] = ansatzes[rows[0]].energy(params[rows[0]])
+            continue
+        for b, energy in zip(rows, stacked_energy([ansatzes[b] for b in rows], params[rows])):
+            energies[b] = energy
+    return torch.stack(energies)
 
 
 def optimize(

@@ -1,5 +1,7 @@
 """The optimisation loop and the initialisation baselines."""
 
+import sys
+
 import networkx as nx
 import pytest
 import torch
@@ -227,6 +229,71 @@ def test_optimization_result_properties_on_a_trajectory_written_here():
             (
                 lambda: qaoa.batch_energy(ansatzes, rows[0]),
                 "params: expected one row per ansatz, shape (2, num_params), got (2,)",
+            ),
+        ],
+        ValueError,
+    )
+
+
+def test_batch_energy_stacks_dc_problems_of_one_shape_and_equals_them_one_by_one(monkeypatch):
+    """DC-QAOA problems of one size, depth and term coefficients run as one stacked circuit; a different size
+    and a weighted graph (other coefficients) run in their own groups. Energies and adjoint gradients equal the
+    per-problem ones to 1e-12 (the stacked mixer rounds row-wise; a few hundred operations per amplitude in
+    float64); the stacked circuit through circuit_state's autograd equals them too.
+
+    Catches: a row paired with another row's tables or cost, and a group merged across shapes.
+    """
+    from applications.qaoa import ansatz as ansatz_module
+    from applications.qaoa.circuit import circuit_state, stack_circuits
+    from ornn import quantum
+
+    weighted = nx.cycle_graph(8)
+    nx.set_edge_attributes(weighted, {e: 0.5 + i / 8 for i, e in enumerate(weighted.edges)}, "weight")
+    problems = [qaoa.random_regular_maxcut(8, seed=1), qaoa.random_regular_maxcut(6, seed=2)]
+    problems += [MaxCut(weighted), qaoa.random_regular_maxcut(8, seed=3), qaoa.random_regular_maxcut(8, seed=4)]
+    ansatzes = [DCQAOA(problem, 2) for problem in problems]
+    calls = []
+    real = ansatz_module.stacked_energy
+    optimize_module = sys.modules["applications.qaoa.optimize"]  # the package's `optimize` is the function
+    monkeypatch.setattr(
+        optimize_module, "stacked_energy", lambda group, rows: calls.append(len(group)) or real(group, rows)
+    )
+    rows = torch.randn(5, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64, requires_grad=True)
+    energies = qaoa.batch_energy(ansatzes, rows)
+    assert calls == [3]  # the three unweighted n = 8 graphs; n = 6 and the weighted cycle run alone
+    (grads,) = torch.autograd.grad(energies.sum(), rows)
+    one_by_one = torch.stack([a.energy(row) for a, row in zip(ansatzes, rows)])
+    (expected,) = torch.autograd.grad(one_by_one.sum(), rows)
+    assert torch.allclose(energies, one_by_one, atol=1e-12) and torch.allclose(grads, expected, atol=1e-12)
+    group = [ansatzes[i] for i in (0, 3, 4)]
+    stacked = stack_circuits([a.rotations() for a in group])
+    initial = quantum.plus_state(8, dtype=torch.complex128)
+    reference = quantum.expectation_diagonal(
+        circuit_state(initial, stacked, rows[[0, 3, 4]]), torch.stack([a.problem.cost for a in group])
+    )
+    assert torch.allclose(reference, one_by_one[[0, 3, 4]], atol=1e-12)
+    # circuits of another shape do not stack, and stacked_energy says why it refuses
+    assert stack_circuits([ansatzes[0].rotations(), ansatzes[2].rotations()]) is None
+    assert stack_circuits([ansatzes[0].rotations(), ansatzes[0].rotations()[:-1]]) is None
+    plain = [
+        r if r.kind != "pauli" else qaoa.circuit.Rotation("pauli", r.param, r.coefficient, pauli="ZY", wires=r.wires)
+        for r in ansatzes[0].rotations()
+    ]
+    assert stack_circuits([plain, ansatzes[3].rotations()]) is None
+    assert QAOA(problems[0], 2).stack_key() is None
+    assert_refusals(
+        [
+            (
+                lambda: qaoa.stacked_energy(ansatzes[:2], rows[:2]),
+                "ansatzes: expected one class, size, depth, dtype and device to stack, got a mix",
+            ),
+            (
+                lambda: qaoa.stacked_energy([ansatzes[0], ansatzes[2]], rows[:2]),
+                "ansatzes: expected circuits that stack (the same rotations up to the problems' data)",
+            ),
+            (
+                lambda: qaoa.stacked_energy(group, rows[:2]),
+                "params: expected one row per ansatz, (3, num_params), got (2, 6)",
             ),
         ],
         ValueError,
