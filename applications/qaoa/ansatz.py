@@ -135,9 +135,10 @@ class QAOA:
 
     def stack_key(self) -> Optional[tuple]:
         """What ansatzes must share to run as one stacked circuit in ``batch_energy`` (None: this one runs alone)."""
-        if not self.stacks_problems:
-            return None
-        coefficients = tuple(rot.coefficient for rot in self.rotations())
+        rotations = self.rotations() if self.stacks_problems else []
+        if not rotations or any(rot.kind == "pauli" and rot.pauli_index is None for rot in rotations):
+            return None  # Pauli strings stack through their tables, which large registers do not carry
+        coefficients = tuple(rot.coefficient for rot in rotations)
         return (type(self), self.n, self.p, self.dtype, self.device, coefficients)
 
     def _cost_rotation(self, param: int) -> Rotation:

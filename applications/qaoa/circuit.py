@@ -17,6 +17,12 @@ undoing one rotation at a time on lambda. Circuits of up to ``STORED_STATES`` ro
 psi_j from the forward pass; longer ones undo psi as well, so memory stays at a few states
 whatever the depth. The mixer acts on
 groups of wires with one Kronecker-power matrix product per group.
+
+A Pauli string permutes the basis up to a phase of +-1 or +-i, so a 'pauli' rotation built by
+:func:`pauli_rotation` carries a gather table and a phase table and applies P psi in two kernels,
+and the terms of one counterdiabatic layer (one parameter) share their cos and sin. Circuits that
+differ only in their problem's data (DC-QAOA on graphs of one size) stack into one circuit over a
+(B, 2^n) state (:func:`stack_circuits`), so a batch of problems costs one pass instead of B.
 """
 
 from __future__ import annotations

@@ -281,6 +281,12 @@ def test_batch_energy_stacks_dc_problems_of_one_shape_and_equals_them_one_by_one
     ]
     assert stack_circuits([plain, ansatzes[3].rotations()]) is None
     assert QAOA(problems[0], 2).stack_key() is None
+    monkeypatch.setattr(qaoa.circuit, "PAULI_TABLE_WIRES", 7)  # registers above it carry no tables: no stacking
+    untabled = [DCQAOA(problems[i], 2) for i in (0, 3)]
+    assert untabled[0].stack_key() is None
+    calls.clear()
+    assert torch.allclose(qaoa.batch_energy(untabled, rows[[0, 3]]), one_by_one[[0, 3]], atol=1e-12)
+    assert calls == []
     assert_refusals(
         [
             (
