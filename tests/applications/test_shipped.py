@@ -78,7 +78,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     meta = shipped.build("3-regular", 2, dc=True, cell="gru", epochs=3, seed=5)
     ((trained, problems, settings),) = calls
     assert trained is meta and (problems.kind, problems.sizes) == ("3-regular", (8, 10))
-    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "batches_per_epoch": 4, "lr": 0.01, "seed": 5}
+    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "batches_per_epoch": 16, "lr": 0.01, "seed": 5}
     torch.manual_seed(5)
     assert _same_bits(meta, shipped.build_meta("gru", p=2, dc=True, hidden_size=20))
     assert meta.proposal == "residual"  # DC-QAOA keeps the default rule; plain 3-regular QAOA uses "incumbent"
@@ -88,7 +88,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
         "hidden_size": 20,
         "proposal": "residual",
         "epochs": 3,
-        "batches_per_epoch": 4,
+        "batches_per_epoch": 16,
         "lr": 0.01,
         "seed": 5,
         "kind": "3-regular",
@@ -106,7 +106,7 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
     calls.clear()
-    deep = shipped.build("3-regular", 5)  # every 3-regular QAOA recipe sees four times the problems per epoch
+    deep = shipped.build("3-regular", 5)  # every 3-regular recipe sees four times the problems per epoch
     ((_, _, settings),) = calls
     assert settings["batches_per_epoch"] == 16 and deep.notes["batches_per_epoch"] == 16
     assert_refusals(
