@@ -106,6 +106,10 @@ class Rotation:
             raise ValueError(f"kind: expected 'diagonal', 'x_all' or 'pauli', got {self.kind!r}")
         if self.kind == "diagonal" and self.diagonal is None:
             raise ValueError("diagonal: a 'diagonal' rotation needs its generator's 2**n entries")
+        if (self.pauli_index is None) != (self.pauli_phase is None) or (
+            self.pauli_index is not None and self.pauli_index.shape != self.pauli_phase.shape
+        ):
+            raise ValueError("pauli_index, pauli_phase: expected both tables of one shape, or neither")
         stacked = self.pauli_index is not None and self.pauli_index.dim() == 2
         if self.kind == "pauli" and not stacked and (not self.pauli or len(self.pauli) != len(self.wires)):
             raise ValueError(f"pauli: expected one letter per wire, got {self.pauli!r} on {self.wires}")

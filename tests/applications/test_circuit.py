@@ -214,6 +214,11 @@ def test_pauli_rotation_tabulates_small_registers_only_and_tables_must_fit_the_s
     assert plain.pauli_index is None and plain.pauli_phase is None and plain.coefficient == 0.5
     tabulated = pauli_rotation(0, "ZY", (0, 1), 2, dtype=torch.complex64)
     assert tabulated.pauli_phase.dtype == torch.complex64
+    for index, phase in [(tabulated.pauli_index, None), (tabulated.pauli_index, tabulated.pauli_phase[:2])]:
+        with pytest.raises(
+            ValueError, match=r"pauli_index, pauli_phase: expected both tables of one shape, or neither"
+        ):
+            Rotation("pauli", 0, pauli="ZY", wires=(0, 1), pauli_index=index, pauli_phase=phase)
     initial = q.plus_state(2, dtype=torch.complex128)
     params = torch.zeros(1, 1, dtype=torch.float64)
     assert_refusals(
@@ -222,7 +227,7 @@ def test_pauli_rotation_tabulates_small_registers_only_and_tables_must_fit_the_s
                 lambda: circuit_expectation(initial, [tabulated], params, torch.zeros(4, dtype=torch.float64)),
                 ValueError,
                 r"rotations: a 'ZY' rotation's tables are \(4,\) torch.complex64 on cpu, expected the state's "
-                r"\(4,\) torch.complex128 on cpu",
+                r"\(4,\) \(or one row per parameter row\) torch.complex128 on cpu",
             )
         ],
         regex=True,
