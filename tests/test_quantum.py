@@ -33,6 +33,13 @@ def states(draw, n=st.integers(1, 6), batch=st.integers(1, 3)):
     return psi / psi.norm(dim=1, keepdim=True)
 
 
+def draw_pauli_string(data, n: int) -> tuple[str, list[int]]:
+    """A Pauli string of 1 to 3 letters (identities included) on distinct wires drawn in any order."""
+    k = data.draw(st.integers(1, min(n, 3)))
+    wires = data.draw(st.permutations(range(n)))[:k]
+    return "".join(data.draw(st.lists(st.sampled_from("IXYZ"), min_size=k, max_size=k))), wires
+
+
 def close(a, b, tol=1e-12):
     return np.abs(np.asarray(a) - np.asarray(b)).max() <= tol
 
@@ -41,9 +48,7 @@ def close(a, b, tol=1e-12):
 @given(psi=states(n=st.integers(1, 8)), data=st.data())
 def test_pauli_rotations_match_qutip_expm(psi, data):
     n = q.num_wires(psi)
-    k = data.draw(st.integers(1, min(n, 3)))
-    wires = data.draw(st.permutations(range(n)))[:k]
-    pauli = "".join(data.draw(st.lists(st.sampled_from("IXYZ"), min_size=k, max_size=k)))
+    pauli, wires = draw_pauli_string(data, n)
     theta = data.draw(st.floats(-math.pi, math.pi))
     ours = q.apply_pauli_rotation(psi, pauli, wires, theta)
     operator = dense({w: QUTIP_PAULI[c] for w, c in zip(wires, pauli)}, n)
@@ -56,9 +61,7 @@ def test_pauli_rotations_match_qutip_expm(psi, data):
 def test_pauli_table_applies_the_string_bit_for_bit(psi, data):
     """state[:, index] * phase is apply_pauli exactly: every factor is +-1 or +-i, so no rounding can differ."""
     n = q.num_wires(psi)
-    k = data.draw(st.integers(1, min(n, 3)))
-    wires = data.draw(st.permutations(range(n)))[:k]
-    pauli = "".join(data.draw(st.lists(st.sampled_from("IXYZ"), min_size=k, max_size=k)))
+    pauli, wires = draw_pauli_string(data, n)
     index, phase = q.pauli_table(pauli, wires, n)
     assert index.dtype == torch.int64 and phase.dtype == torch.complex128
     assert torch.equal(psi[:, index] * phase, q.apply_pauli(psi, pauli, wires))
