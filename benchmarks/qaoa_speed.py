@@ -15,6 +15,12 @@ for ours (PennyLane computes in its default precision, complex128). Columns:
 * |dE|: |E_ours - E_PennyLane| (same angles; the sign mapping is the identity, see ansatz.py);
 * batch: 32 different graphs' energies + gradients in one call vs 32 single calls (n <= 14);
 * peak RSS: the process's high-water mark after the size (cumulative, so it only grows).
+
+Then DC-QAOA (the ZY counterdiabatic term, p = 2, complex128, as meta-training runs it): energies and
+gradients of ``--dc-batch`` different graphs per call, timed round-robin in one run, three ways:
+Pauli strings through ``ornn.quantum.apply_pauli`` one problem at a time (the path before the tables),
+through their gather tables one problem at a time, and ``batch_energy`` (the tables, the problems
+stacked into one circuit).
 PennyLane needs the ``bench`` extra (``pip install -e '.[bench]'`` plus ``pennylane-lightning``).
 """
 
@@ -24,9 +30,10 @@ import argparse
 import resource
 
 import torch
-from _timing import median_seconds
+from _timing import interleaved_medians, median_seconds
 
 from applications import qaoa
+from applications.qaoa import circuit
 
 ANGLES = torch.tensor([0.3, 0.7, 0.5, 0.2])
 
@@ -87,11 +94,42 @@ def batch_ratio(n: int, repeats: int) -> float:
     return median_seconds(batched, repeats) / median_seconds(single, repeats)
 
 
+def dc_times(n: int, batch: int, repeats: int) -> dict[str, float]:
+    """Median seconds of one DC-QAOA energy-and-gradient call over ``batch`` graphs, each of the three ways."""
+    problems = [qaoa.random_regular_maxcut(n, seed=1_000 + s) for s in range(batch)]
+    tabulated = [qaoa.DCQAOA(problem, 2) for problem in problems]
+    saved = circuit.PAULI_TABLE_WIRES
+    circuit.PAULI_TABLE_WIRES = 0  # no tables: apply_pauli on the state's n-dimensional view, per problem
+    try:
+        plain = [qaoa.DCQAOA(problem, 2) for problem in problems]
+        for ansatz in plain:
+            ansatz.rotations()  # built (and cached) while the tables are off
+    finally:
+        circuit.PAULI_TABLE_WIRES = saved
+    theta = torch.tensor([0.3, 0.7, 0.1, 0.5, 0.2, -0.1], dtype=torch.float64).expand(batch, 6)
+
+    def one_by_one(ansatzes):
+        def run():
+            rows = theta.clone().requires_grad_(True)
+            torch.stack([a.energy(row) for a, row in zip(ansatzes, rows)]).sum().backward()
+
+        return run
+
+    def stacked():
+        rows = theta.clone().requires_grad_(True)
+        qaoa.batch_energy(tabulated, rows).sum().backward()
+
+    runs = {"apply_pauli": one_by_one(plain), "tables": one_by_one(tabulated), "stacked": stacked}
+    return interleaved_medians(runs, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 10, 12, 14, 16, 18, 20])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-default-qubit", type=int, default=20, help="largest n timed on default.qubit")
+    parser.add_argument("--dc-sizes", type=int, nargs="*", default=[8, 10, 12], help="DC-QAOA sizes (none: skip)")
+    parser.add_argument("--dc-batch", type=int, default=8, help="DC-QAOA graphs per call (meta-training's batch)")
     args = parser.parse_args()
     try:
         import pennylane as qml
@@ -138,6 +176,16 @@ def main() -> None:
             f"{1e3 * t_stream:>10.2f} {t_fwd / floor:>10.2f} {cells['dE']:>9} {ratio:>13} {peak:>12.0f}",
             flush=True,
         )
+    if args.dc_sizes:
+        print(f"\nDC-QAOA (zy), p = 2, {args.dc_batch} graphs per call, energies + gradients, interleaved medians")
+        print(f"{'n':>3} {'apply_pauli ms':>15} {'tables ms':>10} {'stacked ms':>11} {'speed-up':>9}")
+        for n in args.dc_sizes:
+            t = dc_times(n, args.dc_batch, max(args.repeats, 5))
+            print(
+                f"{n:>3} {1e3 * t['apply_pauli']:>15.1f} {1e3 * t['tables']:>10.1f} {1e3 * t['stacked']:>11.1f} "
+                f"{t['apply_pauli'] / t['stacked']:>8.1f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
