@@ -56,10 +56,6 @@ class QAOA:
     """
 
     layer_size = 2
-    #: whether :func:`~applications.qaoa.optimize.batch_energy` runs several problems of this ansatz as one
-    #: stacked circuit (:func:`stacked_energy`). Plain QAOA does not: its circuit is a tenth of DC-QAOA's
-    #: cost, and the stacked mixer rounds differently, which would move the shipped initialisers' bits.
-    stacks_problems = False
 
     def __init__(self, problem: Problem, p: int, *, dtype: torch.dtype = torch.complex128, device=None) -> None:
         if not isinstance(problem, Problem):
@@ -134,12 +130,13 @@ class QAOA:
         return []
 
     def stack_key(self) -> Optional[tuple]:
-        """What ansatzes must share to run as one stacked circuit in ``batch_energy`` (None: this one runs alone)."""
-        rotations = self.rotations() if self.stacks_problems else []
-        if not rotations or any(rot.kind == "pauli" and rot.pauli_index is None for rot in rotations):
-            return None  # Pauli strings stack through their tables, which large registers do not carry
-        coefficients = tuple(rot.coefficient for rot in rotations)
-        return (type(self), self.n, self.p, self.dtype, self.device, coefficients)
+        """What ansatzes must share to run as one stacked circuit in
+        :func:`~applications.qaoa.optimize.batch_energy` (:func:`stacked_energy`); None: this one runs alone.
+
+        Plain QAOA always runs alone: its circuit costs a tenth of DC-QAOA's, and the stacked mixer rounds
+        differently, which would move the shipped initialisers' bits.
+        """
+        return None
 
     def _cost_rotation(self, param: int) -> Rotation:
         if param not in self._cost_rotation_cache:  # the level compression is computed once per ansatz
@@ -161,7 +158,6 @@ class DCQAOA(QAOA):
     """QAOA with a counterdiabatic layer U_D(alpha_k) after each cost layer; ``cd`` picks the pool term."""
 
     layer_size = 3
-    stacks_problems = True  # 2 p |E| Pauli rotations per problem: stacking B problems cuts the passes B-fold
 
     def __init__(
         self, problem: Problem, p: int, cd: str = "zy", *, dtype: torch.dtype = torch.complex128, device=None
@@ -181,6 +177,16 @@ class DCQAOA(QAOA):
             for wires, c in terms
         ]
 
+    def stack_key(self) -> Optional[tuple]:
+        """2 p |E| Pauli rotations per problem: problems of one size, depth, dtype, device and term coefficients
+        stack, B of them costing one pass instead of B. None where the register is too large for the Pauli
+        tables that stacking goes through."""
+        rotations = self.rotations()
+        if any(rot.kind == "pauli" and rot.pauli_index is None for rot in rotations):
+            return None
+        coefficients = tuple(rot.coefficient for rot in rotations)
+        return (type(self), self.n, self.p, self.dtype, self.device, coefficients)
+
     def __repr__(self) -> str:
         return f"DCQAOA({self.problem!r}, p={self.p}, cd={self.cd!r})"
 
@@ -192,6 +198,10 @@ def stacked_energy(ansatzes: "list[QAOA]", params: torch.Tensor) -> torch.Tensor
     (:func:`~applications.qaoa.circuit.stack_circuits`: the same rotations up to the problem's data);
     equal to the per-problem energies to round-off (the stacked mixer runs row-wise kernels).
     """
+    ansatzes = list(ansatzes)
+    if not ansatzes or not all(isinstance(a, QAOA) for a in ansatzes):
+        raise TypeError(f"ansatzes: expected a non-empty list of QAOA ansatzes, got {_checks.describe(ansatzes)}")
+    _checks.tensor("params", params)
     first = ansatzes[0]
     key = (type(first), first.n, first.p, first.dtype, first.device)
     if any((type(a), a.n, a.p, a.dtype, a.device) != key for a in ansatzes):

@@ -76,7 +76,7 @@ def pauli_rotation(
     while n <= :data:`PAULI_TABLE_WIRES`: P psi is then one gather and one product instead of a flip and
     a sign product per letter on an n-dimensional view (the same bits, about half the time of a
     counterdiabatic QAOA circuit at n = 10)."""
-    if n > PAULI_TABLE_WIRES:
+    if _checks.positive_int("n", n) > PAULI_TABLE_WIRES:
         return Rotation("pauli", param, coefficient, pauli=pauli, wires=wires)
     index, phase = pauli_table(pauli, wires, n, dtype=dtype, device=device)
     return Rotation("pauli", param, coefficient, pauli=pauli, wires=wires, pauli_index=index, pauli_phase=phase)
@@ -225,6 +225,8 @@ def stack_circuits(circuits: Sequence[Sequence[Rotation]]) -> Optional[list[Rota
     stack into (B, 2^n) generators and their Pauli strings (which must carry tables) into (B, 2^n)
     gather tables, so B problems cost one pass over a (B, 2^n) state instead of B passes.
     """
+    if len({len(circuit) for circuit in circuits}) != 1:
+        return None
     stacked = []
     for rots in zip(*circuits):
         first = rots[0]
@@ -241,7 +243,7 @@ def stack_circuits(circuits: Sequence[Sequence[Rotation]]) -> Optional[list[Rota
             stacked.append(Rotation("pauli", first.param, first.coefficient, pauli_index=index, pauli_phase=phase))
         else:
             stacked.append(first)
-    return stacked if len({len(c) for c in circuits}) == 1 else None
+    return stacked
 
 
 class _AdjointExpectation(torch.autograd.Function):
@@ -304,8 +306,7 @@ def circuit_state(initial: torch.Tensor, rotations: Sequence[Rotation], params: 
             state = apply_pauli_rotation(state, rot.pauli, rot.wires, angle)
         elif rot.kind == "pauli":  # a stack of strings, one per row: only their tables say which
             cos, minus_i_sin = rotation_factors(angle, state.dtype)
-            flipped = torch.gather(state, 1, rot.pauli_index) * rot.pauli_phase
-            state = cos[:, None] * state + minus_i_sin[:, None] * flipped
+            state = cos[:, None] * state + minus_i_sin[:, None] * _pauli(rot, state)
         else:
             gate = rotation("X", 2 * angle, dtype=state.dtype)  # exp(-i a X) = R_X(2a)
             for wire in range(n):

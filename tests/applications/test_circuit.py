@@ -209,6 +209,8 @@ def test_tabulated_pauli_rotations_give_the_plain_ones_bits(layers):
 
 def test_pauli_rotation_tabulates_small_registers_only_and_tables_must_fit_the_state(monkeypatch):
     assert pauli_rotation(0, "ZY", (0, 1), circuit.PAULI_TABLE_WIRES).pauli_index is not None
+    with pytest.raises(TypeError, match=r"n: expected an integer >= 1, got '3'"):
+        pauli_rotation(0, "ZY", (0, 1), "3")
     monkeypatch.setattr(circuit, "PAULI_TABLE_WIRES", 2)
     plain = pauli_rotation(0, "ZY", (0, 1), 3, 0.5)
     assert plain.pauli_index is None and plain.pauli_phase is None and plain.coefficient == 0.5

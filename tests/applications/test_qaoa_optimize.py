@@ -304,3 +304,11 @@ def test_batch_energy_stacks_dc_problems_of_one_shape_and_equals_them_one_by_one
         ],
         ValueError,
     )
+    assert_refusals(
+        [
+            (lambda: qaoa.stacked_energy([], rows), r"ansatzes: expected a non-empty list of QAOA ansatzes, got \[\]"),
+            (lambda: qaoa.stacked_energy(group, [[0.1] * 6] * 3), r"params: expected a torch.Tensor, got \[\[0\.1, .*"),
+        ],
+        TypeError,
+        regex=True,
+    )
