@@ -43,7 +43,8 @@ WEIGHTS = Path(__file__).with_name("weights")
 #: DC-QAOA keeps the residual rule (the incumbent rule was better at two of three training seeds there and worse at
 #: the third: 0.45 against 0.26 points on compare's graphs) and also trains on 16 batches per epoch since its
 #: circuits stack (``batch_energy``): worst seed 0.34 -> 0.21 points, training 80-83 s on 2 cores.
-_THREE_REGULAR = {"train_sizes": (8, 10), "steps": 6, "proposal": "incumbent", "batches_per_epoch": 16}
+_THREE_REGULAR_DC = {"train_sizes": (8, 10), "steps": 6, "batches_per_epoch": 16}
+_THREE_REGULAR = {**_THREE_REGULAR_DC, "proposal": "incumbent"}
 
 #: (kind, p, dc) -> the training recipe: ``build_meta`` and ``meta_train`` arguments, all at their defaults
 #: except the family's sizes, horizon, proposal rule and (3-regular) batches per epoch (the settings the
@@ -51,7 +52,7 @@ _THREE_REGULAR = {"train_sizes": (8, 10), "steps": 6, "proposal": "incumbent", "
 RECIPES: dict[tuple[str, int, bool], dict[str, Any]] = {
     ("erdos-renyi", 1, False): {"train_sizes": (6, 7, 8, 9), "steps": 10},
     **{("3-regular", p, False): _THREE_REGULAR for p in (1, 2, 3, 4, 5)},
-    ("3-regular", 2, True): {"train_sizes": (8, 10), "steps": 6, "batches_per_epoch": 16},
+    ("3-regular", 2, True): _THREE_REGULAR_DC,
 }
 _DEFAULTS = {
     "cell": "lstm",

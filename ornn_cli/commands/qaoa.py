@@ -77,7 +77,7 @@ def _batches_flag(parser: argparse.ArgumentParser) -> None:
         "--batches-per-epoch",
         type=positive_int,
         default=4,
-        help="batches of problems per epoch (default 4; the shipped 3-regular QAOA initialisers train on 16)",
+        help="batches of problems per epoch (default 4; the shipped 3-regular and DC-QAOA initialisers train on 16)",
     )
 
 
