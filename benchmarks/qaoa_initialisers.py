@@ -3,7 +3,7 @@
     python benchmarks/qaoa_initialisers.py [--cells lstm gru ...] [--seeds 0 1 2] [--per-size 10] [--json FILE]
 
 Every cell is meta-trained with the defaults of ``ornn qaoa train`` (``meta_train``'s defaults: train n = 6..9,
-T = 10, 20 epochs) for each seed, then run through Phase I on the two held-out families of
+T = 10, 20 epochs of 8 batches) for each seed, then run through Phase I on the two held-out families of
 ``applications.qaoa.experiment.held_out_graphs`` (connected G(n, j / n), n = 10..14, ``--per-size`` graphs per n;
 sparse: j in {2, 3, 4}; dense: j in 3..n-1), drawn from a seed the training never uses. Phase I's figure is the
 best of its T + 1 = 11 energy evaluations. Baselines on the same graphs, one evaluation each:

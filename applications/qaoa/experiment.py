@@ -93,7 +93,7 @@ class CompareConfig:
     )
     steps: int = 10
     epochs: int = 20
-    batches_per_epoch: int = 4
+    batches_per_epoch: int = 8
     batch_size: int = 8
     loss: str = "best"
     meta_optimizer: str = "adam"  # the sequence-model paper used RMSprop

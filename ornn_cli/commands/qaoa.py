@@ -76,8 +76,8 @@ def _batches_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batches-per-epoch",
         type=positive_int,
-        default=4,
-        help="batches of problems per epoch (default 4; the shipped 3-regular and DC-QAOA initialisers train on 16)",
+        default=8,
+        help="batches of problems per epoch (default 8; the shipped 3-regular and DC-QAOA initialisers train on 16)",
     )
 
 

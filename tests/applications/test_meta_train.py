@@ -50,7 +50,7 @@ def record_one_epoch(monkeypatch, epochs_to_run=(0,)):
 
 
 def test_meta_train_defaults_are_the_documented_settings(monkeypatch):
-    """p 1, T 10, 20 epochs of 4 batches of 8, 16 validation problems, the best-so-far loss, Adam lr 0.01, clip 1,
+    """p 1, T 10, 20 epochs of 8 batches of 8, 16 validation problems, the best-so-far loss, Adam lr 0.01, clip 1,
     patience 10, seed 0, no checkpoint and no progress bar."""
     recorded = record_one_epoch(monkeypatch)
     torch.manual_seed(0)
@@ -61,19 +61,19 @@ def test_meta_train_defaults_are_the_documented_settings(monkeypatch):
     assert options == {"epochs": 20, "patience": 10, "checkpoint": None, "resume": False, "progress": None}
     assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["lr"] == 0.01
     assert [(args[0], args[2]) for args, _ in recorded["optimizer"]] == [("adam", 0.01)]
-    # validation from seed 0 * 1_000_003 + 999_983, then epoch 0's four batches from seeds 0 * 1_000_003 + 0 * 4 + b
+    # validation from seed 0 * 1_000_003 + 999_983, then epoch 0's eight batches from seeds 0 * 1_000_003 + 0 * 8 + b
     assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]] == [(16, 999_983)] + [
-        (8, b) for b in range(4)
+        (8, b) for b in range(8)
     ]
     unrolls = [(len(args[1]), args[2], args[3]) for args, _ in recorded["forward"]]
-    assert unrolls == [(8, 10, None)] * 4 + [(16, 10, None)]
+    assert unrolls == [(8, 10, None)] * 8 + [(16, 10, None)]
     assert all(type(a) is QAOA and a.p == 1 for args, _ in recorded["forward"] for a in args[1])
-    assert [args[1] for args, _ in recorded["clip"]] == [1.0] * 4
+    assert [args[1] for args, _ in recorded["clip"]] == [1.0] * 8
     names = [name for name, _ in recorded["losses"]]
     values = [value for _, value in recorded["losses"]]
-    assert names == ["best"] * 5
-    assert recorded["epoch_losses"] == [pytest.approx(sum(values[:4]) / 4, rel=1e-12)]
-    assert recorded["validation"] == [pytest.approx(values[4], rel=1e-12)]
+    assert names == ["best"] * 9
+    assert recorded["epoch_losses"] == [pytest.approx(sum(values[:8]) / 8, rel=1e-12)]
+    assert recorded["validation"] == [pytest.approx(values[8], rel=1e-12)]
     assert meta.steps == 10  # the horizon propose() defaults to
 
 

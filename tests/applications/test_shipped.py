@@ -101,12 +101,12 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     default = shipped.build("erdos-renyi", 1)
     ((_, problems, settings),) = calls
     assert (problems.kind, problems.sizes) == ("erdos-renyi", (6, 7, 8, 9))
-    assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "batches_per_epoch": 4, "lr": 0.01, "seed": 0}
+    assert settings == {"p": 1, "dc": False, "steps": 10, "epochs": 20, "batches_per_epoch": 8, "lr": 0.01, "seed": 0}
     torch.manual_seed(0)
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
     calls.clear()
-    deep = shipped.build("3-regular", 5)  # every 3-regular recipe sees four times the problems per epoch
+    deep = shipped.build("3-regular", 5)  # every 3-regular recipe sees twice the default problems per epoch
     ((_, _, settings),) = calls
     assert settings["batches_per_epoch"] == 16 and deep.notes["batches_per_epoch"] == 16
     assert_refusals(
