@@ -67,11 +67,13 @@ def main() -> None:
             others = [m for s, m in measured.items() if s != "pretrained"]
             fewest = min(others, key=lambda m: m["evaluations"])
             level = all(default["final ratio"] >= m["final ratio"] - 1e-4 for m in others)
-            default["verdict"] = ("final ratio level or ahead" if level else "final ratio BEHIND") + (
-                ", fewest evaluations"
-                if default["evaluations"] < fewest["evaluations"]
-                else f", MORE evaluations than {fewest['start']}"
-            )
+            if default["evaluations"] < fewest["evaluations"]:
+                cost = ", fewest evaluations"
+            elif default["evaluations"] == fewest["evaluations"]:
+                cost = f", as few evaluations as {fewest['start']}"
+            else:
+                cost = f", MORE evaluations than {fewest['start']}"
+            default["verdict"] = ("final ratio level or ahead" if level else "final ratio BEHIND") + cost
             rows += list(measured.values())
             print(tables.format_table(list(measured.values())), flush=True)
     print("\n" + tables.format_table(rows, style="markdown"))
