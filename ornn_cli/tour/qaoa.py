@@ -127,7 +127,7 @@ def _meta_learning(config: dict[str, Any], dc: bool) -> tuple[list[dict[str, Any
         cells=("lstm", "gru"),
         hidden_size=12,
         epochs=3 if quick else 10,
-        batches_per_epoch=4,  # half meta_train's default: the tour's training is a small sketch
+        batches_per_epoch=4,  # a small sketch: the recipes' figures come from the pretrained files
         phase_two_optimizer="adam",
         phase_two_lr=0.05,
         phase_two_steps=20 if quick else 60,

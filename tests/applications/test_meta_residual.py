@@ -238,21 +238,25 @@ def test_verdicts_compare_each_learned_start_with_the_best_baseline_of_each_phas
     assert rows["Phase II"]["verdict"] == "level (within 0.0001)"
 
 
-def test_the_train_command_defaults_are_meta_trains():
+def test_the_train_and_compare_defaults_are_meta_trains():
     import inspect
 
+    from applications.qaoa import shipped
+    from applications.qaoa.experiment import CompareConfig
     from ornn_cli.commands import qaoa as command
 
     defaults = {k: v.default for k, v in inspect.signature(meta_train).parameters.items()}
+    expected = tuple(defaults[k] for k in ("epochs", "batches_per_epoch", "lr", "steps", "batch_size", "loss"))
     args = command._parser().parse_args(["train"])
-    assert (args.epochs, args.batches_per_epoch, args.lr, args.steps, args.batch, args.loss) == (
-        defaults["epochs"],
-        defaults["batches_per_epoch"],
-        defaults["lr"],
-        defaults["steps"],
-        defaults["batch_size"],
-        defaults["loss"],
+    assert (args.epochs, args.batches_per_epoch, args.lr, args.steps, args.batch, args.loss) == expected
+    compare = command._parser().parse_args(["compare"])
+    assert (compare.epochs, compare.batches_per_epoch, compare.steps) == (expected[0], expected[1], expected[3])
+    config = CompareConfig()
+    assert (config.epochs, config.batches_per_epoch, config.meta_lr, config.steps, config.batch_size, config.loss) == (
+        expected
     )
+    recipe = shipped.recipe("erdos-renyi", 1)  # the Erdős–Rényi recipe is meta_train's defaults
+    assert (recipe["epochs"], recipe["batches_per_epoch"], recipe["lr"], recipe["steps"]) == expected[:4]
     assert args.proposal == inspect.signature(MetaOptimizer).parameters["proposal"].default
     assert args.step_scale == inspect.signature(MetaOptimizer).parameters["step_scale"].default
 
