@@ -56,8 +56,13 @@ def symplectic_cell(hamiltonian: torch.Tensor, step: float, activation=ornn.iden
     return cell
 
 
-def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Generator) -> float:
-    """max_l ||Y_l|| / ||Y_0|| along ``steps`` steps from random starts (inf if it overflows)."""
+def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Generator, chunk: int = 100) -> float:
+    """max_l ||Y_l|| / ||Y_0|| along ``steps`` steps from random starts (inf if it overflows).
+
+    The run stops once the growth passes 1e6. The norms are taken ``chunk`` steps at a time (one stacked
+    reduction instead of a norm and a host sync per step) and then scanned in step order, so the figure is
+    the one a per-step loop gives.
+    """
     n = cell.hidden_size
     state = (
         torch.randn(batch, n, generator=generator, dtype=torch.float64),
@@ -65,14 +70,18 @@ def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Genera
     )
     norm0 = torch.cat(state, 1).norm(dim=1)
     x = torch.zeros(batch, 1, dtype=torch.float64)
-    worst = 1.0
+    worst, done = 1.0, 0
     with torch.no_grad():
-        for _ in range(steps):
-            _, state = cell.forward_unchecked(x, state)
-            growth = float((torch.cat(state, 1).norm(dim=1) / norm0).max())
-            if not math.isfinite(growth):
-                return math.inf
-            worst = max(worst, growth)
-            if worst > 1e6:
-                break
+        while done < steps:
+            states = []
+            for _ in range(min(chunk, steps - done)):
+                _, state = cell.forward_unchecked(x, state)
+                states.append(torch.cat(state, 1))
+            done += len(states)
+            for growth in (torch.stack(states).norm(dim=2) / norm0).amax(dim=1).tolist():
+                if not math.isfinite(growth):
+                    return math.inf
+                worst = max(worst, growth)
+                if worst > 1e6:
+                    return worst
     return worst

@@ -1,10 +1,12 @@
-"""Run by ``tests/test_distributed.py`` under torchrun: a tiny float64 training on this rank's shards.
+"""Run by ``tests/test_distributed.py`` under torchrun: tiny float64 trainings on this rank's shards.
 
-    python -m torch.distributed.run --standalone --nproc_per_node=2 -m tests.distributed_worker JOB OUT [--epochs N] [--resume]
+    python -m torch.distributed.run --standalone --nproc_per_node=2 -m tests.distributed_worker FOLDER JOB [JOB ...]
 
-JOB is ``dynamics`` (train_predictor) or ``qaoa`` (meta_train). Rank 0 saves the trained
-state and the history to OUT; the checkpoint goes next to it (OUT with suffix .ckpt).
-The same function runs the one-process reference in the test itself.
+Each JOB is ``dynamics`` (train_predictor) or ``qaoa`` (meta_train). For each, the group trains
+twice: ``EPOCHS`` epochs (rank 0 saves the state and the history to FOLDER/JOB-full.pt) and,
+from scratch, one epoch (FOLDER/JOB-half.pt), whose checkpoint FOLDER/JOB-half.ckpt the test
+resumes on one process. One launch serves every job: a torchrun start costs more than the
+trainings. The same function runs the one-process reference in the test itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import torch
 from ornn import distributed
 
 DYNAMICS_SPEC = dict(spins=(2, 3), per_spin=20, steps=6, seed=0)
+#: epochs of the full run (the half run trains one)
+EPOCHS = 2
 
 
 def train(job: str, epochs: int, checkpoint: Path, resume: bool = False) -> tuple[dict, list[float]]:
@@ -54,17 +58,18 @@ def train(job: str, epochs: int, checkpoint: Path, resume: bool = False) -> tupl
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("job", choices=["dynamics", "qaoa"])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("jobs", nargs="+", choices=["dynamics", "qaoa"])
     args = parser.parse_args()
     torch.set_num_threads(1)
     distributed.setup()
-    state, val = train(args.job, args.epochs, args.out.with_suffix(".ckpt"), args.resume)
-    if distributed.is_main():
-        torch.save({"state": state, "val_loss": val, "world": distributed.world_size()}, args.out)
-    distributed.barrier()
+    for job in args.jobs:
+        for name, epochs in (("full", EPOCHS), ("half", 1)):
+            out = args.folder / f"{job}-{name}.pt"
+            state, val = train(job, epochs, out.with_suffix(".ckpt"))
+            if distributed.is_main():
+                torch.save({"state": state, "val_loss": val, "world": distributed.world_size()}, out)
+            distributed.barrier()
     distributed.teardown()
     return 0
 

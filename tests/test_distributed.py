@@ -5,7 +5,7 @@ split 3 + 2, so the weighting of uneven shards is exercised) and DDP all-reduces
 gradients. In float64 and without dropout, the trained weights and the validation losses
 must equal the one-process run to round-off (1e-10). Resuming a 2-process checkpoint on one
 process must give the uninterrupted result too. ``tests/distributed_worker.py`` holds the
-training both sides run.
+training both sides run; one torchrun launch trains both jobs (a launch costs more than the trainings).
 """
 
 import json
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from ornn import distributed
-from tests.distributed_worker import train
+from tests.distributed_worker import EPOCHS, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-10  # float64: only the order of the gradient sums differs between the runs
@@ -44,22 +44,33 @@ def assert_same_state(a: dict, b: dict) -> None:
     assert worst <= TOLERANCE, f"largest weight difference {worst:.3e}"
 
 
-@pytest.mark.parametrize("job", ["dynamics", "qaoa"])
-def test_two_processes_equal_one_and_resume_on_another_world_size(job, tmp_path):
-    torch.set_num_threads(1)
-    reference_state, reference_val = train(job, 2, tmp_path / "one.ckpt")
+JOBS = ("dynamics", "qaoa")
 
-    torchrun(2, job, str(tmp_path / "two.pt"), "--epochs", "2")
-    two = torch.load(tmp_path / "two.pt")
+
+@pytest.fixture(scope="module")
+def two_process_runs(tmp_path_factory) -> Path:
+    """The folder where one 2-process launch left each job's full run, half run and its checkpoint."""
+    folder = tmp_path_factory.mktemp("two-processes")
+    torchrun(2, str(folder), *JOBS)
+    return folder
+
+
+@pytest.mark.parametrize("job", JOBS)
+def test_two_processes_equal_one_and_resume_on_another_world_size(job, two_process_runs, tmp_path):
+    torch.set_num_threads(1)
+    reference_state, reference_val = train(job, EPOCHS, tmp_path / "one.ckpt")
+
+    two = torch.load(two_process_runs / f"{job}-full.pt")
     assert two["world"] == 2
     assert_same_state(two["state"], reference_state)
     assert two["val_loss"] == pytest.approx(reference_val, rel=TOLERANCE)
 
-    # one epoch on two processes, then the checkpoint resumed on one process for the second epoch
-    torchrun(2, job, str(tmp_path / "half.pt"), "--epochs", "1")
-    checkpoint = tmp_path / "half.ckpt"
-    assert checkpoint.exists() and not list(tmp_path.glob(".half.ckpt.*"))  # written once, atomically, by rank 0
-    resumed_state, resumed_val = train(job, 2, checkpoint, resume=True)
+    # one epoch on two processes, then its checkpoint resumed on one process for the remaining epochs
+    checkpoint = two_process_runs / f"{job}-half.ckpt"
+    assert checkpoint.exists() and not list(two_process_runs.glob(f".{job}-half.ckpt.*"))  # written once, atomically
+    resumed = tmp_path / "resumed.ckpt"  # the launch's folder is shared by the jobs' tests: resume a copy
+    resumed.write_bytes(checkpoint.read_bytes())
+    resumed_state, resumed_val = train(job, EPOCHS, resumed, resume=True)
     assert_same_state(resumed_state, reference_state)
     assert resumed_val == pytest.approx(reference_val, rel=TOLERANCE)
 

@@ -1,5 +1,8 @@
 """The user's path through the command line, run as a user runs it: ``python -m ornn_cli ...`` in a subprocess.
 
+Where a test makes several calls, one of each kind runs in a subprocess and the others call ``main`` in this
+interpreter (the same code; a subprocess start costs about 3 s of imports).
+
 Exit codes (0 ok, 1 failed verdict, 2 usage error), the files each command writes, one-line
 errors without tracebacks (and tracebacks with --verbose), refusal to overwrite a run.
 """
@@ -124,23 +127,49 @@ def test_every_subcommand_has_help_with_examples(capsys):
         assert "example" in capsys.readouterr().out, command
 
 
-def test_usage_errors_are_one_line_and_verbose_shows_the_traceback(tmp_path):
+def one_line_error_in_process(capsys, argv, *fragments):
+    """As :func:`one_line_error` for ``main(argv)`` in this interpreter (an argparse error exits, others return)."""
+    from ornn_cli.main import main
+
+    capsys.readouterr()  # what earlier calls printed
+    try:
+        code = main([*map(str, argv)])
+    except SystemExit as exit_info:
+        code = exit_info.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_usage_errors_are_one_line_and_verbose_shows_the_traceback(tmp_path, capsys):
+    from ornn_cli.main import main
+
+    # in a subprocess: an argparse error, a library error inside a command, the same with --verbose, an unknown flag
     one_line_error(ornn("cells", "--hidden", "0"), "--hidden: expected a positive integer, got 0")
-    one_line_error(ornn("check", "nope"), "unknown cell 'nope'")
-    one_line_error(
-        ornn("qaoa", "train", "--p", "0", "--out", tmp_path / "q"), "argument --p: expected a positive integer, got 0"
-    )
-    one_line_error(
-        ornn("dynamics", "train", "--spins", "2", "--per-spin", "10", "--epochs", "0", "--out", tmp_path / "d"),
-        "argument --epochs: expected a positive integer, got 0",
-    )
     one_line_error(ornn("qaoa", "train", "--cell", "nope", "--out", tmp_path / "n"), "unknown cell 'nope'")
-    verbose = ornn("--verbose", "check", "nope")
-    assert verbose.returncode == 2 and "Traceback" in verbose.stderr
     verbose = ornn("qaoa", "train", "--cell", "nope", "--out", tmp_path / "n", "--verbose")
     assert verbose.returncode == 2 and "Traceback" in verbose.stderr
     unknown_flag = ornn("qaoa", "compare", "--frobnicate")
     one_line_error(unknown_flag, "unrecognized arguments: --frobnicate", "see ornn qaoa --help")
+    # the rest in this interpreter: the same code path, without an interpreter start (3 s) each
+    one_line_error_in_process(capsys, ["check", "nope"], "unknown cell 'nope'")
+    one_line_error_in_process(
+        capsys,
+        ["qaoa", "train", "--p", "0", "--out", tmp_path / "q"],
+        "argument --p: expected a positive integer, got 0",
+    )
+    one_line_error_in_process(
+        capsys,
+        ["dynamics", "train", "--spins", "2", "--per-spin", "10", "--epochs", "0", "--out", tmp_path / "d"],
+        "argument --epochs: expected a positive integer, got 0",
+    )
+    capsys.readouterr()
+    assert main(["--verbose", "check", "nope"]) == 2  # the global flag, before the command
+    assert "Traceback" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in ("n", "q", "d"))  # a refused command writes nothing
 
 
 def test_prove_exit_codes():
@@ -160,7 +189,11 @@ def test_bench_lists_runs_and_refuses():
     assert "worst ratio" in quick.stdout
 
 
-def test_qaoa_runs_refuse_to_overwrite(tmp_path):
+def test_qaoa_runs_refuse_to_overwrite(tmp_path, capsys):
+    """The refusal of a second train in a subprocess, as the user meets it; the trainings and the other refusals in
+    this interpreter (each subprocess start costs 3 s of imports and 2 s of torch.optim's first use)."""
+    from ornn_cli.main import main
+
     run = tmp_path / "gru"
     train = [
         "qaoa",
@@ -180,14 +213,17 @@ def test_qaoa_runs_refuse_to_overwrite(tmp_path):
         "--out",
         run,
     ]
-    assert ornn(*train).returncode == 0
+    train = [*map(str, train)]
+    assert main(train) == 0
     for name in ("config.json", "checkpoint.pt", "best.pt", "metrics.json"):
         assert (run / name).stat().st_size > 0
     first = (run / "best.pt").read_bytes()
     one_line_error(ornn(*train), "already holds a run", "--resume", "--overwrite")
     assert (run / "best.pt").read_bytes() == first
-    assert ornn(*train, "--overwrite").returncode == 0
-    one_line_error(ornn(*train[:-2], "--out", tmp_path / "fresh", "--resume"), "--resume: expected a run to continue")
+    assert main([*train, "--overwrite"]) == 0
+    one_line_error_in_process(
+        capsys, [*train[:-2], "--out", tmp_path / "fresh", "--resume"], "--resume: expected a run to continue"
+    )
     compare = [
         "qaoa",
         "compare",
@@ -207,7 +243,7 @@ def test_qaoa_runs_refuse_to_overwrite(tmp_path):
         "--epochs",
         "1",
         "--out",
-        tmp_path / "cmp",
+        str(tmp_path / "cmp"),
     ]
-    assert ornn(*compare).returncode == 0
-    one_line_error(ornn(*compare), "already holds a run", "--overwrite")
+    assert main(compare) == 0
+    one_line_error_in_process(capsys, compare, "already holds a run", "--overwrite")
