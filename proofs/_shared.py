@@ -56,10 +56,14 @@ def symplectic_cell(hamiltonian: torch.Tensor, step: float, activation=ornn.iden
     return cell
 
 
-def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Generator, chunk: int = 100) -> float:
+#: steps whose state norms :func:`max_growth` takes together
+GROWTH_CHUNK = 100
+
+
+def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Generator) -> float:
     """max_l ||Y_l|| / ||Y_0|| along ``steps`` steps from random starts (inf if it overflows).
 
-    The run stops once the growth passes 1e6. The norms are taken ``chunk`` steps at a time (one stacked
+    The run stops once the growth passes 1e6. The norms are taken :data:`GROWTH_CHUNK` steps at a time (one stacked
     reduction instead of a norm and a host sync per step) and then scanned in step order, so the figure is
     the one a per-step loop gives.
     """
@@ -74,7 +78,7 @@ def max_growth(cell: cells.ARNN, steps: int, batch: int, generator: torch.Genera
     with torch.no_grad():
         while done < steps:
             states = []
-            for _ in range(min(chunk, steps - done)):
+            for _ in range(min(GROWTH_CHUNK, steps - done)):
                 _, state = cell.forward_unchecked(x, state)
                 states.append(torch.cat(state, 1))
             done += len(states)
