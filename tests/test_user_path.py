@@ -22,9 +22,14 @@ def ornn(*args, cwd=None, timeout=240):
 
 
 def one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert_one_line_error(result.returncode, result.stderr, fragments)
+
+
+def assert_one_line_error(code, err, fragments):
+    """Exit code 2 and one line on stderr, without a traceback, holding every fragment."""
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -136,12 +141,7 @@ def one_line_error_in_process(capsys, argv, *fragments):
         code = main([*map(str, argv)])
     except SystemExit as exit_info:
         code = exit_info.code
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+    assert_one_line_error(code, capsys.readouterr().err, fragments)
 
 
 def test_usage_errors_are_one_line_and_verbose_shows_the_traceback(tmp_path, capsys):
@@ -211,9 +211,8 @@ def test_qaoa_runs_refuse_to_overwrite(tmp_path, capsys):
         "--epochs",
         "1",
         "--out",
-        run,
+        str(run),
     ]
-    train = [*map(str, train)]
     assert main(train) == 0
     for name in ("config.json", "checkpoint.pt", "best.pt", "metrics.json"):
         assert (run / name).stat().st_size > 0
