@@ -13,7 +13,8 @@ Two test sets, both of 3-regular graphs with n = 10 and disjoint from the traini
 3-regular --per-size 8 --seed 0`` (a second set: 8 graphs move a mean gap by several tenths of a point).
 On each, the mean relative error (F - E_0) / |E_0| after Phase I (the best of its T + 1 = 7 evaluations),
 of the linear ramp, of Wurtz & Lykov's fixed angles (QAOA p <= 5; one evaluation each) and of the ansatz
-optimum (``ansatz_optimum``: multi-start L-BFGS). Phase II (``two_phase``'s defaults, the sequence-model
+optimum: ``ansatz_optimum``'s multi-start L-BFGS, or the best known optimum that ``best_known_optima.py``
+stored in ``best_known_optima.json`` where that is lower (the run prints how many references came from it). Phase II (``two_phase``'s defaults, the sequence-model
 paper's protocol: SGD, lr 0.01, 100 steps) starts from the best Phase I point; "reached" counts the
 graphs it brings within 0.1 points of the ansatz optimum, and the verdicts use it. "reached (Adam)"
 counts the same after Phase II as ``qaoa.solve`` runs it by default (Adam, lr 0.01, 200 steps). Then
@@ -35,12 +36,11 @@ import time
 from typing import Iterator
 
 import torch
+from _qaoa_test_graphs import OPTIMA_FILE, graph_sets, load_optima, reference_errors
 
 from applications.qaoa import (
     FIXED_ANGLES_3_REGULAR,
     MetaOptimizer,
-    ProblemDistribution,
-    ansatz_optimum,
     fixed_angles,
     linear_ramp,
     make_ansatz,
@@ -62,14 +62,6 @@ SOLVE_STEPS = inspect.signature(solve).parameters["steps"].default  # `solve`'s 
 TRANSFER_SLACK = 0.003
 
 
-def graph_sets(graphs: int) -> dict[str, list]:
-    """The two n = 10 test sets: ``graphs`` unseen graphs (seeds from 10,000) and compare's 8 (seed 0)."""
-    return {
-        "unseen": [random_regular_maxcut(10, seed=10_000 + i) for i in range(graphs)],
-        "compare": ProblemDistribution("3-regular", (10,)).sample(8, seed=10),  # run_compare's draw at seed 0
-    }
-
-
 def _errors(problems, energies) -> torch.Tensor:
     return torch.stack([relative_error(pr, e) for pr, e in zip(problems, energies)])
 
@@ -87,15 +79,15 @@ def _initialisers(args, p: int, dc: bool) -> Iterator[tuple[str, int, float, Met
             yield cell, seed, time.perf_counter() - start, meta
 
 
-def _baselines(problems: list, p: int, dc: bool) -> dict:
+def _baselines(label: str, problems: list, p: int, dc: bool, optima: dict) -> dict:
     ansatzes = [make_ansatz(problem, p, dc=dc) for problem in problems]
     with torch.no_grad():
         ramp = _errors(problems, [a.energy(linear_ramp(a)) for a in ansatzes]).mean()
         fixed = float("nan")
         if not dc and p in FIXED_ANGLES_3_REGULAR:
             fixed = float(_errors(problems, [a.energy(fixed_angles(a)) for a in ansatzes]).mean())
-    optimum = _errors(problems, [ansatz_optimum(a)[0] for a in ansatzes])
-    return dict(ansatzes=ansatzes, ramp=float(ramp), fixed=fixed, optimum=optimum)
+    optimum, from_file = reference_errors(label, problems, ansatzes, p, dc, optima)
+    return dict(ansatzes=ansatzes, ramp=float(ramp), fixed=fixed, optimum=optimum, from_file=from_file)
 
 
 def _measure(meta: MetaOptimizer, problems: list, base: dict) -> dict:
@@ -129,6 +121,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sets = graph_sets(args.graphs)
+    optima = load_optima()
     transfer = {
         n: [random_regular_maxcut(n, seed=20_000 + 100 * n + i) for i in range(max(1, args.graphs // 2))]
         for n in args.transfer_sizes
@@ -137,7 +130,9 @@ def main() -> None:
     rows, record, transfer_rows = [], [], []
     for p, dc in [(p, False) for p in args.p] + [(p, True) for p in args.dc_p]:
         name = f"{'DC-QAOA' if dc else 'QAOA'} p={p}"
-        base = {label: _baselines(problems, p, dc) for label, problems in sets.items()}
+        base = {label: _baselines(label, problems, p, dc, optima) for label, problems in sets.items()}
+        for label, b in base.items():
+            print(f"{name}, {label}: {b['from_file']} of {len(sets[label])} references from {OPTIMA_FILE.name}")
         for cell, seed, seconds, meta in _initialisers(args, p, dc):
             for label, problems in sets.items():
                 m = _measure(meta, problems, base[label])
