@@ -6,7 +6,7 @@
 Without ``--cells`` it measures the files of ``applications.qaoa.pretrained`` (3-regular QAOA p = 1..5,
 DC-QAOA p = 2). With ``--cells`` it trains each cell with each seed from the shipped recipe
 (``shipped.build(kind, p, dc=dc, cell=cell, seed=seed)``: train n = 8, 10, T = 6, 20 epochs, 16 batches per
-epoch; every other setting at ``meta_train``'s defaults) and measures what it trained, with its training time.
+epoch, 32 at p = 5; every other setting at ``meta_train``'s defaults) and measures what it trained, with its training time.
 
 Two test sets, both of 3-regular graphs with n = 10 and disjoint from the training draws:
 ``--graphs`` (16) graphs with seeds from 10,000, and the 8 test graphs of ``ornn qaoa compare --kind

@@ -106,9 +106,12 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
     calls.clear()
-    deep = shipped.build("3-regular", 5)  # every 3-regular recipe sees twice the default problems per epoch
-    ((_, _, settings),) = calls
-    assert settings["batches_per_epoch"] == 16 and deep.notes["batches_per_epoch"] == 16
+    # the 3-regular recipes see twice the default problems per epoch up to p = 4, and four times at p = 5
+    for p, batches in ((4, 16), (5, 32)):
+        calls.clear()
+        deep = shipped.build("3-regular", p)
+        ((_, _, settings),) = calls
+        assert settings["batches_per_epoch"] == batches and deep.notes["batches_per_epoch"] == batches
     assert_refusals(
         [
             (lambda: shipped.build("3-regular", 1, epochs=0), ValueError, "epochs: expected an integer >= 1, got 0"),
