@@ -6,7 +6,8 @@
 Without ``--cells`` it measures the files of ``applications.qaoa.pretrained`` (3-regular QAOA p = 1..5,
 DC-QAOA p = 2). With ``--cells`` it trains each cell with each seed from the shipped recipe
 (``shipped.build(kind, p, dc=dc, cell=cell, seed=seed)``: train n = 8, 10, T = 6, 20 epochs, 16 batches per
-epoch, 32 at p = 5; every other setting at ``meta_train``'s defaults) and measures what it trained, with its training time.
+epoch, 32 at p = 5; every other setting at ``meta_train``'s defaults) and measures what it trained, with its
+training time.
 
 Two test sets, both of 3-regular graphs with n = 10 and disjoint from the training draws:
 ``--graphs`` (16) graphs with seeds from 10,000, and the 8 test graphs of ``ornn qaoa compare --kind
@@ -14,8 +15,9 @@ Two test sets, both of 3-regular graphs with n = 10 and disjoint from the traini
 On each, the mean relative error (F - E_0) / |E_0| after Phase I (the best of its T + 1 = 7 evaluations),
 of the linear ramp, of Wurtz & Lykov's fixed angles (QAOA p <= 5; one evaluation each) and of the ansatz
 optimum: ``ansatz_optimum``'s multi-start L-BFGS, or the best known optimum that ``best_known_optima.py``
-stored in ``best_known_optima.json`` where that is lower (the run prints how many references came from it). Phase II (``two_phase``'s defaults, the sequence-model
-paper's protocol: SGD, lr 0.01, 100 steps) starts from the best Phase I point; "reached" counts the
+stored in ``best_known_optima.json`` where that is lower (the run prints how many references came from it).
+Phase II (``two_phase``'s defaults, the sequence-model paper's protocol: SGD, lr 0.01, 100 steps) starts
+from the best Phase I point; "reached" counts the
 graphs it brings within 0.1 points of the ansatz optimum, and the verdicts use it. "reached (Adam)"
 counts the same after Phase II as ``qaoa.solve`` runs it by default (Adam, lr 0.01, 200 steps). Then
 the p = 2 QAOA initialisers against the fixed angles on larger graphs (transfer, ``--transfer-sizes``).
