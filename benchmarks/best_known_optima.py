@@ -8,17 +8,17 @@ Its own search (``ansatz_optimum``: L-BFGS from 16 random starts, the linear ram
 can stop in a local optimum: on one DC-QAOA graph 64 starts found an optimum 0.41 points lower. This
 script searches each test graph (both sets, n = 10) with
 
-- ``ansatz_optimum`` with ``--starts`` random starts (seed 1, a draw independent of the benchmark's seed 0),
-- and, for QAOA p >= 3, L-BFGS from the INTERP extension of the best known depth p - 1 optimum
-  (Zhou, Wang, Choi, Pichler & Lukin, "Quantum Approximate Optimization Algorithm: Performance, Mechanism,
-  and Implementation on Near-Term Devices", PRX 10, 021067 (2020)), which follows an optimum from one
-  depth to the next,
+- ``ansatz_optimum`` with ``--starts`` (128; DC-QAOA ``--dc-starts``, 64) random starts, seed 1, a draw
+  independent of the benchmark's seed 0,
+- and, for QAOA p >= 2, L-BFGS from the INTERP extension of the stored depth p - 1 optimum (Zhou, Wang, Choi,
+  Pichler & Lukin, "Quantum Approximate Optimization Algorithm: Performance, Mechanism, and Implementation on
+  Near-Term Devices", PRX 10, 021067 (2020)), which follows an optimum from one depth to the next,
 
-and records per graph the benchmark's own reference (16 starts, seed 0), the best energy found and its
-parameters, in ``best_known_optima.json`` next to this file. The file is written after every graph, so
-an interrupted run resumes where it stopped (entries whose graph fingerprint still matches are kept;
-``--fresh`` forgets them, ``--again`` searches once more and keeps the lower of the two). ``qaoa_pretrained.py`` takes for each graph the lower of its own search and
-this file's value.
+and records per graph the benchmark's own reference (16 starts, seed 0), the best energy found, its parameters
+and the searches made, in ``best_known_optima.json`` next to this file. The file is written after every graph,
+so an interrupted run resumes where it stopped (entries whose graph fingerprint still matches are kept;
+``--fresh`` forgets them, ``--again`` searches once more and keeps the lower of the two). ``qaoa_pretrained.py``
+takes for each graph the lower of its own search and this file's value.
 """
 
 from __future__ import annotations
