@@ -50,7 +50,9 @@ def stored_entry(optima: dict, p: int, dc: bool, label: str, index: int, problem
     return entry if entry is not None and entry["fingerprint"] == fingerprint(problem) else None
 
 
-def reference_errors(label: str, problems: list, ansatzes: list, p: int, dc: bool, optima: dict) -> tuple:
+def reference_errors(
+    label: str, problems: list, ansatzes: list, p: int, dc: bool, optima: dict
+) -> tuple[torch.Tensor, int]:
     """(relative errors (G,), number of graphs whose reference is the stored one because it is lower)."""
     energies, from_file = [], 0
     for index, (problem, ansatz) in enumerate(zip(problems, ansatzes)):

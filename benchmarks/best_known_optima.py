@@ -50,6 +50,8 @@ def interp(params: torch.Tensor, layer_size: int) -> torch.Tensor:
 
 
 def search(problem, p: int, dc: bool, starts: int, previous: list | None) -> dict:
+    """One graph's entry: the best of the benchmark's own search, ``starts`` more random L-BFGS starts and, with
+    ``previous`` (the stored depth p - 1 optimum), L-BFGS from its INTERP extension; a tie keeps the benchmark's."""
     ansatz = make_ansatz(problem, p, dc=dc)
     begin = time.perf_counter()
     default = ansatz_optimum(ansatz, starts=BENCHMARK_STARTS, seed=BENCHMARK_SEED)
