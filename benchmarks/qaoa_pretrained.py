@@ -17,10 +17,10 @@ of the linear ramp, of Wurtz & Lykov's fixed angles (QAOA p <= 5; one evaluation
 optimum: ``ansatz_optimum``'s multi-start L-BFGS, or the best known optimum that ``best_known_optima.py``
 stored in ``best_known_optima.json`` where that is lower (the run prints how many references came from it).
 Phase II (``two_phase``'s defaults, the sequence-model paper's protocol: SGD, lr 0.01, 100 steps) starts
-from the best Phase I point; "reached" counts the
-graphs it brings within 0.1 points of the ansatz optimum, and the verdicts use it. "reached (Adam)"
-counts the same after Phase II as ``qaoa.solve`` runs it by default (Adam, lr 0.01, 200 steps). Then
-the p = 2 QAOA initialisers against the fixed angles on larger graphs (transfer, ``--transfer-sizes``).
+from the best Phase I point; "reached" counts the graphs it brings within 0.1 points of the ansatz optimum,
+and the verdicts use it. "reached (Adam)" counts the same after Phase II as ``qaoa.solve`` runs it by
+default (Adam, lr 0.01, 200 steps). Then the p = 2 QAOA initialisers against the fixed angles on larger
+graphs (transfer, ``--transfer-sizes``).
 
 Differences are in points (0.01 of relative error), as the meta-learning issue states its goals, for
 the worst seed and both sets: Phase I within 0.2 points of the ansatz optimum at p = 2, 0.5 at p = 3..5,
@@ -143,6 +143,7 @@ def main() -> None:
                     ansatz=name, p=p, dc=dc, cell=cell, seed=seed, set=label, graphs=len(problems), seconds=seconds, **m
                 )
                 entry.update(ramp=base[label]["ramp"], fixed=base[label]["fixed"], optimum=optimum)
+                entry["references_from_file"] = base[label]["from_file"]
                 entry["gap_points"] = 100 * (m["phase_one"] - optimum)
                 record.append(entry)
                 rows.append(

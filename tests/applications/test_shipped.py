@@ -105,7 +105,6 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     torch.manual_seed(0)
     assert _same_bits(default, shipped.build_meta("lstm", p=1, hidden_size=20)) and default.steps == 10
     assert default.proposal == "residual" and default.notes["proposal"] == "residual"
-    calls.clear()
     # the 3-regular recipes see twice the default problems per epoch up to p = 4, and four times at p = 5
     for p, batches in ((4, 16), (5, 32)):
         calls.clear()
