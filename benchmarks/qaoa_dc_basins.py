@@ -10,8 +10,8 @@ from the one every start rule and every zero-query baseline sits in.
 For the shipped DC-QAOA p = 2 initialiser's start rule theta_0 and for theta_0 with gamma_1 shifted
 by -pi, L-BFGS (the ansatz optimum's optimiser) runs to convergence on each test graph of
 ``qaoa_pretrained.py`` (the unseen set and compare's 8); the table gives each basin's local optimum
-and the ansatz optimum (multi-start L-BFGS, or the best known optimum of ``best_known_optima.json`` where
-that is lower), in relative error, and which basin holds the optimum.
+and the ansatz optimum (the best known optimum of ``best_known_optima.json``, or multi-start L-BFGS for a
+graph the file lacks), in relative error, and which basin holds the optimum.
 """
 
 from __future__ import annotations

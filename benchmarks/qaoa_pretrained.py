@@ -14,8 +14,9 @@ Two test sets, both of 3-regular graphs with n = 10 and disjoint from the traini
 3-regular --per-size 8 --seed 0`` (a second set: 8 graphs move a mean gap by several tenths of a point).
 On each, the mean relative error (F - E_0) / |E_0| after Phase I (the best of its T + 1 = 7 evaluations),
 of the linear ramp, of Wurtz & Lykov's fixed angles (QAOA p <= 5; one evaluation each) and of the ansatz
-optimum: ``ansatz_optimum``'s multi-start L-BFGS, or the best known optimum that ``best_known_optima.py``
-stored in ``best_known_optima.json`` where that is lower (the run prints how many references came from it).
+optimum: the best known optimum that ``best_known_optima.py`` stored in ``best_known_optima.json`` (a search
+that includes ``ansatz_optimum``'s own), or ``ansatz_optimum``'s multi-start L-BFGS for a graph the file lacks
+(the run prints how many references came from the file).
 Phase II (``two_phase``'s defaults, the sequence-model paper's protocol: SGD, lr 0.01, 100 steps) starts
 from the best Phase I point; "reached" counts the graphs it brings within 0.1 points of the ansatz optimum,
 and the verdicts use it. "reached (Adam)" counts the same after Phase II as ``qaoa.solve`` runs it by
