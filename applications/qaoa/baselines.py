@@ -186,7 +186,10 @@ def ansatz_optimum(ansatz: QAOA, *, starts: int = 16, steps: int = 100, seed: in
     """The best energy (and its parameters) that multi-start L-BFGS finds for ``ansatz``.
 
     Starts: ``starts`` random ones, the linear ramp, and the fixed angles where they apply. This is
-    the reference "ansatz optimum" the learned initialisers are measured against.
+    the reference "ansatz optimum" the learned initialisers are measured against. It is a local search:
+    on 3-regular n = 10 graphs the default 16 starts found the best known optimum in 141 of 144 cases
+    (24 graphs, QAOA p = 1..5 and DC-QAOA p = 2) and stopped 0.03-0.41 points of relative error above it
+    in the other 3; raise ``starts`` where the reference must hold (``benchmarks/best_known_optima.py``).
     """
     _checks.positive_int("starts", starts)
     init = [random_init(ansatz, starts, seed=seed), linear_ramp(ansatz)[None]]
