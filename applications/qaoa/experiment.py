@@ -27,7 +27,7 @@ from ornn.training import load_weights
 
 from .ansatz import QAOA, make_ansatz, parameter_count
 from .baselines import DegreeRule, ansatz_optimum, fixed_angles, linear_ramp, random_init
-from .meta import MetaOptimizer, ProblemDistribution, meta_train, two_phase
+from .meta import IMPULSE_FIT_PROBLEMS, MetaOptimizer, ProblemDistribution, meta_train, two_phase
 from .metrics import iterations_to_convergence
 
 __all__ = [
@@ -106,6 +106,7 @@ class CompareConfig:
     reference_optimum: bool = False  # also run multi-start L-BFGS for the ansatz optimum of every test graph
     transfer_sizes: tuple[int, ...] = ()  # 3-regular only: Phase I ratios on larger graphs (Chandarana et al. Fig. 5)
     seed: int = 0
+    impulse_problems: int = IMPULSE_FIT_PROBLEMS  # DC-QAOA: problems the impulse probe is fitted on (0: none)
     device: str = "cpu"  # where the cells train and the test circuits run; the degree rule is fitted on the CPU
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -192,6 +193,7 @@ def run_compare(
             seed=config.seed,
             checkpoint=out / f"checkpoint-{name}.pt",
             progress=progress,
+            impulse_problems=config.impulse_problems,
         )
         seconds = time.perf_counter() - start
         metas[name] = meta

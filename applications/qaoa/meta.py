@@ -31,6 +31,14 @@ shipped 3-regular QAOA initialisers use it, DC-QAOA's does not (``shipped.RECIPE
 F~(theta_t) - F~(theta_{t-1})] from the fixed start theta_0 = 0.1 and
 theta_{t+1} = pi * tanh(head(output_t)) ("g(h_t) = pi h_t = theta_{t+1}").
 
+Basins. A start rule sits in one basin of the energy landscape, and on some graphs the best optimum lies in
+another. :meth:`MetaOptimizer.fit_start` keeps a second start rule across gamma_1 - pi where that basin wins on
+the training problems (on graphs whose degrees are all odd, a first cost layer at gamma_1 = -pi is Z on every
+qubit), and the cell then unrolls from both rules. For DC-QAOA, :meth:`MetaOptimizer.fit_impulse` also keeps
+an impulse probe where it pays: a point near gamma = beta = 0, where the counterdiabatic layers act alone,
+evaluated once in Phase I (no unroll). :func:`two_phase` runs Phase II from the best point of each basin and
+keeps the lowest end.
+
 F~ is the energy divided by the problem's total coupling weight sum |w_ij| (the number of
 edges for unweighted MaxCut), so a cut fraction in [-1, 0] is what the cell sees whatever the
 graph's size: one trained optimiser transfers across sizes.
@@ -52,6 +60,7 @@ Phase II fine-tunes the best Phase I point with a classical optimiser.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +98,26 @@ PROPOSALS = ("residual", "incumbent", "absolute")
 META_FORMAT = "ornn.meta/1"
 _GAIN = 10.0  # k: relative cost changes of a few per cent become inputs of order 0.1..1
 _PAPER_START = 0.1  # the sequence-model paper's fixed start for the absolute rule
-#: the least gain (mean scaled energy per training problem) for which fit_start keeps a second start
+#: the least gain (mean scaled energy per training problem) for which fit_start keeps a second start (or a probe)
 SECOND_START_GAIN = 1e-4
+#: DC-QAOA's impulse probe (MetaOptimizer.fit_impulse): the most grid points over (alpha_1..alpha_p), at most 24
+#: values per layer, and the offset off the plane gamma = beta = 0
+IMPULSE_GRID_POINTS = 576
+IMPULSE_OFFSET = 0.05
+
+
+def _least_squares(
+    centred: torch.Tensor, optima: torch.Tensor, rows: Optional[torch.Tensor] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, c) of theta ~ a + c x over the problems ``rows`` (default all, whose ``centred`` x then has mean zero);
+    closed form, deterministic (unlike LAPACK's threaded drivers). A constant x gives c = 0 and a = the mean."""
+    x_rows, y = (centred, optima) if rows is None else (centred[rows], optima[rows])
+    mean_x = 0.0 if rows is None else float(x_rows.mean())
+    local = x_rows - mean_x
+    local_spread = float((local**2).sum())
+    zero = torch.zeros(optima.shape[1], dtype=optima.dtype)
+    slope = (local[:, None] * y).sum(0) / local_spread if local_spread > 1e-24 else zero
+    return y.mean(0) - slope * mean_x, slope
 
 
 def coupling_scale(problem: Problem) -> float:
@@ -114,12 +141,25 @@ class MetaTrajectory:
 
     Each row costs one energy evaluation per problem, so ``evaluations`` = T + 1 and the best
     point seen is known without further cost. An optimiser with two start rules gives 2 (T + 1) rows:
-    the unroll from the first start, then the one from the second.
+    the unroll from the first start, then the one from the second; one with an impulse probe adds its one
+    evaluated row last. ``segments`` gives those parts' row counts, one per basin (empty: a single part).
     """
 
     params: torch.Tensor
     energies: torch.Tensor
     scaled: torch.Tensor
+    segments: tuple[int, ...] = ()
+
+    def parts(self) -> list["MetaTrajectory"]:
+        """The trajectory of each basin's rows (:attr:`segments`), in order; itself where there is one part."""
+        if len(self.segments) <= 1:
+            return [self]
+        bounds = [0]
+        for count in self.segments:
+            bounds.append(bounds[-1] + count)
+        return [
+            MetaTrajectory(self.params[a:b], self.energies[a:b], self.scaled[a:b]) for a, b in zip(bounds, bounds[1:])
+        ]
 
     @property
     def evaluations(self) -> int:
@@ -216,6 +256,11 @@ class MetaOptimizer(nn.Module):
         self.register_buffer("second_bias", torch.zeros(num_params))
         self.register_buffer("second_slope", torch.zeros(num_params))
         self.register_buffer("second_fitted", torch.zeros((), dtype=torch.bool))
+        # DC-QAOA only: a probe in the impulse basin (gamma, beta ~ 0), kept by fit_impulse only where it pays (module
+        # docstring)
+        self.register_buffer("impulse_bias", torch.zeros(num_params))
+        self.register_buffer("impulse_slope", torch.zeros(num_params))
+        self.register_buffer("impulse_fitted", torch.zeros((), dtype=torch.bool))
         if self.has_start_rule:  # an untrained optimiser proposes points close to its start rule
             with torch.no_grad():  # small, not zero: proposals that tie with the start would get no gradient
                 self.head.weight.mul_(0.1)
@@ -226,8 +271,9 @@ class MetaOptimizer(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # weights saved before the start rule existed (the absolute rule, whose start is fixed) lack its entries,
-        # and weights saved before the second start existed have none (an unfitted one, as they were trained)
-        for name in ("second_bias", "second_slope", "second_fitted"):
+        # and weights saved before the second start or the impulse probe existed have none (unfitted ones, as they
+        # were trained)
+        for name in ("second_bias", "second_slope", "second_fitted", "impulse_bias", "impulse_slope", "impulse_fitted"):
             state_dict.setdefault(prefix + name, torch.zeros_like(getattr(self, name)))
         if self.proposal == "absolute":
             for name in ("start_bias", "start_slope", "start_reference", "start_fitted"):
@@ -265,6 +311,18 @@ class MetaOptimizer(nn.Module):
         ansatzes = self._check_ansatzes(ansatzes)
         return self.second_bias + self.second_slope * self._centred_x(ansatzes)[:, None]
 
+    @property
+    def has_impulse_probe(self) -> bool:
+        """Whether Phase I also evaluates the impulse probe (a DC-QAOA optimiser whose :meth:`fit_impulse` kept one)."""
+        return self.has_start_rule and bool(self.impulse_fitted)
+
+    def impulse_start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> Optional[torch.Tensor]:
+        """(B, P) the impulse probe's point (gamma, beta ~ 0: the counterdiabatic layers act alone), or None."""
+        if not self.has_impulse_probe:
+            return None
+        ansatzes = self._check_ansatzes(ansatzes)
+        return self.impulse_bias + self.impulse_slope * self._centred_x(ansatzes)[:, None]
+
     def _centred_x(self, ansatzes: Sequence[QAOA]) -> torch.Tensor:
         x = torch.tensor(
             [inverse_sqrt_degree(a.problem) for a in ansatzes], dtype=self.start_bias.dtype, device=self.device
@@ -296,19 +354,9 @@ class MetaOptimizer(nn.Module):
         first = optimize(ansatzes, init, optimizer="adam", lr=0.05, steps=steps)
         best = first.final_params.cpu()
         x = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
-        centred = x - x.mean()  # closed-form least squares (deterministic, unlike LAPACK's threaded drivers)
+        centred = x - x.mean()
         zero = torch.zeros(self.num_params, dtype=torch.float64)
-
-        def least_squares(optima: torch.Tensor, rows: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
-            """(a, c) of theta ~ a + c (x - mean x) over the problems ``rows`` (default all, whose x is centred)."""
-            x_rows, y = (centred, optima) if rows is None else (centred[rows], optima[rows])
-            mean_x = 0.0 if rows is None else float(x_rows.mean())
-            local = x_rows - mean_x
-            local_spread = float((local**2).sum())
-            slope = (local[:, None] * y).sum(0) / local_spread if local_spread > 1e-24 else zero
-            return y.mean(0) - slope * mean_x, slope
-
-        candidates = [least_squares(best), (init[0].cpu(), zero)]
+        candidates = [_least_squares(centred, best), (init[0].cpu(), zero)]
         try:  # every problem 3-regular MaxCut at a tabulated depth: the published angles compete too
             candidates.append(([fixed_angles(a) for a in ansatzes][0].cpu(), zero))
         except ValueError:
@@ -326,7 +374,9 @@ class MetaOptimizer(nn.Module):
         usual, across = first.final_energies.cpu() / scales, second.final_energies.cpu() / scales
         gain = float((usual - torch.minimum(usual, across)).mean())
         wins = across < usual  # the problems whose optimum lies across: the second rule is fitted to those alone
-        second_bias, second_slope = least_squares(second.final_params.cpu(), wins) if bool(wins.any()) else (zero, zero)
+        second_bias, second_slope = (
+            _least_squares(centred, second.final_params.cpu(), wins) if bool(wins.any()) else (zero, zero)
+        )
         with torch.no_grad():
             self.start_reference.fill_(float(x.mean()))
             self.start_bias.copy_(bias)
@@ -336,6 +386,83 @@ class MetaOptimizer(nn.Module):
             self.second_bias.copy_(second_bias if keep else zero)
             self.second_slope.copy_(second_slope if keep else zero)
             self.second_fitted.fill_(keep)
+        return self
+
+    def fit_impulse(self, problems: Sequence[Problem], p: int, *, steps: int = 150) -> "MetaOptimizer":
+        """Fit DC-QAOA's impulse probe on ``problems``, after :meth:`fit_start`: a third basin, kept where it pays.
+
+        With gamma = beta = 0 the state is the counterdiabatic layers' alone; on a few per cent of 3-regular
+        graphs the best DC-QAOA p = 2 optimum lies close to that plane, in a basin neither start rule reaches
+        (``benchmarks/RESULTS.md``). The fit:
+
+        1. the points of a product grid over alpha_1..alpha_p in [-pi, pi) (m values per layer, m^p at most
+           :data:`IMPULSE_GRID_POINTS` and m at most 24), gamma = beta = 0, of least mean scaled energy over
+           ``problems`` (up to 4 that tie to 1e-9: on 3-regular graphs at p = 2, (0, pi/4), (pi/4, 0) and
+           (-pi, -pi/4) tie on the plane, and only the last leads off it to the basin that pays);
+        2. each moved off the plane by :data:`IMPULSE_OFFSET` (gamma_k = +-offset, beta_k = -gamma_k): the
+           energy is even in (gamma, beta) jointly (the ansatz is real up to complex conjugation, which maps
+           (gamma, beta, alpha) to (-gamma, -beta, alpha)), so its gradient there is zero and descent from a
+           point on the plane never leaves it;
+        3. Adam (lr 0.05, ``steps`` steps) from those points and from the start rules on every problem. The
+           candidate whose local optima gain most over the rules' (mean scaled energy, per problem the better)
+           is kept where that gain exceeds :data:`SECOND_START_GAIN`; the probe is then the least-squares rule
+           theta ~ a + c (x - x_ref) through its optima on the problems it wins, each mirrored to gamma_1 >= 0.
+
+        Phase I then evaluates the probe once (no unroll) and Phase II also runs from it (:func:`two_phase`).
+        """
+        if not self.has_start_rule or not bool(self.start_fitted):
+            raise ValueError("fit_impulse: expected an optimiser whose start rule is fitted (call fit_start first)")
+        if not problems:
+            raise ValueError("problems: expected at least one training problem, got none")
+        ansatzes = [make_ansatz(q, p, dc=True) for q in problems]
+        if ansatzes[0].num_params != self.num_params:
+            raise ValueError(
+                f"p: the DC-QAOA ansatz has {ansatzes[0].num_params} parameters, the optimiser {self.num_params}"
+            )
+        batch, layer = len(ansatzes), ansatzes[0].layer_size
+        scales = coupling_scales(ansatzes, torch.float64, "cpu")
+        centred = torch.tensor([inverse_sqrt_degree(q) for q in problems], dtype=torch.float64)
+        centred = centred - float(self.start_reference)
+
+        def mean_cost(point: torch.Tensor) -> float:
+            with torch.no_grad():
+                return float((batch_energy(ansatzes, point.expand(batch, -1).clone()) / scales).mean())
+
+        values = min(24, int(round(IMPULSE_GRID_POINTS ** (1.0 / p))))
+        while values**p > IMPULSE_GRID_POINTS:
+            values -= 1
+        axis = torch.arange(values, dtype=torch.float64) * (2 * math.pi / values) - math.pi
+        graded = []
+        for alphas in itertools.product(axis.tolist(), repeat=p):
+            candidate = torch.zeros(self.num_params, dtype=torch.float64)
+            candidate[2::layer] = torch.tensor(alphas, dtype=torch.float64)
+            graded.append((mean_cost(candidate), len(graded), candidate))
+        graded.sort(key=lambda item: item[:2])
+        seeds = [c for cost, _, c in graded[:4] if cost <= graded[0][0] + 1e-9 * abs(graded[0][0])]
+        signs = torch.tensor([(-1.0) ** k for k in range(p)], dtype=torch.float64)
+        for point in seeds:
+            point[0::layer], point[1::layer] = IMPULSE_OFFSET * signs, -IMPULSE_OFFSET * signs
+        with torch.no_grad():
+            rules = [self.start(ansatzes)] + ([self.second_start(ansatzes)] if self.has_two_starts else [])
+        rules = [rule.detach().to(torch.float64).cpu() for rule in rules]
+        starts = rules + [point.expand(batch, -1) for point in seeds]
+        runs = optimize(ansatzes * len(starts), torch.cat(starts), lr=0.05, steps=steps)
+        finals = (runs.final_energies.detach().cpu().view(len(starts), batch) / scales).to(torch.float64)
+        others = finals[: len(rules)].min(0).values
+        gains = [float((others - torch.minimum(others, mine)).mean()) for mine in finals[len(rules) :]]
+        pick = max(range(len(seeds)), key=gains.__getitem__)  # the first on a tie
+        gain, wins = gains[pick], finals[len(rules) + pick] < others
+        optima = runs.final_params.detach().cpu().to(torch.float64)[(len(rules) + pick) * batch :][:batch].clone()
+        mirrored = optima[:, 0] < 0  # one chart of the (gamma, beta) -> (-gamma, -beta) pair
+        for column in [c for k in range(p) for c in (layer * k, layer * k + 1)]:
+            optima[mirrored, column] = -optima[mirrored, column]
+        keep = gain > SECOND_START_GAIN and bool(wins.any())
+        zero = torch.zeros(self.num_params, dtype=torch.float64)
+        bias, slope = _least_squares(centred, optima, wins) if keep else (zero, zero)
+        with torch.no_grad():
+            self.impulse_bias.copy_(bias)
+            self.impulse_slope.copy_(slope)
+            self.impulse_fitted.fill_(keep)
         return self
 
     # ------------------------------------------------------------------ Phase I
@@ -372,6 +499,7 @@ class MetaOptimizer(nn.Module):
 
         With a second start rule (:meth:`fit_start`) and no ``start`` given, the cell unrolls from both
         rules and the trajectory holds the first's T + 1 rows, then the second's: 2 (T + 1) evaluations.
+        With an impulse probe (:meth:`fit_impulse`) and no ``start``, its one evaluated row comes last.
         """
         ansatzes = self._check_ansatzes(ansatzes)
         steps = _checks.positive_int("steps", steps)
@@ -383,7 +511,10 @@ class MetaOptimizer(nn.Module):
             if second is not None:  # one unroll over both starts, then the second's rows after the first's
                 both = self._unroll(ansatzes + ansatzes, steps, torch.cat([theta, second.to(dtype)]))
                 parts = (torch.cat(t.split(batch, dim=1), dim=0) for t in (both.params, both.energies, both.scaled))
-                return MetaTrajectory(*parts)
+                trajectory = MetaTrajectory(*parts, segments=(steps + 1, steps + 1))
+            else:
+                trajectory = self._unroll(ansatzes, steps, theta)
+            return self._with_impulse_probe(ansatzes, trajectory)
         else:
             _checks.tensor("start", start)
             theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
@@ -392,6 +523,22 @@ class MetaOptimizer(nn.Module):
                     f"start: expected shape ({self.num_params},) or ({batch}, {self.num_params}), got {tuple(start.shape)}"
                 )
         return self._unroll(ansatzes, steps, theta)
+
+    def _with_impulse_probe(self, ansatzes: list[QAOA], trajectory: MetaTrajectory) -> MetaTrajectory:
+        """``trajectory`` with the impulse probe's evaluated row appended (unchanged without a probe)."""
+        probe = self.impulse_start(ansatzes)
+        if probe is None:
+            return trajectory
+        dtype = self.head.weight.dtype
+        probe = probe.to(dtype)
+        energy = batch_energy(ansatzes, probe).to(dtype)
+        scaled = energy / coupling_scales(ansatzes, dtype, self.device)
+        return MetaTrajectory(
+            torch.cat([trajectory.params, probe[None]]),
+            torch.cat([trajectory.energies, energy[None]]),
+            torch.cat([trajectory.scaled, scaled[None]]),
+            segments=(trajectory.segments or (trajectory.evaluations,)) + (1,),
+        )
 
     def _unroll(self, ansatzes: list[QAOA], steps: int, theta: torch.Tensor) -> MetaTrajectory:
         """The cell's T proposals from the (B, P) starts ``theta``: (T + 1) rows, the start first."""
@@ -601,6 +748,8 @@ LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 #: how many training problems :func:`meta_train` fits a residual optimiser's start rule on
 START_FIT_PROBLEMS = 16
+#: and DC-QAOA's impulse probe on: its basin wins on a few per cent of problems, so 16 would often see none
+IMPULSE_FIT_PROBLEMS = 128
 
 
 def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> list[QAOA]:
@@ -628,14 +777,17 @@ def meta_train(
     checkpoint: Optional[Union[str, Path]] = None,
     resume: bool = False,
     progress: bool = False,
+    impulse_problems: int = IMPULSE_FIT_PROBLEMS,
 ) -> History:
     """Meta-train ``meta`` on problems drawn from ``distribution`` through :func:`ornn.training.fit`; returns the history.
 
     A residual optimiser whose start rule is not fitted yet first fits it (:meth:`MetaOptimizer.fit_start`)
-    on :data:`START_FIT_PROBLEMS` problems drawn from (seed, -2). Every epoch draws its batches from
-    (seed, epoch) and a fixed validation set from (seed, -1); gradients are clipped to norm ``grad_clip``;
-    the best validation state is kept and loaded into ``meta`` at the end. Training stops after
-    ``patience`` epochs without a better validation loss. ``start`` overrides the optimiser's own start.
+    on :data:`START_FIT_PROBLEMS` problems drawn from (seed, -2), and for DC-QAOA its impulse probe
+    (:meth:`MetaOptimizer.fit_impulse`) on ``impulse_problems`` (default :data:`IMPULSE_FIT_PROBLEMS`; 0: no
+    probe) drawn from (seed, -3). Every epoch
+    draws its batches from (seed, epoch) and a fixed validation set from (seed, -1); gradients are clipped to
+    norm ``grad_clip``; the best validation state is kept and loaded into ``meta`` at the end. Training stops
+    after ``patience`` epochs without a better validation loss. ``start`` overrides the optimiser's own start.
     The defaults are the Erdős–Rényi p = 1 recipe: with 4 batches per epoch instead of 8, QLSTM and QK-LSTM
     ended 0.0023 and 0.0021 short of the p = 1 optimum at one training seed in three (goal 0.002); with 8 every
     cell is within 0.0012 at every seed (``benchmarks/RESULTS.md``).
@@ -656,12 +808,15 @@ def meta_train(
     _checks.positive_int("batch_size", batch_size)
     _checks.positive_int("batches_per_epoch", batches_per_epoch)
     _checks.positive_int("validation_size", validation_size)
+    impulse_problems = _checks.positive_int("impulse_problems", impulse_problems, minimum=0)
     steps = _checks.positive_int("steps", steps)
     if grad_clip is not None:
         _checks.positive_float("grad_clip", grad_clip)
     device = meta.device
     if meta.has_start_rule and start is None and not resume and not bool(meta.start_fitted):
         meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
+        if dc and impulse_problems:
+            meta.fit_impulse(distribution.sample(impulse_problems, seed=seed * 1_000_003 + 999_973), p)
     opt = make_optimizer(optimizer, [q for q in meta.parameters() if q.requires_grad], lr)
     validation, validation_factor = distributed.local_items(
         distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983)
@@ -719,7 +874,7 @@ class TwoPhaseResult:
 
     phase_one: MetaTrajectory
     phase_two: OptimizationResult
-    #: (B,) Phase II steps spent from the other start rule's best point and then discarded (two rules only)
+    #: (B,) Phase II steps spent from the other basins' best points and then discarded (several basins only)
     discarded_steps: Optional[torch.Tensor] = None
 
     @property
@@ -738,7 +893,7 @@ class TwoPhaseResult:
     @property
     def phase_two_steps(self) -> torch.Tensor:
         """(B,) gradient steps each problem took before its stopping rule (all of them if it never stopped),
-        plus, with two start rules, the steps of the run it discarded."""
+        plus, with several basins, the steps of the runs it discarded."""
         steps = self.phase_two.steps_taken
         return steps if self.discarded_steps is None else steps + self.discarded_steps
 
@@ -763,9 +918,11 @@ def two_phase(
     its own start rule) and the best of the T + 1 evaluated points is kept; for a baseline, ``phase_one`` is the
     (B, P) or (P,) start itself and Phase I is that one evaluation. Phase II: :func:`optimize` from that point.
 
-    An optimiser with two start rules (:meth:`MetaOptimizer.fit_start`; no ``start`` given) sits in two basins:
-    Phase II then runs from the best point of each rule's unroll and keeps the lower end (the first rule's on a
-    tie), since the better Phase I point need not lie in the basin of the better optimum. Its steps count both runs.
+    An optimiser with two start rules (:meth:`MetaOptimizer.fit_start`) or an impulse probe
+    (:meth:`MetaOptimizer.fit_impulse`), no ``start`` given, sits in several basins: Phase II then runs from the
+    best point of each basin's rows (:attr:`MetaTrajectory.segments`) and keeps the lowest end (the earlier
+    basin's on a tie), since the better Phase I point need not lie in the basin of the better optimum. Its steps
+    count every run.
     """
     ansatz_list = [ansatzes] if isinstance(ansatzes, QAOA) else list(ansatzes)
     if not ansatz_list:
@@ -787,26 +944,23 @@ def two_phase(
         raise TypeError(
             f"phase_one: expected a MetaOptimizer or a (batch, num_params) start tensor, got {_checks.describe(phase_one)}"
         )
-    if not (isinstance(phase_one, MetaOptimizer) and start is None and phase_one.has_two_starts):
+    parts = trajectory.parts()
+    if len(parts) == 1:
         init = trajectory.best_params.detach().double()
         result = optimize(ansatz_list, init, optimizer=optimizer, lr=lr, steps=phase_two_steps, tol=tol)
         return TwoPhaseResult(trajectory, result)
-    # two start rules, two basins: Phase II from each rule's best point, and the lower end is kept
-    batch, half = len(ansatz_list), trajectory.evaluations // 2
-    bests = [
-        MetaTrajectory(trajectory.params[rows], trajectory.energies[rows], trajectory.scaled[rows]).best_params
-        for rows in (slice(0, half), slice(half, None))
-    ]
-    both = optimize(
-        ansatz_list + ansatz_list,
-        torch.cat(bests).detach().double(),
+    # several basins: Phase II from each basin's best point, and the lowest end is kept (the earlier on a tie)
+    batch = len(ansatz_list)
+    runs = optimize(
+        ansatz_list * len(parts),
+        torch.cat([part.best_params for part in parts]).detach().double(),
         optimizer=optimizer,
         lr=lr,
         steps=phase_two_steps,
         tol=tol,
     )
-    second = both.final_energies[batch:] < both.final_energies[:batch]
-    kept = torch.arange(batch, device=second.device) + batch * second.long()
-    other = torch.arange(batch, device=second.device) + batch * (~second).long()
-    result = OptimizationResult(both.params[:, kept], both.energies[:, kept], both.converged_at[kept])
-    return TwoPhaseResult(trajectory, result, both.steps_taken[other])
+    choice = torch.argmin(runs.final_energies.view(len(parts), batch), dim=0)  # the first minimum on a tie
+    kept = torch.arange(batch, device=choice.device) + batch * choice
+    result = OptimizationResult(runs.params[:, kept], runs.energies[:, kept], runs.converged_at[kept])
+    discarded = runs.steps_taken.view(len(parts), batch).sum(0) - runs.steps_taken[kept]
+    return TwoPhaseResult(trajectory, result, discarded)

@@ -305,7 +305,7 @@ def solve(
             )
     if isinstance(starter, torch.Tensor):
         starter = starter.detach().to(torch.float64).cpu()[None]
-    # a MetaOptimizer runs its own Phase I here (from both basins where it has two start rules), on its device
+    # a MetaOptimizer runs its own Phase I here (from every basin it has a start rule or probe in), on its device
     learned = isinstance(starter, MetaOptimizer)
     run: TwoPhaseResult = two_phase(
         [unit.to(starter.device) if learned else unit],

@@ -124,6 +124,7 @@ def test_run_compare_trains_with_its_config_and_scores_every_start_as_two_phase_
         "seed": 5,
         "checkpoint": tmp_path / "run" / "checkpoint-gru.pt",
         "progress": False,
+        "impulse_problems": 128,
     }
     training = metrics["training"]["gru"]
     assert training["parameters"] == sum(q.numel() for q in meta.parameters())

@@ -175,7 +175,8 @@ def test_coupling_scales_are_one_per_ansatz_in_the_asked_dtype():
 
 def test_meta_train_fits_a_residual_start_rule_only_when_nothing_else_gives_the_start(monkeypatch, tmp_path):
     """Fitted once, on 16 problems drawn from seed * 1_000_003 + 999_979, for a residual rule that is not fitted
-    yet, with no start given and no resume; never for the absolute rule (the paper's start is fixed)."""
+    yet, with no start given and no resume; never for the absolute rule (the paper's start is fixed). For DC-QAOA
+    the impulse probe is fitted right after, on 128 problems drawn from seed * 1_000_003 + 999_973."""
     recorded = record_one_epoch(monkeypatch)
     fits = []
 
@@ -184,17 +185,29 @@ def test_meta_train_fits_a_residual_start_rule_only_when_nothing_else_gives_the_
         self.start_fitted.fill_(True)
         return self
 
+    def fake_fit_impulse(self, problems, p, *, steps=150):
+        fits.append(("impulse", len(problems), p))
+        return self
+
     monkeypatch.setattr(MetaOptimizer, "fit_start", fake_fit_start)
+    monkeypatch.setattr(MetaOptimizer, "fit_impulse", fake_fit_impulse)
     distribution = ProblemDistribution("3-regular", (4,))
     meta = MetaOptimizer("gru", 6, hidden_size=3)
     meta_train(meta, distribution, p=2, dc=True, seed=1, epochs=1)
-    assert fits == [(16, 2, True)]
-    assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]][0] == (16, 1_000_003 + 999_979)
+    assert fits == [(16, 2, True), ("impulse", 128, 2)]
+    assert [(args[1], kwargs["seed"]) for args, kwargs in recorded["samples"]][:2] == [
+        (16, 1_000_003 + 999_979),
+        (128, 1_000_003 + 999_973),
+    ]
     meta_train(meta, distribution, p=2, dc=True, epochs=1)  # fitted already
     meta_train(MetaOptimizer("gru", 2, hidden_size=3), distribution, start=torch.zeros(2), epochs=1)
     meta_train(MetaOptimizer("gru", 2, hidden_size=3), distribution, resume=True, checkpoint=tmp_path / "m.pt")
     meta_train(MetaOptimizer("gru", 2, hidden_size=3, proposal="absolute"), distribution, epochs=1)
-    assert fits == [(16, 2, True)]
+    meta_train(MetaOptimizer("gru", 2, hidden_size=3), distribution, p=1, epochs=1)  # plain QAOA: no probe
+    meta_train(MetaOptimizer("gru", 6, hidden_size=3), distribution, p=2, dc=True, epochs=1, impulse_problems=0)
+    assert fits == [(16, 2, True), ("impulse", 128, 2), (16, 1, False), (16, 2, True)]
+    with pytest.raises(ValueError, match=r"impulse_problems: expected an integer >= 0, got -1"):
+        meta_train(MetaOptimizer("gru", 6, hidden_size=3), distribution, p=2, dc=True, impulse_problems=-1)
 
 
 def test_the_three_losses_on_two_problems_by_hand():
