@@ -80,13 +80,24 @@ def search(problem, p: int, dc: bool, starts: int, previous: list | None) -> dic
     }
 
 
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse names the flag in its one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--p", type=int, nargs="*", default=[1, 2, 3, 4, 5], help="QAOA depths, searched in order")
     parser.add_argument("--dc-p", type=int, nargs="*", default=[2], help="DC-QAOA depths")
-    parser.add_argument("--starts", type=int, default=128, help="random L-BFGS starts per graph (QAOA)")
-    parser.add_argument("--dc-starts", type=int, default=64, help="random L-BFGS starts per graph (DC-QAOA)")
-    parser.add_argument("--graphs", type=int, default=16, help="unseen graphs (as qaoa_pretrained.py's --graphs)")
+    parser.add_argument("--starts", type=_positive, default=128, help="random L-BFGS starts per graph (QAOA)")
+    parser.add_argument("--dc-starts", type=_positive, default=64, help="random L-BFGS starts per graph (DC-QAOA)")
+    parser.add_argument("--graphs", type=_positive, default=16, help="unseen graphs (as qaoa_pretrained.py's --graphs)")
     parser.add_argument("--fresh", action="store_true", help="forget the stored entries and search every graph")
     parser.add_argument("--again", action="store_true", help="search stored graphs again and keep the lower")
     parser.add_argument("--out", type=Path, default=OPTIMA_FILE)

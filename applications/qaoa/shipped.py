@@ -46,7 +46,9 @@ WEIGHTS = Path(__file__).with_name("weights")
 #: DC-QAOA keeps the residual rule (the incumbent rule was better at two of three training seeds there and worse at
 #: the third: 0.45 against 0.26 points on compare's graphs) and also trains on 16 batches per epoch since its
 #: circuits stack (``batch_energy``): worst seed 0.34 -> 0.21 points, training 80-83 s on 2 cores (0.26 points against
-#: the best known optimum of one test graph, which the 16-start reference search had missed).
+#: the best known optimum of one test graph, which the 16-start reference search had missed). Its impulse probe
+#: (``MetaOptimizer.fit_impulse``, fitted by ``meta_train``) brings that graph's optimum within Phase II's reach and the
+#: LSTM to 0.25 points at its worst seed; the build takes 162 s on 2 cores with the probe's fit.
 _THREE_REGULAR_DC = {"train_sizes": (8, 10), "steps": 6, "batches_per_epoch": 16}
 _THREE_REGULAR = {**_THREE_REGULAR_DC, "proposal": "incumbent"}
 
