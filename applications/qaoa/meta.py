@@ -493,13 +493,21 @@ class MetaOptimizer(nn.Module):
         )
 
     def forward(
-        self, ansatzes: Union[QAOA, Sequence[QAOA]], steps: int, start: Optional[torch.Tensor] = None
+        self,
+        ansatzes: Union[QAOA, Sequence[QAOA]],
+        steps: int,
+        start: Optional[torch.Tensor] = None,
+        *,
+        probe: bool = True,
     ) -> MetaTrajectory:
         """Unroll ``steps`` proposals on a batch of ansatzes from ``start`` ((P,) shared or (B, P); default: the rule's).
 
         With a second start rule (:meth:`fit_start`) and no ``start`` given, the cell unrolls from both
         rules and the trajectory holds the first's T + 1 rows, then the second's: 2 (T + 1) evaluations.
-        With an impulse probe (:meth:`fit_impulse`) and no ``start``, its one evaluated row comes last.
+        With an impulse probe (:meth:`fit_impulse`), no ``start`` and ``probe`` true, its one evaluated row comes
+        last. :func:`meta_train` leaves it out (``probe=False``): the cell cannot move that point, so in the loss
+        it would only mask the cell's own proposals, and without it the cell trains exactly as it would without a
+        probe, so a probe can only lower Phase I's best energy.
         """
         ansatzes = self._check_ansatzes(ansatzes)
         steps = _checks.positive_int("steps", steps)
@@ -514,7 +522,7 @@ class MetaOptimizer(nn.Module):
                 trajectory = MetaTrajectory(*parts, segments=(steps + 1, steps + 1))
             else:
                 trajectory = self._unroll(ansatzes, steps, theta)
-            return self._with_impulse_probe(ansatzes, trajectory)
+            return self._with_impulse_probe(ansatzes, trajectory) if probe else trajectory
         else:
             _checks.tensor("start", start)
             theta = start.to(dtype).expand(batch, self.num_params) if start.dim() == 1 else start.to(dtype)
@@ -832,7 +840,7 @@ def meta_train(
             local, factor = distributed.local_items(problems)  # the same global batch on every rank, sharded
             opt.zero_grad()
             try:
-                value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start).scaled)
+                value = loss_fn(net(_ansatzes(local, p, dc, device), steps, start, probe=False).scaled)
             except NonFiniteLossError as err:
                 raise NonFiniteLossError(f"training: at epoch {epoch}, batch {b}: {err}") from None
             (value * factor).backward()
@@ -845,7 +853,7 @@ def meta_train(
 
     def validate() -> float:
         return (
-            distributed.all_sum(float(loss_fn(meta(validation, steps, start).scaled)) * validation_weight)
+            distributed.all_sum(float(loss_fn(meta(validation, steps, start, probe=False).scaled)) * validation_weight)
             / validation_size
         )
 

@@ -48,7 +48,7 @@ WEIGHTS = Path(__file__).with_name("weights")
 #: circuits stack (``batch_energy``): worst seed 0.34 -> 0.21 points, training 80-83 s on 2 cores (0.26 points against
 #: the best known optimum of one test graph, which the 16-start reference search had missed). Its impulse probe
 #: (``MetaOptimizer.fit_impulse``, fitted by ``meta_train``) brings that graph's optimum within Phase II's reach and the
-#: LSTM to 0.25 points at its worst seed; the build takes 162 s on 2 cores with the probe's fit.
+#: LSTM to 0.24 points at its worst seed; the build takes 185 s on 2 cores with the probe's fit.
 _THREE_REGULAR_DC = {"train_sizes": (8, 10), "steps": 6, "batches_per_epoch": 16}
 _THREE_REGULAR = {**_THREE_REGULAR_DC, "proposal": "incumbent"}
 

@@ -156,3 +156,32 @@ def test_the_probe_is_saved_and_files_without_it_load_without_one(tmp_path):
     fresh.load_state_dict(state)
     assert not bool(fresh.impulse_fitted)
     assert not bool(qaoa.pretrained("3-regular", 3).impulse_fitted)
+
+
+def test_training_leaves_the_probe_out_of_the_loss(monkeypatch):
+    """meta_train's loss (training and validation) sees the cell's unrolls only, 2 (T + 1) rows, never the probe's
+    row, so the cell trains as it would without a probe; forward(probe=False) is that trajectory."""
+    import applications.qaoa.meta as meta_module
+
+    meta, ansatzes = _probing_optimiser()
+    with torch.no_grad():
+        meta.start_fitted.fill_(True)  # fitted by hand: meta_train fits nothing
+        without = meta(ansatzes, 3, probe=False)
+        full = meta(ansatzes, 3)
+    assert without.segments == (4, 4) and torch.equal(without.params, full.params[:8])
+    rows = []
+    best = meta_module.LOSSES["best"]
+    monkeypatch.setitem(meta_module.LOSSES, "best", lambda scaled: rows.append(scaled.shape[0]) or best(scaled))
+    meta_module.meta_train(
+        meta,
+        ProblemDistribution("3-regular", (6,)),
+        p=1,
+        dc=True,
+        steps=3,
+        epochs=1,
+        batches_per_epoch=2,
+        batch_size=2,
+        validation_size=2,
+        patience=None,
+    )
+    assert rows and set(rows) == {8}

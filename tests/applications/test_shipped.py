@@ -251,6 +251,7 @@ def test_pretrained_refuses_what_is_not_shipped_by_name():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # alone on 2 cores the DC-QAOA recipe takes about 3 minutes, p = 5 about 3 to 6
 @pytest.mark.parametrize("kind, p, dc", list(shipped.RECIPES))
 def test_the_full_recipe_reproduces_the_shipped_file(kind, p, dc):
     """Minutes per recipe: run with -m slow on the machine that wrote the files."""
