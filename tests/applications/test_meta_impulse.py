@@ -14,6 +14,8 @@ from applications import qaoa
 from applications.qaoa import CD_POOL, MetaOptimizer, ProblemDistribution
 from applications.qaoa.meta import MetaTrajectory
 
+from .test_meta_residual import _two_rule_optimiser
+
 # compare's graph 0 (`benchmarks/_qaoa_test_graphs.py`): its DC-QAOA p = 2 optimum lies near gamma = beta = 0
 BEST_KNOWN_COMPARE_0 = -11.155742820698954
 REACHED = 0.001  # the benchmark's "reached": within 0.1 points of relative error
@@ -96,15 +98,9 @@ def test_fit_impulse_refusals():
 
 
 def _probing_optimiser():
-    """An untrained DC-QAOA p = 1 optimiser with two start rules and an impulse probe set by hand."""
-    torch.manual_seed(0)
-    problems = ProblemDistribution("3-regular", (6, 8)).sample(3, seed=2)
-    ansatzes = [qaoa.make_ansatz(q, 1, dc=True) for q in problems]
-    meta = MetaOptimizer("gru", 3, hidden_size=5).double()
+    """test_meta_residual's untrained DC-QAOA p = 1 optimiser with two start rules, plus an impulse probe set by hand."""
+    meta, ansatzes = _two_rule_optimiser()
     with torch.no_grad():
-        meta.start_bias.copy_(torch.tensor([-0.6, 0.4, 0.1]))
-        meta.second_bias.copy_(torch.tensor([-3.0, 0.1, -0.7]))
-        meta.second_fitted.fill_(True)
         meta.impulse_bias.copy_(torch.tensor([0.05, -0.05, 2.9]))
         meta.impulse_fitted.fill_(True)
     return meta, ansatzes
