@@ -12,7 +12,8 @@ training time.
 Two test sets, both of 3-regular graphs with n = 10 and disjoint from the training draws:
 ``--graphs`` (16) graphs with seeds from 10,000, and the 8 test graphs of ``ornn qaoa compare --kind
 3-regular --per-size 8 --seed 0`` (a second set: 8 graphs move a mean gap by several tenths of a point).
-On each, the mean relative error (F - E_0) / |E_0| after Phase I (the best of its T + 1 = 7 evaluations),
+On each, the mean relative error (F - E_0) / |E_0| after Phase I (the best of its evaluations: T + 1 = 7, and
+15 for DC-QAOA's two start rules and impulse probe),
 of the linear ramp, of Wurtz & Lykov's fixed angles (QAOA p <= 5; one evaluation each) and of the ansatz
 optimum: the best known optimum that ``best_known_optima.py`` stored in ``best_known_optima.json`` (a search
 that includes ``ansatz_optimum``'s own), or ``ansatz_optimum``'s multi-start L-BFGS for a graph the file lacks

@@ -290,8 +290,7 @@ class MetaOptimizer(nn.Module):
 
     def start(self, ansatzes: Union[QAOA, Sequence[QAOA]]) -> torch.Tensor:
         """(B, P) the start rule's theta_0 for each ansatz (zero queries: it reads the graph only)."""
-        ansatzes = self._check_ansatzes(ansatzes)
-        return self.start_bias + self.start_slope * self._centred_x(ansatzes)[:, None]
+        return self._rule(self.start_bias, self.start_slope, ansatzes)
 
     @property
     def has_start_rule(self) -> bool:
@@ -308,8 +307,7 @@ class MetaOptimizer(nn.Module):
         """(B, P) the second start rule's theta_0 (the basin across gamma_1 - pi), or None where none was kept."""
         if not self.has_two_starts:
             return None
-        ansatzes = self._check_ansatzes(ansatzes)
-        return self.second_bias + self.second_slope * self._centred_x(ansatzes)[:, None]
+        return self._rule(self.second_bias, self.second_slope, ansatzes)
 
     @property
     def has_impulse_probe(self) -> bool:
@@ -320,8 +318,11 @@ class MetaOptimizer(nn.Module):
         """(B, P) the impulse probe's point (gamma, beta ~ 0: the counterdiabatic layers act alone), or None."""
         if not self.has_impulse_probe:
             return None
-        ansatzes = self._check_ansatzes(ansatzes)
-        return self.impulse_bias + self.impulse_slope * self._centred_x(ansatzes)[:, None]
+        return self._rule(self.impulse_bias, self.impulse_slope, ansatzes)
+
+    def _rule(self, bias: torch.Tensor, slope: torch.Tensor, ansatzes: Union[QAOA, Sequence[QAOA]]) -> torch.Tensor:
+        """(B, P) a linear rule's point theta = bias + slope (x - x_ref) for each ansatz (the start rules, the probe)."""
+        return bias + slope * self._centred_x(self._check_ansatzes(ansatzes))[:, None]
 
     def _centred_x(self, ansatzes: Sequence[QAOA]) -> torch.Tensor:
         x = torch.tensor(
@@ -456,7 +457,7 @@ class MetaOptimizer(nn.Module):
         mirrored = optima[:, 0] < 0  # one chart of the (gamma, beta) -> (-gamma, -beta) pair
         for column in [c for k in range(p) for c in (layer * k, layer * k + 1)]:
             optima[mirrored, column] = -optima[mirrored, column]
-        keep = gain > SECOND_START_GAIN and bool(wins.any())
+        keep = gain > SECOND_START_GAIN  # a positive gain means the probe wins somewhere
         zero = torch.zeros(self.num_params, dtype=torch.float64)
         bias, slope = _least_squares(centred, optima, wins) if keep else (zero, zero)
         with torch.no_grad():
