@@ -24,8 +24,8 @@ point evaluated so far, theta*_t (the incumbent), instead of the start:
 reading (theta_t - theta*_t) / s where the residual rule reads (theta_t - theta_0) / s. A step that
 improves moves the anchor, so even a schedule the cell repeats for every problem walks downhill (a
 learned pattern search), where the residual rule's proposals all lie within s of the start. The
-shipped 3-regular QAOA initialisers use it, DC-QAOA's does not (``shipped.RECIPES``; measured in
-``benchmarks/RESULTS.md``).
+shipped 3-regular QAOA initialisers use it; the DC-QAOA recipe trains under both rules and keeps the better on
+problems of its own (``shipped.RECIPES``; measured in ``benchmarks/RESULTS.md``).
 
 ``proposal="absolute"`` is the sequence-model paper's rule: u_t = [theta_t, F~(theta_t),
 F~(theta_t) - F~(theta_{t-1})] from the fixed start theta_0 = 0.1 and
@@ -88,6 +88,7 @@ __all__ = [
     "weighted_cost_loss",
     "observed_improvement_loss",
     "ProblemDistribution",
+    "fit_start_rules",
     "meta_train",
     "two_phase",
 ]
@@ -765,6 +766,48 @@ def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> lis
     return [make_ansatz(problem, p, dc=dc, device=device) for problem in problems]
 
 
+#: the tensors :func:`fit_start_rules` sets: the start rules and the impulse probe (the first two also train)
+FITTED_START_STATE = (
+    "start_bias",
+    "start_slope",
+    "start_reference",
+    "start_fitted",
+    "second_bias",
+    "second_slope",
+    "second_fitted",
+    "impulse_bias",
+    "impulse_slope",
+    "impulse_fitted",
+)
+
+
+def fit_start_rules(
+    meta: MetaOptimizer,
+    distribution: ProblemDistribution,
+    *,
+    p: int,
+    dc: bool = False,
+    seed: int = 0,
+    impulse_problems: int = IMPULSE_FIT_PROBLEMS,
+) -> MetaOptimizer:
+    """What :func:`meta_train` does first for an optimiser whose start rule is not fitted: :meth:`MetaOptimizer.fit_start`
+    on :data:`START_FIT_PROBLEMS` problems drawn from (seed, -2), and for DC-QAOA :meth:`MetaOptimizer.fit_impulse`
+    on ``impulse_problems`` (0: no probe) drawn from (seed, -3). The fit reads the problems and the rules only, not
+    the cell or its proposal rule, so one fit (the tensors :data:`FITTED_START_STATE`) serves every optimiser
+    trained with the same distribution, depth and seed."""
+    if not isinstance(meta, MetaOptimizer):
+        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
+    if not meta.has_start_rule:
+        raise ValueError(
+            f"meta: the {meta.proposal!r} proposal rule has a fixed start; expected a rule with a start rule"
+        )
+    impulse_problems = _checks.positive_int("impulse_problems", impulse_problems, minimum=0)
+    meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
+    if dc and impulse_problems:
+        meta.fit_impulse(distribution.sample(impulse_problems, seed=seed * 1_000_003 + 999_973), p)
+    return meta
+
+
 def meta_train(
     meta: MetaOptimizer,
     distribution: ProblemDistribution,
@@ -823,9 +866,7 @@ def meta_train(
         _checks.positive_float("grad_clip", grad_clip)
     device = meta.device
     if meta.has_start_rule and start is None and not resume and not bool(meta.start_fitted):
-        meta.fit_start(distribution.sample(START_FIT_PROBLEMS, seed=seed * 1_000_003 + 999_979), p, dc=dc)
-        if dc and impulse_problems:
-            meta.fit_impulse(distribution.sample(impulse_problems, seed=seed * 1_000_003 + 999_973), p)
+        fit_start_rules(meta, distribution, p=p, dc=dc, seed=seed, impulse_problems=impulse_problems)
     opt = make_optimizer(optimizer, [q for q in meta.parameters() if q.requires_grad], lr)
     validation, validation_factor = distributed.local_items(
         distribution.sample(validation_size, seed=seed * 1_000_003 + 999_983)

@@ -366,3 +366,29 @@ def test_with_two_start_rules_phase_two_runs_from_each_rules_best_point_and_keep
     assert torch.equal(run.phase_two_steps, steps(ends[0]) + steps(ends[1]))
     single = qaoa.two_phase(ansatzes, meta, steps=4, start=meta.start(ansatzes), phase_two_steps=30)
     assert single.discarded_steps is None and torch.allclose(single.final_energies, ends[0].final_energies, atol=1e-10)
+
+
+def test_fit_start_rules_is_meta_trains_first_step_and_refuses_what_it_cannot_fit():
+    """Fitting the start rules first and then training gives the bits of training alone (meta_train then skips
+    its own fit); an optimiser without a start rule, or a negative probe size, is refused by name."""
+    from applications.qaoa.meta import FITTED_START_STATE, fit_start_rules
+
+    distribution = ProblemDistribution("3-regular", (6,))
+
+    def trained(fit_first: bool) -> MetaOptimizer:
+        torch.manual_seed(0)
+        meta = MetaOptimizer("gru", 2, hidden_size=6)
+        if fit_first:
+            assert fit_start_rules(meta, distribution, p=1, seed=3) is meta and bool(meta.start_fitted)
+        meta_train(meta, distribution, epochs=1, batches_per_epoch=1, batch_size=2, validation_size=2, steps=2, seed=3)
+        return meta
+
+    alone, fitted_first = trained(False).state_dict(), trained(True).state_dict()
+    assert alone.keys() == fitted_first.keys() and all(torch.equal(alone[k], fitted_first[k]) for k in alone)
+    assert set(FITTED_START_STATE) <= set(alone)
+    with pytest.raises(TypeError, match=r"meta: expected a MetaOptimizer, got"):
+        fit_start_rules(torch.nn.Linear(2, 2), distribution, p=1)
+    with pytest.raises(ValueError, match=r"meta: the 'absolute' proposal rule has a fixed start"):
+        fit_start_rules(MetaOptimizer("gru", 2, proposal="absolute"), distribution, p=1)
+    with pytest.raises(ValueError, match=r"impulse_problems: expected an integer >= 0, got -1"):
+        fit_start_rules(MetaOptimizer("gru", 2), distribution, p=1, dc=True, impulse_problems=-1)
