@@ -6,8 +6,9 @@
 Without ``--cells`` it measures the files of ``applications.qaoa.pretrained`` (3-regular QAOA p = 1..5,
 DC-QAOA p = 2). With ``--cells`` it trains each cell with each seed from the shipped recipe
 (``shipped.build(kind, p, dc=dc, cell=cell, seed=seed)``: train n = 8, 10, T = 6, 20 epochs, 16 batches per
-epoch, 32 at p = 5; every other setting at ``meta_train``'s defaults) and measures what it trained, with its
-training time.
+epoch, 32 at p = 5; every other setting at ``meta_train``'s defaults; DC-QAOA trains under both proposal rules
+and keeps the one of least Phase I error on 128 training problems, shown in the "rule" column) and measures
+what it trained, with its training time.
 
 Two test sets, both of 3-regular graphs with n = 10 and disjoint from the training draws:
 ``--graphs`` (16) graphs with seeds from 10,000, and the 8 test graphs of ``ornn qaoa compare --kind
@@ -144,6 +145,7 @@ def main() -> None:
                 entry = dict(
                     ansatz=name, p=p, dc=dc, cell=cell, seed=seed, set=label, graphs=len(problems), seconds=seconds, **m
                 )
+                entry.update(rule=meta.proposal, selection=meta.notes.get("selection"))
                 entry.update(ramp=base[label]["ramp"], fixed=base[label]["fixed"], optimum=optimum)
                 entry["references_from_file"] = base[label]["from_file"]
                 entry["gap_points"] = 100 * (m["phase_one"] - optimum)
@@ -153,6 +155,7 @@ def main() -> None:
                         "ansatz": name,
                         "cell": cell,
                         "seed": seed,
+                        "rule": meta.proposal,
                         "set": f"{label} ({len(problems)})",
                         "Phase I": f"{m['phase_one']:.4f}",
                         "ramp": f"{entry['ramp']:.4f}",

@@ -75,18 +75,27 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
     ``epochs`` and ``seed`` override the recipe and are checked; .steps and .notes record what was used."""
     calls = []
     monkeypatch.setattr(shipped, "meta_train", lambda meta, problems, **kw: calls.append((meta, problems, kw)))
+    monkeypatch.setattr(shipped, "fit_start_rules", lambda meta, *args, **kw: calls.append(("fit", meta, kw)))
+    monkeypatch.setattr(
+        shipped, "_phase_one_error", lambda meta, *args: {"residual": 0.2, "incumbent": 0.1}[meta.proposal]
+    )
     meta = shipped.build("3-regular", 2, dc=True, cell="gru", epochs=3, seed=5)
-    ((trained, problems, settings),) = calls
-    assert trained is meta and (problems.kind, problems.sizes) == ("3-regular", (8, 10))
-    assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "batches_per_epoch": 16, "lr": 0.01, "seed": 5}
-    torch.manual_seed(5)
-    assert _same_bits(meta, shipped.build_meta("gru", p=2, dc=True, hidden_size=20))
-    assert meta.proposal == "residual"  # DC-QAOA keeps the default rule; plain 3-regular QAOA uses "incumbent"
-    assert shipped.build("3-regular", 3, epochs=1).proposal == "incumbent"
+    # DC-QAOA fits the start rules once, trains one optimiser per rule and keeps the one of least Phase I error
+    fit, *calls = calls
+    assert fit[0] == "fit" and fit[1].proposal == "residual" and fit[2] == {"p": 2, "dc": True, "seed": 5}
+    assert [trained.proposal for trained, _, _ in calls] == ["residual", "incumbent"] and calls[1][0] is meta
+    for trained, problems, settings in calls:
+        assert (problems.kind, problems.sizes) == ("3-regular", (8, 10))
+        assert settings == {"p": 2, "dc": True, "steps": 6, "epochs": 3, "batches_per_epoch": 16, "lr": 0.01, "seed": 5}
+        torch.manual_seed(5)
+        fresh = shipped.build_meta("gru", p=2, dc=True, hidden_size=20, proposal=trained.proposal)
+        assert _same_bits(trained, fresh)
+    assert shipped.build("3-regular", 3, epochs=1).proposal == "incumbent"  # plain QAOA: one rule
     assert meta.steps == 6 and meta.notes == {
         "cell": "gru",
         "hidden_size": 20,
-        "proposal": "residual",
+        "proposal": "incumbent",
+        "selection": {"residual": 0.2, "incumbent": 0.1},
         "epochs": 3,
         "batches_per_epoch": 16,
         "lr": 0.01,
@@ -119,6 +128,52 @@ def test_build_hands_its_recipe_to_the_trainer(monkeypatch):
         ]
     )
     assert shipped.build("3-regular", 1, seed=0).notes["seed"] == 0  # seed 0 is admitted
+
+
+def test_a_recipe_of_several_rules_fits_the_start_once_and_keeps_the_first_on_a_tie(monkeypatch):
+    """The second rule's optimiser starts from the first's fitted start rules and probe (meta_train then skips its
+    own fit), so each candidate is the build of its rule alone; on equal scores the recipe's first rule is kept."""
+    entered_fitted = []
+
+    def fake_fit(meta, distribution, *, p, dc, seed):  # what the fit leaves: seed-dependent rules and a probe
+        with torch.no_grad():
+            meta.start_bias.fill_(0.25 + seed)
+            meta.impulse_bias.fill_(-0.5)
+            meta.start_fitted.fill_(True)
+            meta.impulse_fitted.fill_(True)
+
+    def fake_train(meta, problems, **kw):
+        entered_fitted.append(bool(meta.start_fitted))
+        with torch.no_grad():
+            meta.start_bias.add_(1.0 if meta.proposal == "residual" else 2.0)  # training moves the start rule
+
+    monkeypatch.setattr(shipped, "fit_start_rules", fake_fit)
+    monkeypatch.setattr(shipped, "meta_train", fake_train)
+    scored = []
+    monkeypatch.setattr(shipped, "_phase_one_error", lambda meta, *args: scored.append(meta) or 0.125)
+    meta = shipped.build("3-regular", 2, dc=True, epochs=1, seed=1)
+    assert entered_fitted == [True, True]  # meta_train gets fitted optimisers and so skips its own fit
+    first, second = scored
+    assert meta is first and meta.proposal == "residual" and meta.notes["proposal"] == "residual"
+    assert meta.notes["selection"] == {"residual": 0.125, "incumbent": 0.125}
+    # the second trains from the fit, not from the first's trained start rule
+    assert float(first.start_bias.detach()[0]) == 2.25 and float(second.start_bias.detach()[0]) == 3.25
+    for name in ("impulse_bias", "impulse_fitted", "start_fitted", "start_slope", "second_bias"):
+        assert torch.equal(getattr(first, name), getattr(second, name))
+    assert float(second.impulse_bias[0]) == -0.5
+
+
+def test_the_selection_score_is_phase_ones_mean_relative_error():
+    """The score is the mean over the problems of (F - E_0) / |E_0| at the best of T + 1 evaluations."""
+    from applications.qaoa import ProblemDistribution, make_ansatz, relative_error
+
+    torch.manual_seed(0)
+    meta = shipped.build_meta("gru", p=1)
+    problems = ProblemDistribution("3-regular", (6,)).sample(3, seed=2)
+    with torch.no_grad():
+        best = meta([make_ansatz(q, 1) for q in problems], 2).best_energies
+    expected = sum(float(relative_error(q, e)) for q, e in zip(problems, best)) / 3
+    assert shipped._phase_one_error(meta, problems, 1, False, 2) == pytest.approx(expected, rel=1e-12)
 
 
 def test_recipe_and_weights_path_defaults_and_the_shipped_list_in_refusals():
@@ -227,7 +282,12 @@ def test_every_recipe_ships_an_lstm_that_loads_with_its_recipe(kind, p, dc):
     assert isinstance(meta, MetaOptimizer)
     assert meta.num_params == parameter_count(p, dc=dc)
     full = shipped.recipe(kind, p, dc=dc)
-    assert meta.notes == {**full, "train_sizes": list(full["train_sizes"])}
+    notes = {**full, "train_sizes": list(full["train_sizes"])}
+    if not isinstance(full["proposal"], str):  # a recipe that picks among rules records the pick and the scores
+        scores = meta.notes["selection"]
+        assert list(scores) == list(full["proposal"]) and meta.notes["proposal"] == min(scores, key=scores.get)
+        notes.update(proposal=meta.notes["proposal"], selection=scores)
+    assert meta.proposal == notes["proposal"] and meta.notes == notes
     assert meta.steps == full["steps"]
     assert next(meta.parameters()).dtype == torch.float64
     assert {"kind": kind, "p": p, "dc": dc, "cell": "lstm"} in shipped.available()
