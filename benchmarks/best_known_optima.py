@@ -51,31 +51,42 @@ def interp(params: torch.Tensor, layer_size: int) -> torch.Tensor:
     return ((i - 1) / p * padded[:-1] + (p - i + 1) / p * padded[1:]).reshape(-1)
 
 
-def search(problem, p: int, dc: bool, starts: int, previous: list | None) -> dict:
+def search(
+    problem, p: int, dc: bool, starts: int, previous: list | None, benchmark_energy: float | None = None
+) -> dict:
     """One graph's entry: the best of the benchmark's own search, ``starts`` more random L-BFGS starts and, with
-    ``previous`` (the stored depth p - 1 optimum), L-BFGS from its INTERP extension; a tie keeps the benchmark's."""
+    ``previous`` (the stored depth p - 1 optimum), L-BFGS from its INTERP extension; a tie keeps the benchmark's.
+
+    ``benchmark_energy``, the benchmark's search's energy already on record (``--again``), spares that search,
+    which is deterministic: the entry is then the best of the new searches alone, and the caller keeps the lower
+    of it and the stored entry (which is never above the benchmark's energy)."""
     ansatz = make_ansatz(problem, p, dc=dc)
     begin = time.perf_counter()
-    default = ansatz_optimum(ansatz, starts=BENCHMARK_STARTS, seed=BENCHMARK_SEED)
+    default = None
+    if benchmark_energy is None:
+        default = ansatz_optimum(ansatz, starts=BENCHMARK_STARTS, seed=BENCHMARK_SEED)
+        benchmark_energy = default[0]
     candidates = {f"{starts} random starts": ansatz_optimum(ansatz, starts=starts, seed=SURVEY_SEED)}
     if previous is not None:
         start = interp(torch.tensor(previous, dtype=torch.float64), ansatz.layer_size)
         result = optimize(ansatz, start[None], optimizer="lbfgs", lr=1.0, steps=100, tol=1e-10)
         candidates["INTERP"] = (float(result.final_energies[0]), result.final_params[0])
-    searched = f"{BENCHMARK_STARTS} starts (seed {BENCHMARK_SEED}), {starts} starts (seed {SURVEY_SEED})"
-    searched += ", INTERP" if previous is not None else ""
+    searched = [f"{BENCHMARK_STARTS} starts (seed {BENCHMARK_SEED})"] if default is not None else []
+    searched += [f"{starts} starts (seed {SURVEY_SEED})"] + (["INTERP"] if previous is not None else [])
     found_by = min(candidates, key=lambda name: candidates[name][0])
     energy, params = candidates[found_by]
-    if energy > default[0] - TIE:  # no better than the benchmark's own search: keep its point
+    if default is not None and energy > default[0] - TIE:  # no better than the benchmark's own search: keep its point
         (energy, params), found_by = default, "the benchmark's search"
     return {
         "fingerprint": fingerprint(problem),
         "energy": energy,
         "params": params.tolist(),
         "found_by": found_by,
-        "searched": searched,
-        "benchmark_energy": default[0],
-        "points_below_benchmark": float(100 * (relative_error(problem, default[0]) - relative_error(problem, energy))),
+        "searched": ", ".join(searched),
+        "benchmark_energy": benchmark_energy,
+        "points_below_benchmark": float(
+            100 * (relative_error(problem, benchmark_energy) - relative_error(problem, energy))
+        ),
         "seconds": time.perf_counter() - begin,
     }
 
@@ -115,7 +126,9 @@ def main() -> None:
                     continue
                 below = None if dc else stored_entry(optima, p - 1, dc, label, index, problem)
                 previous = None if below is None else below["params"]
-                entry = search(problem, p, dc, args.dc_starts if dc else args.starts, previous)
+                starts = args.dc_starts if dc else args.starts
+                recorded = None if stored is None else stored["benchmark_energy"]
+                entry = search(problem, p, dc, starts, previous, benchmark_energy=recorded)
                 if stored is not None:  # --again: the lower of the two, and both searches on record
                     kept = entry if entry["energy"] < stored["energy"] - TIE else stored
                     searched, seconds = (
