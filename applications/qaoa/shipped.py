@@ -26,9 +26,8 @@ import torch
 
 from ornn import _checks
 
-from .ansatz import make_ansatz
 from .experiment import build_meta
-from .meta import FITTED_START_STATE, MetaOptimizer, ProblemDistribution, fit_start_rules, meta_train
+from .meta import FITTED_START_STATE, MetaOptimizer, ProblemDistribution, _ansatzes, fit_start_rules, meta_train
 from .metrics import relative_error
 
 __all__ = ["RECIPES", "SELECTION_PROBLEMS", "WEIGHTS", "available", "build", "pretrained", "recipe", "weights_path"]
@@ -131,17 +130,16 @@ def build(
     rules = (settings["proposal"],) if isinstance(settings["proposal"], str) else tuple(settings["proposal"])
     distribution = ProblemDistribution(kind, tuple(settings["train_sizes"]))
     candidates: list[MetaOptimizer] = []
-    fitted: dict[str, torch.Tensor] = {}
+    fitted: Optional[dict[str, torch.Tensor]] = None
     for rule in rules:
         torch.manual_seed(settings["seed"])
         meta = build_meta(settings["cell"], p=p, dc=dc, hidden_size=settings["hidden_size"], proposal=rule)
         if len(rules) > 1:  # fit the start rules once, as meta_train would, and give every candidate that fit
-            if not fitted:
+            if fitted is None:
                 fit_start_rules(meta, distribution, p=p, dc=dc, seed=settings["seed"])
-                fitted = {name: value.detach().clone() for name, value in _fitted_state(meta).items()}
-            with torch.no_grad():
-                for name, value in _fitted_state(meta).items():
-                    value.copy_(fitted[name])
+                fitted = {k: v.clone() for k, v in meta.state_dict().items() if k in FITTED_START_STATE}
+            else:
+                meta.load_state_dict(fitted, strict=False)
         meta_train(
             meta,
             distribution,
@@ -166,17 +164,10 @@ def build(
     return meta
 
 
-def _fitted_state(meta: MetaOptimizer) -> dict[str, torch.Tensor]:
-    """The tensors of ``meta`` that :func:`fit_start_rules` sets (parameters and buffers alike)."""
-    tensors = dict(meta.named_parameters()) | dict(meta.named_buffers())
-    return {name: tensors[name] for name in FITTED_START_STATE}
-
-
 def _phase_one_error(meta: MetaOptimizer, problems: list, p: int, dc: bool, steps: int) -> float:
     """Mean relative error (F - E_0) / |E_0| of the best of Phase I's evaluations over ``problems``."""
-    ansatzes = [make_ansatz(problem, p, dc=dc) for problem in problems]
     with torch.no_grad():
-        best = meta(ansatzes, steps).best_energies.detach().cpu()
+        best = meta(_ansatzes(problems, p, dc, meta.device), steps).best_energies.cpu()
     return float(torch.stack([relative_error(q, e) for q, e in zip(problems, best)]).mean())
 
 
