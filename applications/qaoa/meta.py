@@ -766,6 +766,13 @@ def _ansatzes(problems: Sequence[Problem], p: int, dc: bool, device=None) -> lis
     return [make_ansatz(problem, p, dc=dc, device=device) for problem in problems]
 
 
+def _check_meta_and_distribution(meta: Any, distribution: Any) -> None:
+    if not isinstance(meta, MetaOptimizer):
+        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
+    if not isinstance(distribution, ProblemDistribution):
+        raise TypeError(f"distribution: expected a ProblemDistribution, got {_checks.describe(distribution)}")
+
+
 #: the tensors :func:`fit_start_rules` sets: the start rules and the impulse probe (the first two also train)
 FITTED_START_STATE = (
     "start_bias",
@@ -795,8 +802,7 @@ def fit_start_rules(
     on ``impulse_problems`` (0: no probe) drawn from (seed, -3). The fit reads the problems and the rules only, not
     the cell or its proposal rule, so one fit (the tensors :data:`FITTED_START_STATE`) serves every optimiser
     trained with the same distribution, depth and seed."""
-    if not isinstance(meta, MetaOptimizer):
-        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
+    _check_meta_and_distribution(meta, distribution)
     if not meta.has_start_rule:
         raise ValueError(
             f"meta: the {meta.proposal!r} proposal rule has a fixed start; expected a rule with a start rule"
@@ -833,10 +839,8 @@ def meta_train(
 ) -> History:
     """Meta-train ``meta`` on problems drawn from ``distribution`` through :func:`ornn.training.fit`; returns the history.
 
-    A residual optimiser whose start rule is not fitted yet first fits it (:meth:`MetaOptimizer.fit_start`)
-    on :data:`START_FIT_PROBLEMS` problems drawn from (seed, -2), and for DC-QAOA its impulse probe
-    (:meth:`MetaOptimizer.fit_impulse`) on ``impulse_problems`` (default :data:`IMPULSE_FIT_PROBLEMS`; 0: no
-    probe) drawn from (seed, -3). Every epoch
+    An optimiser whose start rule is not fitted yet first fits it and, for DC-QAOA, its impulse probe on
+    ``impulse_problems`` (default :data:`IMPULSE_FIT_PROBLEMS`; 0: no probe) with :func:`fit_start_rules`. Every epoch
     draws its batches from (seed, epoch) and a fixed validation set from (seed, -1); gradients are clipped to
     norm ``grad_clip``; the best validation state is kept and loaded into ``meta`` at the end. Training stops
     after ``patience`` epochs without a better validation loss. ``start`` overrides the optimiser's own start.
@@ -849,8 +853,7 @@ def meta_train(
     the gradients, and rank 0 alone writes the checkpoint; the result equals the one-process
     run to round-off, and a checkpoint resumes under any number of processes.
     """
-    if not isinstance(meta, MetaOptimizer):
-        raise TypeError(f"meta: expected a MetaOptimizer, got {_checks.describe(meta)}")
+    _check_meta_and_distribution(meta, distribution)
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
     if optimizer == "lbfgs":

@@ -388,6 +388,9 @@ def test_fit_start_rules_is_meta_trains_first_step_and_refuses_what_it_cannot_fi
     assert set(FITTED_START_STATE) <= set(alone)
     with pytest.raises(TypeError, match=r"meta: expected a MetaOptimizer, got"):
         fit_start_rules(torch.nn.Linear(2, 2), distribution, p=1)
+    for function in (fit_start_rules, meta_train):
+        with pytest.raises(TypeError, match=r"distribution: expected a ProblemDistribution, got 'sk'"):
+            function(MetaOptimizer("gru", 2), "sk", p=1)
     with pytest.raises(ValueError, match=r"meta: the 'absolute' proposal rule has a fixed start"):
         fit_start_rules(MetaOptimizer("gru", 2, proposal="absolute"), distribution, p=1)
     with pytest.raises(ValueError, match=r"impulse_problems: expected an integer >= 0, got -1"):
