@@ -430,17 +430,20 @@ class _QKLSTMSequence(torch.autograd.Function):
     the 4M references), the readout R = [A; A] (8M, 4H) and the biases b (4H,); q wires and ``reps``
     uploads. Per step, with v = [x_t, h] zero-padded to C chunks of q::
 
-        s = phi(v) (the feature map: reps C layers U_c = diag(e^{i p'_c}) R'_c from |+>),
+        s = phi(v) (the feature map: reps C layers from |+>, as in :class:`quantum_circuits._Uploads`),
         o = s O,  pre = o^2 R + b (as (B, 4, H)),  c' = f c + i tanh(g),  h' = o_gate tanh(c').
 
-    The layers' matrices come from :func:`quantum_circuits._layer_matrices` and the feature states of every
-    layer are stored. Backward walks the steps in reverse: the LSTM update (:func:`_lstm_local_derivatives`,
-    all steps at once beforehand), two products back through the readout and the overlaps, the adjoint
-    recursion through the layers (one product and one multiply each, the layers' matrices rebuilt from the
-    stored features rather than kept), the angle gradients (:func:`quantum_circuits._angle_gradients`) and the
-    chain through theta = arctan v, phi = arctan v^2 to x_t and h. The gradients of O, R and b are summed over
-    the steps by one product each. ``once_differentiable``: a second derivative through the sequence is
-    refused by torch with its usual error.
+    A layer is two fixed (2^q x 2^q) products and two phase multiplies (``_Uploads``' eigenbasis form;
+    the first layer's first product is a constant). The first I // q chunks hold inputs only, so their
+    phases for every step, and the first pass's layers over them, run for the whole sequence at once
+    before the recurrence; each step runs the other layers. Every layer's values are stored. Backward
+    walks the steps in reverse: the LSTM update (:func:`_lstm_local_derivatives`, all steps at once
+    beforehand), two products back through the readout and the overlaps, the adjoint recursion through
+    the layers (down to the first that sees h when x needs no gradient), the angle gradients
+    (:func:`quantum_circuits._angle_gradients`) and the chain through theta = arctan v, phi = arctan v^2
+    to x_t and h. The gradients of O, R and b are summed over the steps by one product each.
+    ``once_differentiable``: a second derivative through the sequence is refused by torch with its usual
+    error.
     """
 
     @staticmethod
@@ -449,75 +452,129 @@ class _QKLSTMSequence(torch.autograd.Function):
         hidden, q, dim = h.shape[-1], num_qubits, 2**num_qubits
         width = inputs + hidden
         chunks = -(-width // q)
-        layers = reps * chunks
+        layers, first = reps * chunks, inputs // q  # chunks < first hold inputs only
+        to_eigen, from_eigen, plus_eigen, _ = qc._upload_constants(q, x.dtype, x.device)
         features = x.new_zeros(steps, batch, chunks * q)
         features[:, :, :inputs] = x
-        states = x.new_empty(steps, layers + 1, batch, dim, dtype=x.dtype.to_complex())
-        states[:, 0] = 2 ** (-q / 2)  # |+>
-        phases = states.new_empty(steps, chunks, batch, dim)
+        cdt = x.dtype.to_complex()
+        # values[:, k, t] = [b_k; s_{k+1}] of step t (s_0 = |+> is a constant)
+        values = x.new_empty(2, layers, steps, batch, dim, dtype=cdt)
+        rows = [[layer.unbind(0) for layer in kind.unbind(0)] for kind in values.unbind(0)]  # [kind][k][t], made once
+        # the inputs-only chunks: their phases for every step, and the first pass's layers for the whole sequence
+        input_phases = x.new_empty(2, first, steps, batch, dim, dtype=cdt)
+        if first:
+            v = features[:, :, : first * q].view(steps * batch, first, q)
+            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=input_phases.view(2, first, steps * batch, dim))
+            flat = values.view(2, layers, steps * batch, dim)
+            sources = [None] + list(flat[1, : first - 1].unbind(0))
+            for k, source in enumerate(sources):
+                phase_pair = input_phases[:, k].view(2, steps * batch, dim)
+                _upload(source, flat[0, k], flat[1, k], *phase_pair, to_eigen, from_eigen, plus_eigen)
+        input_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in input_phases.unbind(0)]  # [kind][c][t]
+        step_phases = x.new_empty(2, chunks - first, batch, dim, dtype=cdt)  # the other chunks', one step's
+        step_rows = [list(kind.unbind(0)) for kind in step_phases.unbind(0)]
         amplitudes = x.new_empty(steps, batch, overlaps.shape[1])
         squares = torch.empty_like(amplitudes)
         tape = _LSTMTape(h, c, steps)
-        matrices = x.new_empty(chunks * batch, dim * dim)  # the layers' matrices, one buffer for every step
+        scratch = x.new_empty(batch, dim, dtype=cdt)
         for t in range(steps):
-            v = features[t]
-            v[:, inputs:width] = tape.hiddens[t]
-            theta, phi = torch.atan(v).view(batch, chunks, q), torch.atan(v * v).view(batch, chunks, q)
-            rotations, _ = qc._layer_matrices(theta, phi, out=matrices, phases_out=phases[t])
-            turns, diagonals = rotations.unbind(0), phases[t].unbind(0)
-            state, parts = states[t].unbind(0), torch.view_as_real(states[t]).unbind(0)  # (B, dim) and (B, dim, 2)
-            for k in range(layers):  # s_{k+1} = e^{i p'} * (R' s_k)
-                torch.bmm(turns[k % chunks], parts[k], out=parts[k + 1])
-                state[k + 1].mul_(diagonals[k % chunks])
-            o = torch.mm(parts[layers].view(batch, 2 * dim), overlaps, out=amplitudes[t])
+            v = features[t, :, first * q :]
+            v[:, inputs - first * q : width - first * q] = tape.hiddens[t]
+            v = v.view(batch, chunks - first, q)
+            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=step_phases)
+            eigen, phases = ([kind[c_][t] for c_ in range(first)] + step for kind, step in zip(input_rows, step_rows))
+            for k in range(first, layers):  # b_k = e^{i theta} * (V^dagger s_k), s_{k+1} = e^{i p'} * (P V b_k)
+                c_, source = k % chunks, rows[1][k - 1][t] if k else None
+                _upload(source, rows[0][k][t], rows[1][k][t], eigen[c_], phases[c_], to_eigen, from_eigen, plus_eigen,
+                        scratch)  # fmt: skip
+            o = torch.mm(torch.view_as_real(rows[1][layers - 1][t]).view(batch, 2 * dim), overlaps, out=amplitudes[t])
             torch.mul(o, o, out=squares[t])
             tape.step(t, torch.addmm(bias, squares[t], readout).view(batch, 4, hidden))
-        ctx.save_for_backward(features, states, phases, amplitudes, squares, *tape.tensors(), overlaps, readout)
+        ctx.save_for_backward(features, values, amplitudes, squares, *tape.tensors(), overlaps, readout)
         ctx.sizes = inputs, q, reps
         return tape.hiddens[1:].clone(), tape.hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
-        features, states, phases, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, overlaps, readout = (
+        features, values, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, overlaps, readout = (
             ctx.saved_tensors
         )
         inputs, q, reps = ctx.sizes
-        steps, layers, batch, dim = states.shape[0], states.shape[1] - 1, states.shape[2], states.shape[3]
+        _, layers, steps, batch, dim = values.shape
         hidden, chunks = hiddens.shape[-1], layers // reps
         width = inputs + hidden
+        # without an input gradient the first pass's inputs-only layers need no adjoint (their angle
+        # gradients stay zero and only reach x's columns)
+        lowest = 0 if ctx.needs_input_grad[0] else inputs // q
+        to_eigen, from_eigen, _, _ = qc._upload_constants(q, features.dtype, features.device)
+        to_adjoint, from_adjoint = to_eigen.conj().T.contiguous(), from_eigen.conj().T.contiguous()
         jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
         v2 = features * features
-        angles = torch.atan(features).view(steps, batch, chunks, q)  # the RY angles, to rebuild the matrices
-        d_theta, d_phi = 1 / (1 + v2), 2 * features / (1 + v2 * v2)  # d arctan v / dv, d arctan v^2 / dv
+        # minus the angles: their _layer_phases are the conjugate phases the adjoint multiplies by
+        theta = torch.atan(features).neg_().view(steps, batch, chunks, q)
+        phi = torch.atan(v2).neg_().view(steps, batch, chunks, q)
+        # d arctan v / dv and d arctan v^2 / dv, laid out as the angle gradients (2, C, B, q)
+        slopes = torch.stack([1 / (1 + v2), 2 * features / (1 + v2 * v2)], 1)  # (L, 2, B, C q)
+        slopes = slopes.view(steps, 2, batch, chunks, q).transpose(2, 3)
         readout_back = 2.0 * readout.T  # the squares' 2 o folded in
         dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
         dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
         d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
         d_pre = gates.new_empty(steps, batch, 4, hidden)
-        grads = torch.empty_like(states[0])  # dL/ds_k of one step's layers, k = 0 .. K
-        grad_parts, scratch = torch.view_as_real(grads).unbind(0), torch.empty_like(grads[0])
-        matrices = features.new_empty(chunks * batch, dim * dim)
-        conjugates, terms = phases.conj_physical(), states.new_empty(layers + 1, batch, 4 * dim, dtype=features.dtype)
+        grads = torch.zeros_like(values[:, :, 0])  # one step's [dL/db_k; dL/ds_{k+1}]
+        grad_rows = [kind.unbind(0) for kind in grads.unbind(0)]
+        conjugates = values.new_empty(2, chunks, batch, dim)  # one step's e^{-i theta @ theta_map}, e^{-i p'}
+        conj_eigen, conj_phases = (kind.unbind(0) for kind in conjugates.unbind(0))
+        scratch = torch.empty_like(grads[0, 0])
+        final_parts = torch.view_as_real(grads[1, layers - 1]).view(batch, 2 * dim)
         for t in reversed(range(steps)):
             if grad_outputs is not None:
                 dh = dh + grad_outputs[t]
             dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
             d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
-            torch.mm(d_o, overlaps.T, out=grad_parts[layers].view(batch, 2 * dim))
-            rotations, _ = qc._layer_matrices(angles[t], None, out=matrices)
-            turns, diagonals = rotations.transpose(2, 3).unbind(0), conjugates[t].unbind(0)
-            for k in reversed(range(layers)):  # g_k = R'^T (e^{-i p'} * g_{k+1})
-                torch.mul(grads[k + 1], diagonals[k % chunks], out=scratch)
-                torch.bmm(turns[k % chunks], torch.view_as_real(scratch), out=grad_parts[k])
-            dtheta, dphi = qc._angle_gradients(qc._state_terms(states[t], out=terms), grads, reps)
-            dv = torch.addcmul(
-                dtheta.reshape(batch, -1) * d_theta[t], dphi.reshape(batch, -1), d_phi[t], out=d_features[t]
-            )
+            torch.mm(d_o, overlaps.T, out=final_parts)
+            qc._layer_phases(theta[t], phi[t], out=conjugates)
+            for k in reversed(range(lowest, layers)):  # the adjoint of _upload (none into the constant s_0)
+                c_, target = k % chunks, grad_rows[1][k - 1] if k else None
+                _upload(grad_rows[1][k], grad_rows[0][k], target, conj_phases[c_], conj_eigen[c_], from_adjoint,
+                        to_adjoint, None, scratch, adjoint=True)  # fmt: skip
+            dv = (qc._angle_gradients(values[:, :, t], grads, reps) * slopes[t]).sum(0)  # (C, B, q)
+            dv = d_features[t].view(batch, chunks, q).copy_(dv.transpose(0, 1)).view(batch, -1)
             dh = dv[:, inputs:width]
         flat = steps * batch
         grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
-        grad_overlaps = torch.view_as_real(states[:, layers]).reshape(flat, 2 * dim).T @ d_amplitudes.view(flat, -1)
+        finals = torch.view_as_real(values[1, layers - 1]).reshape(flat, 2 * dim)
+        grad_overlaps = finals.T @ d_amplitudes.view(flat, -1)
         grad_readout = squares.view(flat, -1).T @ d_pre.view(flat, 4 * hidden)
         grad_bias = d_pre.view(flat, 4 * hidden).sum(0)
         return grad_x, dh.clone(), dc, grad_overlaps, grad_readout, grad_bias, None, None
+
+
+def _upload(
+    source: Optional[torch.Tensor],
+    middle: torch.Tensor,
+    target: Optional[torch.Tensor],
+    first_phases: torch.Tensor,
+    second_phases: torch.Tensor,
+    first_map: torch.Tensor,
+    second_map: torch.Tensor,
+    constant: Optional[torch.Tensor] = None,
+    scratch: Optional[torch.Tensor] = None,
+    adjoint: bool = False,
+) -> None:
+    """One layer of :class:`_QKLSTMSequence` into preallocated buffers.
+
+    Forward: middle = (source @ first_map) * first_phases, target = (middle @ second_map) * second_phases, with
+    ``constant`` standing for source @ first_map when ``source`` is None (the start |+>). ``adjoint``: the reverse
+    recursion, the phases before each product, middle = (source * first_phases) @ first_map and
+    target = (middle * second_phases) @ second_map, the second skipped when ``target`` is None.
+    """
+    if adjoint:
+        torch.mm(torch.mul(source, first_phases, out=scratch), first_map, out=middle)
+        if target is not None:
+            torch.mm(torch.mul(middle, second_phases, out=scratch), second_map, out=target)
+        return
+    turned = constant if source is None else torch.mm(source, first_map, out=scratch)
+    torch.mul(turned, first_phases, out=middle)
+    torch.mm(middle, second_map, out=target).mul_(second_phases)

@@ -315,6 +315,33 @@ def test_hand_written_backpropagation_through_time_equals_the_generic_step(build
         assert_matches(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: cells.QKLSTM(4, 2, num_qubits=2, num_references=3),  # chunks 0, 1 hold inputs only
+        lambda: cells.QKLSTM(5, 3, num_qubits=2, num_references=2),  # and chunk 2 mixes x_4 with h_0
+        lambda: cells.QKLSTM(8, 4, reps=3),  # the benchmark's layout: chunks 0, 1 inputs, 2 hidden
+    ],
+    ids=["inputs fill two chunks", "a chunk mixes input and hidden", "three uploads"],
+)
+def test_qk_lstm_fast_path_without_an_input_gradient_equals_the_generic_step(build):
+    """QK-LSTM's sequence path runs the first pass's inputs-only layers for the whole sequence before the
+    recurrence, and skips their adjoint when x needs no gradient: the outputs and the gradients with respect to
+    the entry state and every parameter still equal the generic step's (float64)."""
+    torch.manual_seed(23)
+    cell = build().double()
+    x = torch.randn(5, 3, cell.input_size, dtype=torch.float64)
+    state = _random_state(cell, 3)
+    grads = []
+    for run in (cell.forward_sequence, lambda xs, st: _stepped(cell, xs, st)):
+        entry = tuple(t.clone().requires_grad_(True) for t in state)
+        outputs, (h, c) = run(x, entry)
+        loss = outputs.sin().sum() + h.square().sum() + c.sum()
+        grads.append((outputs, h, c, *torch.autograd.grad(loss, [*entry, *cell.parameters()])))
+    for a, b in zip(*grads):
+        assert_matches(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_qk_lstm_above_the_kronecker_limit_declines_the_fast_path():
     """Past ``KRON_MAX_QUBITS`` wires the layers are not built as dense matrices, so QK-LSTM's sequence path
     declines and the runner steps the rule (wire by wire)."""
