@@ -316,19 +316,18 @@ def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple
 
 def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The layers' eigenphases e^{i theta @ theta_map} and, with ``phi``, phases e^{i phi @ phase_map}, for (B, C, q)
-    angles: a complex (n, C, B, 2^q), n = 2 with ``phi`` and 1 without.
+    angles: a complex (n, C, B, 2^q), n = 2 with ``phi`` and 1 without (a transposed view of a (n, B, C, 2^q) result).
 
-    Written into ``out`` when given (a sequence's buffer); without it every op is differentiable (the backward of a
-    backward rebuilds the phases with tracked ops).
+    Written into ``out`` when given (any strides: a view of a sequence's buffer); without it every op is
+    differentiable (the backward of a backward rebuilds the phases with tracked ops).
     """
     batch, chunks, q = theta.shape
     angle_maps = _upload_constants(q, theta.dtype, theta.device)[3]
     angles = theta[None] if phi is None else torch.stack([theta, phi])  # (n, B, C, q)
     n = angles.shape[0]
-    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n])  # (n, C B, dim)
-    if out is None:
-        return torch.complex(torch.cos(p), torch.sin(p)).view(n, chunks, batch, -1)
-    return torch.complex(torch.cos(p), torch.sin(p), out=out.view(n, chunks * batch, -1)).view_as(out)
+    p = torch.bmm(angles.reshape(n, batch * chunks, q), angle_maps[:n]).view(n, batch, chunks, -1)
+    into = None if out is None else out.transpose(1, 2)
+    return torch.complex(torch.cos(p), torch.sin(p), out=into).transpose(1, 2)
 
 
 def _angle_gradients(values: torch.Tensor, grads: torch.Tensor, reps: int) -> torch.Tensor:
@@ -346,10 +345,15 @@ def _angle_gradients(values: torch.Tensor, grads: torch.Tensor, reps: int) -> to
     """
     n, layers, batch, dim = values.shape
     q, chunks = dim.bit_length() - 1, layers // reps
-    angle_maps = _upload_constants(q, values.real.dtype, values.device)[3][:n]
     imag = torch.view_as_real(grads.conj() * values)[..., 1]  # (n, K, B, dim)
     total = imag.reshape(n, reps, chunks * batch, dim).sum(1)
-    return torch.bmm(total, angle_maps.transpose(1, 2)).neg_().view(n, chunks, batch, q)
+    return torch.bmm(total, _gradient_maps(q, values.real.dtype, values.device)[:n]).view(n, chunks, batch, q)
+
+
+@functools.lru_cache(maxsize=None)
+def _gradient_maps(q: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """-[theta_map; phase_map] transposed (2, 2^q, q): what :func:`_angle_gradients` multiplies the summed terms by."""
+    return _upload_constants(q, dtype, device)[3].transpose(1, 2).neg().contiguous()
 
 
 class _Uploads(torch.autograd.Function):

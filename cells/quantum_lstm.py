@@ -460,19 +460,17 @@ class _QKLSTMSequence(torch.autograd.Function):
         # values[:, k, t] = [b_k; s_{k+1}] of step t (s_0 = |+> is a constant)
         values = x.new_empty(2, layers, steps, batch, dim, dtype=cdt)
         rows = [[layer.unbind(0) for layer in kind.unbind(0)] for kind in values.unbind(0)]  # [kind][k][t], made once
-        # the inputs-only chunks: their phases for every step, and the first pass's layers for the whole sequence
-        input_phases = x.new_empty(2, first, steps, batch, dim, dtype=cdt)
-        if first:
+        # every chunk's [eigenphases; phases] of every step, kept for the backward
+        phases = x.new_empty(2, chunks, steps, batch, dim, dtype=cdt)
+        phase_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.unbind(0)]  # [kind][c][t]
+        if first:  # the inputs-only chunks: phases and the first pass's layers for the whole sequence at once
             v = features[:, :, : first * q].view(steps * batch, first, q)
-            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=input_phases.view(2, first, steps * batch, dim))
+            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=phases[:, :first].view(2, first, steps * batch, dim))
             flat = values.view(2, layers, steps * batch, dim)
             sources = [None] + list(flat[1, : first - 1].unbind(0))
             for k, source in enumerate(sources):
-                phase_pair = input_phases[:, k].view(2, steps * batch, dim)
+                phase_pair = phases[:, k].view(2, steps * batch, dim)
                 _upload(source, flat[0, k], flat[1, k], *phase_pair, to_eigen, from_eigen, plus_eigen)
-        input_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in input_phases.unbind(0)]  # [kind][c][t]
-        step_phases = x.new_empty(2, chunks - first, batch, dim, dtype=cdt)  # the other chunks', one step's
-        step_rows = [list(kind.unbind(0)) for kind in step_phases.unbind(0)]
         amplitudes = x.new_empty(steps, batch, overlaps.shape[1])
         squares = torch.empty_like(amplitudes)
         tape = _LSTMTape(h, c, steps)
@@ -481,25 +479,24 @@ class _QKLSTMSequence(torch.autograd.Function):
             v = features[t, :, first * q :]
             v[:, inputs - first * q : width - first * q] = tape.hiddens[t]
             v = v.view(batch, chunks - first, q)
-            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=step_phases)
-            eigen, phases = ([kind[c_][t] for c_ in range(first)] + step for kind, step in zip(input_rows, step_rows))
+            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=phases[:, first:, t])
             for k in range(first, layers):  # b_k = e^{i theta} * (V^dagger s_k), s_{k+1} = e^{i p'} * (P V b_k)
                 c_, source = k % chunks, rows[1][k - 1][t] if k else None
-                _upload(source, rows[0][k][t], rows[1][k][t], eigen[c_], phases[c_], to_eigen, from_eigen, plus_eigen,
-                        scratch)  # fmt: skip
+                _upload(source, rows[0][k][t], rows[1][k][t], phase_rows[0][c_][t], phase_rows[1][c_][t], to_eigen,
+                        from_eigen, plus_eigen, scratch)  # fmt: skip
             o = torch.mm(torch.view_as_real(rows[1][layers - 1][t]).view(batch, 2 * dim), overlaps, out=amplitudes[t])
             torch.mul(o, o, out=squares[t])
             tape.step(t, torch.addmm(bias, squares[t], readout).view(batch, 4, hidden))
-        ctx.save_for_backward(features, values, amplitudes, squares, *tape.tensors(), overlaps, readout)
+        ctx.save_for_backward(features, values, phases, amplitudes, squares, *tape.tensors(), overlaps, readout)
         ctx.sizes = inputs, q, reps
         return tape.hiddens[1:].clone(), tape.hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
-        features, values, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, overlaps, readout = (
-            ctx.saved_tensors
-        )
+        (
+            features, values, phases, amplitudes, squares, gates, tanh_g, cells_, tanh_c, hiddens, overlaps, readout,
+        ) = ctx.saved_tensors  # fmt: skip
         inputs, q, reps = ctx.sizes
         _, layers, steps, batch, dim = values.shape
         hidden, chunks = hiddens.shape[-1], layers // reps
@@ -511,12 +508,9 @@ class _QKLSTMSequence(torch.autograd.Function):
         to_adjoint, from_adjoint = to_eigen.conj().T.contiguous(), from_eigen.conj().T.contiguous()
         jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
         v2 = features * features
-        # minus the angles: their _layer_phases are the conjugate phases the adjoint multiplies by
-        theta = torch.atan(features).neg_().view(steps, batch, chunks, q)
-        phi = torch.atan(v2).neg_().view(steps, batch, chunks, q)
-        # d arctan v / dv and d arctan v^2 / dv, laid out as the angle gradients (2, C, B, q)
-        slopes = torch.stack([1 / (1 + v2), 2 * features / (1 + v2 * v2)], 1)  # (L, 2, B, C q)
-        slopes = slopes.view(steps, 2, batch, chunks, q).transpose(2, 3)
+        # d arctan v / dv and d arctan v^2 / dv, laid out as the angle gradients (C, B, q)
+        slopes = (1 / (1 + v2), 2 * features / (1 + v2 * v2))
+        slopes = [s.view(steps, batch, chunks, q).transpose(1, 2) for s in slopes]
         readout_back = 2.0 * readout.T  # the squares' 2 o folded in
         dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
         dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
@@ -524,8 +518,7 @@ class _QKLSTMSequence(torch.autograd.Function):
         d_pre = gates.new_empty(steps, batch, 4, hidden)
         grads = torch.zeros_like(values[:, :, 0])  # one step's [dL/db_k; dL/ds_{k+1}]
         grad_rows = [kind.unbind(0) for kind in grads.unbind(0)]
-        conjugates = values.new_empty(2, chunks, batch, dim)  # one step's e^{-i theta @ theta_map}, e^{-i p'}
-        conj_eigen, conj_phases = (kind.unbind(0) for kind in conjugates.unbind(0))
+        conjugates = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.conj().unbind(0)]  # [kind][c][t]
         scratch = torch.empty_like(grads[0, 0])
         final_parts = torch.view_as_real(grads[1, layers - 1]).view(batch, 2 * dim)
         for t in reversed(range(steps)):
@@ -534,14 +527,14 @@ class _QKLSTMSequence(torch.autograd.Function):
             dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
             d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
             torch.mm(d_o, overlaps.T, out=final_parts)
-            qc._layer_phases(theta[t], phi[t], out=conjugates)
             for k in reversed(range(lowest, layers)):  # the adjoint of _upload (none into the constant s_0)
                 c_, target = k % chunks, grad_rows[1][k - 1] if k else None
-                _upload(grad_rows[1][k], grad_rows[0][k], target, conj_phases[c_], conj_eigen[c_], from_adjoint,
-                        to_adjoint, None, scratch, adjoint=True)  # fmt: skip
-            dv = (qc._angle_gradients(values[:, :, t], grads, reps) * slopes[t]).sum(0)  # (C, B, q)
-            dv = d_features[t].view(batch, chunks, q).copy_(dv.transpose(0, 1)).view(batch, -1)
-            dh = dv[:, inputs:width]
+                _upload(grad_rows[1][k], grad_rows[0][k], target, conjugates[1][c_][t], conjugates[0][c_][t],
+                        from_adjoint, to_adjoint, None, scratch, adjoint=True)  # fmt: skip
+            d_angles = qc._angle_gradients(values[:, :, t], grads, reps)  # (2, C, B, q)
+            into = d_features[t].view(batch, chunks, q).transpose(0, 1)
+            torch.addcmul(d_angles[0] * slopes[0][t], d_angles[1], slopes[1][t], out=into)
+            dh = d_features[t, :, inputs:width]
         flat = steps * batch
         grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
         finals = torch.view_as_real(values[1, layers - 1]).reshape(flat, 2 * dim)
