@@ -330,13 +330,14 @@ def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optiona
     return torch.complex(torch.cos(p), torch.sin(p), out=into).transpose(1, 2)
 
 
-def _angle_gradients(values: torch.Tensor, grads: torch.Tensor, reps: int) -> torch.Tensor:
-    r"""dL/dtheta and dL/dphi (n, C, B, q) of :class:`_Uploads`'s layers from their values and gradients.
+def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int) -> torch.Tensor:
+    r"""dL/dtheta and dL/dphi (n, C, B, q) of :class:`_Uploads`'s layers from their values and conjugate gradients.
 
     Layer k (chunk c = k mod C, K = reps C layers) maps s_k to b_k = e^{i theta_c @ theta_map} * (V_q^dagger s_k)
     and then to s_{k+1} = e^{i p'_c} * (P V_q b_k). ``values`` (n, K, B, 2^q) holds [b_k; s_{k+1}] (only b_k for
-    n = 1, layers without phases), ``grads`` their gradients dL/db_k and dL/ds_{k+1}. Since d e^{ia} / da = i e^{ia},
-    summed over the chunk's passes:
+    n = 1, layers without phases), ``conj_grads`` the conjugates of their gradients, conj(dL/db_k) and
+    conj(dL/ds_{k+1}) (the adjoint recursion runs on conjugates: it then multiplies by the phases themselves,
+    with no conjugation per layer). Since d e^{ia} / da = i e^{ia}, summed over the chunk's passes:
 
         dL/dtheta_c = -sum_z Im(conj(dL/db_k) b_k)_z theta_map[:, z],
         dL/dphi_c   = -sum_z Im(conj(dL/ds_{k+1}) s_{k+1})_z phase_map[:, z].
@@ -345,8 +346,11 @@ def _angle_gradients(values: torch.Tensor, grads: torch.Tensor, reps: int) -> to
     """
     n, layers, batch, dim = values.shape
     q, chunks = dim.bit_length() - 1, layers // reps
-    imag = torch.view_as_real(grads.conj() * values)[..., 1]  # (n, K, B, dim)
-    total = imag.reshape(n, reps, chunks * batch, dim).sum(1)
+    imag = torch.view_as_real(conj_grads * values)[..., 1].reshape(n, reps, chunks * batch, dim)
+    passes = imag.unbind(1)  # summed by adds: a reduction over this short, strided axis is several times slower
+    total = passes[0] + passes[1] if reps > 1 else passes[0]
+    for more in passes[2:]:
+        total += more
     return torch.bmm(total, _gradient_maps(q, values.real.dtype, values.device)[:n]).view(n, chunks, batch, q)
 
 
@@ -370,9 +374,10 @@ class _Uploads(torch.autograd.Function):
 
     The products are one BLAS call for the whole batch. Built per sample as (2^q x 2^q) matrices and applied as
     batched products, one upload of a batch of 256 at q = 4 took about 80 us on a 2-core CPU, against 20-27 us
-    this way. Backward runs the recursion in reverse with the conjugate phases and the adjoint products,
-    g_k = V_q (e^{-i theta_c @ theta_map} * (V_q^dagger P^T (e^{-i p'_c} * g_{k+1}))), and reads the angle
-    gradients off the stored values (:func:`_angle_gradients`); g_0 is the initial states' gradient.
+    this way. Backward runs the recursion in reverse on the conjugate gradients h_k = conj(dL/ds_k),
+    h_k = conj(V_q) (e^{i theta_c @ theta_map} * (V_q^T P^T (e^{i p'_c} * h_{k+1}))) (the adjoint of each factor,
+    conjugated: the phases multiply as they are), and reads the angle gradients off the stored values
+    (:func:`_angle_gradients`); conj(h_0) is the initial states' gradient.
     Written in the ``setup_context`` form so that ``torch.func`` transforms accept it; what
     backward needs is returned as extra, non-differentiable outputs. When the backward is
     itself differentiated (``create_graph=True``, ``torch.func``), it rebuilds those with
@@ -416,20 +421,19 @@ class _Uploads(torch.autograd.Function):
             _, phases, values = _Uploads.forward(theta, phi, ctx.reps, initial)
         chunks, reps = phases.shape[1], ctx.reps
         to_eigen, from_eigen, _, _ = _upload_constants(theta.shape[-1], theta.dtype, theta.device)
-        to_adjoint, from_adjoint = to_eigen.conj().T, from_eigen.conj().T
-        conjugates = phases.conj()
-        grad_rotated, grad_states = [], []  # dL/db_k and dL/ds_{k+1}, k = K - 1 .. 0
+        grad = grad.conj()  # the recursion runs on conjugate gradients: h_k = (e^{i theta} * (P^T ... h_{k+1})) @ ...
+        grad_rotated, grad_states = [], []  # conj dL/db_k and conj dL/ds_{k+1}, k = K - 1 .. 0
         for k in reversed(range(reps * chunks)):
             c = k % chunks
             grad_states.append(grad)
-            g = grad if phi is None else grad * conjugates[1, c]
-            grad_rotated.append(g @ from_adjoint)
-            grad = (grad_rotated[-1] * conjugates[0, c]) @ to_adjoint if k or initial is not None else None
+            g = grad if phi is None else grad * phases[1, c]
+            grad_rotated.append(g @ from_eigen.T)
+            grad = (grad_rotated[-1] * phases[0, c]) @ to_eigen.T if k or initial is not None else None
         grads = torch.stack([torch.stack(grad_rotated[::-1]), torch.stack(grad_states[::-1])][: len(phases)])
         angle_grads = _angle_gradients(values, grads, reps).transpose(1, 2)  # (n, B, C, q)
         dtheta = angle_grads[0] if ctx.needs_input_grad[0] else None
         dphi = angle_grads[1] if phi is not None and ctx.needs_input_grad[1] else None
-        return dtheta, dphi, None, grad if initial is not None and ctx.needs_input_grad[3] else None
+        return dtheta, dphi, None, grad.conj() if initial is not None and ctx.needs_input_grad[3] else None
 
 
 def fidelity_kernel(states: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

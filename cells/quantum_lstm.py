@@ -505,7 +505,10 @@ class _QKLSTMSequence(torch.autograd.Function):
         # gradients stay zero and only reach x's columns)
         lowest = 0 if ctx.needs_input_grad[0] else inputs // q
         to_eigen, from_eigen, _, _ = qc._upload_constants(q, features.dtype, features.device)
-        to_adjoint, from_adjoint = to_eigen.conj().T.contiguous(), from_eigen.conj().T.contiguous()
+        # the adjoint recursion runs on conjugate gradients (quantum_circuits._angle_gradients): the transposed
+        # maps and the phases as they are; the final state's comes from the overlaps with their Im rows negated
+        to_back, from_back = to_eigen.T.contiguous(), from_eigen.T.contiguous()
+        overlaps_back = (overlaps * overlaps.new_tensor([1.0, -1.0]).repeat(dim)[:, None]).T
         jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
         v2 = features * features
         # d arctan v / dv and d arctan v^2 / dv, laid out as the angle gradients (C, B, q)
@@ -516,9 +519,9 @@ class _QKLSTMSequence(torch.autograd.Function):
         dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
         d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
         d_pre = gates.new_empty(steps, batch, 4, hidden)
-        grads = torch.zeros_like(values[:, :, 0])  # one step's [dL/db_k; dL/ds_{k+1}]
+        grads = torch.zeros_like(values[:, :, 0])  # one step's conj [dL/db_k; dL/ds_{k+1}]
         grad_rows = [kind.unbind(0) for kind in grads.unbind(0)]
-        conjugates = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.conj().unbind(0)]  # [kind][c][t]
+        phase_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.unbind(0)]  # [kind][c][t]
         scratch = torch.empty_like(grads[0, 0])
         final_parts = torch.view_as_real(grads[1, layers - 1]).view(batch, 2 * dim)
         for t in reversed(range(steps)):
@@ -526,11 +529,11 @@ class _QKLSTMSequence(torch.autograd.Function):
                 dh = dh + grad_outputs[t]
             dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
             d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
-            torch.mm(d_o, overlaps.T, out=final_parts)
+            torch.mm(d_o, overlaps_back, out=final_parts)
             for k in reversed(range(lowest, layers)):  # the adjoint of _upload (none into the constant s_0)
                 c_, target = k % chunks, grad_rows[1][k - 1] if k else None
-                _upload(grad_rows[1][k], grad_rows[0][k], target, conjugates[1][c_][t], conjugates[0][c_][t],
-                        from_adjoint, to_adjoint, None, scratch, adjoint=True)  # fmt: skip
+                _upload(grad_rows[1][k], grad_rows[0][k], target, phase_rows[1][c_][t], phase_rows[0][c_][t], from_back,
+                        to_back, None, scratch, adjoint=True)  # fmt: skip
             d_angles = qc._angle_gradients(values[:, :, t], grads, reps)  # (2, C, B, q)
             into = d_features[t].view(batch, chunks, q).transpose(0, 1)
             torch.addcmul(d_angles[0] * slopes[0][t], d_angles[1], slopes[1][t], out=into)
@@ -560,8 +563,8 @@ def _upload(
 
     Forward: middle = (source @ first_map) * first_phases, target = (middle @ second_map) * second_phases, with
     ``constant`` standing for source @ first_map when ``source`` is None (the start |+>). ``adjoint``: the reverse
-    recursion, the phases before each product, middle = (source * first_phases) @ first_map and
-    target = (middle * second_phases) @ second_map, the second skipped when ``target`` is None.
+    recursion on conjugate gradients, the phases before each product, middle = (source * first_phases) @ first_map
+    and target = (middle * second_phases) @ second_map, the second skipped when ``target`` is None.
     """
     if adjoint:
         torch.mm(torch.mul(source, first_phases, out=scratch), first_map, out=middle)
