@@ -316,18 +316,18 @@ def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple
 
 def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The layers' eigenphases e^{i theta @ theta_map} and, with ``phi``, phases e^{i phi @ phase_map}, for (B, C, q)
-    angles: a complex (n, C, B, 2^q), n = 2 with ``phi`` and 1 without (a transposed view of a (n, B, C, 2^q) result).
+    angles: a complex (n, C, B, 2^q), n = 2 with ``phi`` and 1 without.
 
-    Written into ``out`` when given (any strides: a view of a sequence's buffer); without it every op is
-    differentiable (the backward of a backward rebuilds the phases with tracked ops).
+    Written into ``out`` when given (a view of a sequence's buffer whose (B, 2^q) rows are contiguous); without it
+    every op is differentiable (the backward of a backward rebuilds the phases with tracked ops).
     """
     batch, chunks, q = theta.shape
     angle_maps = _upload_constants(q, theta.dtype, theta.device)[3]
     angles = theta[None] if phi is None else torch.stack([theta, phi])  # (n, B, C, q)
     n = angles.shape[0]
-    p = torch.bmm(angles.reshape(n, batch * chunks, q), angle_maps[:n]).view(n, batch, chunks, -1)
-    into = None if out is None else out.transpose(1, 2)
-    return torch.complex(torch.cos(p), torch.sin(p), out=into).transpose(1, 2)
+    # chunk-major angles (a small copy), so the phases come out in the (n, C, B, dim) layout of ``out``
+    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n]).view(n, chunks, batch, -1)
+    return torch.complex(torch.cos(p), torch.sin(p), out=out)
 
 
 def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int) -> torch.Tensor:

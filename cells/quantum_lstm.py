@@ -530,8 +530,8 @@ class _QKLSTMSequence(torch.autograd.Function):
             dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
             d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
             torch.mm(d_o, overlaps_back, out=final_parts)
-            for k in reversed(range(lowest, layers)):  # the adjoint of _upload (none into the constant s_0)
-                c_, target = k % chunks, grad_rows[1][k - 1] if k else None
+            for k in reversed(range(lowest, layers)):  # the adjoint of _upload, none into s_lowest (s_0 or inputs-only)
+                c_, target = k % chunks, grad_rows[1][k - 1] if k > lowest else None
                 _upload(grad_rows[1][k], grad_rows[0][k], target, phase_rows[1][c_][t], phase_rows[0][c_][t], from_back,
                         to_back, None, scratch, adjoint=True)  # fmt: skip
             d_angles = qc._angle_gradients(values[:, :, t], grads, reps)  # (2, C, B, q)
