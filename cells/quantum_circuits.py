@@ -28,8 +28,9 @@ so the encoding is injective on the real line (each angle lies in (-pi/2, pi/2))
   same argument on both halves is the identity, a defect we avoid by construction.
 
 :func:`feature_map` and :func:`apply_variational` (axes "Y" and "YZ") share one engine on up
-to ``KRON_MAX_QUBITS`` wires, ``_Uploads``: each layer is one batched product of per-sample
-(2^q x 2^q) matrices, with an adjoint gradient instead of an autograd node per gate.
+to ``KRON_MAX_QUBITS`` wires, ``_Uploads``: each layer runs in the Y's eigenbasis as two fixed
+(2^q x 2^q) products for the whole batch and two per-sample phase multiplies, with an adjoint gradient
+instead of an autograd node per gate.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ __all__ = [
 #: the cells keep a dense 2^q statevector per gate and sample, so q is kept small
 MAX_QUBITS = 12
 
-#: up to this many wires a layer of per-sample rotations runs as one dense (2^q x 2^q) product per
-#: sample (``_Uploads``); above it, wire by wire, since the dense matrices hold 4^q numbers per sample
+#: up to this many wires a layer of per-sample rotations runs through dense fixed (2^q x 2^q) products
+#: (``_Uploads``); above it, wire by wire, since a dense product costs 2^q multiply-adds per amplitude
 KRON_MAX_QUBITS = 6
 
 
@@ -235,9 +236,9 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
     """``depth`` layers [rotations about ``axes`` on every wire, then the entangler], one weight set per state.
 
     ``weights`` is (B, depth, q): one angle per wire and layer, applied as R_axis(w) for each axis letter.
-    For ``axes`` "Y" and "YZ" on up to ``KRON_MAX_QUBITS`` wires each layer is one batched
-    (2^q x 2^q) product per sample with an adjoint gradient (:class:`_Uploads`); otherwise the
-    gates are applied wire by wire.
+    For ``axes`` "Y" and "YZ" on up to ``KRON_MAX_QUBITS`` wires each layer is two fixed
+    (2^q x 2^q) products and per-sample phases with an adjoint gradient (:class:`_Uploads`); otherwise
+    the gates are applied wire by wire.
     """
     q = quantum.num_wires(state)
     _checks.tensor("weights", weights)
@@ -245,7 +246,7 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
         raise ValueError(f"weights: expected shape ({state.shape[0]}, depth, {q}), got {tuple(weights.shape)}")
     if not axes or any(a not in "XYZ" for a in axes):
         raise ValueError(f"axes: expected a non-empty string over X, Y, Z, got {axes!r}")
-    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS:  # real layers (and phases): the batched products of _Uploads
+    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS:  # RY layers (and RZ phases): the engine of _Uploads
         angles = weights.to(state.dtype.to_real())
         return _Uploads.apply(angles, angles if axes == "YZ" else None, 1, state)[0]
     gate = None
@@ -262,10 +263,10 @@ def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch
 
     The features are zero-padded to C = ceil(d / q) chunks of q; chunk c uploads
     RZ(arctan a^2) RY(arctan a) on every wire, then the entangler P. Up to
-    ``KRON_MAX_QUBITS`` wires, all RY's of a chunk form one real (2^q x 2^q) matrix (a
-    Kronecker product) and all RZ's one phase diagonal, so an upload is one batched product
-    and one multiply, and the gradient is the adjoint recursion of :class:`_Uploads` (no
-    autograd graph per gate). Above it, the gates are applied wire by wire.
+    ``KRON_MAX_QUBITS`` wires, all RY's of a chunk are one phase diagonal in the Y's eigenbasis
+    and all RZ's one in the computational basis, so an upload is two fixed products and two
+    multiplies, and the gradient is the adjoint recursion of :class:`_Uploads` (no autograd
+    graph per gate). Above it, the gates are applied wire by wire.
     """
     batch, d = _features("features", features).shape
     check_qubits(num_qubits)

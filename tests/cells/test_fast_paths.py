@@ -343,7 +343,7 @@ def test_qk_lstm_fast_path_without_an_input_gradient_equals_the_generic_step(bui
 
 
 def test_qk_lstm_above_the_kronecker_limit_declines_the_fast_path():
-    """Past ``KRON_MAX_QUBITS`` wires the layers are not built as dense matrices, so QK-LSTM's sequence path
+    """Past ``KRON_MAX_QUBITS`` wires the layers do not run through dense products, so QK-LSTM's sequence path
     declines and the runner steps the rule (wire by wire)."""
     torch.manual_seed(22)
     cell = cells.QKLSTM(2, 3, num_qubits=cells.quantum_circuits.KRON_MAX_QUBITS + 1, num_references=1).double()

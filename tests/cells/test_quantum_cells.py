@@ -118,7 +118,7 @@ def test_variational_unitary_matches_dense_layers_and_is_unitary(q, depth):
     "q, depth, axes", [(1, 2, "Y"), (2, 2, "Y"), (3, 2, "Y"), (3, 3, "YZ"), (3, 2, "XYZ"), (7, 1, "Y")]
 )
 def test_apply_variational_and_its_gradient_match_dense_per_sample(q, depth, axes):
-    """Both paths: batched products with the adjoint backward ("Y", "YZ" up to KRON_MAX_QUBITS), wire by wire otherwise."""
+    """Both paths: the eigenbasis products with the adjoint backward ("Y", "YZ" up to KRON_MAX_QUBITS), wire by wire otherwise."""
     torch.manual_seed(3 + q + depth)
     w = torch.randn(3, depth, q, dtype=torch.float64, requires_grad=True)
     a = torch.randn(3, q, dtype=torch.float64, requires_grad=True)
