@@ -331,8 +331,9 @@ def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optiona
     return torch.complex(torch.cos(p), torch.sin(p), out=out)
 
 
-def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int) -> torch.Tensor:
-    r"""dL/dtheta and dL/dphi (n, C, B, q) of :class:`_Uploads`'s layers from their values and conjugate gradients.
+def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int, first_chunk: int = 0) -> torch.Tensor:
+    r"""dL/dtheta and dL/dphi (n, C - first_chunk, B, q) of :class:`_Uploads`'s layers (chunks from ``first_chunk`` on)
+    from their values and conjugate gradients.
 
     Layer k (chunk c = k mod C, K = reps C layers) maps s_k to b_k = e^{i theta_c @ theta_map} * (V_q^dagger s_k)
     and then to s_{k+1} = e^{i p'_c} * (P V_q b_k). ``values`` (n, K, B, 2^q) holds [b_k; s_{k+1}] (only b_k for
@@ -346,7 +347,8 @@ def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int) 
     The inputs may be strided views (a sequence's buffers).
     """
     n, layers, batch, dim = values.shape
-    q, chunks = dim.bit_length() - 1, layers // reps
+    q, chunks = dim.bit_length() - 1, layers // reps - first_chunk
+    values, conj_grads = (t.view(n, reps, -1, batch, dim)[:, :, first_chunk:] for t in (values, conj_grads))
     imag = torch.view_as_real(conj_grads * values)[..., 1].reshape(n, reps, chunks * batch, dim)
     passes = imag.unbind(1)  # summed by adds: a reduction over this short, strided axis is several times slower
     total = passes[0] + passes[1] if reps > 1 else passes[0]

@@ -501,8 +501,8 @@ class _QKLSTMSequence(torch.autograd.Function):
         _, layers, steps, batch, dim = values.shape
         hidden, chunks = hiddens.shape[-1], layers // reps
         width = inputs + hidden
-        # without an input gradient the first pass's inputs-only layers need no adjoint (their angle
-        # gradients stay zero and only reach x's columns)
+        # without an input gradient the inputs-only chunks need no angle gradients, nor their first-pass
+        # layers an adjoint (those reach x's columns only)
         lowest = 0 if ctx.needs_input_grad[0] else inputs // q
         to_eigen, from_eigen, _, _ = qc._upload_constants(q, features.dtype, features.device)
         # the adjoint recursion runs on conjugate gradients (quantum_circuits._angle_gradients): the transposed
@@ -534,9 +534,9 @@ class _QKLSTMSequence(torch.autograd.Function):
                 c_, target = k % chunks, grad_rows[1][k - 1] if k > lowest else None
                 _upload(grad_rows[1][k], grad_rows[0][k], target, phase_rows[1][c_][t], phase_rows[0][c_][t], from_back,
                         to_back, None, scratch, adjoint=True)  # fmt: skip
-            d_angles = qc._angle_gradients(values[:, :, t], grads, reps)  # (2, C, B, q)
-            into = d_features[t].view(batch, chunks, q).transpose(0, 1)
-            torch.addcmul(d_angles[0] * slopes[0][t], d_angles[1], slopes[1][t], out=into)
+            d_angles = qc._angle_gradients(values[:, :, t], grads, reps, lowest)  # (2, C - lowest, B, q)
+            into = d_features[t].view(batch, chunks, q)[:, lowest:].transpose(0, 1)
+            torch.addcmul(d_angles[0] * slopes[0][t, lowest:], d_angles[1], slopes[1][t, lowest:], out=into)
             dh = d_features[t, :, inputs:width]
         flat = steps * batch
         grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
