@@ -143,10 +143,7 @@ class _AngleEncoding(torch.autograd.Function):
 
     @staticmethod
     def forward(theta: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pairs, bits, phases, offsets = encoding_maps(theta.shape[1], theta.dtype, theta.device)
-        shifted = torch.add(pairs, theta.unsqueeze(-1), alpha=0.5)  # (B, q, 2): theta/2 +- pi/4
-        log_m = torch.log(torch.cos(shifted)).view(theta.shape[0], -1) @ bits
-        return torch.exp(log_m) * torch.cos(torch.addmm(offsets, phi, phases)), shifted
+        return _encoded(theta, phi)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
@@ -165,10 +162,24 @@ class _AngleEncoding(torch.autograd.Function):
         return _angle_encoding_vjp(parts, shifted, grad, *ctx.needs_input_grad[:2])
 
 
-def angle_encoding_untracked(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _encoded(
+    theta: torch.Tensor, phi: torch.Tensor, out: Optional[tuple[torch.Tensor, torch.Tensor]] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:class:`_AngleEncoding`'s forward: the parts (B, 2 * 2^q) and the half angles (B, q, 2), into ``out`` when given."""
+    parts_out, shifted_out = (None, None) if out is None else out
+    pairs, bits, phases, offsets = encoding_maps(theta.shape[1], theta.dtype, theta.device)
+    shifted = torch.add(pairs, theta.unsqueeze(-1), alpha=0.5, out=shifted_out)  # (B, q, 2): theta/2 +- pi/4
+    log_m = torch.log(torch.cos(shifted)).view(theta.shape[0], -1) @ bits
+    return torch.mul(torch.exp(log_m), torch.cos(torch.addmm(offsets, phi, phases)), out=parts_out), shifted
+
+
+def angle_encoding_untracked(
+    features: torch.Tensor, out: Optional[tuple[torch.Tensor, torch.Tensor]] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The parts of :func:`angle_encoding_parts` and the half angles theta/2 +- pi/4 (B, q, 2), with no autograd
-    record: for sequence paths that differentiate the encoding by hand (QLSTM's hand-written BPTT)."""
-    return _AngleEncoding.forward(torch.atan(features), torch.atan(features * features))
+    record, written into ``out`` = (parts, half angles) when given: for sequence paths that differentiate the
+    encoding by hand (QLSTM's hand-written BPTT)."""
+    return _encoded(torch.atan(features), torch.atan(features * features), out)
 
 
 def _angle_encoding_vjp(

@@ -280,12 +280,18 @@ class _LSTMTape:
             new(steps + 1, batch, hidden),
         )
         self.hiddens[0], self.cells[0] = h, c
+        # every step's views, made once: at small batches indexing the buffers per op costs as much as the ops
+        self.hidden_rows, cell_rows = self.hiddens.unbind(0), self.cells.unbind(0)
+        self._rows = list(
+            zip(self.gates.unbind(0), self.tanh_g.unbind(0), cell_rows, cell_rows[1:], self.tanh_c.unbind(0))
+        )
 
     def step(self, t: int, pre: torch.Tensor) -> None:
         """c' = f c + i tanh(g), h' = o tanh(c') from the (B, 4, H) pre-activations of step t."""
-        i, f, _, o = torch.sigmoid(pre, out=self.gates[t]).unbind(1)
-        torch.addcmul(f * self.cells[t], i, torch.tanh(pre[:, 2], out=self.tanh_g[t]), out=self.cells[t + 1])
-        torch.mul(o, torch.tanh(self.cells[t + 1], out=self.tanh_c[t]), out=self.hiddens[t + 1])
+        gates, tanh_g, cell, new_cell, tanh_c = self._rows[t]
+        i, f, _, o = torch.sigmoid(pre, out=gates).unbind(1)
+        torch.addcmul(f * cell, i, torch.tanh(pre[:, 2], out=tanh_g), out=new_cell)
+        torch.mul(o, torch.tanh(new_cell, out=tanh_c), out=self.hidden_rows[t + 1])
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         return self.gates, self.tanh_g, self.cells, self.tanh_c, self.hiddens
@@ -350,11 +356,12 @@ class _QLSTMSequence(torch.autograd.Function):
         squares = new(steps, batch * 4, readout.shape[0])
         tape = _LSTMTape(h, c, steps)
         hiddens = tape.hiddens
-        for t in range(steps):
-            v = torch.addmm(from_input[t], hiddens[t], from_hidden.T, out=features[t])
-            parts[t], shifted[t] = qc.angle_encoding_untracked(v)
-            out = torch.mm(parts[t], circuits, out=amplitudes[t])
-            square = torch.mul(out.view_as(squares[t]), out.view_as(squares[t]), out=squares[t])
+        per_step = zip(*(t.unbind(0) for t in (from_input, features, parts, shifted, amplitudes, squares)))
+        for t, (a_t, v, parts_t, shifted_t, out, square) in enumerate(per_step):
+            torch.addmm(a_t, tape.hidden_rows[t], from_hidden.T, out=v)
+            qc.angle_encoding_untracked(v, out=(parts_t, shifted_t))
+            torch.mm(parts_t, circuits, out=out)
+            torch.mul(out.view_as(square), out.view_as(square), out=square)
             pre = square @ readout if offset is None else torch.addmm(offset, square, readout)
             tape.step(t, pre.view(batch, 4, hidden))
         ctx.save_for_backward(
@@ -477,7 +484,7 @@ class _QKLSTMSequence(torch.autograd.Function):
         scratch = x.new_empty(batch, dim, dtype=cdt)
         for t in range(steps):
             v = features[t, :, first * q :]
-            v[:, inputs - first * q : width - first * q] = tape.hiddens[t]
+            v[:, inputs - first * q : width - first * q] = tape.hidden_rows[t]
             v = v.view(batch, chunks - first, q)
             qc._layer_phases(torch.atan(v), torch.atan(v * v), out=phases[:, first:, t])
             for k in range(first, layers):  # b_k = e^{i theta} * (V^dagger s_k), s_{k+1} = e^{i p'} * (P V b_k)
@@ -524,20 +531,30 @@ class _QKLSTMSequence(torch.autograd.Function):
         phase_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.unbind(0)]  # [kind][c][t]
         scratch = torch.empty_like(grads[0, 0])
         final_parts = torch.view_as_real(grads[1, layers - 1]).view(batch, 2 * dim)
-        for t in reversed(range(steps)):
-            if grad_outputs is not None:
-                dh = dh + grad_outputs[t]
-            dc = _lstm_step_back(dh, dc, into_cell[t], jacobian[t], gates[t, :, 1], d_pre[t])
-            d_o = torch.mul(amplitudes[t], d_pre[t].view(batch, -1) @ readout_back, out=d_amplitudes[t])
+        d_angle_rows = d_features.view(steps, batch, chunks, q)[:, :, lowest:].transpose(1, 2)  # (L, C - lowest, B, q)
+        per_step = zip(
+            [None] * steps if grad_outputs is None else grad_outputs.unbind(0),
+            *(t.unbind(0) for t in (into_cell, jacobian, gates[:, :, 1], d_pre, amplitudes, d_amplitudes)),
+            *(t[:, lowest:].unbind(0) for t in slopes),
+            values.unbind(2),
+            d_angle_rows.unbind(0),
+            d_features[:, :, inputs:width].unbind(0),
+        )
+        for t, (grad_out, into, jac, forget, pre_t, amplitude, d_o, slope_theta, slope_phi, value, d_v, from_h) in zip(
+            reversed(range(steps)), reversed(list(per_step))
+        ):
+            if grad_out is not None:
+                dh = dh + grad_out
+            dc = _lstm_step_back(dh, dc, into, jac, forget, pre_t)
+            torch.mul(amplitude, pre_t.view(batch, -1) @ readout_back, out=d_o)
             torch.mm(d_o, overlaps_back, out=final_parts)
             for k in reversed(range(lowest, layers)):  # the adjoint of _upload, none into s_lowest (s_0 or inputs-only)
                 c_, target = k % chunks, grad_rows[1][k - 1] if k > lowest else None
                 _upload(grad_rows[1][k], grad_rows[0][k], target, phase_rows[1][c_][t], phase_rows[0][c_][t], from_back,
                         to_back, None, scratch, adjoint=True)  # fmt: skip
-            d_angles = qc._angle_gradients(values[:, :, t], grads, reps, lowest)  # (2, C - lowest, B, q)
-            into = d_features[t].view(batch, chunks, q)[:, lowest:].transpose(0, 1)
-            torch.addcmul(d_angles[0] * slopes[0][t, lowest:], d_angles[1], slopes[1][t, lowest:], out=into)
-            dh = d_features[t, :, inputs:width]
+            d_angles = qc._angle_gradients(value, grads, reps, lowest)  # (2, C - lowest, B, q)
+            torch.addcmul(d_angles[0] * slope_theta, d_angles[1], slope_phi, out=d_v)
+            dh = from_h
         flat = steps * batch
         grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
         finals = torch.view_as_real(values[1, layers - 1]).reshape(flat, 2 * dim)
