@@ -435,7 +435,7 @@ class _Uploads(torch.autograd.Function):
             _, phases, values = _Uploads.forward(theta, phi, ctx.reps, initial)
         chunks, reps = phases.shape[1], ctx.reps
         to_eigen, from_eigen, _, _ = _upload_constants(theta.shape[-1], theta.dtype, theta.device)
-        grad = grad.conj()  # the recursion runs on conjugate gradients: h_k = (e^{i theta} * (P^T ... h_{k+1})) @ ...
+        grad = grad.conj()  # the recursion runs on the conjugate gradients h_k (docstring)
         grad_rotated, grad_states = [], []  # conj dL/db_k and conj dL/ds_{k+1}, k = K - 1 .. 0
         for k in reversed(range(reps * chunks)):
             c = k % chunks
