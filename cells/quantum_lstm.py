@@ -338,7 +338,7 @@ class _QLSTMSequence(torch.autograd.Function):
 
     Backward walks the steps in reverse. Everything in it that does not depend on the incoming
     gradient is computed for all steps at once before the walk: the gates' local derivatives
-    (d pre / d c' and d pre / d h'), the encoding's Jacobian factors (its parts and their quarter-turn,
+    (d pre / d c' and d pre / d h'), the encoding's Jacobian factors (its parts' conjugates as complex amplitudes,
     -tan / 2 of its half angles, the derivatives of arctan v and arctan v^2). A step of the walk is
     then about a dozen kernels: the cell gradient, the gates, two products back through the readout
     and the circuits, one product back through the encoding and one to h. The gradients of E_h, C, R
@@ -380,22 +380,19 @@ class _QLSTMSequence(torch.autograd.Function):
         steps, batch, q = features.shape
         hidden = hiddens.shape[-1]
         jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
-        # the encoding's vector-Jacobian product as one product per step: with g = d parts,
-        #   d log h = (g * parts) @ bits^T  and  d phi = -(g * (Im, -Re) of parts) @ phases^T = (parts * g P) @ -phases^T,
-        # P the quarter-turn of the (Re, Im) pairs (its phases agree within a pair); g = d_out C^T, so C^T P is prebuilt.
-        # Its columns are laid out (wire, [log h_0, log h_1, phi]), so the chain through theta = arctan v,
-        # phi = arctan v^2 is a weighting and a sum of each wire's three columns.
+        # the encoding's vector-Jacobian product as one product per step: with g = d parts = d_out C^T and the parts
+        # p read as complex amplitudes, w = conj(p) g holds Re w_z = the pair sum of g * parts, so
+        # d log h = Re w @ bits^T, and Im w_z = p_re g_im - p_im g_re, so d phi = -(g * (Im, -Re) of parts) @ phases^T
+        # = Im w @ phases^T (phases agree within a pair). The map's columns are laid out (wire, [log h_0, log h_1, phi]),
+        # so the chain through theta = arctan v, phi = arctan v^2 is a weighting and a sum of each wire's three columns.
         dim2 = parts.shape[-1]
         _, bits, phases, _ = qc.encoding_maps(q, parts.dtype, parts.device)
-        eye = torch.eye(dim2 // 2, dtype=parts.dtype, device=parts.device)
-        turn = torch.zeros(dim2, dim2, dtype=parts.dtype, device=parts.device)
-        turn[0::2, 1::2], turn[1::2, 0::2] = eye, -eye
-        circuits_back = torch.cat([circuits.T, circuits.T @ turn], dim=1)  # (8 dim, 4 dim)
-        encoding_map = parts.new_zeros(2 * dim2, q, 3)
-        encoding_map[:dim2, :, :2] = bits.T.reshape(dim2, q, 2)
-        encoding_map[dim2:, :, 2] = -phases.T
-        encoding_map = encoding_map.view(2 * dim2, 3 * q)
-        parts_twice = torch.cat([parts, parts], dim=-1)
+        circuits_back = circuits.T.contiguous()  # (8 dim, 2 dim)
+        encoding_map = parts.new_zeros(dim2 // 2, 2, q, 3)  # rows (z, Re / Im of w_z)
+        encoding_map[:, 0, :, :2] = bits.T[0::2].reshape(dim2 // 2, q, 2)
+        encoding_map[:, 1, :, 2] = phases.T[0::2]
+        encoding_map = encoding_map.view(dim2, 3 * q)
+        conj_parts = torch.view_as_complex(parts.view(steps, batch, dim2 // 2, 2)).conj_physical()
         v2 = features * features
         weights = torch.cat(  # d log h / d theta = -tan(half angle) / 2, d theta / dv, d phi / dv
             [-0.5 * torch.tan(shifted) / (1 + v2).unsqueeze(-1), (2 * features / (1 + v2 * v2)).unsqueeze(-1)], dim=-1
@@ -409,17 +406,18 @@ class _QLSTMSequence(torch.autograd.Function):
         d_pre = gates.new_empty(steps, batch, 4, hidden)
         per_step = zip(
             [None] * steps if grad_outputs is None else grad_outputs.unbind(0),
-            *(t.unbind(0) for t in (into_cell, jacobian, gates[:, :, 1], amplitudes, parts_twice, weights)),
+            *(t.unbind(0) for t in (into_cell, jacobian, gates[:, :, 1], amplitudes, conj_parts, weights)),
             *(t.unbind(0) for t in (d_pre, d_amplitudes, d_features)),
         )
-        for grad_out, into, jac, forget, amplitude, twice, weight, pre_t, amplitude_t, feature_t in reversed(
+        for grad_out, into, jac, forget, amplitude, conj_p, weight, pre_t, amplitude_t, feature_t in reversed(
             list(per_step)
         ):
             if grad_out is not None:
                 dh = dh + grad_out
             dc = _lstm_step_back(dh, dc, into, jac, forget, pre_t)
             d_out = torch.mul(amplitude, (pre_t.view(-1, hidden) @ readout_back).view(batch, -1), out=amplitude_t)
-            back = (twice * (d_out @ circuits_back)) @ encoding_map  # (B, 3q)
+            g = torch.view_as_complex((d_out @ circuits_back).view(batch, -1, 2))
+            back = torch.view_as_real(conj_p * g).view(batch, dim2) @ encoding_map  # (B, 3q)
             dh = torch.mm(back.mul_(weight), wire_sum, out=feature_t) @ from_hidden
         flat = steps * batch
         grad_from_hidden = d_features.view(flat, q).T @ hiddens[:steps].reshape(flat, hidden)
