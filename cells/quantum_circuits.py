@@ -257,7 +257,7 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
         raise ValueError(f"weights: expected shape ({state.shape[0]}, depth, {q}), got {tuple(weights.shape)}")
     if not axes or any(a not in "XYZ" for a in axes):
         raise ValueError(f"axes: expected a non-empty string over X, Y, Z, got {axes!r}")
-    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS:  # RY layers (and RZ phases): the engine of _Uploads
+    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS and weights.shape[1]:  # RY (and RZ) layers: _Uploads
         angles = weights.to(state.dtype.to_real())
         return _Uploads.apply(angles, angles if axes == "YZ" else None, 1, state)[0]
     gate = None
@@ -285,7 +285,7 @@ def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch
     chunks = math.ceil(d / num_qubits)
     padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
     theta, phi = torch.atan(padded), torch.atan(padded * padded)
-    if num_qubits <= KRON_MAX_QUBITS:
+    if num_qubits <= KRON_MAX_QUBITS and chunks:  # (no features: no uploads, the state stays |+>)
         return _Uploads.apply(theta, phi, reps, None)[0]
     cdt = features.dtype.to_complex()
     gates = quantum.rotation("Z", phi, dtype=cdt) @ quantum.rotation("Y", theta, dtype=cdt)  # (B, C, q, 2, 2)

@@ -255,6 +255,17 @@ def test_feature_map_and_its_adjoint_gradient_equal_dense_gates(q, d, reps):
     assert g_ours.abs().max() > 1e-3  # the functional really depends on the features
 
 
+@pytest.mark.parametrize("q", [2, 7])
+def test_no_layers_leave_the_state_as_it_is(q):
+    """Both paths (q = 7 is above ``KRON_MAX_QUBITS``): ``apply_variational`` with depth 0 is the identity, and
+    ``feature_map`` of zero features uploads nothing, so every state is |+> (exactly)."""
+    torch.manual_seed(q)
+    state = qc.angle_encoding(torch.randn(3, q, dtype=torch.float64))
+    assert torch.equal(qc.apply_variational(state, torch.zeros(3, 0, q, dtype=torch.float64)), state)
+    mapped = qc.feature_map(torch.zeros(3, 0, dtype=torch.float64), q)
+    assert mapped.shape == (3, 2**q) and torch.equal(mapped, torch.full_like(mapped, 2 ** (-q / 2)))
+
+
 def test_feature_map_passes_gradcheck_and_works_under_torch_func():
     torch.manual_seed(8)
     v = torch.randn(2, 5, dtype=torch.float64, requires_grad=True)
