@@ -162,10 +162,13 @@ def _upload_floor(length: int, batch: int, dim: int, uploads: int, *, per_sample
     (dim, dim) products and two phase multiplies (``quantum_circuits._Uploads``).
     """
     generator = torch.Generator().manual_seed(0)
-    phases = torch.randn(uploads, 2, batch, dim, dtype=torch.complex64, generator=generator)
+    # unit phases and orthogonal / unitary maps, as in the cell, so the states keep their norm
+    angles = torch.rand(uploads, 2, batch, dim, generator=generator) * (2 * torch.pi)
+    phases = torch.polar(torch.ones_like(angles), angles)
     start = torch.randn(batch, dim, dtype=torch.complex64, generator=generator)
+    start = start / torch.linalg.vector_norm(start, dim=1, keepdim=True)
     if per_sample:
-        matrices = torch.randn(uploads, batch, dim, dim, generator=generator)
+        matrices = torch.linalg.qr(torch.randn(uploads, batch, dim, dim, generator=generator)).Q
 
         def run() -> None:
             for _ in range(length):
@@ -176,7 +179,7 @@ def _upload_floor(length: int, batch: int, dim: int, uploads: int, *, per_sample
                     state = torch.view_as_complex(torch.bmm(m, torch.view_as_real(state * e)))
 
         return run
-    to_eigen, from_eigen = torch.randn(2, dim, dim, dtype=torch.complex64, generator=generator)
+    to_eigen, from_eigen = torch.linalg.qr(torch.randn(2, dim, dim, dtype=torch.complex64, generator=generator)).Q
 
     def run_eigenbasis() -> None:
         for _ in range(length):
