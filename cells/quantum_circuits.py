@@ -257,7 +257,7 @@ def apply_variational(state: torch.Tensor, weights: torch.Tensor, axes: str = "Y
         raise ValueError(f"weights: expected shape ({state.shape[0]}, depth, {q}), got {tuple(weights.shape)}")
     if not axes or any(a not in "XYZ" for a in axes):
         raise ValueError(f"axes: expected a non-empty string over X, Y, Z, got {axes!r}")
-    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS and weights.shape[1]:  # RY (and RZ) layers: _Uploads
+    if axes in ("Y", "YZ") and q <= KRON_MAX_QUBITS:  # RY layers (and RZ phases): the engine of _Uploads
         angles = weights.to(state.dtype.to_real())
         return _Uploads.apply(angles, angles if axes == "YZ" else None, 1, state)[0]
     gate = None
@@ -285,7 +285,7 @@ def feature_map(features: torch.Tensor, num_qubits: int, reps: int = 2) -> torch
     chunks = math.ceil(d / num_qubits)
     padded = torch.nn.functional.pad(features, (0, chunks * num_qubits - d)).reshape(batch, chunks, num_qubits)
     theta, phi = torch.atan(padded), torch.atan(padded * padded)
-    if num_qubits <= KRON_MAX_QUBITS and chunks:  # (no features: no uploads, the state stays |+>)
+    if num_qubits <= KRON_MAX_QUBITS:
         return _Uploads.apply(theta, phi, reps, None)[0]
     cdt = features.dtype.to_complex()
     gates = quantum.rotation("Z", phi, dtype=cdt) @ quantum.rotation("Y", theta, dtype=cdt)  # (B, C, q, 2, 2)
@@ -338,7 +338,7 @@ def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optiona
     angles = theta[None] if phi is None else torch.stack([theta, phi])  # (n, B, C, q)
     n = angles.shape[0]
     # chunk-major angles (a small copy), so the phases come out in the (n, C, B, dim) layout of ``out``
-    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n]).view(n, chunks, batch, -1)
+    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n]).view(n, chunks, batch, 2**q)
     return torch.complex(torch.cos(p), torch.sin(p), out=out)
 
 
@@ -359,7 +359,7 @@ def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int, 
     """
     n, layers, batch, dim = values.shape
     q, chunks = dim.bit_length() - 1, layers // reps - first_chunk
-    values, conj_grads = (t.view(n, reps, -1, batch, dim)[:, :, first_chunk:] for t in (values, conj_grads))
+    values, conj_grads = (t.view(n, reps, layers // reps, batch, dim)[:, :, first_chunk:] for t in (values, conj_grads))
     imag = torch.view_as_real(conj_grads * values)[..., 1].reshape(n, reps, chunks * batch, dim)
     passes = imag.unbind(1)  # summed by adds: a reduction over this short, strided axis is several times slower
     total = passes[0] + passes[1] if reps > 1 else passes[0]
@@ -402,9 +402,13 @@ class _Uploads(torch.autograd.Function):
     def forward(
         theta: torch.Tensor, phi: Optional[torch.Tensor], reps: int, initial: Optional[torch.Tensor]
     ) -> tuple[torch.Tensor, ...]:
-        chunks = theta.shape[1]
-        to_eigen, from_eigen, plus_eigen, _ = _upload_constants(theta.shape[-1], theta.dtype, theta.device)
+        batch, chunks, q = theta.shape
+        to_eigen, from_eigen, plus_eigen, _ = _upload_constants(q, theta.dtype, theta.device)
         phases = _layer_phases(theta, phi)  # (n, C, B, dim)
+        if chunks == 0:  # no layers: the state as it came (|+> by default)
+            plus = quantum.plus_state(q, batch=batch, dtype=phases.dtype, device=theta.device)
+            state = plus if initial is None else initial.view_as(initial)
+            return state, phases, phases.new_empty(len(phases), 0, batch, 2**q)
         state, rotated, states = initial, [], []
         for k in range(reps * chunks):
             c = k % chunks
@@ -435,6 +439,8 @@ class _Uploads(torch.autograd.Function):
             _, phases, values = _Uploads.forward(theta, phi, ctx.reps, initial)
         chunks, reps = phases.shape[1], ctx.reps
         to_eigen, from_eigen, _, _ = _upload_constants(theta.shape[-1], theta.dtype, theta.device)
+        if chunks == 0:  # no layers: the gradient passes through to the initial states
+            return None, None, None, grad if initial is not None and ctx.needs_input_grad[3] else None
         grad = grad.conj()  # the recursion runs on the conjugate gradients h_k (docstring)
         grad_rotated, grad_states = [], []  # conj dL/db_k and conj dL/ds_{k+1}, k = K - 1 .. 0
         for k in reversed(range(reps * chunks)):

@@ -257,11 +257,17 @@ def test_feature_map_and_its_adjoint_gradient_equal_dense_gates(q, d, reps):
 
 @pytest.mark.parametrize("q", [2, 7])
 def test_no_layers_leave_the_state_as_it_is(q):
-    """Both paths (q = 7 is above ``KRON_MAX_QUBITS``): ``apply_variational`` with depth 0 is the identity, and
-    ``feature_map`` of zero features uploads nothing, so every state is |+> (exactly)."""
+    """Both paths (q = 7 is above ``KRON_MAX_QUBITS``): ``apply_variational`` with depth 0 is the identity, its
+    gradient included, and ``feature_map`` of zero features uploads nothing, so every state is |+> (exactly)."""
     torch.manual_seed(q)
-    state = qc.angle_encoding(torch.randn(3, q, dtype=torch.float64))
-    assert torch.equal(qc.apply_variational(state, torch.zeros(3, 0, q, dtype=torch.float64)), state)
+    features = torch.randn(3, q, dtype=torch.float64, requires_grad=True)
+    state = qc.angle_encoding(features)
+    out = qc.apply_variational(state, torch.zeros(3, 0, q, dtype=torch.float64, requires_grad=True))
+    assert torch.equal(out, state)
+    cotangent = torch.randn(3, 2**q, dtype=C128)
+    (through,) = torch.autograd.grad((out * cotangent).real.sum(), features, retain_graph=True)
+    (direct,) = torch.autograd.grad((state * cotangent).real.sum(), features)
+    assert torch.equal(through, direct) and direct.abs().max() > 1e-3
     mapped = qc.feature_map(torch.zeros(3, 0, dtype=torch.float64), q)
     assert mapped.shape == (3, 2**q) and torch.equal(mapped, torch.full_like(mapped, 2 ** (-q / 2)))
 
