@@ -326,23 +326,42 @@ def _upload_constants(q: int, dtype: torch.dtype, device: torch.device) -> tuple
     )
 
 
-def _layer_phases(theta: torch.Tensor, phi: Optional[torch.Tensor], out: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _layer_phases(
+    theta: torch.Tensor,
+    phi: Optional[torch.Tensor],
+    out: Optional[torch.Tensor] = None,
+    scratch: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """The layers' eigenphases e^{i theta @ theta_map} and, with ``phi``, phases e^{i phi @ phase_map}, for (B, C, q)
     angles: a complex (n, C, B, 2^q), n = 2 with ``phi`` and 1 without.
 
-    Written into ``out`` when given (a view of a sequence's buffer whose (B, 2^q) rows are contiguous); without it
-    every op is differentiable (the backward of a backward rebuilds the phases with tracked ops).
+    Written into ``out`` when given (a view of a sequence's buffer whose (B, 2^q) rows are contiguous): the cosines
+    and sines straight into its real and imaginary parts, the angles into ``scratch`` (a contiguous real
+    (n, C B, 2^q)) when given. Without ``out`` every op is differentiable (the backward of a backward rebuilds
+    the phases with tracked ops).
     """
     batch, chunks, q = theta.shape
     angle_maps = _upload_constants(q, theta.dtype, theta.device)[3]
     angles = theta[None] if phi is None else torch.stack([theta, phi])  # (n, B, C, q)
     n = angles.shape[0]
     # chunk-major angles (a small copy), so the phases come out in the (n, C, B, dim) layout of ``out``
-    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n]).view(n, chunks, batch, 2**q)
-    return torch.complex(torch.cos(p), torch.sin(p), out=out)
+    p = torch.bmm(angles.transpose(1, 2).reshape(n, chunks * batch, q), angle_maps[:n], out=scratch)
+    p = p.view(n, chunks, batch, 2**q)
+    if out is None:
+        return torch.complex(torch.cos(p), torch.sin(p))
+    parts = torch.view_as_real(out)
+    torch.cos(p, out=parts[..., 0])
+    torch.sin(p, out=parts[..., 1])
+    return out
 
 
-def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int, first_chunk: int = 0) -> torch.Tensor:
+def _angle_gradients(
+    values: torch.Tensor,
+    conj_grads: torch.Tensor,
+    reps: int,
+    first_chunk: int = 0,
+    scratch: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     r"""dL/dtheta and dL/dphi (n, C - first_chunk, B, q) of :class:`_Uploads`'s layers (chunks from ``first_chunk`` on)
     from their values and conjugate gradients.
 
@@ -355,12 +374,13 @@ def _angle_gradients(values: torch.Tensor, conj_grads: torch.Tensor, reps: int, 
         dL/dtheta_c = -sum_z Im(conj(dL/db_k) b_k)_z theta_map[:, z],
         dL/dphi_c   = -sum_z Im(conj(dL/ds_{k+1}) s_{k+1})_z phase_map[:, z].
 
-    The inputs may be strided views (a sequence's buffers).
+    The inputs may be strided views (a sequence's buffers); ``scratch``, a complex tensor of the products' shape
+    (n, reps, C - first_chunk, B, 2^q), receives conj_grads * values when given.
     """
     n, layers, batch, dim = values.shape
     q, chunks = dim.bit_length() - 1, layers // reps - first_chunk
     values, conj_grads = (t.view(n, reps, layers // reps, batch, dim)[:, :, first_chunk:] for t in (values, conj_grads))
-    imag = torch.view_as_real(conj_grads * values)[..., 1].reshape(n, reps, chunks * batch, dim)
+    imag = torch.view_as_real(torch.mul(conj_grads, values, out=scratch))[..., 1].reshape(n, reps, chunks * batch, dim)
     passes = imag.unbind(1)  # summed by adds: a reduction over this short, strided axis is several times slower
     total = passes[0] + passes[1] if reps > 1 else passes[0]
     for more in passes[2:]:

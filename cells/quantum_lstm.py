@@ -31,6 +31,7 @@ through the feature map in one batched pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import torch
@@ -42,6 +43,7 @@ from ornn import _checks, quantum
 
 from . import quantum_circuits as qc
 from ._fast import SequenceFastPath
+from ._workspace import Workspace
 from .gated import lstm_gates, lstm_rule, lstm_zero_state
 
 __all__ = ["QLSTM", "QKLSTM"]
@@ -54,6 +56,8 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
         super().__init__(input_size, hidden_size)
         self.num_qubits = qc.check_qubits(num_qubits)
         self.rule = self._stock_rule = lstm_rule(self._gates)
+        # the sequence path's stored values, reused from call to call (``_workspace.Workspace``)
+        self._workspace = Workspace()
 
     def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
         """(B, input + hidden) -> (4, B, hidden) pre-activations in gate order i, f, g, o."""
@@ -142,7 +146,7 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         readout = signs if self.decoder is None else signs @ self.decoder.weight.T  # (dim, H)
         readout = torch.cat([readout, readout])  # |Re|^2 + |Im|^2 folded into the product
         offset = None if self.decoder is None else self.decoder.bias
-        outputs, h, c = _QLSTMSequence.apply(from_input, h, c, from_hidden, circuits, readout, offset)
+        outputs, h, c = _QLSTMSequence.apply(from_input, h, c, from_hidden, circuits, readout, offset, self._workspace)
         return outputs, (h, c)
 
     def extra_repr(self) -> str:
@@ -250,7 +254,7 @@ class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
         blocks = torch.block_diag(*self.coefficients.transpose(1, 2))  # (4M, 4H)
         readout = torch.cat([blocks, blocks])  # rows: Re overlaps, then Im overlaps
         outputs, h, c = _QKLSTMSequence.apply(
-            x, h, c, overlaps, readout, self.bias.reshape(-1), self.num_qubits, self.reps
+            x, h, c, overlaps, readout, self.bias.reshape(-1), self.num_qubits, self.reps, self._workspace
         )
         return outputs, (h, c)
 
@@ -265,20 +269,19 @@ class _LSTMTape:
     """The LSTM update of a hand-differentiated sequence: its forward step and what it stores for the backward
     (whose local derivatives :func:`_lstm_local_derivatives` computes from these buffers).
 
-    Buffers for L steps of batch B and hidden H: ``gates`` (L, B, 4, H) holds sigmoid(pre) (its g
-    slot unused), ``tanh_g`` and ``tanh_c`` (L, B, H), ``cells`` and ``hiddens`` (L + 1, B, H) from
-    the entry state.
+    Buffers for L steps of batch B and hidden H (:meth:`layout`): ``gates`` (L, B, 4, H) holds
+    sigmoid(pre) (its g slot unused), ``tanh_g`` and ``tanh_c`` (L, B, H), ``cells`` and ``hiddens``
+    (L + 1, B, H) from the entry state.
     """
 
-    def __init__(self, h: torch.Tensor, c: torch.Tensor, steps: int) -> None:
-        batch, hidden = h.shape
-        new = h.new_empty
-        self.gates, self.tanh_g = new(steps, batch, 4, hidden), new(steps, batch, hidden)
-        self.cells, self.tanh_c, self.hiddens = (
-            new(steps + 1, batch, hidden),
-            new(steps, batch, hidden),
-            new(steps + 1, batch, hidden),
-        )
+    @staticmethod
+    def layout(steps: int, batch: int, hidden: int, dtype: torch.dtype) -> list[tuple[tuple[int, ...], torch.dtype]]:
+        """The (shape, dtype) of the buffers the constructor takes, in its order."""
+        shapes = [(steps, batch, 4, hidden), (steps, batch, hidden), (steps + 1, batch, hidden)]
+        return [(shape, dtype) for shape in shapes + shapes[1:]]
+
+    def __init__(self, h: torch.Tensor, c: torch.Tensor, buffers: Sequence[torch.Tensor]) -> None:
+        self.gates, self.tanh_g, self.cells, self.tanh_c, self.hiddens = buffers
         self.hiddens[0], self.cells[0] = h, c
         # every step's views, made once: at small batches indexing the buffers per op costs as much as the ops
         self.hidden_rows, cell_rows = self.hiddens.unbind(0), self.cells.unbind(0)
@@ -298,18 +301,30 @@ class _LSTMTape:
 
 
 def _lstm_local_derivatives(
-    gates: torch.Tensor, tanh_g: torch.Tensor, cells_: torch.Tensor, tanh_c: torch.Tensor
+    gates: torch.Tensor,
+    tanh_g: torch.Tensor,
+    cells_: torch.Tensor,
+    tanh_c: torch.Tensor,
+    out: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The LSTM update's local derivatives for every step at once, from :class:`_LSTMTape`'s buffers.
 
-    Returns the (L, B, 4, H) factors with d pre = factors * [dc', dc', dc', dh'] (dc' the full cell
-    gradient), that is [tanh(g) i', c f', i tanh'(g), tanh(c') o'], and o tanh'(c') (L, B, H), with
-    which dh' feeds dc'.
+    Writes, into ``out`` = (factors, into_cell, scratch), the (L, B, 4, H) factors with
+    d pre = factors * [dc', dc', dc', dh'] (dc' the full cell gradient), that is
+    [tanh(g) i', c f', i tanh'(g), tanh(c') o'], and o tanh'(c') (L, B, H), with which dh' feeds dc';
+    ``scratch`` (L, B, 4, H) holds the gates' slopes on the way. Returns the first two.
     """
-    slope = torch.addcmul(gates, gates, gates, value=-1.0)  # sigmoid' = s - s^2
-    slope[:, :, 2] = torch.addcmul(torch.ones_like(tanh_g), tanh_g, tanh_g, value=-1.0)
-    jacobian = torch.stack([tanh_g, cells_[:-1], gates[:, :, 0], tanh_c], dim=2).mul_(slope)
-    return jacobian, gates[:, :, 3] * (1 - tanh_c * tanh_c)
+    jacobian, into_cell, slope = out
+    one = tanh_g.new_ones(())
+    torch.addcmul(gates, gates, gates, value=-1.0, out=slope)  # sigmoid' = s - s^2
+    torch.addcmul(one, tanh_g, tanh_g, value=-1.0, out=slope[:, :, 2])
+    torch.stack([tanh_g, cells_[:-1], gates[:, :, 0], tanh_c], dim=2, out=jacobian).mul_(slope)
+    return jacobian, torch.addcmul(one, tanh_c, tanh_c, value=-1.0, out=into_cell).mul_(gates[:, :, 3])
+
+
+def _lstm_derivatives_layout(gates: torch.Tensor) -> list[tuple[tuple[int, ...], torch.dtype]]:
+    """The (shape, dtype) of d pre and of the two outputs of :func:`_lstm_local_derivatives`, from the tape's gates."""
+    return [(gates.shape, gates.dtype), (gates.shape, gates.dtype), (gates.shape[:2] + gates.shape[3:], gates.dtype)]
 
 
 def _lstm_step_back(
@@ -342,19 +357,26 @@ class _QLSTMSequence(torch.autograd.Function):
     -tan / 2 of its half angles, the derivatives of arctan v and arctan v^2). A step of the walk is
     then about a dozen kernels: the cell gradient, the gates, two products back through the readout
     and the circuits, one product back through the encoding and one to h. The gradients of E_h, C, R
-    and b are summed over the steps by one product each. ``once_differentiable``: a second derivative
+    and b are summed over the steps by one product each. The stored values live in the cell's
+    :class:`~cells._workspace.Workspace`, reused by the next call once this node is freed.
+    ``once_differentiable``: a second derivative
     through the sequence is refused by torch with its usual error.
     """
 
     @staticmethod
-    def forward(ctx, from_input, h, c, from_hidden, circuits, readout, offset):  # type: ignore[override]
+    def forward(ctx, from_input, h, c, from_hidden, circuits, readout, offset, workspace):  # type: ignore[override]
         steps, batch, q = from_input.shape
-        hidden = h.shape[-1]
-        new = from_input.new_empty
-        features, parts = new(steps, batch, q), new(steps, batch, circuits.shape[0])
-        shifted, amplitudes = new(steps, batch, q, 2), new(steps, batch, circuits.shape[1])
-        squares = new(steps, batch * 4, readout.shape[0])
-        tape = _LSTMTape(h, c, steps)
+        hidden, dtype = h.shape[-1], from_input.dtype
+        layout = [
+            ((steps, batch, q), dtype),
+            ((steps, batch, circuits.shape[0]), dtype),
+            ((steps, batch, q, 2), dtype),
+            ((steps, batch, circuits.shape[1]), dtype),
+            ((steps, batch * 4, readout.shape[0]), dtype),
+        ] + _LSTMTape.layout(steps, batch, hidden, dtype)
+        buffers, _ = workspace.take(layout, from_input.device, owner=ctx)  # free again with this node
+        features, parts, shifted, amplitudes, squares = buffers[:5]
+        tape = _LSTMTape(h, c, buffers[5:])
         hiddens = tape.hiddens
         per_step = zip(*(t.unbind(0) for t in (from_input, features, parts, shifted, amplitudes, squares)))
         for t, (a_t, v, parts_t, shifted_t, out, square) in enumerate(per_step):
@@ -367,7 +389,7 @@ class _QLSTMSequence(torch.autograd.Function):
         ctx.save_for_backward(
             features, parts, shifted, amplitudes, squares, *tape.tensors(), from_hidden, circuits, readout
         )
-        ctx.has_offset = offset is not None
+        ctx.has_offset, ctx.workspace = offset is not None, workspace
         return hiddens[1:].clone(), hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
@@ -379,7 +401,10 @@ class _QLSTMSequence(torch.autograd.Function):
         ) = ctx.saved_tensors  # fmt: skip
         steps, batch, q = features.shape
         hidden = hiddens.shape[-1]
-        jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
+        (d_amplitudes, d_pre, jacobian, into_cell), block = ctx.workspace.take(
+            [(amplitudes.shape, amplitudes.dtype)] + _lstm_derivatives_layout(gates), gates.device
+        )
+        _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c, (jacobian, into_cell, d_pre))  # d_pre: scratch here
         # the encoding's vector-Jacobian product as one product per step: with g = d parts = d_out C^T and the parts
         # p read as complex amplitudes, w = conj(p) g holds Re w_z = the pair sum of g * parts, so
         # d log h = Re w @ bits^T, and Im w_z = p_re g_im - p_im g_re, so d phi = -(g * (Im, -Re) of parts) @ phases^T
@@ -402,8 +427,7 @@ class _QLSTMSequence(torch.autograd.Function):
 
         dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
         dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
-        d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
-        d_pre = gates.new_empty(steps, batch, 4, hidden)
+        d_features = torch.empty_like(features)  # returned: not from the workspace
         per_step = zip(
             [None] * steps if grad_outputs is None else grad_outputs.unbind(0),
             *(t.unbind(0) for t in (into_cell, jacobian, gates[:, :, 1], amplitudes, conj_parts, weights)),
@@ -424,7 +448,8 @@ class _QLSTMSequence(torch.autograd.Function):
         grad_circuits = parts.view(flat, -1).T @ d_amplitudes.view(flat, -1)
         grad_readout = squares.view(flat * 4, -1).T @ d_pre.view(flat * 4, hidden)
         grad_offset = d_pre.view(flat * 4, hidden).sum(0) if ctx.has_offset else None
-        return d_features, dh, dc, grad_from_hidden, grad_circuits, grad_readout, grad_offset
+        ctx.workspace.give_back(block)
+        return d_features, dh, dc, grad_from_hidden, grad_circuits, grad_readout, grad_offset, None
 
 
 class _QKLSTMSequence(torch.autograd.Function):
@@ -446,27 +471,35 @@ class _QKLSTMSequence(torch.autograd.Function):
     beforehand), two products back through the readout and the overlaps, the adjoint recursion through
     the layers (down to the first that sees h when x needs no gradient), the angle gradients
     (:func:`quantum_circuits._angle_gradients`) and the chain through theta = arctan v, phi = arctan v^2
-    to x_t and h. The gradients of O, R and b are summed over the steps by one product each.
+    to x_t and h. The gradients of O, R and b are summed over the steps by one product each. The stored
+    values live in the cell's :class:`~cells._workspace.Workspace`, reused by the next call once this node is freed.
     ``once_differentiable``: a second derivative through the sequence is refused by torch with its usual
     error.
     """
 
     @staticmethod
-    def forward(ctx, x, h, c, overlaps, readout, bias, num_qubits, reps):  # type: ignore[override]
+    def forward(ctx, x, h, c, overlaps, readout, bias, num_qubits, reps, workspace):  # type: ignore[override]
         steps, batch, inputs = x.shape
         hidden, q, dim = h.shape[-1], num_qubits, 2**num_qubits
         width = inputs + hidden
         chunks = -(-width // q)
         layers, first = reps * chunks, inputs // q  # chunks < first hold inputs only
         to_eigen, from_eigen, plus_eigen, _ = qc._upload_constants(q, x.dtype, x.device)
-        features = x.new_zeros(steps, batch, chunks * q)
-        features[:, :, :inputs] = x
         cdt = x.dtype.to_complex()
-        # values[:, k, t] = [b_k; s_{k+1}] of step t (s_0 = |+> is a constant)
-        values = x.new_empty(2, layers, steps, batch, dim, dtype=cdt)
+        layout = [
+            ((steps, batch, chunks * q), x.dtype),
+            ((2, layers, steps, batch, dim), cdt),  # values[:, k, t] = [b_k; s_{k+1}] of step t (s_0 = |+>)
+            ((2, chunks, steps, batch, dim), cdt),  # every chunk's [eigenphases; phases] of every step
+            ((steps, batch, overlaps.shape[1]), x.dtype),
+            ((steps, batch, overlaps.shape[1]), x.dtype),
+        ] + _LSTMTape.layout(steps, batch, hidden, x.dtype)
+        layout.append(((2, (chunks - first) * batch, dim), x.dtype))  # a step's angles
+        buffers, _ = workspace.take(layout, x.device, owner=ctx)  # free again with this node
+        features, values, phases, amplitudes, squares = buffers[:5]
+        angles = buffers[-1]
+        features[:, :, :inputs] = x
+        features[:, :, inputs:].zero_()
         rows = [[layer.unbind(0) for layer in kind.unbind(0)] for kind in values.unbind(0)]  # [kind][k][t], made once
-        # every chunk's [eigenphases; phases] of every step, kept for the backward
-        phases = x.new_empty(2, chunks, steps, batch, dim, dtype=cdt)
         phase_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.unbind(0)]  # [kind][c][t]
         if first:  # the inputs-only chunks: phases and the first pass's layers for the whole sequence at once
             v = features[:, :, : first * q].view(steps * batch, first, q)
@@ -476,15 +509,13 @@ class _QKLSTMSequence(torch.autograd.Function):
             for k, source in enumerate(sources):
                 phase_pair = phases[:, k].view(2, steps * batch, dim)
                 _upload(source, flat[0, k], flat[1, k], *phase_pair, to_eigen, from_eigen, plus_eigen)
-        amplitudes = x.new_empty(steps, batch, overlaps.shape[1])
-        squares = torch.empty_like(amplitudes)
-        tape = _LSTMTape(h, c, steps)
+        tape = _LSTMTape(h, c, buffers[5:-1])
         scratch = x.new_empty(batch, dim, dtype=cdt)
         for t in range(steps):
             v = features[t, :, first * q :]
             v[:, inputs - first * q : width - first * q] = tape.hidden_rows[t]
             v = v.view(batch, chunks - first, q)
-            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=phases[:, first:, t])
+            qc._layer_phases(torch.atan(v), torch.atan(v * v), out=phases[:, first:, t], scratch=angles)
             for k in range(first, layers):  # b_k = e^{i theta} * (V^dagger s_k), s_{k+1} = e^{i p'} * (P V b_k)
                 c_, source = k % chunks, rows[1][k - 1][t] if k else None
                 _upload(source, rows[0][k][t], rows[1][k][t], phase_rows[0][c_][t], phase_rows[1][c_][t], to_eigen,
@@ -493,7 +524,7 @@ class _QKLSTMSequence(torch.autograd.Function):
             torch.mul(o, o, out=squares[t])
             tape.step(t, torch.addmm(bias, squares[t], readout).view(batch, 4, hidden))
         ctx.save_for_backward(features, values, phases, amplitudes, squares, *tape.tensors(), overlaps, readout)
-        ctx.sizes = inputs, q, reps
+        ctx.sizes, ctx.workspace = (inputs, q, reps), workspace
         return tape.hiddens[1:].clone(), tape.hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
@@ -506,15 +537,21 @@ class _QKLSTMSequence(torch.autograd.Function):
         _, layers, steps, batch, dim = values.shape
         hidden, chunks = hiddens.shape[-1], layers // reps
         width = inputs + hidden
-        # without an input gradient the inputs-only chunks need no angle gradients, nor their first-pass
-        # layers an adjoint (those reach x's columns only)
-        lowest = 0 if ctx.needs_input_grad[0] else inputs // q
         to_eigen, from_eigen, _, _ = qc._upload_constants(q, features.dtype, features.device)
         # the adjoint recursion runs on conjugate gradients (quantum_circuits._angle_gradients): the transposed
         # maps and the phases as they are; the final state's comes from the overlaps with their Im rows negated
         to_back, from_back = to_eigen.T.contiguous(), from_eigen.T.contiguous()
         overlaps_back = (overlaps * overlaps.new_tensor([1.0, -1.0]).repeat(dim)[:, None]).T
-        jacobian, into_cell = _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c)
+        # without an input gradient the inputs-only chunks need no angle gradients, nor their first-pass
+        # layers an adjoint (those reach x's columns only)
+        lowest = 0 if ctx.needs_input_grad[0] else inputs // q
+        (d_features, d_amplitudes, d_pre, jacobian, into_cell, products), block = ctx.workspace.take(
+            [(features.shape, features.dtype), (amplitudes.shape, amplitudes.dtype)]
+            + _lstm_derivatives_layout(gates)
+            + [((2, reps, chunks - lowest, batch, dim), values.dtype)],  # a step's angle-gradient products
+            gates.device,
+        )
+        _lstm_local_derivatives(gates, tanh_g, cells_, tanh_c, (jacobian, into_cell, d_pre))  # d_pre: scratch here
         v2 = features * features
         # d arctan v / dv and d arctan v^2 / dv, laid out as the angle gradients (C, B, q)
         slopes = (1 / (1 + v2), 2 * features / (1 + v2 * v2))
@@ -522,8 +559,6 @@ class _QKLSTMSequence(torch.autograd.Function):
         readout_back = 2.0 * readout.T  # the squares' 2 o folded in
         dh = torch.zeros_like(hiddens[0]) if grad_h is None else grad_h.clone()
         dc = torch.zeros_like(cells_[0]) if grad_c is None else grad_c.clone()
-        d_features, d_amplitudes = torch.empty_like(features), torch.empty_like(amplitudes)
-        d_pre = gates.new_empty(steps, batch, 4, hidden)
         grads = torch.zeros_like(values[:, :, 0])  # one step's conj [dL/db_k; dL/ds_{k+1}]
         grad_rows = [kind.unbind(0) for kind in grads.unbind(0)]
         phase_rows = [[p.unbind(0) for p in kind.unbind(0)] for kind in phases.unbind(0)]  # [kind][c][t]
@@ -550,16 +585,18 @@ class _QKLSTMSequence(torch.autograd.Function):
                 c_, target = k % chunks, grad_rows[1][k - 1] if k > lowest else None
                 _upload(grad_rows[1][k], grad_rows[0][k], target, phase_rows[1][c_][t], phase_rows[0][c_][t], from_back,
                         to_back, None, scratch, adjoint=True)  # fmt: skip
-            d_angles = qc._angle_gradients(value, grads, reps, lowest)  # (2, C - lowest, B, q)
+            d_angles = qc._angle_gradients(value, grads, reps, lowest, products)  # (2, C - lowest, B, q)
             torch.addcmul(d_angles[0] * slope_theta, d_angles[1], slope_phi, out=d_v)
             dh = from_h
         flat = steps * batch
-        grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
+        grad_x = d_features[:, :, :inputs].clone() if ctx.needs_input_grad[0] else None  # out of the workspace
         finals = torch.view_as_real(values[1, layers - 1]).reshape(flat, 2 * dim)
         grad_overlaps = finals.T @ d_amplitudes.view(flat, -1)
         grad_readout = squares.view(flat, -1).T @ d_pre.view(flat, 4 * hidden)
         grad_bias = d_pre.view(flat, 4 * hidden).sum(0)
-        return grad_x, dh.clone(), dc, grad_overlaps, grad_readout, grad_bias, None, None
+        dh = dh.clone()  # the last step's dh is a view of d_features
+        ctx.workspace.give_back(block)
+        return grad_x, dh, dc, grad_overlaps, grad_readout, grad_bias, None, None, None
 
 
 def _upload(
