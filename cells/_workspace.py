@@ -17,6 +17,7 @@ beyond that goes back to the allocator as before.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Sequence
@@ -57,14 +58,14 @@ class Workspace:
         for shape, dtype in layout:
             start = -(-end // _ALIGN) * _ALIGN
             offsets.append(start)
-            end = start + _numel(shape) * _itemsize(dtype)
+            end = start + math.prod(shape) * dtype.itemsize
         block = self._reuse(end, torch.device(device))
         if block is None:
             block = torch.empty(end, dtype=torch.uint8, device=device)
         if owner is not None:
             weakref.finalize(owner, self.give_back, block)
         views = [
-            block[start : start + _numel(shape) * _itemsize(dtype)].view(dtype).view(shape)
+            block[start : start + math.prod(shape) * dtype.itemsize].view(dtype).view(shape)
             for start, (shape, dtype) in zip(offsets, layout)
         ]
         return views, block
@@ -96,14 +97,3 @@ class Workspace:
     def __repr__(self) -> str:
         held = sum(b.numel() for b in self._free)
         return f"Workspace({len(self._free)} free blocks, {held} bytes)"
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
-
-
-def _itemsize(dtype: torch.dtype) -> int:
-    return dtype.itemsize
