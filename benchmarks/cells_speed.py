@@ -24,12 +24,22 @@ checked to give the same outputs). QK-LSTM's floor is timed in the same run: per
 reps x chunks uploads as two fixed (2^q, 2^q) products and two phase multiplies each, forward
 and adjoint, and nothing else; and, for comparison, the same uploads as prebuilt per-sample
 (B, 2^q, 2^q) products (the formulation before).
+Part 4: training steps as a script runs them (zero_grad, forward, backward of mean(outputs^2), an
+SGD step) of nn.LSTM, QLSTM and QK-LSTM at part 3's sizes and B=256, each model alone in a fresh
+process: the median and minimum over ``--repeats`` x 8 steps after 10 warm-up steps, and the page
+faults per step (memory the system took back between steps and faulted in again; Unix only). Part 3
+interleaves many models in one process, whose allocation history hides these faults.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import statistics
+import subprocess
+import sys
+import time
 from typing import Callable
 
 import torch
@@ -296,6 +306,56 @@ def part_two(length: int, batch: int, repeats: int, hidden: int = 512, layers: i
         print(f"ornn sru / sru package = {times['ornn sru'] / times['sru package']:.2f} (goal <= 1.0)")
 
 
+LOOP_MODELS = ("nn.LSTM", "qlstm", "qk_lstm")
+
+
+def training_loop(name: str, repeats: int, length: int = 20, input_size: int = 8, hidden: int = 16) -> dict:
+    """One model's training steps in this process: median and minimum in ms, page faults per step (None off Unix)."""
+    try:
+        import resource
+    except ImportError:
+        resource = None
+    torch.manual_seed(0)
+    x = torch.randn(length, 256, input_size)
+    model = nn.LSTM(input_size, hidden) if name == "nn.LSTM" else cells.recurrent(name, input_size, hidden)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        optimiser.zero_grad(set_to_none=True)
+        model(x)[0].pow(2).mean().backward()
+        optimiser.step()
+
+    for _ in range(10):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+    seconds = []
+    for _ in range(8 * repeats):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else None
+    return {
+        "median_ms": 1e3 * statistics.median(seconds),
+        "min_ms": 1e3 * min(seconds),
+        "faults_per_step": None if after is None else (after - faults) / len(seconds),
+    }
+
+
+def part_four(repeats: int) -> None:
+    print(f"\nPart 4: training steps, each model alone in a fresh process, B=256, L=20, {8 * repeats} steps after 10")
+    print(f"{'model':<10} {'median ms':>10} {'min ms':>8} {'faults/step':>12} {'median / nn.LSTM':>17}")
+    baseline = None
+    for name in LOOP_MODELS:
+        command = [sys.executable, __file__, "--training-loop", name, "--repeats", str(repeats)]
+        result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        baseline = baseline or result["median_ms"]
+        faults = "n/a" if result["faults_per_step"] is None else f"{result['faults_per_step']:.0f}"
+        print(
+            f"{name:<10} {result['median_ms']:>10.1f} {result['min_ms']:>8.1f} {faults:>12} "
+            f"{result['median_ms'] / baseline:>17.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--length", type=int, default=100)
@@ -303,8 +363,12 @@ def main() -> None:
     parser.add_argument("--input", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--part", choices=["1", "2", "3", "all"], default="all")
+    parser.add_argument("--part", choices=["1", "2", "3", "4", "all"], default="all")
+    parser.add_argument("--training-loop", choices=LOOP_MODELS, help=argparse.SUPPRESS)  # part 4's child process
     args = parser.parse_args()
+    if args.training_loop:
+        print(json.dumps(training_loop(args.training_loop, args.repeats)))
+        return
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     if args.part in ("1", "all"):
         part_one(args.length, args.batch, args.input, args.hidden, args.repeats)
@@ -312,6 +376,8 @@ def main() -> None:
         part_two(args.length, args.batch, args.repeats)
     if args.part in ("3", "all"):
         part_three(args.repeats)
+    if args.part in ("4", "all"):
+        part_four(args.repeats)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from ornn import _checks, quantum
 
 from . import quantum_circuits as qc
 from ._fast import SequenceFastPath
-from ._workspace import Workspace
+from ._workspace import Workspace, buffers
 from .gated import lstm_gates, lstm_rule, lstm_zero_state
 
 __all__ = ["QLSTM", "QKLSTM"]
@@ -56,8 +56,6 @@ class _QuantumGatedLSTM(ornn.ORNNCell):
         super().__init__(input_size, hidden_size)
         self.num_qubits = qc.check_qubits(num_qubits)
         self.rule = self._stock_rule = lstm_rule(self._gates)
-        # the sequence path's stored values, reused from call to call (``_workspace.Workspace``)
-        self._workspace = Workspace()
 
     def _gate_preactivations(self, v: torch.Tensor) -> torch.Tensor:
         """(B, input + hidden) -> (4, B, hidden) pre-activations in gate order i, f, g, o."""
@@ -97,6 +95,8 @@ class QLSTM(SequenceFastPath, _QuantumGatedLSTM):
         self.encoder = nn.Linear(input_size + hidden_size, num_qubits)
         self.circuit_weights = nn.Parameter(torch.empty(4, depth, num_qubits, 3))
         self.decoder = nn.Linear(num_qubits, hidden_size) if hidden_size != num_qubits else None
+        # the sequence path's stored values, reused from call to call (``_workspace.Workspace``)
+        self._workspace = Workspace()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -254,7 +254,7 @@ class QKLSTM(SequenceFastPath, _QuantumGatedLSTM):
         blocks = torch.block_diag(*self.coefficients.transpose(1, 2))  # (4M, 4H)
         readout = torch.cat([blocks, blocks])  # rows: Re overlaps, then Im overlaps
         outputs, h, c = _QKLSTMSequence.apply(
-            x, h, c, overlaps, readout, self.bias.reshape(-1), self.num_qubits, self.reps, self._workspace
+            x, h, c, overlaps, readout, self.bias.reshape(-1), self.num_qubits, self.reps
         )
         return outputs, (h, c)
 
@@ -471,14 +471,19 @@ class _QKLSTMSequence(torch.autograd.Function):
     beforehand), two products back through the readout and the overlaps, the adjoint recursion through
     the layers (down to the first that sees h when x needs no gradient), the angle gradients
     (:func:`quantum_circuits._angle_gradients`) and the chain through theta = arctan v, phi = arctan v^2
-    to x_t and h. The gradients of O, R and b are summed over the steps by one product each. The stored
-    values live in the cell's :class:`~cells._workspace.Workspace`, reused by the next call once this node is freed.
+    to x_t and h. The gradients of O, R and b are summed over the steps by one product each.
+
+    The stored values are views of one block per call, and the backward's buffers of another. They are not
+    reused from call to call as QLSTM's are (:class:`~cells._workspace.Workspace`): in a training loop, reuse kept
+    that 24 MB block away from the allocator, whose other temporaries here (0.1-1.3 MB each) then faulted
+    their pages in again, about 1000 faults a step. A fresh block each call measured 25-28 ms a step and reuse
+    26-41 ms (B = 256, L = 20; ``benchmarks/RESULTS.md``).
     ``once_differentiable``: a second derivative through the sequence is refused by torch with its usual
     error.
     """
 
     @staticmethod
-    def forward(ctx, x, h, c, overlaps, readout, bias, num_qubits, reps, workspace):  # type: ignore[override]
+    def forward(ctx, x, h, c, overlaps, readout, bias, num_qubits, reps):  # type: ignore[override]
         steps, batch, inputs = x.shape
         hidden, q, dim = h.shape[-1], num_qubits, 2**num_qubits
         width = inputs + hidden
@@ -494,9 +499,9 @@ class _QKLSTMSequence(torch.autograd.Function):
             ((steps, batch, overlaps.shape[1]), x.dtype),
         ] + _LSTMTape.layout(steps, batch, hidden, x.dtype)
         layout.append(((2, (chunks - first) * batch, dim), x.dtype))  # a step's angles
-        buffers, _ = workspace.take(layout, x.device, owner=ctx)  # free again with this node
-        features, values, phases, amplitudes, squares = buffers[:5]
-        angles = buffers[-1]
+        stored = buffers(layout, x.device)
+        features, values, phases, amplitudes, squares = stored[:5]
+        angles = stored[-1]
         features[:, :, :inputs] = x
         features[:, :, inputs:].zero_()
         rows = [[layer.unbind(0) for layer in kind.unbind(0)] for kind in values.unbind(0)]  # [kind][k][t], made once
@@ -509,7 +514,7 @@ class _QKLSTMSequence(torch.autograd.Function):
             for k, source in enumerate(sources):
                 phase_pair = phases[:, k].view(2, steps * batch, dim)
                 _upload(source, flat[0, k], flat[1, k], *phase_pair, to_eigen, from_eigen, plus_eigen)
-        tape = _LSTMTape(h, c, buffers[5:-1])
+        tape = _LSTMTape(h, c, stored[5:-1])
         scratch = x.new_empty(batch, dim, dtype=cdt)
         for t in range(steps):
             v = features[t, :, first * q :]
@@ -524,7 +529,7 @@ class _QKLSTMSequence(torch.autograd.Function):
             torch.mul(o, o, out=squares[t])
             tape.step(t, torch.addmm(bias, squares[t], readout).view(batch, 4, hidden))
         ctx.save_for_backward(features, values, phases, amplitudes, squares, *tape.tensors(), overlaps, readout)
-        ctx.sizes, ctx.workspace = (inputs, q, reps), workspace
+        ctx.sizes = inputs, q, reps
         return tape.hiddens[1:].clone(), tape.hiddens[steps].clone(), tape.cells[steps].clone()
 
     @staticmethod
@@ -545,7 +550,7 @@ class _QKLSTMSequence(torch.autograd.Function):
         # without an input gradient the inputs-only chunks need no angle gradients, nor their first-pass
         # layers an adjoint (those reach x's columns only)
         lowest = 0 if ctx.needs_input_grad[0] else inputs // q
-        (d_features, d_amplitudes, d_pre, jacobian, into_cell, products), block = ctx.workspace.take(
+        d_features, d_amplitudes, d_pre, jacobian, into_cell, products = buffers(
             [(features.shape, features.dtype), (amplitudes.shape, amplitudes.dtype)]
             + _lstm_derivatives_layout(gates)
             + [((2, reps, chunks - lowest, batch, dim), values.dtype)],  # a step's angle-gradient products
@@ -589,14 +594,12 @@ class _QKLSTMSequence(torch.autograd.Function):
             torch.addcmul(d_angles[0] * slope_theta, d_angles[1], slope_phi, out=d_v)
             dh = from_h
         flat = steps * batch
-        grad_x = d_features[:, :, :inputs].clone() if ctx.needs_input_grad[0] else None  # out of the workspace
+        grad_x = d_features[:, :, :inputs] if ctx.needs_input_grad[0] else None
         finals = torch.view_as_real(values[1, layers - 1]).reshape(flat, 2 * dim)
         grad_overlaps = finals.T @ d_amplitudes.view(flat, -1)
         grad_readout = squares.view(flat, -1).T @ d_pre.view(flat, 4 * hidden)
         grad_bias = d_pre.view(flat, 4 * hidden).sum(0)
-        dh = dh.clone()  # the last step's dh is a view of d_features
-        ctx.workspace.give_back(block)
-        return grad_x, dh, dc, grad_overlaps, grad_readout, grad_bias, None, None, None
+        return grad_x, dh.clone(), dc, grad_overlaps, grad_readout, grad_bias, None, None
 
 
 def _upload(

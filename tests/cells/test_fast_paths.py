@@ -315,35 +315,43 @@ def test_hand_written_backpropagation_through_time_equals_the_generic_step(build
         assert_matches(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("build", [b for _, b in HAND_WRITTEN[::2]], ids=[name for name, _ in HAND_WRITTEN[::2]])
-def test_hand_written_paths_reuse_their_memory_only_once_a_graph_is_gone(build):
-    """QLSTM's and QK-LSTM's sequence paths take their stored values from the cell's workspace. Two graphs alive
-    at once (one retained and differentiated again after another forward) each keep their own buffers and give
-    the gradients of separate runs; once the graphs are gone, the next call runs on the same memory (float64)."""
+@pytest.mark.parametrize("build", [b for _, b in HAND_WRITTEN], ids=[name for name, _ in HAND_WRITTEN])
+def test_hand_written_paths_keep_two_live_graphs_apart(build):
+    """Two graphs alive at once, the first retained and differentiated again after another call, give the
+    gradients of separate runs: no call writes into memory a live graph still reads (float64)."""
     torch.manual_seed(29)
     cell = build().double()
     inputs = [torch.randn(4, 2, cell.input_size, dtype=torch.float64) for _ in range(2)]
-
-    def gradients(x, retain=False):
-        out, (h, c) = cell.forward_sequence(x, cell.zero_state(2, torch.float64, "cpu"))
-        loss = out.sin().sum() + h.square().sum() + c.sum()
-        return loss, torch.autograd.grad(loss, list(cell.parameters()), retain_graph=retain)
-
-    expected = [gradients(x)[1] for x in inputs]
-    loss, first = gradients(inputs[0], retain=True)  # graph 0 stays alive
-    _, second = gradients(inputs[1])
+    expected = [_sequence_gradients(cell, x)[1] for x in inputs]
+    loss, first = _sequence_gradients(cell, inputs[0], retain=True)  # graph 0 stays alive
+    _, second = _sequence_gradients(cell, inputs[1])
     again = torch.autograd.grad(loss, list(cell.parameters()))  # graph 0 read after another call's writes
     for got, want in ((first, expected[0]), (second, expected[1]), (again, expected[0])):
         for a, b in zip(got, want):
             assert_matches(a, b, rtol=1e-12, atol=1e-14)
-    del loss
+
+
+@pytest.mark.parametrize("build", [b for _, b in HAND_WRITTEN[:2]], ids=[name for name, _ in HAND_WRITTEN[:2]])
+def test_qlstm_reuses_its_stored_memory_once_a_graph_is_gone(build):
+    """QLSTM's sequence path takes its stored values from the cell's workspace: once a graph is gone, the next
+    call runs on the same blocks, and under no_grad a block is free again as soon as the forward returns."""
+    torch.manual_seed(31)
+    cell = build().double()
+    x = torch.randn(4, 2, cell.input_size, dtype=torch.float64)
+    _sequence_gradients(cell, x)
     held = sorted(block.data_ptr() for block in cell._workspace._free)
-    assert held  # forward and backward blocks came back
-    gradients(inputs[1])
-    assert sorted(block.data_ptr() for block in cell._workspace._free) == held  # and served the next call
-    with torch.no_grad():  # no graph: the block is free again as soon as the forward returns
-        cell.forward_sequence(inputs[0], cell.zero_state(2, torch.float64, "cpu"))
+    assert len(held) == 2  # the forward's block and the backward's
+    _sequence_gradients(cell, x)
     assert sorted(block.data_ptr() for block in cell._workspace._free) == held
+    with torch.no_grad():
+        cell.forward_sequence(x, cell.zero_state(2, torch.float64, "cpu"))
+    assert sorted(block.data_ptr() for block in cell._workspace._free) == held
+
+
+def _sequence_gradients(cell, x, retain=False):
+    out, (h, c) = cell.forward_sequence(x, cell.zero_state(x.shape[1], torch.float64, "cpu"))
+    loss = out.sin().sum() + h.square().sum() + c.sum()
+    return loss, torch.autograd.grad(loss, list(cell.parameters()), retain_graph=retain)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pickle
 
 import torch
 
-from cells._workspace import Workspace
+from cells._workspace import Workspace, buffers
 
 
 class _Owner:
@@ -66,3 +66,10 @@ def test_copies_and_pickles_start_empty():
     workspace.give_back(torch.empty(64, dtype=torch.uint8))
     for other in (copy.deepcopy(workspace), pickle.loads(pickle.dumps(workspace))):
         assert isinstance(other, Workspace) and len(other) == 0 and other.keep == 3
+
+
+def test_buffers_carves_a_new_block_every_call():
+    first, second = buffers(LAYOUT, torch.device("cpu")), buffers(LAYOUT, torch.device("cpu"))
+    assert [(tuple(b.shape), b.dtype) for b in first] == [(s, d) for s, d in LAYOUT]
+    assert first[0].untyped_storage().data_ptr() != second[0].untyped_storage().data_ptr()
+    assert len({b.untyped_storage().data_ptr() for b in first}) == 1  # one block
