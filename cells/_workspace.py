@@ -3,7 +3,7 @@
 QLSTM's sequence path stores every step's intermediate values for its backward: 8 MB per call at
 B = 256, L = 20. Allocated afresh on every call, glibc often handed that memory back to the system
 between calls (it trims its heap, unmaps large blocks), and the next call faulted it in again one
-4 KiB page at a time. In a training loop that cost 340-1500 page faults a step, and the step took
+4 KiB page at a time. In a training loop that cost 592-1495 page faults a step, and the step took
 12.9-20.1 ms where the same step on reused memory takes 10.5-11.9 ms (``benchmarks/cells_speed.py``
 part 4, ``benchmarks/RESULTS.md``).
 
