@@ -359,8 +359,8 @@ class _QLSTMSequence(torch.autograd.Function):
     and the circuits, one product back through the encoding and one to h. The gradients of E_h, C, R
     and b are summed over the steps by one product each. The stored values live in the cell's
     :class:`~cells._workspace.Workspace`, reused by the next call once this node is freed.
-    ``once_differentiable``: a second derivative
-    through the sequence is refused by torch with its usual error.
+    ``once_differentiable``: a second derivative through the sequence is refused by torch with its
+    usual error.
     """
 
     @staticmethod
@@ -476,8 +476,8 @@ class _QKLSTMSequence(torch.autograd.Function):
     The stored values are views of one block per call, and the backward's buffers of another. They are not
     reused from call to call as QLSTM's are (:class:`~cells._workspace.Workspace`): in a training loop, reuse kept
     that 24 MB block away from the allocator, whose other temporaries here (0.1-1.3 MB each) then faulted
-    their pages in again, about 1000 faults a step. A fresh block each call measured 25-28 ms a step and reuse
-    26-41 ms (B = 256, L = 20; ``benchmarks/RESULTS.md``).
+    their pages in again, about 1000 faults a step. Training steps measured 25-34 ms with a new block each call
+    and 26-41 ms with reuse (B = 256, L = 20; ``benchmarks/RESULTS.md``).
     ``once_differentiable``: a second derivative through the sequence is refused by torch with its usual
     error.
     """
@@ -550,8 +550,9 @@ class _QKLSTMSequence(torch.autograd.Function):
         # without an input gradient the inputs-only chunks need no angle gradients, nor their first-pass
         # layers an adjoint (those reach x's columns only)
         lowest = 0 if ctx.needs_input_grad[0] else inputs // q
-        d_features, d_amplitudes, d_pre, jacobian, into_cell, products = buffers(
-            [(features.shape, features.dtype), (amplitudes.shape, amplitudes.dtype)]
+        d_features = torch.empty_like(features)  # x's gradient is a view of it: not in the block below
+        d_amplitudes, d_pre, jacobian, into_cell, products = buffers(
+            [(amplitudes.shape, amplitudes.dtype)]
             + _lstm_derivatives_layout(gates)
             + [((2, reps, chunks - lowest, batch, dim), values.dtype)],  # a step's angle-gradient products
             gates.device,
