@@ -9,10 +9,10 @@ from typing import Callable, Optional
 import torch
 
 
-def median_seconds(
+def sample_seconds(
     fn: Callable[[], object], repeats: int, *, warmup: bool = True, device: Optional[torch.device] = None
-) -> float:
-    """Median wall time of ``repeats`` calls of ``fn`` (after one untimed call when ``warmup``)."""
+) -> list[float]:
+    """Wall times of ``repeats`` calls of ``fn`` (after one untimed call when ``warmup``)."""
     sync = device is not None and device.type == "cuda"
     if warmup:
         fn()
@@ -25,7 +25,14 @@ def median_seconds(
         if sync:
             torch.cuda.synchronize()
         samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return samples
+
+
+def median_seconds(
+    fn: Callable[[], object], repeats: int, *, warmup: bool = True, device: Optional[torch.device] = None
+) -> float:
+    """Median wall time of ``repeats`` calls of ``fn`` (after one untimed call when ``warmup``)."""
+    return statistics.median(sample_seconds(fn, repeats, warmup=warmup, device=device))
 
 
 def interleaved_medians(

@@ -39,11 +39,10 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from typing import Callable
 
 import torch
-from _timing import interleaved_medians
+from _timing import interleaved_medians, sample_seconds
 from torch import nn
 
 import cells
@@ -328,11 +327,7 @@ def training_loop(name: str, repeats: int, length: int = 20, input_size: int = 8
     for _ in range(10):
         step()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
-    seconds = []
-    for _ in range(8 * repeats):
-        start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
+    seconds = sample_seconds(step, 8 * repeats, warmup=False)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else None
     return {
         "median_ms": 1e3 * statistics.median(seconds),
