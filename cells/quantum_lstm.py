@@ -374,9 +374,9 @@ class _QLSTMSequence(torch.autograd.Function):
             ((steps, batch, circuits.shape[1]), dtype),
             ((steps, batch * 4, readout.shape[0]), dtype),
         ] + _LSTMTape.layout(steps, batch, hidden, dtype)
-        buffers, _ = workspace.take(layout, from_input.device, owner=ctx)  # free again with this node
-        features, parts, shifted, amplitudes, squares = buffers[:5]
-        tape = _LSTMTape(h, c, buffers[5:])
+        stored, _ = workspace.take(layout, from_input.device, owner=ctx)  # free again with this node
+        features, parts, shifted, amplitudes, squares = stored[:5]
+        tape = _LSTMTape(h, c, stored[5:])
         hiddens = tape.hiddens
         per_step = zip(*(t.unbind(0) for t in (from_input, features, parts, shifted, amplitudes, squares)))
         for t, (a_t, v, parts_t, shifted_t, out, square) in enumerate(per_step):
